@@ -1,0 +1,350 @@
+"""The actor runtime: one asyncio (uvloop) process on the bus, watched by the supervisor.
+
+Consumes frames on the topics an actor subscribes to and calls its `on_<message_type>` handlers
+(`on_kline_batch(topic, message)` for a `KlineBatch`); produces what the actor publishes, plus
+`sys.lifecycle` transitions and `Ready`/`Heartbeat` on the supervisor's control socket.
+
+Speed (DESIGN.md §9): the receive loop awaits readiness once and then drains the socket without
+awaiting each message, and every message is one plain frame, never multipart. A drain yields to
+the loop every `DRAIN_BATCH` frames so heartbeats keep flowing under load.
+
+Start-up: the actor subscribes, then publishes `_hello.<name>` until it receives its own hello back
+through the broker — proof that its subscriptions are in place (no sleep against slow joiners) —
+and only then tells the supervisor it is ready. Stop: SIGTERM or SIGINT ends it in order; the
+death of the supervisor ends it too (PR_SET_PDEATHSIG).
+
+Malformed frames are counted, logged (rate-limited) and dropped. An exception in a handler is a
+broken invariant: the actor publishes `faulted` and exits non-zero; the supervisor restarts it.
+`seq` counts per (publisher, topic), so any subscriber can detect a gap on the topics it reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ctypes
+import inspect
+import logging
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import msgspec
+import uvloop
+import zmq
+import zmq.asyncio
+
+from config.endpoints import Endpoints, endpoints_for
+from config.schema import PeperConfig
+from messages import topics
+from messages.codec import BusMessage, Codec, MalformedFrame
+from messages.control import CONTROL_ENCODER, Heartbeat, Ready
+from messages.system import ErrorEvent, Hello, Lifecycle, LifecycleState
+
+DRAIN_BATCH = 2048
+HELLO_RETRY_S = 0.05
+CONFIG_FILE_NAME = "config.json"
+_LOG_EVERY = 1000
+_TRANSITIONS: dict[str, set[str]] = {
+    "starting": {"running", "stopping", "faulted"},
+    "running": {"stopping", "faulted"},
+    "stopping": {"stopped", "faulted"},
+}
+
+Handler = Callable[[str, Any], Awaitable[None] | None]
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class Actor:
+    """Base of every actor: set `subscriptions`, write handlers, call `publish`.
+
+    Subclasses may override `on_start`, `on_stop` and `add_arguments`, and start background work
+    with `spawn`. `finish()` ends the actor with exit status 0 (its job is done).
+    """
+
+    subscriptions: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, name: str, config: PeperConfig, endpoints: Endpoints, args: argparse.Namespace):
+        self.name = name
+        self.config = config
+        self.endpoints = endpoints
+        self.args = args
+        self.log = logging.getLogger(name)
+        self.state: LifecycleState = "starting"
+        self.msgs_in = 0
+        self.msgs_out = 0
+        self.malformed = 0
+        self.seq_gaps = 0
+        self.counters: dict[str, int] = {}  # actor-specific counts, reported with every heartbeat
+        self._codec = Codec()
+        self._seq_by_topic: dict[str, int] = {}
+        self._last_seq_seen: dict[tuple[str, str], int] = {}
+        self._handlers = self._collect_handlers()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._stopping: asyncio.Event | None = None
+        self._hello_seen: asyncio.Event | None = None
+        self._context: zmq.asyncio.Context | None = None
+
+    # ----- hooks for subclasses -------------------------------------------------------------
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Add the actor's own command-line options."""
+
+    async def on_start(self) -> None:
+        """Open resources; runs before the actor reports ready."""
+
+    async def on_stop(self) -> None:
+        """Release resources; runs on an orderly stop."""
+
+    # ----- publishing -----------------------------------------------------------------------
+    def publish(self, topic: str, message: BusMessage) -> None:
+        """Stamp `seq`, `src`, `ts_sent` and send one frame (PUB never blocks)."""
+        seq = self._seq_by_topic.get(topic, 0) + 1
+        self._seq_by_topic[topic] = seq
+        stamped = msgspec.structs.replace(message, seq=seq, src=self.name, ts_sent=time.time_ns())
+        self._publisher.send(self._codec.encode(topic, stamped))
+        self.msgs_out += 1
+
+    def spawn(self, coroutine: Awaitable[Any], name: str) -> asyncio.Task[Any]:
+        """Run background work whose failure fails the actor."""
+        task = asyncio.ensure_future(coroutine)
+        task.set_name(f"{self.name}.{name}")
+        self._tasks.append(task)
+        return task
+
+    def finish(self) -> None:
+        """The actor's job is done: stop in order and exit 0."""
+        self.log.info("finished")
+        self._request_stop()
+
+    # ----- lifecycle ------------------------------------------------------------------------
+    async def run(self) -> int:
+        self._stopping = asyncio.Event()
+        self._hello_seen = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._request_stop)
+        self._open_sockets()
+        try:
+            self._transition("starting")
+            self._tasks.append(asyncio.ensure_future(self._receive_loop()))
+            await self._await_own_hello()
+            await self.on_start()
+            self._tasks.append(asyncio.ensure_future(self._heartbeat_loop()))
+            await self._control.send(CONTROL_ENCODER.encode(Ready(actor=self.name, pid=os.getpid())))
+            self._transition("running")
+            await self._wait_for_stop_or_failure()
+            self._transition("stopping")
+            await self._cancel_tasks()
+            await self.on_stop()
+            self._transition("stopped")
+            return 0
+        except Exception as exc:
+            self._report_fault(exc)
+            raise
+        finally:
+            self._close_sockets()
+
+    def _request_stop(self) -> None:
+        if self._stopping is not None:
+            self._stopping.set()
+
+    async def _wait_for_stop_or_failure(self) -> None:
+        stop_waiter = asyncio.ensure_future(self._stopping.wait())
+        try:
+            while not self._stopping.is_set():
+                pending = [task for task in self._tasks if not task.done()]
+                done, _ = await asyncio.wait([stop_waiter, *pending], return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if task is not stop_waiter and not task.cancelled() and task.exception() is not None:
+                        raise task.exception()
+                self._tasks = [task for task in self._tasks if not task.done()]
+        finally:
+            stop_waiter.cancel()
+
+    async def _cancel_tasks(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def _transition(self, state: LifecycleState, detail: str = "") -> None:
+        if state != self.state and state not in _TRANSITIONS.get(self.state, set()):
+            raise RuntimeError(f"lifecycle cannot go from {self.state} to {state}")
+        self.state = state
+        self.publish(topics.LIFECYCLE, Lifecycle(actor=self.name, state=state, pid=os.getpid(), detail=detail))
+
+    def _report_fault(self, exc: BaseException) -> None:
+        detail = f"{type(exc).__name__}: {exc}"
+        try:
+            self.state = "faulted"
+            self.publish(topics.ERROR, ErrorEvent(actor=self.name, kind="fault", detail=detail))
+            self.publish(topics.LIFECYCLE, Lifecycle(actor=self.name, state="faulted", pid=os.getpid(), detail=detail))
+        except zmq.ZMQError:
+            pass
+
+    # ----- sockets --------------------------------------------------------------------------
+    def _open_sockets(self) -> None:
+        self._context = zmq.asyncio.Context()
+        hwm = self.config.bus.hwm
+        self._publisher = zmq.Context.shadow(self._context.underlying).socket(zmq.PUB)
+        self._publisher.setsockopt(zmq.SNDHWM, hwm)
+        self._publisher.setsockopt(zmq.LINGER, 2000)
+        self._publisher.connect(self.endpoints.publish)
+        self._subscriber_async = self._context.socket(zmq.SUB)
+        self._subscriber_async.setsockopt(zmq.RCVHWM, hwm)
+        self._subscriber_async.setsockopt(zmq.LINGER, 0)
+        self._subscriber_async.connect(self.endpoints.subscribe)
+        for prefix in (*self.subscriptions, topics.hello(self.name)):
+            self._subscriber_async.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+        self._subscriber = zmq.Socket.shadow(self._subscriber_async.underlying)
+        self._control = self._context.socket(zmq.DEALER)
+        self._control.setsockopt(zmq.LINGER, 500)
+        self._control.setsockopt(zmq.SNDHWM, 100)
+        self._control.connect(self.endpoints.control)
+
+    def _close_sockets(self) -> None:
+        if self._context is not None:
+            self._publisher.close(linger=2000)  # made on a shadow context, which destroy() does not track
+            self._context.destroy(linger=2000)
+            self._context = None
+
+    async def _await_own_hello(self) -> None:
+        deadline = time.monotonic() + self.config.supervisor.startup_timeout_s
+        while not self._hello_seen.is_set():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no route through the broker at {self.endpoints.subscribe}")
+            self.publish(topics.hello(self.name), Hello(actor=self.name))
+            try:
+                await asyncio.wait_for(self._hello_seen.wait(), HELLO_RETRY_S)
+            except TimeoutError:
+                continue
+
+    async def _heartbeat_loop(self) -> None:
+        interval = self.config.supervisor.heartbeat_interval_s
+        while True:
+            beat = Heartbeat(
+                actor=self.name, pid=os.getpid(), state=self.state, msgs_in=self.msgs_in,
+                msgs_out=self.msgs_out, malformed=self.malformed, seq_gaps=self.seq_gaps, counters=self.counters,
+            )
+            try:
+                self._control.send(CONTROL_ENCODER.encode(beat), zmq.NOBLOCK)
+            except zmq.Again:
+                pass
+            await asyncio.sleep(interval)
+
+    # ----- receiving ------------------------------------------------------------------------
+    async def _receive_loop(self) -> None:
+        receive = self._subscriber.recv
+        while True:
+            await self._subscriber_async.poll(flags=zmq.POLLIN)
+            drained = DRAIN_BATCH
+            while drained == DRAIN_BATCH:
+                drained = 0
+                while drained < DRAIN_BATCH:
+                    try:
+                        frame = receive(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    drained += 1
+                    pending = self._dispatch(frame)
+                    if pending is not None:
+                        await pending
+                if drained == DRAIN_BATCH:
+                    await asyncio.sleep(0)
+
+    def _dispatch(self, frame: bytes) -> Awaitable[None] | None:
+        try:
+            topic, message = self._codec.decode(frame)
+        except MalformedFrame as exc:
+            self._count_malformed(str(exc))
+            return None
+        if type(message) is Hello:
+            if message.actor == self.name:
+                self._hello_seen.set()
+            return None
+        self.msgs_in += 1
+        self._check_sequence(message.src, topic, message.seq)
+        handler = self._handlers.get(type(message))
+        if handler is None:
+            return None
+        return handler(topic, message)
+
+    def _check_sequence(self, src: str, topic: str, seq: int) -> None:
+        key = (src, topic)
+        last = self._last_seq_seen.get(key)
+        self._last_seq_seen[key] = seq
+        if last is not None and seq != last + 1:
+            if seq > last:
+                self.seq_gaps += seq - last - 1
+                self.log.warning("seq gap on %s from %s: %d messages missing (%d -> %d)", topic, src, seq - last - 1, last, seq)
+            else:
+                self.log.warning("seq went back on %s from %s (%d -> %d): publisher restarted or reordered", topic, src, last, seq)
+
+    def _count_malformed(self, reason: str) -> None:
+        self.malformed += 1
+        if self.malformed <= 10 or self.malformed % _LOG_EVERY == 0:
+            self.log.warning("dropped malformed frame #%d: %s", self.malformed, reason)
+            self.publish(topics.ERROR, ErrorEvent(actor=self.name, kind="malformed", detail=reason, count=self.malformed))
+
+    def _collect_handlers(self) -> dict[type, Handler]:
+        handlers: dict[type, Handler] = {}
+        for message_type in BusMessage.__args__:
+            method = getattr(self, f"on_{_snake_case(message_type.__name__)}", None)
+            if method is not None:
+                handlers[message_type] = method
+        return handlers
+
+    def sequence_of(self, topic: str) -> int:
+        """The seq of the last message this actor published on `topic` (0 if none)."""
+        return self._seq_by_topic.get(topic, 0)
+
+
+# ----- process entry point --------------------------------------------------------------------
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM this process when the supervisor dies, so no actor is orphaned."""
+    if not sys.platform.startswith("linux"):
+        return
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+
+def load_run_config(run_dir: Path) -> PeperConfig:
+    """The resolved configuration the supervisor wrote into its run directory."""
+    return msgspec.json.decode((run_dir / CONFIG_FILE_NAME).read_bytes(), type=PeperConfig)
+
+
+def main(actor_class: type[Actor], argv: list[str] | None = None) -> None:
+    """`python -m actors.<name> --run-dir DIR`: run one actor until it stops."""
+    default_name = actor_class.__module__.rsplit(".", 1)[-1]
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {actor_class.__module__}",
+        description=(inspect.getdoc(sys.modules[actor_class.__module__]) or "").split("\n\n")[0],
+    )
+    parser.add_argument("--run-dir", required=True, type=Path, help="the supervisor's run directory")
+    parser.add_argument("--name", default=default_name, help=f"actor name on the bus (default {default_name})")
+    actor_class.add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    parent = os.getppid()
+    _die_with_parent()
+    if os.getppid() != parent:
+        sys.exit(f"{args.name}: supervisor exited before the actor started")
+    try:
+        config = load_run_config(args.run_dir)
+    except (OSError, msgspec.DecodeError) as exc:
+        sys.exit(f"{args.name}: cannot read {args.run_dir / CONFIG_FILE_NAME}: {exc}")
+    endpoints = endpoints_for(config.bus, args.run_dir)
+    actor = actor_class(args.name, config, endpoints, args)
+    sys.exit(uvloop.run(actor.run()))

@@ -1,0 +1,186 @@
+"""The shape of peper.toml: frozen msgspec Structs with every range stated once.
+
+Consumes nothing; produces the `PeperConfig` type that `config.loader` decodes TOML into.
+Each Struct forbids unknown fields, so a misspelled key is an error, never a silent default.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+PositiveInt = Annotated[int, Meta(gt=0)]
+NonNegativeInt = Annotated[int, Meta(ge=0)]
+Fraction = Annotated[float, Meta(ge=0.0, le=1.0)]
+PositiveFloat = Annotated[float, Meta(gt=0.0)]
+Seconds = Annotated[float, Meta(gt=0.0)]
+Port = Annotated[int, Meta(ge=1, le=65535)]
+Symbol = Annotated[str, Meta(pattern=r"^[A-Z0-9]{2,20}$")]
+ActorName = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]*$")]
+
+MODEL_NAMES = ("trading_ai", "lava_ai", "lgbm_ai", "mistral_ai")
+
+
+class Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Base of every section: immutable and strict."""
+
+
+class InitialWeights(Section):
+    trading_ai: Fraction = 0.25
+    lava_ai: Fraction = 0.35
+    lgbm_ai: Fraction = 0.40
+    mistral_ai: Fraction = 0.0
+
+    def __post_init__(self) -> None:
+        total = sum(msgspec.structs.astuple(self))
+        if not math.isclose(total, 1.0, abs_tol=1e-9):
+            raise ValueError(f"initial weights must sum to 1.0, they sum to {total:.6g}")
+
+
+class LearningConfig(Section):
+    learning_rate: Fraction = 0.01
+    reward_multiplier: PositiveFloat = 1.5
+    punishment_multiplier: PositiveFloat = 0.8
+    weight_decay: Fraction = 0.001
+    min_weight: Fraction = 0.05
+    max_weight: Fraction = 0.70
+    algorithm: Literal["seed", "hedge", "thompson"] = "seed"
+    seed: NonNegativeInt = 7
+    initial_weights: InitialWeights = msgspec.field(default_factory=InitialWeights)
+
+    def __post_init__(self) -> None:
+        models = len(MODEL_NAMES)
+        if self.min_weight > self.max_weight:
+            raise ValueError(f"min_weight {self.min_weight} is above max_weight {self.max_weight}")
+        if self.min_weight * models > 1.0 or self.max_weight * models < 1.0:
+            raise ValueError(
+                f"no weights of {models} models within [{self.min_weight}, {self.max_weight}] sum to 1.0"
+            )
+
+
+class TestConfig(Section):
+    test_period_days: PositiveInt = 30
+    symbols: Annotated[list[Symbol], Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: ["SOLUSDT", "ADAUSDT", "BTCUSDT", "ETHUSDT", "BNBUSDT"]
+    )
+    max_iterations: PositiveInt = 10
+    target_win_rate: Fraction = 0.65
+    min_trades_per_symbol: NonNegativeInt = 5
+
+
+class MistralConfig(Section):
+    model_path: str = "models/mistral-7b-instruct-v0.1.Q4_K_M.gguf"
+    host: str = "127.0.0.1"
+    port: Port = 8080
+    startup_timeout: Seconds = 120.0
+    health_check_interval: Seconds = 30.0
+
+
+class DatabaseConfig(Section):
+    path: str = "data/peper.lmdb"
+    map_size_mb: PositiveInt = 4096
+    backup_interval: Seconds = 3600.0
+    max_backup_files: NonNegativeInt = 10
+
+
+class AnalyticsConfig(Section):
+    reports_dir: str = "reports"
+    plots_dir: str = "plots"
+    auto_generate_plots: bool = True
+    save_intermediate_results: bool = True
+
+
+class FeedConfig(Section):
+    mode: Literal["live", "replay"] = "replay"
+    source: str = "synthetic:7"
+    interval: Literal["1m", "3m", "5m", "15m", "30m", "1h"] = "1m"
+    speed: Annotated[str, Meta(pattern=r"^(max|[0-9]+(\.[0-9]+)?)$")] = "max"
+    chunk_ticks: PositiveInt = 256
+    credit_window: PositiveInt = 1024
+    ws_url: str = "wss://stream.binance.com:9443/stream"
+    rest_url: str = "https://api.binance.com"
+
+
+class TraderConfig(Section):
+    fee_rate: Fraction = 0.001
+    slippage: Fraction = 0.0002
+    allow_short: bool = False
+    position_fraction: Fraction = 0.2
+    stop_loss: Fraction = 0.02
+    take_profit: Annotated[float, Meta(ge=0.0)] = 0.04
+    max_holding_bars: PositiveInt = 60
+    initial_equity: PositiveFloat = 10_000.0
+    vote_deadline_ms: PositiveInt = 2000
+
+
+class BusConfig(Section):
+    run_dir: str = ""
+    transport: Literal["ipc", "tcp"] = "ipc"
+    tcp_host: str = "127.0.0.1"
+    tcp_base_port: Annotated[int, Meta(ge=1, le=65533)] = 5750
+    hwm: NonNegativeInt = 100_000
+
+
+class SupervisorConfig(Section):
+    heartbeat_interval_s: Annotated[float, Meta(ge=0.01)] = 0.5
+    heartbeat_liveness: Annotated[int, Meta(ge=2)] = 6
+    startup_timeout_s: Seconds = 20.0
+    stop_grace_s: Seconds = 5.0
+    max_restarts: NonNegativeInt = 5
+    restart_period_s: Seconds = 60.0
+    backoff_initial_s: Annotated[float, Meta(ge=0.0)] = 0.1
+    backoff_max_s: Annotated[float, Meta(ge=0.0)] = 5.0
+
+
+class ActorSpec(Section):
+    """One actor of the topology; `module` defaults to actors.<name>."""
+
+    enabled: bool = True
+    module: str = ""
+    restart: Literal["permanent", "transient", "temporary"] = "permanent"
+    after: list[ActorName] = msgspec.field(default_factory=list)
+    args: list[str] = msgspec.field(default_factory=list)
+
+
+class PeperConfig(Section):
+    learning: LearningConfig = msgspec.field(default_factory=LearningConfig)
+    test: TestConfig = msgspec.field(default_factory=TestConfig)
+    mistral: MistralConfig = msgspec.field(default_factory=MistralConfig)
+    database: DatabaseConfig = msgspec.field(default_factory=DatabaseConfig)
+    analytics: AnalyticsConfig = msgspec.field(default_factory=AnalyticsConfig)
+    feed: FeedConfig = msgspec.field(default_factory=FeedConfig)
+    trader: TraderConfig = msgspec.field(default_factory=TraderConfig)
+    bus: BusConfig = msgspec.field(default_factory=BusConfig)
+    supervisor: SupervisorConfig = msgspec.field(default_factory=SupervisorConfig)
+    actors: dict[ActorName, ActorSpec] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.start_order()
+
+    def start_order(self) -> list[str]:
+        """Enabled actors, each after the ones named in its `after` (a topological order)."""
+        enabled = {name: spec for name, spec in self.actors.items() if spec.enabled}
+        order: list[str] = []
+        visiting: list[str] = []
+
+        def visit(name: str) -> None:
+            if name in order:
+                return
+            if name in visiting:
+                cycle = " -> ".join([*visiting[visiting.index(name):], name])
+                raise ValueError(f"actors start after each other in a cycle: {cycle}")
+            visiting.append(name)
+            for dependency in enabled[name].after:
+                if dependency not in self.actors:
+                    raise ValueError(f"actor {name!r} starts after {dependency!r}, which is not an actor")
+                if dependency in enabled:
+                    visit(dependency)
+            visiting.pop()
+            order.append(name)
+
+        for name in enabled:
+            visit(name)
+        return order

@@ -1,0 +1,70 @@
+"""The supervisor's control protocol on its ROUTER socket (not the bus).
+
+Actors (DEALER, identity = actor name) send `Ready` once and `Heartbeat` every interval.
+Clients (`python -m supervisor status|stop`) send `StatusRequest` or `StopRequest` and get a
+`StatusReply` or `Reply`. Every frame is one msgpack-encoded `ControlMessage`.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class ControlMessage(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type"):
+    pass
+
+
+class Ready(ControlMessage, frozen=True):
+    actor: str
+    pid: int
+
+
+class Heartbeat(ControlMessage, frozen=True):
+    actor: str
+    pid: int
+    state: str
+    msgs_in: int = 0
+    msgs_out: int = 0
+    malformed: int = 0
+    seq_gaps: int = 0
+    counters: dict[str, int] = {}
+
+
+class StatusRequest(ControlMessage, frozen=True):
+    pass
+
+
+class StopRequest(ControlMessage, frozen=True):
+    reason: str = "stop requested"
+
+
+class ActorStatus(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    pid: int | None          # None while not running
+    state: str               # starting, running, backoff, done, stopped, failed
+    restarts: int
+    heartbeat_age_s: float | None  # None before the first heartbeat
+    uptime_s: float | None
+    msgs_in: int = 0
+    msgs_out: int = 0
+    malformed: int = 0
+    seq_gaps: int = 0
+    counters: dict[str, int] = {}
+    last_error: str = ""
+
+
+class StatusReply(ControlMessage, frozen=True):
+    daemon_pid: int
+    run_dir: str
+    uptime_s: float
+    actors: list[ActorStatus]
+
+
+class Reply(ControlMessage, frozen=True):
+    ok: bool
+    detail: str = ""
+
+
+ControlUnion = Ready | Heartbeat | StatusRequest | StopRequest | StatusReply | Reply
+CONTROL_ENCODER = msgspec.msgpack.Encoder()
+CONTROL_DECODER = msgspec.msgpack.Decoder(ControlUnion)

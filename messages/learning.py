@@ -1,0 +1,12 @@
+"""Versioned model weights (topic `rl.weights`), published by the learner, adopted by the trader."""
+
+from __future__ import annotations
+
+from messages.base import Message
+
+
+class Weights(Message, frozen=True):
+    version: int
+    effective_from: int          # ms UTC: bars at or after this time use these weights
+    weights: dict[str, float]    # model -> weight; sums to 1.0
+    cause: list[str]             # trade ids, or "rollback:<V>", or "initial"

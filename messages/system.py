@@ -1,0 +1,55 @@
+"""Bus-wide system events: lifecycle, gaps, errors, stream ends, acknowledgements, probes.
+
+Topics: `sys.lifecycle`, `sys.gap`, `sys.error`, `sys.end` (from a source that finished),
+`ack.<actor>` (replay credit), `_hello.<actor>` (an actor's own subscription probe at start-up),
+`bench.pulse` (payload-only messages of the bus benchmark and its tests).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from messages.base import Message
+
+LifecycleState = Literal["starting", "running", "stopping", "stopped", "faulted"]
+
+
+class Lifecycle(Message, frozen=True):
+    actor: str
+    state: LifecycleState
+    pid: int
+    detail: str = ""
+
+
+class Gap(Message, frozen=True):
+    symbol: str          # "*" when every symbol is affected
+    start: int           # first missing bar open time, ms UTC
+    end: int             # last missing bar open time, ms UTC
+    kind: Literal["source", "disconnect", "backfilled"]
+    detail: str = ""
+
+
+class ErrorEvent(Message, frozen=True):
+    actor: str
+    kind: str            # e.g. "malformed", "handler"
+    detail: str
+    count: int = 1
+
+
+class StreamEnd(Message, frozen=True):
+    last_seq: int        # seq of the last data message the source published
+    messages: int        # data messages the source published
+
+
+class Ack(Message, frozen=True):
+    upto: int            # ts_event (or seq, for sources without market time) handled so far
+    received: int = 0    # data messages received so far
+    gaps: int = 0        # seq gaps detected so far
+
+
+class Hello(Message, frozen=True):
+    actor: str
+
+
+class Pulse(Message, frozen=True):
+    payload: bytes

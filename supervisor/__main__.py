@@ -1,0 +1,104 @@
+"""`python -m supervisor`: run the daemon, or talk to a running one.
+
+Consumes the command line and peper.toml; produces a running topology (`run`), its status as a
+table or JSON (`status`), or an orderly stop (`stop`). Exit status 0 means success; any failure
+prints one line on stderr that says what failed and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import msgspec
+import uvloop
+from rich.console import Console
+from rich.table import Table
+
+from config import ConfigError, PeperConfig, load_config
+from config.endpoints import resolve_run_dir
+from messages.control import Reply, StatusReply
+from supervisor import client
+from supervisor.daemon import Daemon, DaemonError
+from supervisor.run_directory import RunDirectoryError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m supervisor",
+        description="Peper's supervisor: runs every actor as its own process on a ZeroMQ bus and keeps them alive.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=None, help="configuration file (default: ./peper.toml)")
+    common.add_argument("--run-dir", default=None, help="run directory of the bus (default: [bus] run_dir)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", parents=[common], help="start the daemon and the topology (the default)")
+    run.add_argument("--exit-at-end", action="store_true", help="stop once every finite (transient) actor has finished")
+
+    status = commands.add_parser("status", parents=[common], help="show the actors of a running daemon")
+    status.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+
+    commands.add_parser("stop", parents=[common], help="stop a running daemon in order")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if not arguments or arguments[0].startswith("-") and arguments[0] not in ("-h", "--help"):
+        arguments.insert(0, "run")
+    args = build_parser().parse_args(arguments)
+    try:
+        config = load_config(args.config)
+        run_dir = resolve_run_dir(config.bus, args.run_dir)
+        match args.command:
+            case "run":
+                return run_daemon(config, run_dir, exit_at_end=args.exit_at_end)
+            case "status":
+                return show_status(config, run_dir, as_json=args.json)
+            case "stop":
+                reply = client.stop(config.bus, run_dir)
+                print(reply.detail if isinstance(reply, Reply) else reply)
+                return 0
+    except (ConfigError, RunDirectoryError, DaemonError, client.DaemonUnreachable) as exc:
+        print(f"supervisor: {exc}", file=sys.stderr)
+        return 1
+    return 2
+
+
+def run_daemon(config: PeperConfig, run_dir: Path, *, exit_at_end: bool) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvloop.run(Daemon(config, run_dir, exit_at_end=exit_at_end).run())
+    return 0
+
+
+def show_status(config: PeperConfig, run_dir: Path, *, as_json: bool) -> int:
+    reply = client.status(config.bus, run_dir)
+    if not isinstance(reply, StatusReply):
+        raise client.DaemonUnreachable(f"unexpected reply {type(reply).__name__}")
+    if as_json:
+        document = msgspec.to_builtins(reply)
+        document.pop("type", None)
+        print(msgspec.json.encode(document).decode())
+        return 0
+    table = Table(title=f"supervisor pid {reply.daemon_pid} on {reply.run_dir}, up {reply.uptime_s:.1f} s")
+    for column in ("actor", "state", "pid", "restarts", "uptime (s)", "heartbeat age (s)", "msgs in", "msgs out", "malformed", "seq gaps"):
+        table.add_column(column, justify="left" if column in ("actor", "state") else "right")
+    for actor in reply.actors:
+        table.add_row(
+            actor.name, actor.state, _or_dash(actor.pid), str(actor.restarts), _or_dash(actor.uptime_s),
+            _or_dash(actor.heartbeat_age_s), str(actor.msgs_in), str(actor.msgs_out), str(actor.malformed),
+            str(actor.seq_gaps),
+        )
+    Console().print(table)
+    return 0
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The bus broker: an XSUB/XPUB proxy that forwards every published frame to every subscriber.
+
+Consumes frames from actors' PUB sockets on the publish endpoint; produces them on the subscribe
+endpoint, and forwards subscriptions back upstream. It runs in a thread of the daemon inside
+libzmq (`zmq.proxy_steerable`, which releases the GIL) and stops on a TERMINATE command.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import zmq
+
+from config.endpoints import Endpoints
+
+
+class BrokerError(Exception):
+    """An endpoint cannot be bound (e.g. the port is in use)."""
+
+
+class Broker:
+    def __init__(self, context: zmq.Context, endpoints: Endpoints, hwm: int):
+        self._context = context
+        self._control_address = f"inproc://broker-control-{id(self)}"
+        self._frontend = self._bind(zmq.XSUB, endpoints.publish, hwm)
+        try:
+            self._backend = self._bind(zmq.XPUB, endpoints.subscribe, hwm)
+        except BrokerError:
+            self._frontend.close(linger=0)
+            raise
+        self._control = context.socket(zmq.PAIR)
+        self._control.bind(self._control_address)
+        self._thread = threading.Thread(target=self._run, name="broker", daemon=True)
+
+    def _bind(self, kind: int, address: str, hwm: int) -> zmq.Socket:
+        socket = self._context.socket(kind)
+        socket.setsockopt(zmq.SNDHWM, hwm)
+        socket.setsockopt(zmq.RCVHWM, hwm)
+        socket.setsockopt(zmq.LINGER, 0)
+        try:
+            socket.bind(address)
+        except zmq.ZMQError as exc:
+            socket.close(linger=0)
+            raise BrokerError(f"cannot bind the bus at {address}: {exc.strerror}") from exc
+        return socket
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        steering = self._context.socket(zmq.PAIR)
+        steering.connect(self._control_address)
+        try:
+            zmq.proxy_steerable(self._frontend, self._backend, None, steering)
+        except zmq.ContextTerminated:
+            pass
+        finally:
+            steering.close(linger=0)
+            self._frontend.close(linger=0)
+            self._backend.close(linger=0)
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._control.send(b"TERMINATE")
+            self._thread.join(timeout=5)
+        self._control.close(linger=0)
