@@ -66,8 +66,8 @@ def _snake_case(name: str) -> str:
 class Actor:
     """Base of every actor: set `subscriptions`, write handlers, call `publish`.
 
-    Subclasses may override `on_start`, `on_stop` and `add_arguments`, and start background work
-    with `spawn`. `finish()` ends the actor with exit status 0 (its job is done).
+    Subclasses may override `on_start`, `on_running`, `on_stop` and `add_arguments`, and start
+    background work with `spawn`. `finish()` ends the actor with exit status 0 (its job is done).
     """
 
     subscriptions: ClassVar[tuple[str, ...]] = ()
@@ -99,7 +99,14 @@ class Actor:
         """Add the actor's own command-line options."""
 
     async def on_start(self) -> None:
-        """Open resources; runs before the actor reports ready."""
+        """Set up state and open resources; runs before any message is handled."""
+
+    async def on_running(self) -> None:
+        """Start producing: the route through the broker is proven and the supervisor told.
+
+        Publish from here (or from tasks spawned here), not from `on_start`: until the actor's
+        own hello came back, its PUB socket may not know every subscriber yet and drops frames.
+        """
 
     async def on_stop(self) -> None:
         """Release resources; runs on an orderly stop."""
@@ -135,12 +142,14 @@ class Actor:
         self._open_sockets()
         try:
             self._transition("starting")
-            self._tasks.append(asyncio.ensure_future(self._receive_loop()))
-            await self._await_own_hello()
             await self.on_start()
+            receiver = asyncio.ensure_future(self._receive_loop())
+            self._tasks.append(receiver)
+            await self._await_own_hello(receiver)
             self._tasks.append(asyncio.ensure_future(self._heartbeat_loop()))
             await self._control.send(CONTROL_ENCODER.encode(Ready(actor=self.name, pid=os.getpid())))
             self._transition("running")
+            await self.on_running()
             await self._wait_for_stop_or_failure()
             self._transition("stopping")
             await self._cancel_tasks()
@@ -217,16 +226,20 @@ class Actor:
             self._context.destroy(linger=2000)
             self._context = None
 
-    async def _await_own_hello(self) -> None:
+    async def _await_own_hello(self, receiver: asyncio.Task[None]) -> None:
         deadline = time.monotonic() + self.config.supervisor.startup_timeout_s
-        while not self._hello_seen.is_set():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no route through the broker at {self.endpoints.subscribe}")
-            self.publish(topics.hello(self.name), Hello(actor=self.name))
-            try:
-                await asyncio.wait_for(self._hello_seen.wait(), HELLO_RETRY_S)
-            except TimeoutError:
-                continue
+        hello_seen = asyncio.ensure_future(self._hello_seen.wait())
+        try:
+            while not self._hello_seen.is_set():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no route through the broker at {self.endpoints.subscribe}")
+                self.publish(topics.hello(self.name), Hello(actor=self.name))
+                await asyncio.wait({hello_seen, receiver}, timeout=HELLO_RETRY_S, return_when=asyncio.FIRST_COMPLETED)
+                if receiver.done():
+                    receiver.result()  # raises what killed the receive loop
+                    raise RuntimeError("the receive loop ended during start-up")
+        finally:
+            hello_seen.cancel()
 
     async def _heartbeat_loop(self) -> None:
         interval = self.config.supervisor.heartbeat_interval_s

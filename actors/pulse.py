@@ -32,6 +32,8 @@ class PulseActor(Actor):
     async def on_start(self) -> None:
         self.acked: dict[str, Ack] = {}
         self.all_acked = asyncio.Event()
+
+    async def on_running(self) -> None:
         self.spawn(self._send(), "send")
 
     def on_ack(self, topic: str, message: Ack) -> None:

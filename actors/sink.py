@@ -24,11 +24,15 @@ class SinkActor(Actor):
     async def on_start(self) -> None:
         self.counters.update(pulses=0, out_of_order=0, ends=0)
         self.last_seq: dict[str, int] = {}
+        self.first_seq: dict[str, int] = {}
+        self.received_from: dict[str, int] = {}
 
     def on_pulse(self, topic: str, message: Pulse) -> None:
         """`Pulse(seq=17, src="pulse", payload=b"...")`."""
         counters = self.counters
         counters["pulses"] += 1
+        self.first_seq.setdefault(message.src, message.seq)
+        self.received_from[message.src] = self.received_from.get(message.src, 0) + 1
         if message.seq <= self.last_seq.get(message.src, 0):
             counters["out_of_order"] += 1
         self.last_seq[message.src] = message.seq
@@ -38,12 +42,12 @@ class SinkActor(Actor):
     def on_stream_end(self, topic: str, message: StreamEnd) -> None:
         """`StreamEnd(last_seq=100000, messages=100000, src="pulse")`: the source is done."""
         self.counters["ends"] += 1
-        missing = message.last_seq - self.last_seq.get(message.src, 0)
+        missing = message.messages - self.received_from.get(message.src, 0)
         if missing > 0:
             self.seq_gaps += missing
         self.log.info(
-            "stream from %s ended: %d messages received, %d out of order, %d missing",
-            message.src, self.counters["pulses"], self.counters["out_of_order"], self.seq_gaps,
+            "stream from %s ended: %d messages received (first seq %s), %d out of order, %d missing",
+            message.src, self.counters["pulses"], self.first_seq.get(message.src), self.counters["out_of_order"], self.seq_gaps,
         )
         self._acknowledge(message.last_seq)
 

@@ -67,7 +67,7 @@ _PREFIX_FAMILIES = (SIGNAL_PREFIX, ACK_PREFIX, HELLO_PREFIX)
 
 def family(topic: str) -> str | None:
     """The family a topic belongs to, or None for a topic Peper does not know."""
-    if topic in MESSAGE_TYPE_BY_FAMILY:
+    if topic in MESSAGE_TYPE_BY_FAMILY and topic not in _PREFIX_FAMILIES:
         return topic
     for prefix in _PREFIX_FAMILIES:
         if topic.startswith(prefix) and len(topic) > len(prefix):

@@ -41,7 +41,7 @@ class Broker:
             socket.bind(address)
         except zmq.ZMQError as exc:
             socket.close(linger=0)
-            raise BrokerError(f"cannot bind the bus at {address}: {exc.strerror}") from exc
+            raise BrokerError(f"cannot bind the bus at {address}: {zmq.strerror(exc.errno)}") from exc
         return socket
 
     def start(self) -> None:

@@ -150,7 +150,7 @@ class Daemon:
             control.bind(self.endpoints.control)
         except zmq.ZMQError as exc:
             control.close(linger=0)
-            raise BrokerError(f"cannot bind the control socket at {self.endpoints.control}: {exc.strerror}") from exc
+            raise BrokerError(f"cannot bind the control socket at {self.endpoints.control}: {zmq.strerror(exc.errno)}") from exc
         return control
 
     async def _serve_control(self, control: zmq.asyncio.Socket) -> None:

@@ -185,7 +185,7 @@ class ManagedActor:
                 log.warning("%s did not stop within %.1f s; killing it", self.name, self.settings.stop_grace_s)
         self._signal_group(signal.SIGKILL)  # the actor, if still there, and anything it started
         if process is not None:
-            await process.wait()
+            log.info("stopped %s: it %s", self.name, describe_exit(await process.wait()))
         if self.state not in ("done", "failed"):
             self.state = "stopped"
 

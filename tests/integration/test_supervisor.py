@@ -1,0 +1,174 @@
+"""The supervisor keeps a real topology alive: real processes, real ZeroMQ sockets, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers.daemon import (
+    REPO_ROOT,
+    alive,
+    running_daemon,
+    short_run_dir,
+    start_daemon,
+    wait_for,
+    write_config,
+)
+
+STEADY_TOPOLOGY = """
+[actors.sink]
+[actors.pulse]
+after = ["sink"]
+args = ["--rate", "200"]
+"""
+
+
+def pulses_received(daemon) -> int:
+    return daemon.actor("sink").counters.get("pulses", 0)
+
+
+@pytest.mark.parametrize("victim", ["sink", "pulse"])
+def test_supervisor_restarts_actor_when_killed(tmp_path, victim):
+    with running_daemon(tmp_path, STEADY_TOPOLOGY) as daemon:
+        old_pid = daemon.actor(victim).pid
+        os.kill(old_pid, signal.SIGKILL)
+        restarted = daemon.wait_for(
+            lambda: (a := daemon.actor(victim)).state == "running" and a.pid != old_pid and a, 10, f"{victim} restarted"
+        )
+        assert restarted.restarts == 1
+        assert not alive(old_pid)
+        before = pulses_received(daemon)
+        daemon.wait_for(lambda: pulses_received(daemon) > before + 20, 10, "messages flowing again")
+
+
+def test_supervisor_kills_and_restarts_a_stopped_actor(tmp_path):
+    with running_daemon(tmp_path, STEADY_TOPOLOGY) as daemon:
+        old_pid = daemon.actor("sink").pid
+        os.kill(old_pid, signal.SIGSTOP)
+        restarted = daemon.wait_for(
+            lambda: (a := daemon.actor("sink")).state == "running" and a.pid != old_pid and a, 10, "sink restarted"
+        )
+        assert "hung: no heartbeat" in restarted.last_error
+        assert restarted.restarts == 1
+        assert not alive(old_pid)
+        before = pulses_received(daemon)
+        daemon.wait_for(lambda: pulses_received(daemon) > before + 20, 10, "messages flowing again")
+
+
+def test_daemon_gives_up_loudly_when_an_actor_crashes_on_start_forever(tmp_path):
+    run_dir = short_run_dir()
+    config = write_config(
+        tmp_path,
+        run_dir,
+        """
+        [actors.sink]
+        [actors.crasher]
+        module = "tests.helpers.crashing_actor"
+        after = ["sink"]
+        """,
+        supervision="[supervisor]\nmax_restarts = 2\nbackoff_initial_s = 0.05\nheartbeat_interval_s = 0.1\n",
+    )
+    daemon = start_daemon(config, run_dir)
+    returncode = daemon.process.wait(timeout=60)
+    log = daemon.log()
+    assert returncode != 0
+    last_line = log.strip().splitlines()[-1]
+    assert last_line.startswith("supervisor: actor 'crasher' exceeded its restart budget (2 restarts in 60 s)")
+    assert "RuntimeError: refusing to start: this actor always crashes (test)" in last_line
+    pids = [int(pid) for pid in re.findall(r"started \w+ \(pid (\d+)\)", log)]
+    assert len(pids) == 4  # sink once, crasher three times
+    assert not [pid for pid in pids if alive(pid)]
+    assert not run_dir.exists()
+
+
+def test_sigterm_stops_every_child_cleans_the_run_directory_and_exits_zero(tmp_path):
+    with running_daemon(tmp_path, STEADY_TOPOLOGY) as daemon:
+        pids = [actor.pid for actor in daemon.status().actors]
+        assert daemon.terminate() == 0
+        assert not [pid for pid in pids if alive(pid)]
+        assert not daemon.run_dir.exists()
+        log = daemon.log()
+        assert log.index("stopped pulse: it exited with status 0") < log.index("stopped sink: it exited with status 0")
+
+
+def test_messages_at_full_speed_arrive_complete_and_in_order(tmp_path):
+    count = 100_000
+    topology = f"""
+    [actors.sink]
+    [actors.pulse]
+    restart = "transient"
+    after = ["sink"]
+    args = ["--count", "{count}", "--ackers", "sink"]
+    """
+    with running_daemon(tmp_path, topology) as daemon:
+        daemon.wait_for(lambda: daemon.actor("pulse").state == "done", 60, "pulse finished")
+        sink = daemon.wait_for(lambda: (s := daemon.actor("sink")).counters.get("ends") == 1 and s, 10, "sink saw the end")
+        assert sink.counters["pulses"] == count
+        assert sink.counters["out_of_order"] == 0
+        assert sink.seq_gaps == 0
+        assert sink.malformed == 0
+
+
+def test_status_json_lists_every_actor(tmp_path):
+    with running_daemon(tmp_path, STEADY_TOPOLOGY) as daemon:
+        result = subprocess.run(
+            [sys.executable, "-m", "supervisor", "status", "--json", "--config", str(daemon.config_path)],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=30,
+        )
+        assert result.returncode == 0, result.stderr
+        document = json.loads(result.stdout)
+        assert [actor["name"] for actor in document["actors"]] == ["sink", "pulse"]
+        for actor in document["actors"]:
+            assert actor["state"] == "running"
+            assert alive(actor["pid"])
+            assert actor["restarts"] == 0
+            assert 0 <= actor["heartbeat_age_s"] < 2
+        assert document["daemon_pid"] == daemon.process.pid
+
+
+def test_stop_command_stops_the_daemon_in_order(tmp_path):
+    with running_daemon(tmp_path, STEADY_TOPOLOGY) as daemon:
+        result = subprocess.run(
+            [sys.executable, "-m", "supervisor", "stop", "--config", str(daemon.config_path)],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=30,
+        )
+        assert result.returncode == 0, result.stderr
+        assert daemon.process.wait(timeout=30) == 0
+        assert "stopping: python -m supervisor stop" in daemon.log()
+
+
+def test_second_daemon_on_the_same_run_directory_refuses_to_start(tmp_path):
+    with running_daemon(tmp_path, STEADY_TOPOLOGY) as daemon:
+        second = subprocess.run(
+            [sys.executable, "-m", "supervisor", "run", "--config", str(daemon.config_path)],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=30,
+        )
+        assert second.returncode == 1
+        assert f"another supervisor (pid {daemon.process.pid}) is already running on {daemon.run_dir}" in second.stderr
+        assert daemon.actor("sink").state == "running"
+
+
+def test_daemon_refuses_a_bus_port_already_in_use(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = write_config(
+            tmp_path, short_run_dir(), f'[actors.sink]\n', supervision=""
+        )
+        config.write_text(config.read_text().replace("[bus]\n", f'[bus]\ntransport = "tcp"\ntcp_base_port = {port}\n'))
+        result = subprocess.run(
+            [sys.executable, "-m", "supervisor", "run", "--config", str(config)],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=30,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"supervisor: cannot bind the bus at tcp://127.0.0.1:{port}: Address already in use"
+    )
