@@ -67,7 +67,11 @@ class PulseActor(Actor):
         self.counters["sent"] = sent
         if self.args.ackers:
             await self.all_acked.wait()
-            self.log.info("every message acknowledged by %s", ", ".join(self.args.ackers))
+            elapsed = time.monotonic() - started
+            self.log.info(
+                "delivered %d messages to %s in %.3f s: %.0f msg/s end to end",
+                sent, ", ".join(self.args.ackers), elapsed, sent / max(elapsed, 1e-9),
+            )
         self.finish()
 
 

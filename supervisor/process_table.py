@@ -193,10 +193,11 @@ class ManagedActor:
     def status(self, now: float) -> ActorStatus:
         alive = self.process is not None and self.process.returncode is None
         beat = self.heartbeat
+        state = self.state if alive or self.state not in ("starting", "running") else "exited"
         return ActorStatus(
             name=self.name,
             pid=self.process.pid if alive else None,
-            state=self.state,
+            state=state,
             restarts=self.restarts,
             heartbeat_age_s=None if self.last_heartbeat is None else round(now - self.last_heartbeat, 3),
             uptime_s=round(now - self.started_at, 3) if alive and self.started_at else None,

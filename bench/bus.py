@@ -1,0 +1,72 @@
+"""Bus benchmark: messages/s through the real broker, and how fast the supervisor restores actors.
+
+Consumes nothing but the repository; produces a JSON section `bus` with
+`msgs_per_s` (pulse -> broker -> sink, end to end, every message acknowledged),
+`kill9_to_running_ms` (kill -9 of the sink until its replacement is ready) and
+`sigstop_to_running_ms` (SIGSTOP until the hung sink is detected, killed and replaced), each the
+median of `runs` with the runs beside it. Heartbeat settings are peper.toml's defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from config import load_config
+from tests.helpers.daemon import REPO_ROOT, running_daemon, wait_for
+
+_DELIVERED = re.compile(r"delivered (\d+) messages to sink in ([0-9.]+) s")
+
+
+def measure_throughput(workdir: Path, count: int, payload_bytes: int) -> float:
+    topology = f"""
+    [actors.sink]
+    [actors.pulse]
+    restart = "transient"
+    after = ["sink"]
+    args = ["--count", "{count}", "--payload-bytes", "{payload_bytes}", "--ackers", "sink"]
+    """
+    with running_daemon(workdir, topology) as daemon:
+        match = wait_for(lambda: _DELIVERED.search(daemon.log()), 300, "pulse delivered everything")
+    return int(match.group(1)) / float(match.group(2))
+
+
+def measure_restart_ms(workdir: Path, signum: int) -> float:
+    defaults = load_config(REPO_ROOT / "peper.toml", environ={}).supervisor
+    supervision = "[supervisor]\n" + "".join(
+        f"{key} = {value}\n" for key, value in (
+            ("heartbeat_interval_s", defaults.heartbeat_interval_s),
+            ("heartbeat_liveness", defaults.heartbeat_liveness),
+            ("backoff_initial_s", defaults.backoff_initial_s),
+        )
+    )
+    topology = '[actors.sink]\n[actors.pulse]\nafter = ["sink"]\nargs = ["--rate", "100"]\n'
+    with running_daemon(workdir, topology, supervision=supervision) as daemon:
+        old_pid = daemon.actor("sink").pid
+        started = time.monotonic()
+        os.kill(old_pid, signum)
+        wait_for(lambda: (a := daemon.actor("sink")).state == "running" and a.pid not in (None, old_pid), 60, "sink back")
+        return (time.monotonic() - started) * 1000
+
+
+def run(runs: int, quick: bool) -> dict[str, object]:
+    count = 50_000 if quick else 300_000
+    payload_bytes = 150
+    results: dict[str, list[float]] = {"msgs_per_s": [], "kill9_to_running_ms": [], "sigstop_to_running_ms": []}
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as workdir:
+            results["msgs_per_s"].append(measure_throughput(Path(workdir), count, payload_bytes))
+        with tempfile.TemporaryDirectory() as workdir:
+            results["kill9_to_running_ms"].append(measure_restart_ms(Path(workdir), signal.SIGKILL))
+        with tempfile.TemporaryDirectory() as workdir:
+            results["sigstop_to_running_ms"].append(measure_restart_ms(Path(workdir), signal.SIGSTOP))
+    section: dict[str, object] = {"messages": count, "payload_bytes": payload_bytes}
+    for key, values in results.items():
+        section[key] = round(statistics.median(values), 1)
+        section[f"{key}_runs"] = [round(value, 1) for value in values]
+    return section
