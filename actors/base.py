@@ -13,7 +13,8 @@ through the broker — proof that its subscriptions are in place (no sleep again
 and only then tells the supervisor it is ready. Stop: SIGTERM or SIGINT ends it in order; the
 death of the supervisor ends it too (PR_SET_PDEATHSIG).
 
-Malformed frames are counted, logged (rate-limited) and dropped. An exception in a handler is a
+Malformed frames are counted, logged (rate-limited) and dropped; so are duplicates (a frame
+re-sent with an epoch and seq already seen, e.g. a replay re-sent to a restarted recorder). An exception in a handler is a
 broken invariant: the actor publishes `faulted` and exits non-zero; the supervisor restarts it.
 `seq` counts per (publisher, topic), so any subscriber can detect a gap on the topics it reads.
 """
@@ -83,10 +84,14 @@ class Actor:
         self.msgs_out = 0
         self.malformed = 0
         self.seq_gaps = 0
+        self.duplicates = 0
+        self.epoch = time.time_ns()
         self.counters: dict[str, int] = {}  # actor-specific counts, reported with every heartbeat
         self._codec = Codec()
         self._seq_by_topic: dict[str, int] = {}
-        self._last_seq_seen: dict[tuple[str, str], int] = {}
+        self._last_seq_seen: dict[tuple[str, str], tuple[int, int]] = {}
+        self._frame_hook = getattr(self, "on_frame", None)  # (topic, message, frame): every valid frame
+        self._drained_hook = getattr(self, "on_drained", None)  # (): the socket is empty for now
         self._handlers = self._collect_handlers()
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopping: asyncio.Event | None = None
@@ -112,12 +117,19 @@ class Actor:
         """Release resources; runs on an orderly stop."""
 
     # ----- publishing -----------------------------------------------------------------------
-    def publish(self, topic: str, message: BusMessage) -> None:
-        """Stamp `seq`, `src`, `ts_sent` and send one frame (PUB never blocks)."""
+    def publish(self, topic: str, message: BusMessage) -> bytes:
+        """Stamp `seq`, `src`, `epoch`, `ts_sent`, send one frame (PUB never blocks), return it."""
         seq = self._seq_by_topic.get(topic, 0) + 1
         self._seq_by_topic[topic] = seq
-        stamped = msgspec.structs.replace(message, seq=seq, src=self.name, ts_sent=time.time_ns())
-        self._publisher.send(self._codec.encode(topic, stamped))
+        stamped = msgspec.structs.replace(message, seq=seq, src=self.name, epoch=self.epoch, ts_sent=time.time_ns())
+        frame = self._codec.encode(topic, stamped)
+        self._publisher.send(frame)
+        self.msgs_out += 1
+        return frame
+
+    def resend(self, frame: bytes) -> None:
+        """Send a frame this actor published before, byte for byte (its receivers drop duplicates)."""
+        self._publisher.send(frame)
         self.msgs_out += 1
 
     def spawn(self, coroutine: Awaitable[Any], name: str) -> asyncio.Task[Any]:
@@ -246,7 +258,7 @@ class Actor:
         while True:
             beat = Heartbeat(
                 actor=self.name, pid=os.getpid(), state=self.state, msgs_in=self.msgs_in,
-                msgs_out=self.msgs_out, malformed=self.malformed, seq_gaps=self.seq_gaps, counters=self.counters,
+                msgs_out=self.msgs_out, malformed=self.malformed, seq_gaps=self.seq_gaps, counters={**self.counters, "duplicates": self.duplicates},
             )
             try:
                 self._control.send(CONTROL_ENCODER.encode(beat), zmq.NOBLOCK)
@@ -273,6 +285,8 @@ class Actor:
                         await pending
                 if drained == DRAIN_BATCH:
                     await asyncio.sleep(0)
+            if self._drained_hook is not None:
+                self._drained_hook()
 
     def _dispatch(self, frame: bytes) -> Awaitable[None] | None:
         try:
@@ -284,23 +298,33 @@ class Actor:
             if message.actor == self.name:
                 self._hello_seen.set()
             return None
+        if not self._check_sequence(message.src, topic, message.epoch, message.seq):
+            self.duplicates += 1
+            return None
         self.msgs_in += 1
-        self._check_sequence(message.src, topic, message.seq)
+        if self._frame_hook is not None:
+            self._frame_hook(topic, message, frame)
         handler = self._handlers.get(type(message))
         if handler is None:
             return None
         return handler(topic, message)
 
-    def _check_sequence(self, src: str, topic: str, seq: int) -> None:
+    def _check_sequence(self, src: str, topic: str, epoch: int, seq: int) -> bool:
+        """Count gaps; return False for a duplicate (same epoch, seq already seen)."""
         key = (src, topic)
-        last = self._last_seq_seen.get(key)
-        self._last_seq_seen[key] = seq
-        if last is not None and seq != last + 1:
-            if seq > last:
-                self.seq_gaps += seq - last - 1
-                self.log.warning("seq gap on %s from %s: %d messages missing (%d -> %d)", topic, src, seq - last - 1, last, seq)
-            else:
-                self.log.warning("seq went back on %s from %s (%d -> %d): publisher restarted or reordered", topic, src, last, seq)
+        last_epoch, last = self._last_seq_seen.get(key, (epoch, 0))
+        if epoch != last_epoch:
+            if seq != 1:
+                self.log.warning("%s restarted: its %s stream went from seq %d to %d", src, topic, last, seq)
+            self._last_seq_seen[key] = (epoch, seq)
+            return True
+        if seq <= last:
+            return False
+        self._last_seq_seen[key] = (epoch, seq)
+        if seq != last + 1 and last != 0:
+            self.seq_gaps += seq - last - 1
+            self.log.warning("seq gap on %s from %s: %d messages missing (%d -> %d)", topic, src, seq - last - 1, last, seq)
+        return True
 
     def _count_malformed(self, reason: str) -> None:
         self.malformed += 1

@@ -86,6 +86,10 @@ class DatabaseConfig(Section):
     max_backup_files: NonNegativeInt = 10
 
 
+class RecorderConfig(Section):
+    batch_messages: PositiveInt = 10_000
+
+
 class AnalyticsConfig(Section):
     reports_dir: str = "reports"
     plots_dir: str = "plots"
@@ -98,8 +102,11 @@ class FeedConfig(Section):
     source: str = "synthetic:7"
     interval: Literal["1m", "3m", "5m", "15m", "30m", "1h"] = "1m"
     speed: Annotated[str, Meta(pattern=r"^(max|[0-9]+(\.[0-9]+)?)$")] = "max"
+    start: str = ""
+    end: str = ""
     chunk_ticks: PositiveInt = 256
     credit_window: PositiveInt = 1024
+    ackers: list[ActorName] = msgspec.field(default_factory=lambda: ["recorder"])
     ws_url: str = "wss://stream.binance.com:9443/stream"
     rest_url: str = "https://api.binance.com"
 
@@ -150,6 +157,7 @@ class PeperConfig(Section):
     test: TestConfig = msgspec.field(default_factory=TestConfig)
     mistral: MistralConfig = msgspec.field(default_factory=MistralConfig)
     database: DatabaseConfig = msgspec.field(default_factory=DatabaseConfig)
+    recorder: RecorderConfig = msgspec.field(default_factory=RecorderConfig)
     analytics: AnalyticsConfig = msgspec.field(default_factory=AnalyticsConfig)
     feed: FeedConfig = msgspec.field(default_factory=FeedConfig)
     trader: TraderConfig = msgspec.field(default_factory=TraderConfig)

@@ -42,9 +42,10 @@ class StreamEnd(Message, frozen=True):
 
 
 class Ack(Message, frozen=True):
-    upto: int            # ts_event (or seq, for sources without market time) handled so far
+    upto: int            # ts_event (or seq, for sources without market time) handled so far; -1: nothing
     received: int = 0    # data messages received so far
     gaps: int = 0        # seq gaps detected so far
+    resync: bool = False # the acker restarted: re-send everything after `upto`
 
 
 class Hello(Message, frozen=True):

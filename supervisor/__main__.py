@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -19,9 +20,13 @@ from rich.table import Table
 
 from config import ConfigError, PeperConfig, load_config
 from config.endpoints import resolve_run_dir
+from marketdata import SourceError
+from marketdata.sources import check_source, parse_time
+from storage import StoreError
 from messages.control import Reply, StatusReply
 from supervisor import client
 from supervisor.daemon import Daemon, DaemonError
+from supervisor.export import export_stream
 from supervisor.run_directory import RunDirectoryError
 
 
@@ -36,7 +41,19 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser("run", parents=[common], help="start the daemon and the topology (the default)")
+    source = run.add_mutually_exclusive_group()
+    source.add_argument("--replay", metavar="SOURCE", help="replay a klines file/folder, lmdb:PATH or synthetic[:SEED]")
+    source.add_argument("--live", action="store_true", help="use Binance's live websocket streams")
+    run.add_argument("--from", dest="start", metavar="T", help="replay window start (ISO date/datetime, UTC)")
+    run.add_argument("--to", dest="end", metavar="T", help="replay window end, exclusive (ISO date/datetime, UTC)")
+    run.add_argument("--speed", metavar="X", help="replay speed: a multiple of real time, or max")
+    run.add_argument("--db", metavar="PATH", help="LMDB environment to record into (default [database] path)")
     run.add_argument("--exit-at-end", action="store_true", help="stop once every finite (transient) actor has finished")
+
+    export = commands.add_parser("export", parents=[common], help="print recorded data as JSON lines")
+    export.add_argument("what", choices=["stream"], help="what to export")
+    export.add_argument("--db", metavar="PATH", required=True, help="the LMDB environment (a recording)")
+    export.add_argument("--topic", help="only this topic (e.g. md.kline)")
 
     status = commands.add_parser("status", parents=[common], help="show the actors of a running daemon")
     status.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
@@ -51,21 +68,45 @@ def main(argv: list[str] | None = None) -> int:
         arguments.insert(0, "run")
     args = build_parser().parse_args(arguments)
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, overrides=run_overrides(args) if args.command == "run" else None)
         run_dir = resolve_run_dir(config.bus, args.run_dir)
         match args.command:
             case "run":
+                if config.feed.mode == "replay":
+                    check_source(config.feed.source, interval=config.feed.interval)
+                    for moment in (config.feed.start, config.feed.end):
+                        if moment:
+                            parse_time(moment)
                 return run_daemon(config, run_dir, exit_at_end=args.exit_at_end)
+            case "export":
+                try:
+                    export_stream(Path(args.db), args.topic)
+                except BrokenPipeError:  # the reader (e.g. `head`) has had enough
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 0
             case "status":
                 return show_status(config, run_dir, as_json=args.json)
             case "stop":
                 reply = client.stop(config.bus, run_dir)
                 print(reply.detail if isinstance(reply, Reply) else reply)
                 return 0
-    except (ConfigError, RunDirectoryError, DaemonError, client.DaemonUnreachable) as exc:
+    except (ConfigError, RunDirectoryError, DaemonError, client.DaemonUnreachable, SourceError, StoreError) as exc:
         print(f"supervisor: {exc}", file=sys.stderr)
         return 1
     return 2
+
+
+def run_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """The `run` flags as config overrides (validated like the file)."""
+    overrides: dict[str, object] = {}
+    if args.replay:
+        overrides.update({"feed.mode": "replay", "feed.source": args.replay})
+    if args.live:
+        overrides["feed.mode"] = "live"
+    for flag, key in (("start", "feed.start"), ("end", "feed.end"), ("speed", "feed.speed"), ("db", "database.path")):
+        if getattr(args, flag):
+            overrides[key] = getattr(args, flag)
+    return overrides
 
 
 def run_daemon(config: PeperConfig, run_dir: Path, *, exit_at_end: bool) -> int:

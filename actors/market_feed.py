@@ -1,0 +1,124 @@
+"""market_feed: closed klines onto the bus, from a replay source (live: see `actors.live_feed`).
+
+Consumes `ack.<acker>` from the actors named in `[feed] ackers`; produces `md.kline` (`KlineBatch`,
+a chunk of up to `chunk_ticks` clock ticks of all symbols), `clock` after each chunk, `sys.gap`
+for the source's gaps (before the first bar after each), and `sys.end` at the end.
+
+Replays are lossless: at most `credit_window` ticks are sent beyond what the slowest acker has
+acknowledged, and the frames not yet acknowledged by all are kept. An acker that restarts and
+asks to resync (`Ack(resync=True, upto=T)`) gets every kept frame after T again, byte for byte.
+`speed` paces ticks at a multiple of market time, or `max`. Config: `[feed]`, `[test] symbols`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+
+from actors.base import Actor, main
+from marketdata.chunks import TickChunker
+from marketdata.sources import load_source, parse_time
+from messages import topics
+from messages.market import Clock
+from messages.system import Ack, StreamEnd
+
+
+class MarketFeed(Actor):
+    subscriptions = (topics.ACK_PREFIX,)
+
+    async def on_start(self) -> None:
+        feed = self.config.feed
+        start = parse_time(feed.start) if feed.start else None
+        end = parse_time(feed.end) if feed.end else None
+        table = await asyncio.to_thread(
+            load_source, feed.source, interval=feed.interval, symbols=self.config.test.symbols, start_ms=start, end_ms=end
+        )
+        self.chunker = TickChunker(table)
+        self.gaps = self.chunker.gaps_before()
+        self.acked = {name: 0 for name in feed.ackers}  # acker -> ticks acknowledged
+        self.credit = asyncio.Event()
+        self.unacknowledged: deque[tuple[int, list[bytes]]] = deque()  # (end tick, frames)
+        label = " (SYNTHETIC market)" if table.synthetic else ""
+        self.log.info(
+            "replaying %s%s: %d bars, %d ticks of %s, %d source gaps, speed %s",
+            feed.source, label, len(table), self.chunker.ticks, ", ".join(table.symbols), len(self.gaps), feed.speed,
+        )
+        self.counters.update(ticks_sent=0, resent_frames=0)
+
+    async def on_running(self) -> None:
+        self.spawn(self._replay(), "replay")
+
+    def on_ack(self, topic: str, message: Ack) -> None:
+        """`Ack(upto=1617321600000, resync=False)` on `ack.recorder`: bars up to `upto` are done."""
+        acker = topic[len(topics.ACK_PREFIX):]
+        if acker not in self.acked:
+            return
+        done = self.chunker.tick_index_after(message.upto) if message.upto >= 0 else 0
+        if message.resync:
+            self._resend_after(acker, done)
+        elif done > self.acked[acker]:
+            self.acked[acker] = done
+        self._forget_acknowledged()
+        self.credit.set()
+
+    def _resend_after(self, acker: str, done: int) -> None:
+        self.acked[acker] = done
+        frames = [frame for end, chunk in self.unacknowledged if end > done for frame in chunk]
+        for frame in frames:
+            self.resend(frame)
+        self.counters["resent_frames"] += len(frames)
+        self.log.info("%s resynced after tick %d: re-sent %d frames", acker, done, len(frames))
+
+    def _forget_acknowledged(self) -> None:
+        slowest = min(self.acked.values(), default=self.counters["ticks_sent"])
+        while self.unacknowledged and self.unacknowledged[0][0] <= slowest:
+            self.unacknowledged.popleft()
+
+    async def _replay(self) -> None:
+        feed = self.config.feed
+        ticks, window = self.chunker.ticks, feed.credit_window
+        pace = None if feed.speed == "max" else float(feed.speed)
+        started, first_time = time.monotonic(), int(self.chunker.tick_time[0])
+        sent = 0
+        while sent < ticks:
+            slowest = min(self.acked.values(), default=sent)
+            if sent - slowest >= window:
+                self.credit.clear()
+                await self.credit.wait()
+                continue
+            last = min(ticks, sent + feed.chunk_ticks, slowest + window)
+            if pace is not None:
+                market_now = first_time + (time.monotonic() - started) * pace * 1000
+                due = self.chunker.tick_index_after(int(market_now))
+                if due <= sent:
+                    await asyncio.sleep(max(0.001, (int(self.chunker.tick_time[sent]) - market_now) / pace / 1000))
+                    continue
+                last = min(last, due)
+            self._send_chunk(sent, last)
+            sent = last
+            await asyncio.sleep(0)
+        elapsed = time.monotonic() - started
+        self.publish(topics.STREAM_END, StreamEnd(last_seq=self.sequence_of(topics.KLINE), messages=self.sequence_of(topics.KLINE)))
+        self.log.info("sent %d bars in %.2f s (%.0f bars/s)", len(self.chunker.table), elapsed, len(self.chunker.table) / max(elapsed, 1e-9))
+        while min(self.acked.values(), default=ticks) < ticks:
+            self.credit.clear()
+            await self.credit.wait()
+        self.log.info("every bar acknowledged by %s", ", ".join(self.acked) or "nobody (no ackers configured)")
+        self.finish()
+
+    def _send_chunk(self, first: int, last: int) -> None:
+        frames = []
+        for tick in range(first, last):
+            for gap in self.gaps.get(tick, ()):
+                frames.append(self.publish(topics.GAP, gap))
+        batch = self.chunker.batch(first, last)
+        frames.append(self.publish(topics.KLINE, batch))
+        bar_time = int(self.chunker.tick_time[last - 1])
+        frames.append(self.publish(topics.CLOCK, Clock(bar_time=bar_time, ts_event=bar_time)))
+        self.unacknowledged.append((last, frames))
+        self.counters["ticks_sent"] = last
+
+
+if __name__ == "__main__":
+    main(MarketFeed)
