@@ -1,0 +1,53 @@
+"""The LMDB stream: ordered range scans, interned names, durable meta, and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import StoreError
+from storage.store import Store
+from storage.stream import StreamReader, StreamWriter
+
+
+def test_records_come_back_per_topic_in_market_time_order(tmp_path):
+    with Store(tmp_path / "db") as store:
+        writer = StreamWriter(store)
+        for ts in (300, 100, 200):
+            writer.add("clock", ts, "market_feed", ts // 100, f"c{ts}".encode())
+        writer.add("md.kline", 150, "market_feed", 1, b"k150")
+        writer.add("sys.lifecycle", 0, "recorder", 1, b"l1")
+        writer.add("sys.lifecycle", 0, "market_feed", 1, b"l2")  # same topic, time and seq: another source
+        assert writer.commit(meta={"note": b"x"}) == 6
+    with Store(tmp_path / "db", readonly=True) as store:
+        reader = StreamReader(store)
+        assert [r[4] for r in reader.records("clock")] == [b"c100", b"c200", b"c300"]
+        assert {r[4] for r in reader.records("sys.lifecycle")} == {b"l1", b"l2"}
+        assert reader.last_ts_event("clock") == 300 and reader.last_ts_event("nothing") is None
+        assert reader.count() == 6 and store.get_meta("note") == b"x"
+
+
+def test_names_stay_interned_across_reopenings(tmp_path):
+    for round_ in range(2):
+        with Store(tmp_path / "db") as store:
+            writer = StreamWriter(store)
+            writer.add("clock", round_, "market_feed", round_ + 1, b"x")
+            writer.commit()
+    with Store(tmp_path / "db", readonly=True) as store:
+        assert [(r[0], r[1], r[2]) for r in StreamReader(store).records()] == [("clock", 0, "market_feed"), ("clock", 1, "market_feed")]
+
+
+def test_a_corrupt_or_missing_environment_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="no LMDB recording there"):
+        Store(tmp_path / "absent", readonly=True)
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "data.mdb").write_bytes(b"\x00garbage" * 1000)
+    with pytest.raises(StoreError, match=r"corrupt: not a usable LMDB environment \(corrupt or not LMDB\?\)"):
+        Store(corrupt)
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    with Store(tmp_path / "db") as store:
+        store.put_meta("schema_version", b"99")
+    with pytest.raises(StoreError, match="schema version 99 is newer"):
+        Store(tmp_path / "db")
