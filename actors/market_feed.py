@@ -1,8 +1,12 @@
-"""market_feed: closed klines onto the bus, from a replay source (live: see `actors.live_feed`).
+"""market_feed: closed klines onto the bus, from Binance live or from a replay source.
 
-Consumes `ack.<acker>` from the actors named in `[feed] ackers`; produces `md.kline` (`KlineBatch`,
-a chunk of up to `chunk_ticks` clock ticks of all symbols), `clock` after each chunk, `sys.gap`
-for the source's gaps (before the first bar after each), and `sys.end` at the end.
+Consumes `ack.<acker>` from the actors named in `[feed] ackers` (replay); produces `md.kline`
+(`KlineBatch`: live one clock tick of all symbols, in replay a chunk of up to `chunk_ticks`
+ticks), `clock` after each, `sys.gap` (the gap ledger: source gaps, live disconnects and
+backfills) and, at the end of a replay, `sys.end`.
+
+Live (`[feed] mode = "live"`): `marketdata.live.LiveKlines` keeps the websocket and backfills;
+dropped frames are counted by reason (`dropped_<reason>` counters) and logged.
 
 Replays are lossless: at most `credit_window` ticks are sent beyond what the slowest acker has
 acknowledged, and the frames not yet acknowledged by all are kept. An acker that restarts and
@@ -17,11 +21,14 @@ import time
 from collections import deque
 
 from actors.base import Actor, main
+from marketdata.binance import ClosedKline
 from marketdata.chunks import TickChunker
+from marketdata.live import LiveKlines
 from marketdata.sources import load_source, parse_time
+from marketdata.table import COLUMNS
 from messages import topics
-from messages.market import Clock
-from messages.system import Ack, StreamEnd
+from messages.market import Clock, KlineBatch
+from messages.system import Ack, Gap, StreamEnd
 
 
 class MarketFeed(Actor):
@@ -29,6 +36,11 @@ class MarketFeed(Actor):
 
     async def on_start(self) -> None:
         feed = self.config.feed
+        if feed.mode == "live":
+            self.live = LiveKlines(feed, self.config.test.symbols, self._publish_live_tick, self._publish_gap,
+                                   self._count_drop, self.log)
+            self.counters.update(ticks_sent=0, last_bar=0)
+            return
         start = parse_time(feed.start) if feed.start else None
         end = parse_time(feed.end) if feed.end else None
         table = await asyncio.to_thread(
@@ -47,12 +59,38 @@ class MarketFeed(Actor):
         self.counters.update(ticks_sent=0, resent_frames=0)
 
     async def on_running(self) -> None:
-        self.spawn(self._replay(), "replay")
+        if self.config.feed.mode == "live":
+            self.spawn(self.live.run(), "live")
+        else:
+            self.spawn(self._replay(), "replay")
+
+    def _publish_live_tick(self, bars: list[ClosedKline], missing: list[str]) -> None:
+        open_time = bars[0].open_time
+        columns = list(zip(*bars))
+        batch = KlineBatch(
+            interval_ms=self.live.interval_ms, symbol=list(columns[0]), open_time=list(columns[1]),
+            **{name: list(columns[i]) for i, name in enumerate(COLUMNS, start=2)}, ts_event=open_time,
+        )
+        self.publish(topics.KLINE, batch)
+        self.publish(topics.CLOCK, Clock(bar_time=open_time, ts_event=open_time))
+        self.counters["ticks_sent"] += 1
+        self.counters["last_bar"] = open_time
+
+    def _publish_gap(self, gap: Gap) -> None:
+        self.publish(topics.GAP, gap)
+        key = f"gaps_{gap.kind}"
+        self.counters[key] = self.counters.get(key, 0) + 1
+
+    def _count_drop(self, reason: str, detail: str) -> None:
+        key = f"dropped_{reason}"
+        count = self.counters[key] = self.counters.get(key, 0) + 1
+        if count <= 10 or count % 1000 == 0:
+            self.log.warning("dropped a live frame (#%d of this kind): %s", count, detail)
 
     def on_ack(self, topic: str, message: Ack) -> None:
         """`Ack(upto=1617321600000, resync=False)` on `ack.recorder`: bars up to `upto` are done."""
         acker = topic[len(topics.ACK_PREFIX):]
-        if acker not in self.acked:
+        if self.config.feed.mode == "live" or acker not in self.acked:
             return
         done = self.chunker.tick_index_after(message.upto) if message.upto >= 0 else 0
         if message.resync:

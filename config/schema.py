@@ -109,6 +109,11 @@ class FeedConfig(Section):
     ackers: list[ActorName] = msgspec.field(default_factory=lambda: ["recorder"])
     ws_url: str = "wss://stream.binance.com:9443/stream"
     rest_url: str = "https://api.binance.com"
+    tick_deadline_s: Seconds = 5.0
+    stall_timeout_s: Seconds = 30.0
+    rotate_after_s: Seconds = 82_800.0
+    reconnect_initial_s: Seconds = 0.5
+    reconnect_max_s: Seconds = 30.0
 
 
 class TraderConfig(Section):

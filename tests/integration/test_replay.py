@@ -10,13 +10,10 @@ import sys
 
 import msgspec
 
-from marketdata.sources import load_source, parse_time
-from messages.market import KlineBatch
-from storage.store import Store
-from storage.stream import StreamReader
-from messages.codec import Codec
+from marketdata.sources import parse_time
 from tests.helpers.daemon import REPO_ROOT, running_daemon
 from tests.helpers.data import KLINES, SYMBOLS, requires_shared_data
+from tests.helpers.recording import recorded_bars, source_bars
 
 WEEK = ("2021-04-19", "2021-04-26")  # 7 days holding both exchange-wide gaps of the 1m data
 
@@ -43,31 +40,12 @@ def replay_topology(db, source, window=None, ackers=("recorder",), chunk=256, cr
     """
 
 
-def recorded_bars(db) -> list[tuple[str, int, float]]:
-    """Every recorded (symbol, open_time, close), in recording order."""
-    codec = Codec()
-    rows = []
-    with Store(db, readonly=True) as store:
-        for _, _, _, _, payload in StreamReader(store).records("md.kline"):
-            batch = codec.decode_payload(payload)
-            assert isinstance(batch, KlineBatch)
-            rows.extend(zip(batch.symbol, batch.open_time, batch.close))
-    return rows
-
-
-def source_bars(source, window=None) -> list[tuple[str, int, float]]:
-    start, end = (parse_time(t) for t in window) if window else (None, None)
-    table = load_source(source, interval="1m", symbols=SYMBOLS, start_ms=start, end_ms=end)
-    return [(table.symbols[i], int(t), float(c)) for i, t, c in
-            zip(table.symbol_index, table.open_time, table.values["close"])]
-
-
 @requires_shared_data
 def test_replay_of_a_week_with_a_slow_consumer_loses_nothing_and_keeps_order(tmp_path):
     db = tmp_path / "week.lmdb"
     slow = '[actors.slow]\nmodule = "tests.helpers.slow_consumer"\nargs = ["--delay-ms", "3"]\n'
     topology = replay_topology(db, KLINES, WEEK, ackers=("recorder", "slow"), chunk=16, credit=64, extra=slow)
-    expected = source_bars(str(KLINES), WEEK)
+    expected = source_bars(str(KLINES), *(parse_time(t) for t in WEEK))
     with running_daemon(tmp_path, topology) as daemon:
         daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 240, "the replay finished")
         consumer = daemon.actor("slow")
@@ -112,7 +90,7 @@ def test_recorder_killed_mid_replay_is_restarted_and_the_recording_is_complete(t
     log = daemon.log()
     assert "the previous recorder stopped abruptly" in log
     assert "recorder resynced after tick" in log
-    assert recorded_bars(db) == source_bars(source, window)
+    assert recorded_bars(db) == source_bars(source, *(parse_time(t) for t in window))
 
 
 def test_bad_replay_sources_fail_with_one_clear_line(tmp_path):
