@@ -142,7 +142,12 @@ class MarketFeed(Actor):
         while min(self.acked.values(), default=ticks) < ticks:
             self.credit.clear()
             await self.credit.wait()
-        self.log.info("every bar acknowledged by %s", ", ".join(self.acked) or "nobody (no ackers configured)")
+        elapsed = time.monotonic() - started
+        bars = len(self.chunker.table)
+        self.log.info(
+            "replay complete: %d bars acknowledged by %s in %.3f s (%.0f bars/s)",
+            bars, ", ".join(self.acked) or "nobody (no ackers configured)", elapsed, bars / max(elapsed, 1e-9),
+        )
         self.finish()
 
     def _send_chunk(self, first: int, last: int) -> None:

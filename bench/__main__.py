@@ -1,6 +1,7 @@
 """`python -m bench <name>`: run a benchmark, print a Rich table, optionally write JSON.
 
-Names: `bus` (broker throughput and restart times), `all` (every benchmark).
+Names: `bus` (broker throughput and restart times), `feed` (replay into the recorder),
+`all` (every benchmark).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from bench import bus
+from bench import bus, feed
 from bench.machine import describe_machine
 
-BENCHMARKS = {"bus": bus.run}
+BENCHMARKS = {"bus": bus.run, "feed": feed.run}
 UNITS = {"msgs_per_s": "msg/s", "kill9_to_running_ms": "ms", "sigstop_to_running_ms": "ms", "messages": "messages",
-         "payload_bytes": "bytes"}
+         "payload_bytes": "bytes", "bars": "bars", "bars_per_s": "bars/s", "peak_rss_mb": "MiB",
+         "lmdb_bytes_per_message": "bytes", "lmdb_mib_per_million_bars": "MiB"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +53,12 @@ def print_section(name: str, section: dict[str, object]) -> None:
         if key.endswith("_runs"):
             continue
         runs = section.get(f"{key}_runs")
-        table.add_row(key, f"{value:,}", UNITS.get(key, ""), ", ".join(f"{run:,}" for run in runs) if runs else "")
+        if isinstance(value, dict):
+            for name, item in value.items():
+                table.add_row(f"{key}.{name}", f"{item:,}", UNITS.get(key, ""), "")
+            continue
+        shown = f"{value:,}" if isinstance(value, (int, float)) else str(value)
+        table.add_row(key, shown, UNITS.get(key, ""), ", ".join(f"{run:,}" for run in runs) if runs else "")
     Console().print(table)
 
 

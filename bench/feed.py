@@ -1,0 +1,105 @@
+"""Feed benchmark: a replay from market_feed into the recorder, lossless, at --speed max.
+
+Consumes ../shared/data/klines (30 days x 5 symbols of 1m bars; 2 days with --quick); produces a
+JSON section `feed` with `bars_per_s` (first send to last acknowledgement), `peak_rss_mb` per
+actor (VmHWM), and the recording's `lmdb_bytes_per_message` and `lmdb_mib_per_million_bars`.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import tempfile
+import threading
+from pathlib import Path
+
+from storage.store import Store
+from storage.stream import StreamReader
+from tests.helpers.daemon import running_daemon, wait_for
+from tests.helpers.data import KLINES, SYMBOLS
+
+_COMPLETE = re.compile(r"replay complete: (\d+) bars acknowledged by \S+ in ([0-9.]+) s")
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class PeakWatcher:
+    """Samples every actor's VmHWM while a run goes on; keeps the largest seen per actor."""
+
+    def __init__(self, daemon):
+        self.daemon = daemon
+        self.peaks: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.05):
+            try:
+                actors = self.daemon.status().actors
+            except Exception:  # the daemon may be stopping; sampling is best effort
+                continue
+            for actor in actors:
+                if actor.pid and (peak := peak_rss_mb(actor.pid)) is not None:
+                    self.peaks[actor.name] = max(self.peaks.get(actor.name, 0.0), peak)
+
+
+def measure(workdir: Path, start: str, end: str) -> dict[str, object]:
+    db = workdir / "feed.lmdb"
+    topology = f"""
+    [test]
+    symbols = {SYMBOLS!r}
+    [database]
+    path = "{db}"
+    [feed]
+    source = "{KLINES}"
+    start = "{start}"
+    end = "{end}"
+    [actors.recorder]
+    [actors.market_feed]
+    restart = "transient"
+    after = ["recorder"]
+    """
+    with running_daemon(workdir, topology) as daemon, PeakWatcher(daemon) as watcher:
+        match = wait_for(lambda: _COMPLETE.search(daemon.log()), 600, "the replay completed")
+    bars, seconds = int(match.group(1)), float(match.group(2))
+    with Store(db, readonly=True) as store:
+        size, messages = store.size_bytes(), StreamReader(store).count()
+    return {"bars": bars, "bars_per_s": bars / seconds, "peak_rss_mb": watcher.peaks, "messages": messages,
+            "lmdb_bytes": size, "lmdb_bytes_per_message": size / messages, "lmdb_mib_per_million_bars": size / 2**20 / bars * 1e6}
+
+
+def run(runs: int, quick: bool) -> dict[str, object]:
+    start, end = ("2021-04-02", "2021-04-04") if quick else ("2021-04-02", "2021-05-02")
+    results = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as workdir:
+            results.append(measure(Path(workdir), start, end))
+    rates = [r["bars_per_s"] for r in results]
+    actors = sorted({name for r in results for name in r["peak_rss_mb"]})
+    last = results[-1]
+    return {
+        "window": f"{start} .. {end} (exclusive), {len(SYMBOLS)} symbols, 1m",
+        "bars": last["bars"],
+        "bars_per_s": round(statistics.median(rates)),
+        "bars_per_s_runs": [round(rate) for rate in rates],
+        "peak_rss_mb": {name: round(max(r["peak_rss_mb"].get(name, 0) for r in results), 1) for name in actors},
+        "messages": last["messages"],
+        "lmdb_bytes_per_message": round(last["lmdb_bytes_per_message"]),
+        "lmdb_mib_per_million_bars": round(last["lmdb_mib_per_million_bars"], 1),
+    }
