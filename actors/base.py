@@ -97,6 +97,8 @@ class Actor:
         self._stopping: asyncio.Event | None = None
         self._hello_seen: asyncio.Event | None = None
         self._context: zmq.asyncio.Context | None = None
+        self._route_proven = False  # until the own hello came back, lifecycle events wait
+        self._held_events: list[Lifecycle] = []
 
     # ----- hooks for subclasses -------------------------------------------------------------
     @classmethod
@@ -201,7 +203,11 @@ class Actor:
         if state != self.state and state not in _TRANSITIONS.get(self.state, set()):
             raise RuntimeError(f"lifecycle cannot go from {self.state} to {state}")
         self.state = state
-        self.publish(topics.LIFECYCLE, Lifecycle(actor=self.name, state=state, pid=os.getpid(), detail=detail))
+        event = Lifecycle(actor=self.name, state=state, pid=os.getpid(), detail=detail)
+        if self._route_proven:
+            self.publish(topics.LIFECYCLE, event)
+        else:
+            self._held_events.append(event)
 
     def _report_fault(self, exc: BaseException) -> None:
         detail = f"{type(exc).__name__}: {exc}"
@@ -252,6 +258,10 @@ class Actor:
                     raise RuntimeError("the receive loop ended during start-up")
         finally:
             hello_seen.cancel()
+        self._route_proven = True
+        for event in self._held_events:
+            self.publish(topics.LIFECYCLE, event)
+        self._held_events.clear()
 
     async def _heartbeat_loop(self) -> None:
         interval = self.config.supervisor.heartbeat_interval_s

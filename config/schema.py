@@ -12,20 +12,20 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-PositiveInt = Annotated[int, Meta(gt=0)]
-NonNegativeInt = Annotated[int, Meta(ge=0)]
-Fraction = Annotated[float, Meta(ge=0.0, le=1.0)]
-PositiveFloat = Annotated[float, Meta(gt=0.0)]
-Seconds = Annotated[float, Meta(gt=0.0)]
-Port = Annotated[int, Meta(ge=1, le=65535)]
-Symbol = Annotated[str, Meta(pattern=r"^[A-Z0-9]{2,20}$")]
-ActorName = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]*$")]
+from config.models import LavaAiConfig, LgbmAiConfig, TradingAiConfig
+from config.section import (
+    ActorName,
+    Fraction,
+    NonNegativeInt,
+    Port,
+    PositiveFloat,
+    PositiveInt,
+    Seconds,
+    Section,
+    Symbol,
+)
 
 MODEL_NAMES = ("trading_ai", "lava_ai", "lgbm_ai", "mistral_ai")
-
-
-class Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """Base of every section: immutable and strict."""
 
 
 class InitialWeights(Section):
@@ -163,6 +163,9 @@ class PeperConfig(Section):
     mistral: MistralConfig = msgspec.field(default_factory=MistralConfig)
     database: DatabaseConfig = msgspec.field(default_factory=DatabaseConfig)
     recorder: RecorderConfig = msgspec.field(default_factory=RecorderConfig)
+    trading_ai: TradingAiConfig = msgspec.field(default_factory=TradingAiConfig)
+    lava_ai: LavaAiConfig = msgspec.field(default_factory=LavaAiConfig)
+    lgbm_ai: LgbmAiConfig = msgspec.field(default_factory=LgbmAiConfig)
     analytics: AnalyticsConfig = msgspec.field(default_factory=AnalyticsConfig)
     feed: FeedConfig = msgspec.field(default_factory=FeedConfig)
     trader: TraderConfig = msgspec.field(default_factory=TraderConfig)

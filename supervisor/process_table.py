@@ -92,6 +92,7 @@ class ManagedActor:
         command = [sys.executable, "-m", self.module, "--run-dir", str(self.run_dir), "--name", self.name, *self.spec.args]
         self.process = await asyncio.create_subprocess_exec(
             *command,
+            env={**os.environ, "PEPER_RESTARTS": str(self.restarts)},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
