@@ -6,7 +6,8 @@ Consumes frames on the topics an actor subscribes to and calls its `on_<message_
 
 Speed (DESIGN.md §9): the receive loop awaits readiness once and then drains the socket without
 awaiting each message, and every message is one plain frame, never multipart. A drain yields to
-the loop every `DRAIN_BATCH` frames so heartbeats keep flowing under load.
+the loop every `DRAIN_SLICE_S` of handling (a replay frame can carry thousands of bars), so
+heartbeats keep flowing under load.
 
 Start-up: the actor subscribes, then publishes `_hello.<name>` until it receives its own hello back
 through the broker — proof that its subscriptions are in place (no sleep against slow joiners) —
@@ -47,7 +48,8 @@ from messages.codec import BusMessage, Codec, MalformedFrame
 from messages.control import CONTROL_ENCODER, Heartbeat, Ready
 from messages.system import ErrorEvent, Hello, Lifecycle, LifecycleState
 
-DRAIN_BATCH = 2048
+RESTARTS_ENV = "PEPER_RESTARTS"  # set by the supervisor: how often this actor was restarted
+DRAIN_SLICE_S = 0.05
 HELLO_RETRY_S = 0.05
 CONFIG_FILE_NAME = "config.json"
 _LOG_EVERY = 1000
@@ -279,22 +281,21 @@ class Actor:
     # ----- receiving ------------------------------------------------------------------------
     async def _receive_loop(self) -> None:
         receive = self._subscriber.recv
+        clock = time.monotonic
         while True:
             await self._subscriber_async.poll(flags=zmq.POLLIN)
-            drained = DRAIN_BATCH
-            while drained == DRAIN_BATCH:
-                drained = 0
-                while drained < DRAIN_BATCH:
-                    try:
-                        frame = receive(zmq.NOBLOCK)
-                    except zmq.Again:
-                        break
-                    drained += 1
-                    pending = self._dispatch(frame)
-                    if pending is not None:
-                        await pending
-                if drained == DRAIN_BATCH:
-                    await asyncio.sleep(0)
+            slice_ends = clock() + DRAIN_SLICE_S
+            while True:
+                try:
+                    frame = receive(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                pending = self._dispatch(frame)
+                if pending is not None:
+                    await pending
+                if clock() > slice_ends:
+                    await asyncio.sleep(0)  # let heartbeats and timers run, then drain on
+                    slice_ends = clock() + DRAIN_SLICE_S
             if self._drained_hook is not None:
                 self._drained_hook()
 

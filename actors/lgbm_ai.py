@@ -24,8 +24,8 @@ import lightgbm
 import msgspec
 import numpy as np
 
-from actors.base import main
-from actors.voting import RESTARTS_ENV, VotingActor
+from actors.base import RESTARTS_ENV, main
+from actors.voting import VotingActor
 from marketdata.table import INTERVAL_MS
 from messages.market import KlineBatch
 from models import Bar, Vote

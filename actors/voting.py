@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from actors.base import Actor
+from actors.base import RESTARTS_ENV, Actor
 from messages import topics
 from messages.codec import Codec
 from messages.market import Clock, KlineBatch
@@ -30,7 +30,6 @@ from storage import StoreError
 from storage.store import Store
 from storage.stream import StreamReader
 
-RESTARTS_ENV = "PEPER_RESTARTS"
 
 
 class VotingActor(Actor):

@@ -1,7 +1,7 @@
 """`python -m bench <name>`: run a benchmark, print a Rich table, optionally write JSON.
 
 Names: `bus` (broker throughput and restart times), `feed` (replay into the recorder),
-`all` (every benchmark).
+`models` (hit rates, CPU per bar, lgbm training), `all` (every benchmark).
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from bench import bus, feed
+from bench import bus, feed, models
 from bench.machine import describe_machine
 
-BENCHMARKS = {"bus": bus.run, "feed": feed.run}
+BENCHMARKS = {"bus": bus.run, "feed": feed.run, "models": models.run}
 UNITS = {"msgs_per_s": "msg/s", "kill9_to_running_ms": "ms", "sigstop_to_running_ms": "ms", "messages": "messages",
          "payload_bytes": "bytes", "bars": "bars", "bars_per_s": "bars/s", "peak_rss_mb": "MiB",
-         "lmdb_bytes_per_message": "bytes", "lmdb_mib_per_million_bars": "MiB"}
+         "lmdb_bytes_per_message": "bytes", "lmdb_mib_per_million_bars": "MiB", "hit_rate": "fraction",
+         "directional_votes": "votes", "cpu_us_per_bar": "µs/bar", "lgbm_trainings": "windows", "lgbm_training_s": "s"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +59,8 @@ def print_section(name: str, section: dict[str, object]) -> None:
                 table.add_row(f"{key}.{name}", f"{item:,}", UNITS.get(key, ""), "")
             continue
         shown = f"{value:,}" if isinstance(value, (int, float)) else str(value)
-        table.add_row(key, shown, UNITS.get(key, ""), ", ".join(f"{run:,}" for run in runs) if runs else "")
+        unit = UNITS.get(key, UNITS.get(key.rsplit(".", 1)[-1], ""))
+        table.add_row(key, shown, unit, ", ".join(f"{run:,}" for run in runs) if runs else "")
     Console().print(table)
 
 

@@ -10,53 +10,15 @@ from __future__ import annotations
 import re
 import statistics
 import tempfile
-import threading
 from pathlib import Path
 
+from bench.watch import ActorWatcher
 from storage.store import Store
 from storage.stream import StreamReader
 from tests.helpers.daemon import running_daemon, wait_for
 from tests.helpers.data import KLINES, SYMBOLS
 
 _COMPLETE = re.compile(r"replay complete: (\d+) bars acknowledged by \S+ in ([0-9.]+) s")
-
-
-def peak_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-class PeakWatcher:
-    """Samples every actor's VmHWM while a run goes on; keeps the largest seen per actor."""
-
-    def __init__(self, daemon):
-        self.daemon = daemon
-        self.peaks: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        self._thread.join()
-
-    def _watch(self) -> None:
-        while not self._stop.wait(0.05):
-            try:
-                actors = self.daemon.status().actors
-            except Exception:  # the daemon may be stopping; sampling is best effort
-                continue
-            for actor in actors:
-                if actor.pid and (peak := peak_rss_mb(actor.pid)) is not None:
-                    self.peaks[actor.name] = max(self.peaks.get(actor.name, 0.0), peak)
 
 
 def measure(workdir: Path, start: str, end: str) -> dict[str, object]:
@@ -67,6 +29,7 @@ def measure(workdir: Path, start: str, end: str) -> dict[str, object]:
     [database]
     path = "{db}"
     [feed]
+    ackers = ["recorder"]
     source = "{KLINES}"
     start = "{start}"
     end = "{end}"
@@ -75,12 +38,12 @@ def measure(workdir: Path, start: str, end: str) -> dict[str, object]:
     restart = "transient"
     after = ["recorder"]
     """
-    with running_daemon(workdir, topology) as daemon, PeakWatcher(daemon) as watcher:
+    with running_daemon(workdir, topology) as daemon, ActorWatcher(daemon) as watcher:
         match = wait_for(lambda: _COMPLETE.search(daemon.log()), 600, "the replay completed")
     bars, seconds = int(match.group(1)), float(match.group(2))
     with Store(db, readonly=True) as store:
         size, messages = store.size_bytes(), StreamReader(store).count()
-    return {"bars": bars, "bars_per_s": bars / seconds, "peak_rss_mb": watcher.peaks, "messages": messages,
+    return {"bars": bars, "bars_per_s": bars / seconds, "peak_rss_mb": watcher.peak_rss_mb, "messages": messages,
             "lmdb_bytes": size, "lmdb_bytes_per_message": size / messages, "lmdb_mib_per_million_bars": size / 2**20 / bars * 1e6}
 
 

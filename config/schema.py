@@ -125,7 +125,10 @@ class TraderConfig(Section):
     take_profit: Annotated[float, Meta(ge=0.0)] = 0.04
     max_holding_bars: PositiveInt = 60
     initial_equity: PositiveFloat = 10_000.0
+    entry_threshold: Fraction = 0.3
     vote_deadline_ms: PositiveInt = 2000
+    learner: str = "rl_learner"
+    resend_interval_s: Seconds = 1.0
 
 
 class BusConfig(Section):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import msgspec
 
-from messages.learning import Weights
+from messages.learning import Weights, WeightsCommand
 from messages.llm import LlmStatus
 from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
@@ -19,7 +19,7 @@ from messages.topics import MESSAGE_TYPE_BY_FAMILY, family
 from messages.trading import Decision, TradeClosed, TradeOpen
 
 BusMessage = (
-    KlineBatch | Clock | VoteBatch | Decision | TradeOpen | TradeClosed | Weights | LlmStatus
+    KlineBatch | Clock | VoteBatch | Decision | TradeOpen | TradeClosed | Weights | WeightsCommand | LlmStatus
     | Lifecycle | Gap | ErrorEvent | StreamEnd | Ack | Hello | Pulse
 )
 SEPARATOR = b" "

@@ -1,4 +1,5 @@
-"""Versioned model weights (topic `rl.weights`), published by the learner, adopted by the trader."""
+"""Versioned model weights (topic `rl.weights`), published by the learner, adopted by the trader;
+and commands to the learner (topic `rl.command`), such as a rollback."""
 
 from __future__ import annotations
 
@@ -10,3 +11,8 @@ class Weights(Message, frozen=True):
     effective_from: int          # ms UTC: bars at or after this time use these weights
     weights: dict[str, float]    # model -> weight; sums to 1.0
     cause: list[str]             # trade ids, or "rollback:<V>", or "initial"
+
+
+class WeightsCommand(Message, frozen=True):
+    rollback_to: int             # publish a new version equal to this one
+    request_id: str              # echoed in the new version's cause, so the sender knows it was done

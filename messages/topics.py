@@ -7,7 +7,7 @@ whose topic or type does not fit is malformed.
 
 from __future__ import annotations
 
-from messages.learning import Weights
+from messages.learning import Weights, WeightsCommand
 from messages.llm import LlmStatus
 from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
@@ -20,6 +20,7 @@ DECISION = "decision"
 TRADE_OPEN = "trade.open"
 TRADE_CLOSED = "trade.closed"
 WEIGHTS = "rl.weights"
+WEIGHTS_COMMAND = "rl.command"
 LLM_STATUS = "llm.status"
 LIFECYCLE = "sys.lifecycle"
 GAP = "sys.gap"
@@ -52,6 +53,7 @@ MESSAGE_TYPE_BY_FAMILY: dict[str, type] = {
     TRADE_OPEN: TradeOpen,
     TRADE_CLOSED: TradeClosed,
     WEIGHTS: Weights,
+    WEIGHTS_COMMAND: WeightsCommand,
     LLM_STATUS: LlmStatus,
     LIFECYCLE: Lifecycle,
     GAP: Gap,

@@ -26,7 +26,8 @@ from storage import StoreError
 from messages.control import Reply, StatusReply
 from supervisor import client
 from supervisor.daemon import Daemon, DaemonError
-from supervisor.export import export_stream
+from supervisor.export import export_records, export_stream
+from supervisor.weights import WeightsError, list_versions, rollback, show_version
 from supervisor.run_directory import RunDirectoryError
 
 
@@ -51,9 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--exit-at-end", action="store_true", help="stop once every finite (transient) actor has finished")
 
     export = commands.add_parser("export", parents=[common], help="print recorded data as JSON lines")
-    export.add_argument("what", choices=["stream"], help="what to export")
+    export.add_argument("what", choices=["stream", "decisions", "trades", "weights"], help="what to export")
     export.add_argument("--db", metavar="PATH", required=True, help="the LMDB environment (a recording)")
-    export.add_argument("--topic", help="only this topic (e.g. md.kline)")
+    export.add_argument("--topic", help="stream only: just this topic (e.g. md.kline)")
+
+    weights = commands.add_parser("weights", parents=[common], help="list, show or roll back weight versions")
+    weights.add_argument("action", choices=["list", "show", "rollback"], help="what to do")
+    weights.add_argument("version", nargs="?", type=int, help="the version to show or roll back to")
+    weights.add_argument("--db", metavar="PATH", help="the LMDB environment (default [database] path)")
 
     status = commands.add_parser("status", parents=[common], help="show the actors of a running daemon")
     status.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
@@ -78,9 +84,23 @@ def main(argv: list[str] | None = None) -> int:
                         if moment:
                             parse_time(moment)
                 return run_daemon(config, run_dir, exit_at_end=args.exit_at_end)
+            case "weights":
+                db = Path(args.db or config.database.path)
+                if args.action == "list":
+                    list_versions(db)
+                elif args.version is None:
+                    raise WeightsError(f"weights {args.action} needs a VERSION")
+                elif args.action == "show":
+                    show_version(db, args.version)
+                else:
+                    print(f"rolled back: version {rollback(config, run_dir, db, args.version)} equals version {args.version}")
+                return 0
             case "export":
                 try:
-                    export_stream(Path(args.db), args.topic)
+                    if args.what == "stream":
+                        export_stream(Path(args.db), args.topic)
+                    else:
+                        export_records(Path(args.db), args.what)
                 except BrokenPipeError:  # the reader (e.g. `head`) has had enough
                     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 return 0
@@ -90,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
                 reply = client.stop(config.bus, run_dir)
                 print(reply.detail if isinstance(reply, Reply) else reply)
                 return 0
-    except (ConfigError, RunDirectoryError, DaemonError, client.DaemonUnreachable, SourceError, StoreError) as exc:
+    except (ConfigError, RunDirectoryError, DaemonError, client.DaemonUnreachable, SourceError, StoreError,
+            WeightsError) as exc:
         print(f"supervisor: {exc}", file=sys.stderr)
         return 1
     return 2

@@ -23,6 +23,7 @@ import time
 from collections import deque
 from pathlib import Path
 
+from actors.base import RESTARTS_ENV
 from config.schema import ActorSpec, SupervisorConfig
 from messages.control import ActorStatus, Heartbeat
 from supervisor.restart_policy import RestartBudget, RestartBudgetExceeded, should_restart
@@ -92,7 +93,7 @@ class ManagedActor:
         command = [sys.executable, "-m", self.module, "--run-dir", str(self.run_dir), "--name", self.name, *self.spec.args]
         self.process = await asyncio.create_subprocess_exec(
             *command,
-            env={**os.environ, "PEPER_RESTARTS": str(self.restarts)},
+            env={**os.environ, RESTARTS_ENV: str(self.restarts)},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,

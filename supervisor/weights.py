@@ -1,0 +1,97 @@
+"""`python -m supervisor weights list|show V|rollback V --db PATH`: the weight history.
+
+Consumes the `weights` database; `list` prints every version as a table, `show V` one version as
+JSON, `rollback V` appends a new version equal to V. With a daemon running on the run directory,
+rollback goes through the running rl_learner (a `WeightsCommand` on the bus, re-sent until the new
+version is seen), so the trader adopts it at once; without one, the version is written directly.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import msgspec
+import zmq
+from rich.console import Console
+from rich.table import Table
+
+from config.endpoints import endpoints_for
+from config.schema import PeperConfig
+from messages import topics
+from messages.codec import Codec
+from messages.learning import Weights, WeightsCommand
+from storage.store import Store
+from storage.weights import all_weights, get_weights, latest_weights, put_weights
+from supervisor.run_directory import daemon_is_running
+
+
+class WeightsError(Exception):
+    """A weights command cannot be done; the message says why."""
+
+
+def list_versions(db: Path) -> None:
+    with Store(db, readonly=True) as store:
+        history = all_weights(store)
+    if not history:
+        raise WeightsError(f"{db}: no weight versions stored")
+    models = sorted(history[0].weights)
+    table = Table(title=f"weight versions in {db}")
+    for column in ("version", "effective from (ms UTC)", *models, "cause"):
+        table.add_column(column, justify="left" if column == "cause" else "right")
+    for version in history:
+        cause = ", ".join(version.cause[:3]) + (f" (+{len(version.cause) - 3})" if len(version.cause) > 3 else "")
+        table.add_row(str(version.version), str(version.effective_from), *(f"{version.weights[m]:.4f}" for m in models), cause)
+    Console().print(table)
+
+
+def show_version(db: Path, version: int) -> None:
+    with Store(db, readonly=True) as store:
+        found = get_weights(store, version)
+    if found is None:
+        raise WeightsError(f"{db}: no weights version {version}")
+    print(msgspec.json.encode({"version": found.version, "effective_from": found.effective_from,
+                               "weights": found.weights, "cause": found.cause}).decode())
+
+
+def rollback(config: PeperConfig, run_dir: Path, db: Path, version: int, timeout_s: float = 15.0) -> int:
+    """Append a version equal to `version`; return the new version number."""
+    with Store(db, readonly=True) as store:
+        if get_weights(store, version) is None:
+            raise WeightsError(f"{db}: no weights version {version} to roll back to")
+    if daemon_is_running(run_dir):
+        return _rollback_through_learner(config, run_dir, version, timeout_s)
+    with Store(db) as store:
+        latest, target = latest_weights(store), get_weights(store, version)
+        new = Weights(version=latest.version + 1, effective_from=latest.effective_from, weights=target.weights,
+                      cause=[f"rollback:{version}"])
+        put_weights(store, new)
+    return new.version
+
+
+def _rollback_through_learner(config: PeperConfig, run_dir: Path, version: int, timeout_s: float) -> int:
+    request_id = f"request:{uuid.uuid4()}"
+    codec = Codec()
+    endpoints = endpoints_for(config.bus, run_dir)
+    context = zmq.Context()
+    listener, publisher = context.socket(zmq.SUB), context.socket(zmq.PUB)
+    try:
+        listener.connect(endpoints.subscribe)
+        listener.setsockopt(zmq.SUBSCRIBE, topics.WEIGHTS.encode())
+        publisher.connect(endpoints.publish)
+        command = WeightsCommand(rollback_to=version, request_id=request_id, src="cli", epoch=time.time_ns())
+        deadline = time.monotonic() + timeout_s
+        seq = 0
+        while time.monotonic() < deadline:
+            seq += 1  # a new PUB socket learns its subscribers asynchronously: send until answered
+            publisher.send(codec.encode(topics.WEIGHTS_COMMAND, msgspec.structs.replace(command, seq=seq)))
+            while listener.poll(200):
+                _, weights = codec.decode(listener.recv())
+                if isinstance(weights, Weights) and request_id in weights.cause:
+                    return weights.version
+        raise WeightsError(f"the running rl_learner did not answer within {timeout_s:g} s (is it in the topology?)")
+    finally:
+        listener.close(0)
+        publisher.close(0)
+        context.term()
