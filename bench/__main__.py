@@ -1,7 +1,8 @@
 """`python -m bench <name>`: run a benchmark, print a Rich table, optionally write JSON.
 
 Names: `bus` (broker throughput and restart times), `feed` (replay into the recorder),
-`models` (hit rates, CPU per bar, lgbm training), `all` (every benchmark).
+`models` (hit rates, CPU per bar, lgbm training), `trading` (what each weighting strategy earns),
+`all` (every benchmark).
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from bench import bus, feed, models
+from bench import bus, feed, models, trading
 from bench.machine import describe_machine
 
-BENCHMARKS = {"bus": bus.run, "feed": feed.run, "models": models.run}
+BENCHMARKS = {"bus": bus.run, "feed": feed.run, "models": models.run, "trading": trading.run}
 UNITS = {"msgs_per_s": "msg/s", "kill9_to_running_ms": "ms", "sigstop_to_running_ms": "ms", "messages": "messages",
          "payload_bytes": "bytes", "bars": "bars", "bars_per_s": "bars/s", "peak_rss_mb": "MiB",
          "lmdb_bytes_per_message": "bytes", "lmdb_mib_per_million_bars": "MiB", "hit_rate": "fraction",
-         "directional_votes": "votes", "cpu_us_per_bar": "µs/bar", "lgbm_trainings": "windows", "lgbm_training_s": "s"}
+         "directional_votes": "votes", "cpu_us_per_bar": "µs/bar", "lgbm_trainings": "windows", "lgbm_training_s": "s",
+         "trades": "trades", "win_rate": "fraction", "roi": "fraction", "max_drawdown": "fraction", "sharpe": "annualised",
+         "profit_factor": "ratio"}
 
 
 def main(argv: list[str] | None = None) -> int:

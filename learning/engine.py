@@ -10,7 +10,8 @@ with g(x) = tanh(x / RETURN_SCALE), a bounded function of the return; then `norm
 (projection onto the capped simplex). `Hedge` multiplies each weight by
 exp(eta * counterfactual return * confidence); `Thompson` keeps a Beta(successes + 1, failures + 1)
 per model and weighs each model by the probability that it is the best, estimated from
-`THOMPSON_DRAWS` joint draws of a generator seeded from `[learning] seed` (probability matching).
+`THOMPSON_DRAWS` joint draws of a generator seeded from `[learning] seed` (probability matching);
+a model that has never taken a side has no evidence and takes no part in the draws.
 Every rule is deterministic given its inputs and seed.
 """
 
@@ -97,12 +98,14 @@ class Thompson:
                     self.failures[vote.model] = self.failures.get(vote.model, 0) + 1
         self.draws += 1
         rng = random.Random(self.config.seed * 1_000_003 + self.draws)  # reproducible from the count alone
-        models = sorted(weights)
-        wins = dict.fromkeys(models, 0)
-        for _ in range(THOMPSON_DRAWS):
-            samples = [rng.betavariate(self.successes.get(m, 0) + 1, self.failures.get(m, 0) + 1) for m in models]
-            wins[models[samples.index(max(samples))]] += 1
-        return project({m: wins[m] / THOMPSON_DRAWS for m in models}, self.config)
+        wins = dict.fromkeys(weights, 0)
+        tested = [m for m in sorted(weights) if self.successes.get(m, 0) + self.failures.get(m, 0) > 0]
+        for _ in range(THOMPSON_DRAWS if tested else 0):
+            samples = [rng.betavariate(self.successes.get(m, 0) + 1, self.failures.get(m, 0) + 1) for m in tested]
+            wins[tested[samples.index(max(samples))]] += 1
+        if not tested:
+            return project(dict(weights), self.config)
+        return project({m: wins[m] / THOMPSON_DRAWS for m in weights}, self.config)
 
     def replay(self, trades: list[TradeClosed], draws: int) -> None:
         """Restore the posterior and the draw count after a restart (no sampling)."""
