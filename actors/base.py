@@ -74,6 +74,9 @@ class Actor:
     """
 
     subscriptions: ClassVar[tuple[str, ...]] = ()
+    # Topics read on a second socket by their own loop, so their handlers run even while a handler
+    # of the main loop awaits (a model waiting for the LLM to come up still hears llm.status).
+    side_subscriptions: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, name: str, config: PeperConfig, endpoints: Endpoints, args: argparse.Namespace):
         self.name = name
@@ -159,8 +162,10 @@ class Actor:
         try:
             self._transition("starting")
             await self.on_start()
-            receiver = asyncio.ensure_future(self._receive_loop())
+            receiver = asyncio.ensure_future(self._receive_loop(self._subscriber_async, self._subscriber))
             self._tasks.append(receiver)
+            if self.side_subscriptions:
+                self._tasks.append(asyncio.ensure_future(self._receive_loop(self._side_async, self._side)))
             await self._await_own_hello(receiver)
             self._tasks.append(asyncio.ensure_future(self._heartbeat_loop()))
             await self._control.send(CONTROL_ENCODER.encode(Ready(actor=self.name, pid=os.getpid())))
@@ -235,6 +240,13 @@ class Actor:
         for prefix in (*self.subscriptions, topics.hello(self.name)):
             self._subscriber_async.setsockopt(zmq.SUBSCRIBE, prefix.encode())
         self._subscriber = zmq.Socket.shadow(self._subscriber_async.underlying)
+        if self.side_subscriptions:
+            self._side_async = self._context.socket(zmq.SUB)
+            self._side_async.setsockopt(zmq.LINGER, 0)
+            self._side_async.connect(self.endpoints.subscribe)
+            for prefix in self.side_subscriptions:
+                self._side_async.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+            self._side = zmq.Socket.shadow(self._side_async.underlying)
         self._control = self._context.socket(zmq.DEALER)
         self._control.setsockopt(zmq.LINGER, 500)
         self._control.setsockopt(zmq.SNDHWM, 100)
@@ -279,11 +291,11 @@ class Actor:
             await asyncio.sleep(interval)
 
     # ----- receiving ------------------------------------------------------------------------
-    async def _receive_loop(self) -> None:
-        receive = self._subscriber.recv
+    async def _receive_loop(self, async_socket: zmq.asyncio.Socket, socket: zmq.Socket) -> None:
+        receive = socket.recv
         clock = time.monotonic
         while True:
-            await self._subscriber_async.poll(flags=zmq.POLLIN)
+            await async_socket.poll(flags=zmq.POLLIN)
             slice_ends = clock() + DRAIN_SLICE_S
             while True:
                 try:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from config.llm import MistralAiConfig, MistralConfig
 from config.models import LavaAiConfig, LgbmAiConfig, TradingAiConfig
 from config.section import (
     ActorName,
@@ -69,14 +70,6 @@ class TestConfig(Section):
     max_iterations: PositiveInt = 10
     target_win_rate: Fraction = 0.65
     min_trades_per_symbol: NonNegativeInt = 5
-
-
-class MistralConfig(Section):
-    model_path: str = "models/mistral-7b-instruct-v0.1.Q4_K_M.gguf"
-    host: str = "127.0.0.1"
-    port: Port = 8080
-    startup_timeout: Seconds = 120.0
-    health_check_interval: Seconds = 30.0
 
 
 class DatabaseConfig(Section):
@@ -169,6 +162,7 @@ class PeperConfig(Section):
     trading_ai: TradingAiConfig = msgspec.field(default_factory=TradingAiConfig)
     lava_ai: LavaAiConfig = msgspec.field(default_factory=LavaAiConfig)
     lgbm_ai: LgbmAiConfig = msgspec.field(default_factory=LgbmAiConfig)
+    mistral_ai: MistralAiConfig = msgspec.field(default_factory=MistralAiConfig)
     analytics: AnalyticsConfig = msgspec.field(default_factory=AnalyticsConfig)
     feed: FeedConfig = msgspec.field(default_factory=FeedConfig)
     trader: TraderConfig = msgspec.field(default_factory=TraderConfig)

@@ -34,7 +34,7 @@ from messages.control import (
 )
 from supervisor.broker import Broker, BrokerError
 from supervisor.process_table import ManagedActor
-from supervisor.restart_policy import RestartBudgetExceeded
+from actors.restart_policy import RestartBudgetExceeded
 from supervisor.run_directory import RunDirectory
 
 log = logging.getLogger("supervisor")

@@ -26,7 +26,7 @@ from pathlib import Path
 from actors.base import RESTARTS_ENV
 from config.schema import ActorSpec, SupervisorConfig
 from messages.control import ActorStatus, Heartbeat
-from supervisor.restart_policy import RestartBudget, RestartBudgetExceeded, should_restart
+from actors.restart_policy import RestartBudget, RestartBudgetExceeded, should_restart
 
 log = logging.getLogger("supervisor")
 _ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*|.*: error: .*)$")

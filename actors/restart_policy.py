@@ -1,7 +1,8 @@
 """OTP-style restart decisions: which exits restart, the budget R in P seconds, the backoff.
 
-Consumes an actor's restart kind and its exits; produces "restart after this delay", "leave it
-stopped" or `RestartBudgetExceeded`. Pure logic on an injected clock, so it is unit-tested alone.
+Consumes a restart kind and the exits of a process; produces "restart after this delay", "leave
+it stopped" or `RestartBudgetExceeded`. Pure logic on an injected clock, so it is unit-tested
+alone; the supervisor uses it for actors and llm_supervisor for the llama.cpp server.
 """
 
 from __future__ import annotations

@@ -1,0 +1,118 @@
+"""llm_supervisor: owns the llama.cpp server (the seed's MistralServerManager), keeps it healthy.
+
+Consumes nothing from the bus; produces `llm.status` (`LlmStatus`: starting / ready / degraded /
+down, restarts, last error, probe latency p50/p99 in ms) at every change and after every probe.
+Config: `[mistral]`.
+
+It refuses clearly — status `down` with the reason, checked again every health interval — when
+the model file is missing or the port is taken by another process. Every
+`health_check_interval` it probes (liveness and a one-token completion). It restarts the server
+when it exits, hangs (a probe with no answer within `probe_timeout_s`) or fails
+`probe_failures_to_restart` probes in a row, with exponential backoff and a budget of
+`max_restarts` in `restart_period_s`; past the budget it stays down. The server runs in its own
+process group and dies with this actor; on stop it gets SIGTERM, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+
+from actors.base import Actor, main
+from llm.server import LlmServer, ProbeFailed, ServerRefused
+from messages import topics
+from messages.llm import LlmStatus
+from actors.restart_policy import RestartBudget
+
+
+class LlmSupervisor(Actor):
+    async def on_start(self) -> None:
+        config = self.config.mistral
+        self.server = LlmServer(config)
+        self.budget = RestartBudget(config.max_restarts, config.restart_period_s, config.backoff_initial_s, config.backoff_max_s)
+        self.latencies: deque[float] = deque(maxlen=100)
+        self.restarts = 0
+        self.last_error = ""
+        self.status_state = "starting"
+        self.counters.update(restarts=0, probes=0, failed_probes=0)
+
+    async def on_running(self) -> None:
+        self.spawn(self._supervise(), "supervise")
+
+    def _publish(self, state: str, error: str | None = None) -> None:
+        if error is not None:
+            self.last_error = error
+        self.status_state = state
+        ordered = sorted(self.latencies)
+        p50 = ordered[len(ordered) // 2] if ordered else None
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else None
+        self.publish(topics.LLM_STATUS, LlmStatus(state=state, restarts=self.restarts, last_error=self.last_error,
+                                                  latency_p50_ms=p50, latency_p99_ms=p99))
+        self.counters["state_" + state] = self.counters.get("state_" + state, 0) + 1
+
+    async def _supervise(self) -> None:
+        interval = self.config.mistral.health_check_interval
+        while True:
+            self._publish("starting")
+            try:
+                seconds = await self.server.start()
+            except ServerRefused as exc:
+                self.log.error("LLM server refused: %s", exc)
+                self._publish("down", str(exc))
+                if not await self._back_off():
+                    return
+                continue
+            self.log.info("LLM server ready in %.2f s at %s", seconds, self.server.base_url)
+            self.counters["start_to_ready_ms"] = int(seconds * 1000)
+            self._publish("ready", "")
+            reason = await self._watch(interval)
+            self.log.warning("restarting the LLM server: %s", reason)
+            self._publish("down", reason)
+            await self.server.stop()
+            if not await self._back_off():
+                return
+
+    async def _watch(self, interval: float) -> str:
+        """Probe until the server must be restarted; return why."""
+        failures = 0
+        while True:
+            exit_waiter = asyncio.ensure_future(self.server.process.wait())
+            done, _ = await asyncio.wait({exit_waiter}, timeout=interval)
+            exit_waiter.cancel()
+            if done or not self.server.running():
+                return f"the server exited (status {self.server.process.returncode}): {self.server.last_output()}"
+            try:
+                latency = await self.server.probe()
+            except ProbeFailed as exc:
+                failures += 1
+                self.counters["failed_probes"] += 1
+                if exc.hung:
+                    return f"hung: {exc}"
+                if failures >= self.config.mistral.probe_failures_to_restart:
+                    return f"{failures} failed probes in a row: {exc}"
+                self._publish("degraded", str(exc))
+                continue
+            failures = 0
+            self.counters["probes"] += 1
+            self.latencies.append(latency)
+            self._publish("ready")
+
+    async def _back_off(self) -> bool:
+        delay = self.budget.next_delay(time.monotonic())
+        if delay is None:
+            message = f"restart budget spent ({self.budget.max_restarts} restarts in {self.budget.period_s:g} s): {self.last_error}"
+            self.log.error("giving up on the LLM server: %s", message)
+            self._publish("down", message)
+            return False
+        self.restarts += 1
+        self.counters["restarts"] = self.restarts
+        await asyncio.sleep(delay)
+        return True
+
+    async def on_stop(self) -> None:
+        await self.server.stop()
+
+
+if __name__ == "__main__":
+    main(LlmSupervisor)

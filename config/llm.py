@@ -1,0 +1,36 @@
+"""Config sections of the LLM: `[mistral]` (the server and its health) and `[mistral_ai]` (the model)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from msgspec import Meta
+
+from config.section import NonNegativeInt, Port, PositiveInt, Seconds, Section
+
+
+class MistralConfig(Section):
+    model_path: str = "models/mistral-7b-instruct-v0.1.Q4_K_M.gguf"
+    host: str = "127.0.0.1"
+    port: Port = 8080
+    startup_timeout: Seconds = 120.0
+    health_check_interval: Seconds = 30.0
+    server_command: list[str] = []
+    health_path: str = "/v1/models"
+    n_ctx: PositiveInt = 2048
+    probe_timeout_s: Seconds = 10.0
+    probe_failures_to_restart: PositiveInt = 2
+    stop_grace_s: Seconds = 5.0
+    max_restarts: NonNegativeInt = 5
+    restart_period_s: Seconds = 600.0
+    backoff_initial_s: Seconds = 0.5
+    backoff_max_s: Seconds = 30.0
+
+
+class MistralAiConfig(Section):
+    every_n_bars: PositiveInt = 15
+    history_bars: Annotated[int, Meta(ge=2, le=500)] = 30
+    temperature: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.0
+    seed: NonNegativeInt = 7
+    max_tokens: PositiveInt = 96
+    request_timeout_s: Seconds = 60.0

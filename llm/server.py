@@ -1,0 +1,146 @@
+"""One llama.cpp server process: checks before start, start, readiness, probes, stop.
+
+Consumes `[mistral]`; produces a running OpenAI-compatible server on 127.0.0.1 (by default
+`python -m llama_cpp.server --model M --host H --port P`, or `server_command` with `{model}`,
+`{host}`, `{port}` filled in), started through `llm.launch` so it dies with its parent, in its own
+process group. `ServerRefused` says why it cannot start (model file missing, port taken by another
+process); `probe()` returns the latency of a liveness request and a real one-token completion, or
+raises `ProbeFailed` (`hung=True` when nothing answered within the timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import signal
+import socket
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+import httpx
+
+from config.llm import MistralConfig
+
+
+class ServerRefused(Exception):
+    """The server cannot be started; the message says why."""
+
+
+class ProbeFailed(Exception):
+    def __init__(self, message: str, hung: bool):
+        super().__init__(message)
+        self.hung = hung
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
+
+
+class LlmServer:
+    def __init__(self, config: MistralConfig):
+        self.config = config
+        self.process: asyncio.subprocess.Process | None = None
+        self.output: deque[str] = deque(maxlen=20)
+        self.base_url = f"http://{config.host}:{config.port}"
+
+    def command(self) -> list[str]:
+        config = self.config
+        if config.server_command:
+            fill = {"model": config.model_path, "host": config.host, "port": str(config.port)}
+            server = [part.format(**fill) for part in config.server_command]
+        else:
+            server = [sys.executable, "-m", "llama_cpp.server", "--model", config.model_path, "--host", config.host,
+                      "--port", str(config.port), "--n_ctx", str(config.n_ctx), "--verbose", "False"]
+        return [sys.executable, "-m", "llm.launch", *server]
+
+    async def check_can_start(self, port_wait_s: float = 5.0) -> None:
+        if not Path(self.config.model_path).is_file():
+            raise ServerRefused(f"model file {self.config.model_path} is missing ([mistral] model_path)")
+        deadline = time.monotonic() + port_wait_s  # a server we just killed may still hold the port
+        while not port_is_free(self.config.host, self.config.port):
+            if time.monotonic() > deadline:
+                raise ServerRefused(f"port {self.config.port} on {self.config.host} is taken by another process ([mistral] port)")
+            await asyncio.sleep(0.1)
+
+    async def start(self) -> float:
+        """Start and wait until ready; return seconds to ready. ServerRefused when it cannot."""
+        await self.check_can_start()
+        started = time.monotonic()
+        self.output.clear()
+        self.process = await asyncio.create_subprocess_exec(
+            *self.command(), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+        )
+        pump = asyncio.ensure_future(self._pump(self.process))
+        deadline = started + self.config.startup_timeout
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=1.0, trust_env=False) as client:
+            while time.monotonic() < deadline:
+                if self.process.returncode is not None:
+                    await asyncio.wait_for(pump, 2)
+                    raise ServerRefused(f"the server exited during start-up (status {self.process.returncode}): {self.last_output()}")
+                try:
+                    if (await client.get(self.config.health_path)).status_code == 200:
+                        return time.monotonic() - started
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+        await self.stop()
+        raise ServerRefused(f"the server was not ready within {self.config.startup_timeout:g} s: {self.last_output()}")
+
+    async def _pump(self, process: asyncio.subprocess.Process) -> None:
+        while line := await process.stdout.readline():
+            self.output.append(line.decode(errors="replace").rstrip())
+
+    def last_output(self) -> str:
+        lines = [line for line in self.output if line.strip()]
+        return lines[-1][:300] if lines else "no output"
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    async def probe(self) -> float:
+        """Liveness, then a real one-token completion; return the total latency in ms."""
+        timeout = self.config.probe_timeout_s
+        started = time.monotonic()
+        try:
+            async with httpx.AsyncClient(base_url=self.base_url, timeout=timeout, trust_env=False) as client:
+                alive = await client.get(self.config.health_path)
+                alive.raise_for_status()
+                answer = await client.post("/v1/completions", json={"prompt": "ping", "max_tokens": 1, "temperature": 0})
+                answer.raise_for_status()
+                if not answer.json().get("choices"):
+                    raise ProbeFailed("the completion had no choices", hung=False)
+        except httpx.TimeoutException as exc:
+            raise ProbeFailed(f"no answer within {timeout:g} s ({type(exc).__name__})", hung=True) from exc
+        except (httpx.HTTPError, ValueError) as exc:
+            raise ProbeFailed(f"probe failed: {type(exc).__name__}: {exc}", hung=False) from exc
+        return (time.monotonic() - started) * 1000
+
+    async def stop(self) -> None:
+        """SIGTERM, then SIGKILL of the server's process group after the grace period."""
+        process = self.process
+        if process is None:
+            return
+        if process.returncode is None:
+            try:
+                os.killpg(process.pid, signal.SIGCONT)  # a stopped server cannot act on SIGTERM
+                os.killpg(process.pid, signal.SIGTERM)
+                await asyncio.wait_for(process.wait(), self.config.stop_grace_s)
+            except (ProcessLookupError, TimeoutError):
+                pass
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        await process.wait()
