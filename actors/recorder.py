@@ -26,16 +26,18 @@ from messages.market import Clock
 from messages.system import Ack
 from storage.backup import make_backup
 from storage.store import Store
-from storage.stream import StreamReader, StreamWriter
+from storage.stream import StreamWriter
 
 RUNNING_KEY = "recorder.running"
 LAST_BATCH_KEY = "recorder.last_batch"
 
 
 class BatchRecord(msgspec.Struct, frozen=True):
+    """Committed with each batch, in the same transaction: what is durable of the current run."""
+
     number: int
     messages: int
-    last_clock: int  # -1 before the first clock
+    last_clock: int  # the run's newest clock in or before this batch; -1 before the first
 
 
 class Recorder(Actor):
@@ -49,16 +51,15 @@ class Recorder(Actor):
         self.last_batch = msgspec.msgpack.decode(previous, type=BatchRecord) if previous else BatchRecord(0, 0, -1)
         self.interrupted = self.store.get_meta(RUNNING_KEY) is not None
         if self.interrupted:
-            self.last_batch = msgspec.structs.replace(
-                self.last_batch, last_clock=StreamReader(self.store).last_ts_event(topics.CLOCK) or -1
-            )
             self.log.warning(
                 "the previous recorder stopped abruptly: the batch it was filling is lost; last durable batch #%d "
                 "held %d messages, last durable clock %d; asking for everything after it again",
                 self.last_batch.number, self.last_batch.messages, self.last_batch.last_clock,
             )
         self.store.put_meta(RUNNING_KEY, str(self.epoch).encode())
-        self.pending_clock = self.last_batch.last_clock
+        # Acks follow this run's clocks; only a resumed run starts from the last durable one.
+        self.acked_clock = self.last_batch.last_clock if self.interrupted else -1
+        self.pending_clock = self.acked_clock
         self.counters.update(written=0, batches=0, backups=0)
 
     async def on_running(self) -> None:
@@ -83,12 +84,12 @@ class Recorder(Actor):
             return
         record = BatchRecord(self.last_batch.number + 1, count, self.pending_clock)
         self.writer.commit(meta={LAST_BATCH_KEY: msgspec.msgpack.encode(record)})
-        advanced = record.last_clock > self.last_batch.last_clock
         self.last_batch = record
         self.counters["written"] += count
         self.counters["batches"] += 1
-        if advanced:
-            self.publish(topics.ack(self.name), Ack(upto=record.last_clock, received=self.counters["written"]))
+        if self.pending_clock > self.acked_clock:
+            self.acked_clock = self.pending_clock
+            self.publish(topics.ack(self.name), Ack(upto=self.acked_clock, received=self.counters["written"]))
 
     async def _backups(self) -> None:
         database = self.config.database

@@ -1,0 +1,197 @@
+"""The LLM path against a REAL llama.cpp server (llama-cpp-python) on a tiny random-weight GGUF:
+start and stop, kill -9, SIGSTOP, a corrupt model, a taken port, malformed answers, the cache."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from llm.tiny_model import write_tiny_model
+from messages.llm import LlmStatus
+from tests.helpers.daemon import alive, running_daemon
+from tests.helpers.recording import recorded_messages
+
+OTHER_ACTORS = ("recorder", "mistral_ai", "market_feed")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    return write_tiny_model(tmp_path_factory.mktemp("model") / "tiny.gguf")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def llm_topology(db: Path, model: Path, port: int, *, speed: str = "max", end: str = "2021-01-01T03:00",
+                 with_server: bool = True, extra: str = "") -> str:
+    server = '[actors.llm_supervisor]\n' if with_server else ""
+    return f"""
+    [test]
+    symbols = ["AAAUSDT"]
+    [database]
+    path = "{db}"
+    [mistral]
+    model_path = "{model}"
+    port = {port}
+    health_check_interval = 0.5
+    probe_timeout_s = 1.0
+    startup_timeout = 30
+    backoff_initial_s = 0.2
+    [mistral_ai]
+    every_n_bars = 1
+    history_bars = 10
+    max_tokens = 128
+    request_timeout_s = 2.0
+    [feed]
+    source = "synthetic:4"
+    end = "{end}"
+    speed = "{speed}"
+    chunk_ticks = 1
+    ackers = ["recorder", "mistral_ai"]
+    {extra}
+    [actors.recorder]
+    {server}
+    [actors.mistral_ai]
+    [actors.market_feed]
+    restart = "transient"
+    after = ["recorder", "mistral_ai"]
+    """
+
+
+def statuses(db: Path) -> list[LlmStatus]:
+    return [s for s in recorded_messages(db, "llm.status") if isinstance(s, LlmStatus)]
+
+
+def llm_votes(db: Path) -> list[tuple[int, str | None, str]]:
+    rows = []
+    for batch in recorded_messages(db, "sig.mistral_ai"):
+        rows.extend(zip(batch.bar_time, batch.action, batch.reason))
+    return sorted(rows)
+
+
+def server_pid(port: int) -> int | None:
+    for connection in psutil.net_connections(kind="tcp"):
+        if connection.laddr and connection.laddr.port == port and connection.status == psutil.CONN_LISTEN:
+            return connection.pid
+    return None
+
+
+def test_the_server_starts_answers_a_completion_and_leaves_no_process_behind(tmp_path, tiny_model):
+    port = free_port()
+    topology = llm_topology(tmp_path / "a.lmdb", tiny_model, port, speed="60", end="2021-01-01T00:20")
+    with running_daemon(tmp_path, topology) as daemon:
+        daemon.wait_for(lambda: daemon.actor("llm_supervisor").counters.get("state_ready", 0) >= 1, 60, "server ready")
+        pid = server_pid(port)
+        assert pid is not None and alive(pid)
+        answer = httpx.post(f"http://127.0.0.1:{port}/v1/completions", json={"prompt": "hello", "max_tokens": 4},
+                            timeout=30, trust_env=False)
+        assert answer.status_code == 200 and answer.json()["choices"][0]["text"] is not None
+        daemon.wait_for(lambda: daemon.actor("llm_supervisor").counters.get("probes", 0) >= 2, 30, "two probes")
+    assert not alive(pid), "the llama.cpp server outlived the daemon"
+    assert server_pid(port) is None
+
+
+@pytest.mark.parametrize("fault", ["kill", "stop"])
+def test_a_killed_or_hung_server_is_restarted_and_mistral_votes_again(tmp_path, tiny_model, fault):
+    port = free_port()
+    db = tmp_path / "fault.lmdb"
+    # In replay mistral_ai waits while the server is `starting`; a 3 s back-off leaves it `down` long enough to see.
+    topology = llm_topology(db, tiny_model, port, speed="120", end="2021-01-01T01:30").replace(
+        "backoff_initial_s = 0.2", "backoff_initial_s = 3.0")
+    with running_daemon(tmp_path, topology) as daemon:
+        daemon.wait_for(lambda: daemon.actor("mistral_ai").counters.get("answers", 0) >= 5, 60, "answers before the fault")
+        pids_before = {a.name: a.pid for a in daemon.status().actors}
+        victim = server_pid(port)
+        os.kill(victim, signal.SIGKILL if fault == "kill" else signal.SIGSTOP)
+        daemon.wait_for(lambda: daemon.actor("llm_supervisor").counters.get("restarts", 0) >= 1, 30, "server restarted")
+        answered = daemon.actor("mistral_ai").counters.get("answers", 0)
+        daemon.wait_for(lambda: daemon.actor("mistral_ai").counters.get("answers", 0) > answered + 3, 60, "answers again")
+        for name in OTHER_ACTORS + ("llm_supervisor",):
+            status = daemon.actor(name)
+            assert status.restarts == 0 and (status.pid == pids_before[name] or name == "market_feed")
+        new_server = server_pid(port)
+    assert new_server != victim and not alive(victim) and not alive(new_server)
+    states = [s.state for s in statuses(db)]
+    first_down = states.index("down")
+    assert "ready" in states[:first_down] and "ready" in states[first_down:]
+    down = statuses(db)[first_down]
+    assert ("exited" in down.last_error) if fault == "kill" else ("hung" in down.last_error)
+    votes = llm_votes(db)
+    outage = [i for i, (_, _, reason) in enumerate(votes) if reason.startswith(("not_ready", "http_error", "timeout"))]
+    answers = [i for i, (_, action, _) in enumerate(votes) if action is not None]
+    assert outage and answers[0] < outage[0] < answers[-1], "mistral_ai did not abstain while down, then vote again"
+
+
+@pytest.mark.parametrize("fault", ["corrupt_model", "port_taken", "missing_model"])
+def test_a_server_that_cannot_start_is_refused_clearly_and_mistral_abstains(tmp_path, tiny_model, fault):
+    port = free_port()
+    model = tmp_path / "model.gguf"
+    if fault == "corrupt_model":
+        model.write_bytes(b"GGUF" + os.urandom(4096))
+    elif fault == "port_taken":
+        model = tiny_model
+    blocker = socket.socket()
+    if fault == "port_taken":
+        blocker.bind(("127.0.0.1", port))
+        blocker.listen()
+    db = tmp_path / "refused.lmdb"
+    try:
+        with running_daemon(tmp_path, llm_topology(db, model, port, speed="600", end="2021-01-01T00:40")) as daemon:
+            daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 60, "the replay finished")
+            supervisor = daemon.actor("llm_supervisor")
+            assert supervisor.state == "running" and supervisor.restarts == 0
+            assert daemon.actor("mistral_ai").counters.get("llm_requests", 0) == 0
+    finally:
+        blocker.close()
+    down = [s for s in statuses(db) if s.state == "down"]
+    expected = {"corrupt_model": "the server exited during start-up",
+                "port_taken": f"port {port} on 127.0.0.1 is taken by another process",
+                "missing_model": f"model file {model} is missing"}[fault]
+    assert down and expected in down[0].last_error
+    assert not [s for s in statuses(db) if s.state == "ready"]
+    assert all(action is None for _, action, _ in llm_votes(db))
+
+
+def test_malformed_answers_become_counted_abstentions(tmp_path):
+    port = free_port()
+    command = f'server_command = ["{sys.executable}", "-m", "tests.helpers.stub_llm_server", "--port", "{{port}}"]'
+    stub_model = tmp_path / "stub.gguf"
+    stub_model.write_bytes(b"not used by the stub")
+    topology = llm_topology(tmp_path / "stub.lmdb", stub_model, port, speed="600", end="2021-01-01T00:40")
+    topology = topology.replace("[mistral]\n", f"[mistral]\n    {command}\n")
+    with running_daemon(tmp_path, topology) as daemon:
+        daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 60, "the replay finished")
+        counters = daemon.actor("mistral_ai").counters
+        assert daemon.actor("mistral_ai").restarts == 0
+    assert counters["bad_not_json"] >= 1 and counters["bad_wrong_shape"] >= 1
+    assert counters["bad_http_status"] >= 1 and counters["bad_bad_response"] >= 1
+    assert counters["answers"] >= 1
+    reasons = {reason.split(":")[0] for _, _, reason in llm_votes(tmp_path / "stub.lmdb")}
+    assert {"not_json", "wrong_shape", "http_status", "bad_response"} <= reasons
+
+
+def test_a_second_replay_answers_from_the_cache_without_any_request(tmp_path, tiny_model):
+    port = free_port()
+    db = tmp_path / "cache.lmdb"
+    first_dir, second_dir = tmp_path / "first", tmp_path / "second"
+    first_dir.mkdir(), second_dir.mkdir()
+    with running_daemon(first_dir, llm_topology(db, tiny_model, port)) as daemon:
+        daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 120, "first replay")
+        assert daemon.actor("mistral_ai").counters["llm_requests"] > 10
+    first = llm_votes(db)
+    with running_daemon(second_dir, llm_topology(db, tiny_model, port, with_server=False)) as daemon:
+        daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 120, "second replay")
+        counters = daemon.actor("mistral_ai").counters
+    assert counters["llm_requests"] == 0 and counters["cache_hits"] > 10
+    assert llm_votes(db) == first
+    assert any(action is not None for _, action, _ in first)
