@@ -2,7 +2,7 @@
 
 Names: `bus` (broker throughput and restart times), `feed` (replay into the recorder),
 `models` (hit rates, CPU per bar, lgbm training), `trading` (what each weighting strategy earns),
-`all` (every benchmark).
+`llm` (tiny-model server: start, probes, recovery), `all` (every benchmark).
 """
 
 from __future__ import annotations
@@ -15,16 +15,17 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from bench import bus, feed, models, trading
+from bench import bus, feed, llm, models, trading
 from bench.machine import describe_machine
 
-BENCHMARKS = {"bus": bus.run, "feed": feed.run, "models": models.run, "trading": trading.run}
+BENCHMARKS = {"bus": bus.run, "feed": feed.run, "models": models.run, "trading": trading.run, "llm": llm.run}
 UNITS = {"msgs_per_s": "msg/s", "kill9_to_running_ms": "ms", "sigstop_to_running_ms": "ms", "messages": "messages",
          "payload_bytes": "bytes", "bars": "bars", "bars_per_s": "bars/s", "peak_rss_mb": "MiB",
          "lmdb_bytes_per_message": "bytes", "lmdb_mib_per_million_bars": "MiB", "hit_rate": "fraction",
          "directional_votes": "votes", "cpu_us_per_bar": "µs/bar", "lgbm_trainings": "windows", "lgbm_training_s": "s",
          "trades": "trades", "win_rate": "fraction", "roi": "fraction", "max_drawdown": "fraction", "sharpe": "annualised",
-         "profit_factor": "ratio"}
+         "profit_factor": "ratio", "start_to_ready_ms": "ms", "probe_latency_ms": "ms", "kill9_to_ready_ms": "ms",
+         "sigstop_to_ready_ms": "ms", "health_check_interval_s": "s", "probe_timeout_s": "s"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,8 @@ nothing for an abstention:
     punishment: w -= learning_rate * punishment_multiplier * confidence * g(|return|)
 with g(x) = tanh(x / RETURN_SCALE), a bounded function of the return; then `normalize_weights`
 (projection onto the capped simplex). `Hedge` multiplies each weight by
-exp(eta * counterfactual return * confidence); `Thompson` keeps a Beta(successes + 1, failures + 1)
+exp(eta * counterfactual return * confidence), redistributing only among the models that took a
+side (sleeping experts); `Thompson` keeps a Beta(successes + 1, failures + 1)
 per model and weighs each model by the probability that it is the best, estimated from
 `THOMPSON_DRAWS` joint draws of a generator seeded from `[learning] seed` (probability matching);
 a model that has never taken a side has no evidence and takes no part in the draws.
@@ -63,20 +64,27 @@ class SeedRule:
 
 
 class Hedge:
+    """Exponential weights over counterfactual returns, as sleeping experts: a trade redistributes
+    weight only among the models that took a side on it, so sitting out never earns weight."""
+
     def __init__(self, config: LearningConfig):
         self.config = config
 
     def update(self, weights: dict[str, float], trades: list[TradeClosed]) -> dict[str, float]:
-        scores = {m: math.log(max(w, 1e-12)) for m, w in weights.items()}
+        current = dict(weights)
         for trade in trades:
-            confidence = {vote.model: vote.confidence for vote in trade.votes}
-            for model, earned in counterfactual_returns(trade).items():
-                if model in scores:
-                    scores[model] += HEDGE_ETA * earned * confidence.get(model, 0.0)
-        top = max(scores.values())
-        exponentiated = {m: math.exp(s - top) for m, s in scores.items()}
-        total = sum(exponentiated.values())
-        return project({m: v / total for m, v in exponentiated.items()}, self.config)
+            awake = {v.model: v for v in trade.votes if v.model in current and stance(v, trade.side) != 0}
+            if not awake:
+                continue
+            earned = counterfactual_returns(trade)
+            scores = {m: math.log(max(current[m], 1e-12)) + HEDGE_ETA * earned[m] * v.confidence for m, v in awake.items()}
+            top = max(scores.values())
+            grown = {m: math.exp(score - top) for m, score in scores.items()}
+            mass = math.fsum(current[m] for m in awake)
+            total = math.fsum(grown.values())
+            for m in awake:
+                current[m] = mass * grown[m] / total
+        return project(current, self.config)
 
 
 class Thompson:

@@ -24,7 +24,7 @@ from marketdata import SourceError
 from marketdata.sources import check_source, parse_time
 from storage import StoreError
 from messages.control import Reply, StatusReply
-from supervisor import client
+from supervisor import client, llm_commands
 from supervisor.daemon import Daemon, DaemonError
 from supervisor.export import export_records, export_stream
 from supervisor.weights import WeightsError, list_versions, rollback, show_version
@@ -56,6 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--db", metavar="PATH", required=True, help="the LMDB environment (a recording)")
     export.add_argument("--topic", help="stream only: just this topic (e.g. md.kline)")
 
+    llm = commands.add_parser("llm", parents=[common], help="LLM smoke tests: write a tiny model, check the server")
+    llm_commands = llm.add_subparsers(dest="llm_command", metavar="LLM_COMMAND", required=True)
+    tiny = llm_commands.add_parser("tiny-model", help="write a tiny random-weight llama GGUF (a few hundred KiB)")
+    tiny.add_argument("path", type=Path, help="where to write the .gguf file")
+    check = llm_commands.add_parser("check", parents=[common], help="start the configured LLM server, probe it, stop it")
+    check.add_argument("--model", type=Path, help="model file to serve instead of [mistral] model_path")
+    check.add_argument("--json", action="store_true", help="print one JSON document")
+
     weights = commands.add_parser("weights", parents=[common], help="list, show or roll back weight versions")
     weights.add_argument("action", choices=["list", "show", "rollback"], help="what to do")
     weights.add_argument("version", nargs="?", type=int, help="the version to show or roll back to")
@@ -84,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
                         if moment:
                             parse_time(moment)
                 return run_daemon(config, run_dir, exit_at_end=args.exit_at_end)
+            case "llm":
+                if args.llm_command == "tiny-model":
+                    llm_commands.tiny_model(args.path)
+                else:
+                    llm_commands.check(config, args.model, args.json)
+                return 0
             case "weights":
                 db = Path(args.db or config.database.path)
                 if args.action == "list":
@@ -111,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(reply.detail if isinstance(reply, Reply) else reply)
                 return 0
     except (ConfigError, RunDirectoryError, DaemonError, client.DaemonUnreachable, SourceError, StoreError,
-            WeightsError) as exc:
+            WeightsError, llm_commands.LlmCheckFailed) as exc:
         print(f"supervisor: {exc}", file=sys.stderr)
         return 1
     return 2

@@ -195,3 +195,25 @@ def test_a_second_replay_answers_from_the_cache_without_any_request(tmp_path, ti
     assert counters["llm_requests"] == 0 and counters["cache_hits"] > 10
     assert llm_votes(db) == first
     assert any(action is not None for _, action, _ in first)
+
+
+def test_llm_cli_writes_a_tiny_model_and_checks_a_server(tmp_path):
+    import json
+    import subprocess
+
+    from tests.helpers.daemon import REPO_ROOT
+
+    model = tmp_path / "cli.gguf"
+    written = subprocess.run([sys.executable, "-m", "supervisor", "llm", "tiny-model", str(model)],
+                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert written.returncode == 0 and 100_000 < model.stat().st_size < 2_000_000
+    env = {**os.environ, "PEPER_MISTRAL__PORT": str(free_port())}
+    checked = subprocess.run([sys.executable, "-m", "supervisor", "llm", "check", "--model", str(model), "--json"],
+                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert checked.returncode == 0, checked.stderr
+    result = json.loads(checked.stdout)
+    assert result["start_to_ready_s"] > 0 and len(result["probe_latency_ms"]) == 3
+    missing = subprocess.run([sys.executable, "-m", "supervisor", "llm", "check", "--model", str(tmp_path / "none.gguf")],
+                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == f"supervisor: model file {tmp_path / 'none.gguf'} is missing ([mistral] model_path)"

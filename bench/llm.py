@@ -1,0 +1,95 @@
+"""LLM benchmark on the tiny random-weight model: start-to-ready, probe latency, recovery.
+
+Runs a real llama.cpp server under the real llm_supervisor (health_check_interval 1 s, probe
+timeout 2 s) and produces a JSON section `llm` with `start_to_ready_ms`, `probe_latency_ms` (p50 of
+the supervisor's probes: liveness + one-token completion), `kill9_to_ready_ms` and
+`sigstop_to_ready_ms` (fault injected into the server -> detected -> restarted -> ready again),
+each the median of the runs with the runs beside it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from llm.tiny_model import write_tiny_model
+from storage.store import Store
+from tests.helpers.daemon import running_daemon, wait_for
+from tests.helpers.recording import recorded_messages
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _server_pid(port: int) -> int:
+    import psutil
+
+    for connection in psutil.net_connections(kind="tcp"):
+        if connection.laddr and connection.laddr.port == port and connection.status == psutil.CONN_LISTEN:
+            return connection.pid
+    raise RuntimeError(f"no server listens on port {port}")
+
+
+def measure(workdir: Path, fault: int) -> dict[str, float]:
+    model = write_tiny_model(workdir / "tiny.gguf")
+    port = _free_port()
+    db = workdir / "llm.lmdb"
+    topology = f"""
+    [database]
+    path = "{db}"
+    [mistral]
+    model_path = "{model}"
+    port = {port}
+    health_check_interval = 1.0
+    probe_timeout_s = 2.0
+    backoff_initial_s = 0.1
+    [actors.recorder]
+    [actors.llm_supervisor]
+    """
+    with running_daemon(workdir, topology) as daemon:
+        counters = lambda: daemon.actor("llm_supervisor").counters  # noqa: E731
+        wait_for(lambda: counters().get("probes", 0) >= 3, 60, "three probes")
+        start_to_ready = counters()["start_to_ready_ms"]
+        readies = counters().get("state_ready", 0)
+        started = time.monotonic()
+        os.kill(_server_pid(port), fault)
+        wait_for(lambda: counters().get("restarts", 0) >= 1, 30, "a restart")
+        restarts_ready = readies
+        wait_for(lambda: counters().get("start_to_ready_ms") is not None and counters().get("state_ready", 0) > restarts_ready
+                 and counters().get("restarts", 0) >= 1 and _ready_after_restart(db), 60, "ready again")
+        recovered = (time.monotonic() - started) * 1000
+    with Store(db, readonly=True) as _:
+        latencies = [s.latency_p50_ms for s in recorded_messages(db, "llm.status") if s.latency_p50_ms is not None]
+    return {"start_to_ready_ms": start_to_ready, "probe_latency_ms": latencies[-1] if latencies else None,
+            "recovered_ms": recovered}
+
+
+def _ready_after_restart(db: Path) -> bool:
+    states = [s.state for s in recorded_messages(db, "llm.status")]
+    return "down" in states and "ready" in states[states.index("down"):]
+
+
+def run(runs: int, quick: bool) -> dict[str, object]:
+    results: dict[str, list[float]] = {"start_to_ready_ms": [], "probe_latency_ms": [], "kill9_to_ready_ms": [],
+                                       "sigstop_to_ready_ms": []}
+    for _ in range(runs):
+        for fault, key in ((signal.SIGKILL, "kill9_to_ready_ms"), (signal.SIGSTOP, "sigstop_to_ready_ms")):
+            with tempfile.TemporaryDirectory() as workdir:
+                measured = measure(Path(workdir), fault)
+            results[key].append(measured["recovered_ms"])
+            results["start_to_ready_ms"].append(measured["start_to_ready_ms"])
+            if measured["probe_latency_ms"] is not None:
+                results["probe_latency_ms"].append(measured["probe_latency_ms"])
+    section: dict[str, object] = {"health_check_interval_s": 1.0, "probe_timeout_s": 2.0}
+    for key, values in results.items():
+        section[key] = round(statistics.median(values), 1) if values else None
+        section[f"{key}_runs"] = [round(v, 1) for v in values]
+    return section

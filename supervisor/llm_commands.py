@@ -1,0 +1,55 @@
+"""`python -m supervisor llm tiny-model PATH` and `python -m supervisor llm check [--model PATH]`.
+
+tiny-model writes the random-weight llama GGUF of `llm.tiny_model` (no download) so anyone can
+smoke-test the LLM setup. check starts the configured server (`[mistral]`), waits until it is
+ready, runs three health probes (liveness and a one-token completion), prints the results with
+their units, and stops it; exit status 1 with the reason when the server cannot start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import msgspec
+from rich.console import Console
+
+from config.schema import PeperConfig
+from llm.server import LlmServer, ProbeFailed, ServerRefused
+from llm.tiny_model import write_tiny_model
+
+
+class LlmCheckFailed(Exception):
+    """The configured LLM server cannot be started or does not answer."""
+
+
+def tiny_model(path: Path) -> None:
+    written = write_tiny_model(path)
+    Console(stderr=True).print(f"wrote {written} ({written.stat().st_size / 1024:.0f} KiB, random weights: for smoke tests only)")
+
+
+def check(config: PeperConfig, model: Path | None, as_json: bool) -> None:
+    settings = config.mistral if model is None else msgspec.structs.replace(config.mistral, model_path=str(model))
+    result = asyncio.run(_check(LlmServer(settings)))
+    if as_json:
+        print(msgspec.json.encode(result).decode())
+        return
+    console = Console()
+    console.print(f"LLM server [bold]ready[/] in {result['start_to_ready_s']:.2f} s at {result['url']}")
+    console.print(f"probe latency (liveness + one-token completion): "
+                  + ", ".join(f"{ms:.1f} ms" for ms in result["probe_latency_ms"]))
+
+
+async def _check(server: LlmServer) -> dict[str, object]:
+    try:
+        seconds = await server.start()
+    except ServerRefused as exc:
+        raise LlmCheckFailed(str(exc)) from exc
+    try:
+        latencies = [await server.probe() for _ in range(3)]
+    except ProbeFailed as exc:
+        raise LlmCheckFailed(f"the server started but a probe failed: {exc}") from exc
+    finally:
+        await server.stop()
+    return {"url": server.base_url, "model": server.config.model_path, "start_to_ready_s": seconds,
+            "probe_latency_ms": latencies}
