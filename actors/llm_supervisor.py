@@ -57,11 +57,11 @@ class LlmSupervisor(Actor):
             self._publish("starting")
             try:
                 seconds = await self.server.start()
-            except ServerRefused as exc:
-                self.log.error("LLM server refused: %s", exc)
+            except ServerRefused as exc:  # not a crash: check again every health interval
+                if str(exc) != self.last_error:
+                    self.log.error("LLM server refused: %s (checking again every %g s)", exc, interval)
                 self._publish("down", str(exc))
-                if not await self._back_off():
-                    return
+                await asyncio.sleep(interval)
                 continue
             self.log.info("LLM server ready in %.2f s at %s", seconds, self.server.base_url)
             self.counters["start_to_ready_ms"] = int(seconds * 1000)
