@@ -18,13 +18,14 @@ from tests.helpers.recording import recorded_bars, source_bars
 WEEK = ("2021-04-19", "2021-04-26")  # 7 days holding both exchange-wide gaps of the 1m data
 
 
-def replay_topology(db, source, window=None, ackers=("recorder",), chunk=256, credit=1024, extra=""):
+def replay_topology(db, source, window=None, ackers=("recorder",), chunk=256, credit=1024, extra="", database=""):
     start, end = window or ("", "")
     return f"""
     [test]
     symbols = {SYMBOLS!r}
     [database]
     path = "{db}"
+    {database}
     [feed]
     source = "{source}"
     start = "{start}"
@@ -112,3 +113,31 @@ def test_bad_replay_sources_fail_with_one_clear_line(tmp_path):
         )
         assert result.returncode == 1
         assert result.stderr.strip() == message
+
+
+def test_a_recording_replays_through_the_same_topology_from_lmdb(tmp_path):
+    source, window = "synthetic:8", ("2021-01-01", "2021-01-02")
+    first, second = tmp_path / "first.lmdb", tmp_path / "second.lmdb"
+    for db, replay_source in ((first, source), (second, f"lmdb:{first}")):
+        workdir = tmp_path / db.stem
+        workdir.mkdir()
+        with running_daemon(workdir, replay_topology(db, replay_source, window)) as daemon:
+            daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 120, "the replay finished")
+    assert recorded_bars(second) == recorded_bars(first) == source_bars(source, *(parse_time(t) for t in window))
+
+
+def test_hot_backups_are_taken_while_recording_and_rotated(tmp_path):
+    from storage.backup import backup_dir_for
+    from storage.store import Store
+    from storage.stream import StreamReader
+
+    db = tmp_path / "backed.lmdb"
+    topology = replay_topology(db, "synthetic:9", ("2021-01-01", "2021-01-02"),
+                               database="backup_interval = 0.3\n    max_backup_files = 2")
+    with running_daemon(tmp_path, topology) as daemon:
+        daemon.wait_for(lambda: daemon.actor("recorder").counters.get("backups", 0) >= 4, 60, "four backups")
+    backups = sorted(backup_dir_for(db).iterdir())
+    assert len(backups) == 2
+    for backup in backups:
+        with Store(backup, readonly=True) as store:
+            assert StreamReader(store).count() > 0
