@@ -29,7 +29,14 @@ from actors.voting import VotingActor
 from marketdata.table import INTERVAL_MS
 from messages.market import KlineBatch
 from models import Bar, Vote
-from models.lgbm import DAY_MS, FeatureState, Sample, StoredModel, load_booster, train_window
+from models.lgbm import (
+    DAY_MS,
+    FeatureState,
+    Sample,
+    StoredModel,
+    load_booster,
+    train_window,
+)
 from storage.models import get_model, latest_model, put_model
 from storage.store import Store
 

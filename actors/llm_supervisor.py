@@ -20,10 +20,10 @@ import time
 from collections import deque
 
 from actors.base import Actor, main
+from actors.restart_policy import RestartBudget
 from llm.server import LlmServer, ProbeFailed, ServerRefused
 from messages import topics
 from messages.llm import LlmStatus
-from actors.restart_policy import RestartBudget
 
 
 class LlmSupervisor(Actor):

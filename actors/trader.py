@@ -124,7 +124,7 @@ class Trader(Actor):
 
     def _decide(self, tick: int) -> None:
         votes = self.votes.pop(tick, {})
-        for symbol, bar in sorted(self.bars.pop(tick).items()):
+        for symbol in sorted(self.bars.pop(tick)):
             model_votes = []
             for model in self.models:
                 vote = votes.get(model, {}).get(symbol)

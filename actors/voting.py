@@ -31,7 +31,6 @@ from storage.store import Store
 from storage.stream import StreamReader
 
 
-
 class VotingActor(Actor):
     subscriptions = (topics.KLINE, topics.CLOCK)
     version = "1"

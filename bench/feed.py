@@ -12,32 +12,19 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from bench.topology import replay_topology
 from bench.watch import ActorWatcher
 from storage.store import Store
 from storage.stream import StreamReader
 from tests.helpers.daemon import running_daemon, wait_for
-from tests.helpers.data import KLINES, SYMBOLS
+from tests.helpers.data import SYMBOLS
 
 _COMPLETE = re.compile(r"replay complete: (\d+) bars acknowledged by \S+ in ([0-9.]+) s")
 
 
 def measure(workdir: Path, start: str, end: str) -> dict[str, object]:
     db = workdir / "feed.lmdb"
-    topology = f"""
-    [test]
-    symbols = {SYMBOLS!r}
-    [database]
-    path = "{db}"
-    [feed]
-    ackers = ["recorder"]
-    source = "{KLINES}"
-    start = "{start}"
-    end = "{end}"
-    [actors.recorder]
-    [actors.market_feed]
-    restart = "transient"
-    after = ["recorder"]
-    """
+    topology = replay_topology(db, start, end, actors=["recorder"], ackers=["recorder"])
     with running_daemon(workdir, topology) as daemon, ActorWatcher(daemon) as watcher:
         match = wait_for(lambda: _COMPLETE.search(daemon.log()), 600, "the replay completed")
     bars, seconds = int(match.group(1)), float(match.group(2))

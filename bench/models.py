@@ -14,6 +14,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from bench.topology import model_sections, replay_topology
 from bench.watch import ActorWatcher
 from config import load_config
 from marketdata.sources import load_source, parse_time
@@ -51,27 +52,9 @@ def hit_rates(db: Path, table, horizon: int) -> dict[str, dict[str, float]]:
 
 def measure(workdir: Path, start: str, end: str) -> dict[str, object]:
     db = workdir / "models.lmdb"
-    topology = f"""
-    [test]
-    symbols = {SYMBOLS!r}
-    [database]
-    path = "{db}"
-    [feed]
-    source = "{KLINES}"
-    start = "{start}"
-    end = "{end}"
-    ackers = ["recorder", "trading_ai", "lava_ai", "lgbm_ai"]
-    [actors.recorder]
-    [actors.trading_ai]
-    [actors.lava_ai]
-    [actors.lgbm_ai]
-    [actors.market_feed]
-    restart = "transient"
-    after = ["recorder", "trading_ai", "lava_ai", "lgbm_ai"]
-    """
-    defaults = (REPO_ROOT / "peper.toml").read_text()
-    models_config = defaults[defaults.index("[trading_ai]"):defaults.index("[bus]")]
-    with running_daemon(workdir, models_config + topology) as daemon, ActorWatcher(daemon) as watcher:
+    actors = ["recorder", "trading_ai", "lava_ai", "lgbm_ai"]
+    topology = replay_topology(db, start, end, actors=actors, ackers=actors, extra=model_sections())
+    with running_daemon(workdir, topology) as daemon, ActorWatcher(daemon) as watcher:
         bars = int(wait_for(lambda: _COMPLETE.search(daemon.log()), 1800, "the replay completed").group(1))
         log = daemon.log()
     table = load_source(str(KLINES), interval="1m", symbols=SYMBOLS, start_ms=parse_time(start), end_ms=parse_time(end))

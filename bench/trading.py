@@ -18,47 +18,31 @@ from pathlib import Path
 import msgspec
 
 from analytics.metrics import trade_metrics
+from bench.topology import model_sections, replay_topology
 from supervisor.export import export_records
-from tests.helpers.daemon import REPO_ROOT, running_daemon, wait_for
-from tests.helpers.data import KLINES, SYMBOLS
+from tests.helpers.daemon import running_daemon, wait_for
+from tests.helpers.data import SYMBOLS
 
 STRATEGIES = ("initial_weights", "equal_weights", "seed", "hedge", "thompson")
+LEARNERS = ("seed", "hedge", "thompson")
 _COMPLETE = re.compile(r"replay complete: (\d+) bars acknowledged by .* in ([0-9.]+) s")
 
 
 def strategy_config(strategy: str) -> str:
-    learner = strategy in ("seed", "hedge", "thompson")
-    equal = "\n[learning.initial_weights]\ntrading_ai = 0.25\nlava_ai = 0.25\nlgbm_ai = 0.25\nmistral_ai = 0.25\n"
+    """[learning] (and [trader]) for a strategy; fixed-weight ones run without a learner."""
+    learner = strategy in LEARNERS
+    equal = "[learning.initial_weights]\ntrading_ai = 0.25\nlava_ai = 0.25\nlgbm_ai = 0.25\nmistral_ai = 0.25\n"
     return (f'[learning]\nalgorithm = "{strategy if learner else "seed"}"\n'
             + (equal if strategy == "equal_weights" else "")
-            + f'[actors.rl_learner]\nenabled = {"true" if learner else "false"}\n'
             + ('[trader]\nlearner = ""\n' if not learner else ""))
 
 
 def measure(workdir: Path, strategy: str, start: str, end: str) -> dict[str, object]:
     db = workdir / "trading.lmdb"
-    defaults = (REPO_ROOT / "peper.toml").read_text()
-    models_config = defaults[defaults.index("[trading_ai]"):defaults.index("[bus]")]
-    topology = f"""
-    [test]
-    symbols = {SYMBOLS!r}
-    [database]
-    path = "{db}"
-    [feed]
-    source = "{KLINES}"
-    start = "{start}"
-    end = "{end}"
-    ackers = ["recorder", "trading_ai", "lava_ai", "lgbm_ai", "trader"]
-    [actors.recorder]
-    [actors.trader]
-    [actors.trading_ai]
-    [actors.lava_ai]
-    [actors.lgbm_ai]
-    [actors.market_feed]
-    restart = "transient"
-    after = ["recorder", "trading_ai", "lava_ai", "lgbm_ai", "trader"]
-    """
-    text = models_config + strategy_config(strategy) + topology
+    models = ["trading_ai", "lava_ai", "lgbm_ai"]
+    actors = ["recorder", "trader", *models] + (["rl_learner"] if strategy in LEARNERS else [])
+    text = replay_topology(db, start, end, actors=actors, ackers=["recorder", *models, "trader"],
+                           extra=model_sections() + strategy_config(strategy))
     with running_daemon(workdir, text) as daemon:
         match = wait_for(lambda: _COMPLETE.search(daemon.log()), 1800, "the replay completed")
         config = daemon.config

@@ -18,7 +18,6 @@ from config.section import (
     ActorName,
     Fraction,
     NonNegativeInt,
-    Port,
     PositiveFloat,
     PositiveInt,
     Seconds,

@@ -26,7 +26,13 @@ from websockets.exceptions import WebSocketException
 
 from config.schema import FeedConfig
 from marketdata.assembler import TickAssembler
-from marketdata.binance import BadFrame, ClosedKline, parse_frame, parse_rest_rows, stream_url
+from marketdata.binance import (
+    BadFrame,
+    ClosedKline,
+    parse_frame,
+    parse_rest_rows,
+    stream_url,
+)
 from marketdata.table import INTERVAL_MS
 from messages.system import Gap
 

@@ -22,13 +22,13 @@ from config import ConfigError, PeperConfig, load_config
 from config.endpoints import resolve_run_dir
 from marketdata import SourceError
 from marketdata.sources import check_source, parse_time
-from storage import StoreError
 from messages.control import Reply, StatusReply
+from storage import StoreError
 from supervisor import client, llm_commands
 from supervisor.daemon import Daemon, DaemonError
 from supervisor.export import export_records, export_stream
-from supervisor.weights import WeightsError, list_versions, rollback, show_version
 from supervisor.run_directory import RunDirectoryError
+from supervisor.weights import WeightsError, list_versions, rollback, show_version
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,7 +13,13 @@ import zmq
 
 from config.endpoints import endpoints_for
 from config.schema import BusConfig
-from messages.control import CONTROL_DECODER, CONTROL_ENCODER, ControlMessage, StatusRequest, StopRequest
+from messages.control import (
+    CONTROL_DECODER,
+    CONTROL_ENCODER,
+    ControlMessage,
+    StatusRequest,
+    StopRequest,
+)
 from supervisor.run_directory import daemon_is_running
 
 

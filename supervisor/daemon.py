@@ -20,6 +20,7 @@ import msgspec
 import zmq
 import zmq.asyncio
 
+from actors.restart_policy import RestartBudgetExceeded
 from config.endpoints import endpoints_for
 from config.schema import PeperConfig
 from messages.control import (
@@ -34,7 +35,6 @@ from messages.control import (
 )
 from supervisor.broker import Broker, BrokerError
 from supervisor.process_table import ManagedActor
-from actors.restart_policy import RestartBudgetExceeded
 from supervisor.run_directory import RunDirectory
 
 log = logging.getLogger("supervisor")

@@ -36,7 +36,7 @@ def check(config: PeperConfig, model: Path | None, as_json: bool) -> None:
         return
     console = Console()
     console.print(f"LLM server [bold]ready[/] in {result['start_to_ready_s']:.2f} s at {result['url']}")
-    console.print(f"probe latency (liveness + one-token completion): "
+    console.print("probe latency (liveness + one-token completion): "
                   + ", ".join(f"{ms:.1f} ms" for ms in result["probe_latency_ms"]))
 
 

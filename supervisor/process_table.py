@@ -24,9 +24,9 @@ from collections import deque
 from pathlib import Path
 
 from actors.base import RESTARTS_ENV
+from actors.restart_policy import RestartBudget, RestartBudgetExceeded, should_restart
 from config.schema import ActorSpec, SupervisorConfig
 from messages.control import ActorStatus, Heartbeat
-from actors.restart_policy import RestartBudget, RestartBudgetExceeded, should_restart
 
 log = logging.getLogger("supervisor")
 _ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*|.*: error: .*)$")

@@ -18,7 +18,6 @@ from tests.helpers.daemon import (
     running_daemon,
     short_run_dir,
     start_daemon,
-    wait_for,
     write_config,
 )
 
@@ -161,7 +160,7 @@ def test_daemon_refuses_a_bus_port_already_in_use(tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         config = write_config(
-            tmp_path, short_run_dir(), f'[actors.sink]\n', supervision=""
+            tmp_path, short_run_dir(), '[actors.sink]\n', supervision=""
         )
         config.write_text(config.read_text().replace("[bus]\n", f'[bus]\ntransport = "tcp"\ntcp_base_port = {port}\n'))
         result = subprocess.run(
