@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -127,6 +128,7 @@ def running_daemon(tmp_path: Path, actors_toml: str, supervision: str = FAST_SUP
     finally:
         if daemon.process.poll() is None:
             daemon.terminate()
+        shutil.rmtree(run_dir.parent, ignore_errors=True)
         leftovers = [pid for pid in daemon.seen_pids if alive(pid)]
         assert not leftovers, f"actor processes outlived the daemon: {leftovers}\n{daemon.log()}"
 
