@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from actors.base import main
 from actors.voting import VotingActor
-from models.mean_reversion import MeanReversion
+from signals.mean_reversion import MeanReversion
 
 
 class LavaAi(VotingActor):

@@ -28,8 +28,8 @@ from actors.base import RESTARTS_ENV, main
 from actors.voting import VotingActor
 from marketdata.table import INTERVAL_MS
 from messages.market import KlineBatch
-from models import Bar, Vote
-from models.lgbm import (
+from signals import Bar, Vote
+from signals.lgbm import (
     DAY_MS,
     FeatureState,
     Sample,

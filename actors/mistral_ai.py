@@ -29,7 +29,7 @@ from llm.prompt import ANSWER_SCHEMA, BadAnswer, build_prompt, read_answer
 from messages import topics
 from messages.llm import LlmStatus
 from messages.market import KlineBatch
-from models import Bar, Vote
+from signals import Bar, Vote
 from storage.store import Store
 
 

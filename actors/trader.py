@@ -29,7 +29,7 @@ from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
 from messages.system import Ack
 from messages.trading import Decision, ModelVote
-from models import Bar
+from signals import Bar
 from trading.broker import PaperBroker
 from trading.ensemble import combine
 

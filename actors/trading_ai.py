@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from actors.base import main
 from actors.voting import VotingActor
-from models.technical import TechnicalRules
+from signals.technical import TechnicalRules
 
 
 class TradingAi(VotingActor):

@@ -25,7 +25,7 @@ from messages.codec import Codec
 from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
 from messages.system import Ack
-from models import Bar, Vote
+from signals import Bar, Vote
 from storage import StoreError
 from storage.store import Store
 from storage.stream import StreamReader

@@ -1,6 +1,6 @@
 """Stored lgbm_ai models in the `models` database: key = version (big-endian u32), value = msgpack.
 
-Consumes and produces `models.lgbm.StoredModel`-shaped records (as raw msgpack bytes, so storage
+Consumes and produces `signals.lgbm.StoredModel`-shaped records (as raw msgpack bytes, so storage
 keeps importing only `messages`); lgbm_ai writes here directly — LMDB serialises writers across
 processes — and reloads from here after a restart or when a version is pinned.
 """

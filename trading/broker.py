@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from config.schema import TraderConfig
 from messages.signals import Action
 from messages.trading import ModelVote, TradeClosed, TradeOpen
-from models import Bar
+from signals import Bar
 
 
 @dataclass

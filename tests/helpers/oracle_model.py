@@ -13,7 +13,7 @@ import argparse
 from actors.base import main
 from actors.voting import VotingActor
 from marketdata.sources import load_source, parse_time
-from models import Bar, Vote
+from signals import Bar, Vote
 
 
 class Foresight:

@@ -17,7 +17,7 @@ from marketdata.sources import load_source, parse_time
 from messages import topics
 from messages.codec import Codec
 from messages.market import KlineBatch
-from models.lgbm import StoredModel
+from signals.lgbm import StoredModel
 from storage.models import get_model, model_versions
 from storage.store import Store
 from tests.helpers.daemon import running_daemon

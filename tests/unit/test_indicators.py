@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from marketdata.files import read_kline_files
-from models.indicators import Ema, Macd, RollingStats, WilderRsi
+from signals.indicators import Ema, Macd, RollingStats, WilderRsi
 from tests.helpers.data import KLINES, requires_shared_data
 
 

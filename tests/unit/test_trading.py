@@ -6,7 +6,7 @@ import pytest
 
 from config.schema import TraderConfig
 from messages.trading import ModelVote
-from models import Bar
+from signals import Bar
 from trading.broker import PaperBroker
 from trading.ensemble import combine
 
