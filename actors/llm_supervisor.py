@@ -1,7 +1,8 @@
 """llm_supervisor: owns the llama.cpp server (the seed's MistralServerManager), keeps it healthy.
 
 Consumes nothing from the bus; produces `llm.status` (`LlmStatus`: starting / ready / degraded /
-down, restarts, last error, probe latency p50/p99 in ms) at every change and after every probe.
+down, restarts, last error, probe latency p50/p99 in ms) at every change, after every probe and
+every second in between (late subscribers learn the state at once).
 Config: `[mistral]`.
 
 It refuses clearly — status `down` with the reason, checked again every health interval — when
@@ -25,6 +26,8 @@ from llm.server import LlmServer, ProbeFailed, ServerRefused
 from messages import topics
 from messages.llm import LlmStatus
 
+STATUS_REPEAT_S = 1.0
+
 
 class LlmSupervisor(Actor):
     async def on_start(self) -> None:
@@ -39,6 +42,13 @@ class LlmSupervisor(Actor):
 
     async def on_running(self) -> None:
         self.spawn(self._supervise(), "supervise")
+        self.spawn(self._repeat_status(), "repeat-status")
+
+    async def _repeat_status(self) -> None:
+        """llm.status is a state: repeat it every second, so a subscriber that joins late learns it."""
+        while True:
+            await asyncio.sleep(STATUS_REPEAT_S)
+            self._publish(self.status_state)
 
     def _publish(self, state: str, error: str | None = None) -> None:
         if error is not None:
