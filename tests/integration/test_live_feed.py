@@ -85,3 +85,35 @@ def test_bad_frames_stalls_duplicates_and_reordering_are_counted_dropped_and_sur
     for reason in ("not_json:", "bad_price: ADAUSDT", "unknown_symbol: 'DOGEUSDT'", "Stalled: no frame for 0.5 s"):
         assert reason in log
     assert recorded_bars(db) == table_bars(table)
+
+
+@requires_shared_data
+def test_live_the_trader_decides_at_the_deadline_and_records_silent_models_as_missing(tmp_path):
+    table = load_source(str(KLINES), interval="1m", symbols=SYMBOLS,
+                        start_ms=parse_time("2021-05-03"), end_ms=parse_time("2021-05-03T01:00"))
+    db = tmp_path / "live.lmdb"
+    double = BinanceDouble(table, bar_period_s=0.05).start()
+    topology = live_topology(db, double) + """
+    [trader]
+    vote_deadline_ms = 200
+    [actors.trading_ai]
+    [actors.lava_ai]
+    module = "actors.sink"  # enabled as a model, but it never votes
+    [actors.trader]
+    """
+    try:
+        with running_daemon(tmp_path, topology) as daemon:
+            # trading_ai warms up for 35 bars; past that its votes must reach the decisions
+            daemon.wait_for(lambda: daemon.actor("trader").counters.get("decisions", 0) >= 45 * len(SYMBOLS), 60,
+                            "45 ticks decided")
+            trader = daemon.actor("trader")
+    finally:
+        double.stop()
+    assert trader.counters["missing_votes"] >= 45 * len(SYMBOLS)
+    decisions = recorded_messages(db, "decision")
+    assert len(decisions) >= 45 * len(SYMBOLS)
+    for decision in decisions:
+        votes = {vote.model: vote for vote in decision.votes}
+        assert votes["lava_ai"].action is None  # missed the deadline: recorded as missing
+        assert "trading_ai" in votes
+    assert any(d.votes[0].action is not None for d in decisions)  # trading_ai's votes were used
