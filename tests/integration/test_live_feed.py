@@ -14,7 +14,7 @@ from tests.helpers.data import KLINES, SYMBOLS, requires_shared_data
 from tests.helpers.recording import recorded_bars, recorded_messages, table_bars
 
 
-def live_topology(db, double: BinanceDouble) -> str:
+def live_topology(db, double: BinanceDouble, extra: str = "", feed_after: tuple[str, ...] = ("recorder",)) -> str:
     return f"""
     [test]
     symbols = {SYMBOLS!r}
@@ -28,9 +28,10 @@ def live_topology(db, double: BinanceDouble) -> str:
     reconnect_max_s = 0.5
     stall_timeout_s = 0.5
     tick_deadline_s = 10.0
+    {extra}
     [actors.recorder]
     [actors.market_feed]
-    after = ["recorder"]
+    after = {list(feed_after)!r}
     """
 
 
@@ -90,10 +91,10 @@ def test_bad_frames_stalls_duplicates_and_reordering_are_counted_dropped_and_sur
 @requires_shared_data
 def test_live_the_trader_decides_at_the_deadline_and_records_silent_models_as_missing(tmp_path):
     table = load_source(str(KLINES), interval="1m", symbols=SYMBOLS,
-                        start_ms=parse_time("2021-05-03"), end_ms=parse_time("2021-05-03T01:00"))
+                        start_ms=parse_time("2021-05-03"), end_ms=parse_time("2021-05-03T01:30"))
     db = tmp_path / "live.lmdb"
-    double = BinanceDouble(table, bar_period_s=0.05).start()
-    topology = live_topology(db, double) + """
+    double = BinanceDouble(table, bar_period_s=0.05).start()  # its clock starts when the feed connects
+    models = """
     [trader]
     vote_deadline_ms = 200
     [actors.trading_ai]
@@ -101,6 +102,7 @@ def test_live_the_trader_decides_at_the_deadline_and_records_silent_models_as_mi
     module = "actors.sink"  # enabled as a model, but it never votes
     [actors.trader]
     """
+    topology = live_topology(db, double, extra=models, feed_after=("recorder", "trading_ai", "lava_ai", "trader"))
     try:
         with running_daemon(tmp_path, topology) as daemon:
             # trading_ai warms up for 35 bars; past that its votes must reach the decisions
