@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import statistics
 import tempfile
 import time
@@ -19,27 +18,13 @@ from pathlib import Path
 
 from llm.tiny_model import write_tiny_model
 from tests.helpers.daemon import running_daemon, wait_for
+from tests.helpers.network import free_port, listening_pid
 from tests.helpers.recording import recorded_messages
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _server_pid(port: int) -> int:
-    import psutil
-
-    for connection in psutil.net_connections(kind="tcp"):
-        if connection.laddr and connection.laddr.port == port and connection.status == psutil.CONN_LISTEN:
-            return connection.pid
-    raise RuntimeError(f"no server listens on port {port}")
 
 
 def measure(workdir: Path, fault: int) -> dict[str, float]:
     model = write_tiny_model(workdir / "tiny.gguf")
-    port = _free_port()
+    port = free_port()
     db = workdir / "llm.lmdb"
     topology = f"""
     [database]
@@ -60,7 +45,7 @@ def measure(workdir: Path, fault: int) -> dict[str, float]:
         wait_for(lambda: counters().get("probes", 0) >= 3, 60, "three probes")
         start_to_ready = counters()["start_to_ready_ms"]
         started = time.monotonic()
-        os.kill(_server_pid(port), fault)
+        os.kill(listening_pid(port), fault)
         wait_for(lambda: _ready_after_restart(db), 60, "ready again")
         recovered = (time.monotonic() - started) * 1000
     latencies = [s.latency_p50_ms for s in recorded_messages(db, "llm.status") if s.latency_p50_ms is not None]

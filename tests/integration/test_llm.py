@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
 from llm.tiny_model import write_tiny_model
 from messages.llm import LlmStatus
 from tests.helpers.daemon import alive, running_daemon
+from tests.helpers.network import free_port, listening_pid
 from tests.helpers.recording import recorded_messages
 
 OTHER_ACTORS = ("recorder", "mistral_ai", "market_feed")
@@ -24,12 +24,6 @@ OTHER_ACTORS = ("recorder", "mistral_ai", "market_feed")
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
     return write_tiny_model(tmp_path_factory.mktemp("model") / "tiny.gguf")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def llm_topology(db: Path, model: Path, port: int, *, speed: str = "max", end: str = "2021-01-01T03:00",
@@ -79,26 +73,19 @@ def llm_votes(db: Path) -> list[tuple[int, str | None, str]]:
     return sorted(rows)
 
 
-def server_pid(port: int) -> int | None:
-    for connection in psutil.net_connections(kind="tcp"):
-        if connection.laddr and connection.laddr.port == port and connection.status == psutil.CONN_LISTEN:
-            return connection.pid
-    return None
-
-
 def test_the_server_starts_answers_a_completion_and_leaves_no_process_behind(tmp_path, tiny_model):
     port = free_port()
     topology = llm_topology(tmp_path / "a.lmdb", tiny_model, port, speed="60", end="2021-01-01T00:20")
     with running_daemon(tmp_path, topology) as daemon:
         daemon.wait_for(lambda: daemon.actor("llm_supervisor").counters.get("state_ready", 0) >= 1, 60, "server ready")
-        pid = server_pid(port)
+        pid = listening_pid(port)
         assert pid is not None and alive(pid)
         answer = httpx.post(f"http://127.0.0.1:{port}/v1/completions", json={"prompt": "hello", "max_tokens": 4},
                             timeout=30, trust_env=False)
         assert answer.status_code == 200 and answer.json()["choices"][0]["text"] is not None
         daemon.wait_for(lambda: daemon.actor("llm_supervisor").counters.get("probes", 0) >= 2, 30, "two probes")
     assert not alive(pid), "the llama.cpp server outlived the daemon"
-    assert server_pid(port) is None
+    assert listening_pid(port) is None
 
 
 @pytest.mark.parametrize("fault", ["kill", "stop"])
@@ -111,7 +98,7 @@ def test_a_killed_or_hung_server_is_restarted_and_mistral_votes_again(tmp_path, 
     with running_daemon(tmp_path, topology) as daemon:
         daemon.wait_for(lambda: daemon.actor("mistral_ai").counters.get("answers", 0) >= 5, 60, "answers before the fault")
         pids_before = {a.name: a.pid for a in daemon.status().actors}
-        victim = server_pid(port)
+        victim = listening_pid(port)
         os.kill(victim, signal.SIGKILL if fault == "kill" else signal.SIGSTOP)
         daemon.wait_for(lambda: daemon.actor("llm_supervisor").counters.get("restarts", 0) >= 1, 30, "server restarted")
         answered = daemon.actor("mistral_ai").counters.get("answers", 0)
@@ -119,7 +106,7 @@ def test_a_killed_or_hung_server_is_restarted_and_mistral_votes_again(tmp_path, 
         for name in OTHER_ACTORS + ("llm_supervisor",):
             status = daemon.actor(name)
             assert status.restarts == 0 and (status.pid == pids_before[name] or name == "market_feed")
-        new_server = server_pid(port)
+        new_server = listening_pid(port)
     assert new_server != victim and not alive(victim) and not alive(new_server)
     states = [s.state for s in statuses(db)]
     first_down = states.index("down")

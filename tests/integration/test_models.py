@@ -147,15 +147,13 @@ def test_each_model_killed_mid_replay_rebuilds_its_state_and_the_replay_complete
     for model in MODELS:
         assert statuses[model].restarts == 1
         assert statuses[model].counters["rebuilt_bars"] > 0
-        assert f"[{model}]" in log and "restarted: rebuilt state from" in log
+        assert f"{model}: restarted: rebuilt state from" in log
         assert len(votes_by_bar(db, model)) == len(table), f"{model} left bars without a vote"
-    reloaded = log.split("[lgbm_ai]")[-1]
     assert "(reloaded after a restart)" in log
     restart_line = next(line for line in log.splitlines() if "reloaded after a restart" in line)
     version = int(restart_line.split("using model ")[1].split(" ")[0])
     later_trainings = [line for line in log[log.index(restart_line):].splitlines() if "(trained in" in line]
     assert all(int(line.split("using model ")[1].split(" ")[0]) > version for line in later_trainings)
-    assert reloaded
 
 
 def test_unusable_bars_and_unknown_symbols_get_an_abstention_with_the_reason(tmp_path):
