@@ -49,6 +49,7 @@ from messages.control import CONTROL_ENCODER, Heartbeat, Ready
 from messages.system import ErrorEvent, Hello, Lifecycle, LifecycleState
 
 RESTARTS_ENV = "PEPER_RESTARTS"  # set by the supervisor: how often this actor was restarted
+LOG_LEVEL_ENV = "PEPER_LOG_LEVEL"  # the actors' log level (INFO unless set; `train` sets WARNING)
 DRAIN_SLICE_S = 0.05
 HELLO_RETRY_S = 0.05
 CONFIG_FILE_NAME = "config.json"
@@ -395,7 +396,8 @@ def main(actor_class: type[Actor], argv: list[str] | None = None) -> None:
     actor_class.add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=os.environ.get(LOG_LEVEL_ENV, "INFO"), stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     parent = os.getppid()
     _die_with_parent()

@@ -41,7 +41,8 @@ class Trader(Actor):
         config = self.config
         self.models = [m for m in MODEL_NAMES if m in config.actors and config.actors[m].enabled]
         self.live = config.feed.mode == "live"
-        self.learner = config.trader.learner if config.trader.learner in config.actors and not self.live else ""
+        learner = config.actors.get(config.trader.learner)
+        self.learner = config.trader.learner if learner is not None and learner.enabled and not self.live else ""
         initial = {m: getattr(config.learning.initial_weights, m) for m in MODEL_NAMES}
         self.weights = project(initial, config.learning)
         self.weights_version = 0

@@ -66,3 +66,26 @@ def _daily_sharpe(daily_equity: dict[int, float], initial_equity: float) -> floa
     mean = math.fsum(returns) / len(returns)
     variance = math.fsum((r - mean) ** 2 for r in returns) / (len(returns) - 1)
     return None if variance == 0 else mean / math.sqrt(variance) * math.sqrt(365)
+
+
+def curve_metrics(times: list[int], values: list[float], initial_equity: float, *, positions: int,
+                  winners: int) -> TradeMetrics:
+    """Metrics of a marked-to-market equity curve (buy-and-hold): drawdown over every point, Sharpe
+    over daily closes; `positions` counts as trades and `winners` of them as wins."""
+    peak, drawdown, daily = initial_equity, 0.0, {}
+    for time, value in zip(times, values):
+        peak = max(peak, value)
+        drawdown = max(drawdown, (peak - value) / peak)
+        daily[time // DAY_MS] = value
+    final = values[-1] if values else initial_equity
+    return TradeMetrics(
+        trades=positions, win_rate=winners / positions if positions else None, roi=final / initial_equity - 1,
+        total_pnl=final - initial_equity, average_pnl=(final - initial_equity) / positions if positions else None,
+        max_drawdown=drawdown, profit_factor=None, sharpe=_daily_sharpe(daily, initial_equity),
+    )
+
+
+def exposure(trades: Iterable[Mapping[str, object]], symbol_bars: int, interval_ms: int) -> float:
+    """Fraction of (symbol, bar) pairs spent holding a position."""
+    held = sum((int(t["exit_time"]) - int(t["entry_time"])) // interval_ms for t in trades)
+    return held / symbol_bars if symbol_bars else 0.0

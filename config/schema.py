@@ -63,6 +63,7 @@ class LearningConfig(Section):
 
 class TestConfig(Section):
     test_period_days: PositiveInt = 30
+    validation_days: PositiveFloat = 7.0
     symbols: Annotated[list[Symbol], Meta(min_length=1)] = msgspec.field(
         default_factory=lambda: ["SOLUSDT", "ADAUSDT", "BTCUSDT", "ETHUSDT", "BNBUSDT"]
     )
@@ -73,6 +74,7 @@ class TestConfig(Section):
 
 class DatabaseConfig(Section):
     path: str = "data/peper.lmdb"
+    training_path: str = "data/train.lmdb"
     map_size_mb: PositiveInt = 4096
     backup_interval: Seconds = 3600.0
     max_backup_files: NonNegativeInt = 10

@@ -18,17 +18,19 @@ import uvloop
 from rich.console import Console
 from rich.table import Table
 
+from analytics.report import ReportError
 from config import ConfigError, PeperConfig, load_config
 from config.endpoints import resolve_run_dir
 from marketdata import SourceError
 from marketdata.sources import check_source, parse_time
 from messages.control import Reply, StatusReply
 from storage import StoreError
-from supervisor import client, llm_commands
+from supervisor import client, llm_commands, train_commands
 from supervisor.daemon import Daemon, DaemonError
 from supervisor.export import export_records, export_stream
 from supervisor.run_directory import RunDirectoryError
 from supervisor.weights import WeightsError, list_versions, rollback, show_version
+from training.windows import WindowError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     weights.add_argument("version", nargs="?", type=int, help="the version to show or roll back to")
     weights.add_argument("--db", metavar="PATH", help="the LMDB environment (default [database] path)")
 
+    train_commands.add_train_parser(commands, common)
+    train_commands.add_report_parser(commands, common)
+
     status = commands.add_parser("status", parents=[common], help="show the actors of a running daemon")
     status.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
 
@@ -82,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         arguments.insert(0, "run")
     args = build_parser().parse_args(arguments)
     try:
-        config = load_config(args.config, overrides=run_overrides(args) if args.command == "run" else None)
+        overrides = {"run": run_overrides, "train": train_commands.train_overrides}.get(args.command)
+        config = load_config(args.config, overrides=overrides(args) if overrides else None)
         run_dir = resolve_run_dir(config.bus, args.run_dir)
         match args.command:
             case "run":
@@ -92,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
                         if moment:
                             parse_time(moment)
                 return run_daemon(config, run_dir, exit_at_end=args.exit_at_end)
+            case "train":
+                return train_commands.run_train(config, args)
+            case "report":
+                return train_commands.run_report(config, args)
             case "llm":
                 if args.llm_command == "tiny-model":
                     llm_commands.tiny_model(args.path)
@@ -125,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(reply.detail if isinstance(reply, Reply) else reply)
                 return 0
     except (ConfigError, RunDirectoryError, DaemonError, client.DaemonUnreachable, SourceError, StoreError,
-            WeightsError, llm_commands.LlmCheckFailed) as exc:
+            WeightsError, llm_commands.LlmCheckFailed, WindowError, ReportError) as exc:
         print(f"supervisor: {exc}", file=sys.stderr)
         return 1
     return 2

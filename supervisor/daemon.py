@@ -45,8 +45,9 @@ class DaemonError(Exception):
 
 
 class Daemon:
-    def __init__(self, config: PeperConfig, run_dir: Path, *, exit_at_end: bool = False):
+    def __init__(self, config: PeperConfig, run_dir: Path, *, exit_at_end: bool = False, handle_signals: bool = True):
         self.config = config
+        self.handle_signals = handle_signals  # False when the caller owns SIGINT/SIGTERM (e.g. `train`)
         self.run_directory = RunDirectory(run_dir)
         self.endpoints = endpoints_for(config.bus, run_dir)
         self.exit_at_end = exit_at_end
@@ -70,7 +71,8 @@ class Daemon:
             broker = Broker(zmq.Context.shadow(context.underlying), self.endpoints, self.config.bus.hwm)
             broker.start()
             control = self._bind_control(context)
-            self._install_signal_handlers()
+            if self.handle_signals:
+                self._install_signal_handlers()
             control_task = asyncio.ensure_future(self._serve_control(control))
             watchdog_task = asyncio.ensure_future(self._watch_heartbeats())
             log.info("supervisor %d on %s: starting %s", os.getpid(), self.run_directory.path, ", ".join(self.order) or "no actors")

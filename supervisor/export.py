@@ -19,6 +19,7 @@ from typing import TextIO
 
 import msgspec
 
+from analytics.recording import trade_row
 from messages import topics
 from messages.codec import Codec
 from messages.trading import Decision, ModelVote, TradeClosed
@@ -68,10 +69,7 @@ def export_records(db: Path, what: str, out: TextIO = sys.stdout) -> int:
                          "action": d.action, "votes": _votes(d.votes)} for d in messages if isinstance(d, Decision)]
                 rows.sort(key=lambda row: (row["bar_time"], row["symbol"]))
             else:
-                rows = [{"trade_id": t.trade_id, "symbol": t.symbol, "side": t.side, "entry_time": t.entry_time,
-                         "entry_price": t.entry_price, "exit_time": t.exit_time, "exit_price": t.exit_price,
-                         "fees": t.fees, "pnl": t.pnl, "return": t.ret, "votes": _votes(t.votes)}
-                        for t in messages if isinstance(t, TradeClosed)]
+                rows = [trade_row(t) for t in messages if isinstance(t, TradeClosed)]
                 rows.sort(key=lambda row: (row["exit_time"], row["trade_id"]))
     for row in rows:
         out.write(encoder.encode(row).decode())

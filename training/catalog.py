@@ -1,0 +1,73 @@
+"""The training catalog: one LMDB holding a training run's sessions, weights versions and models.
+
+Consumes the path of `[database] training_path`; produces a `Catalog` that numbers runs, stores
+each run's resolved config, and lays out the sessions' own recordings in `<name>.sessions/` beside
+it. Every weights version any session produced is copied here, numbered as the learner numbered it,
+so `python -m supervisor weights list --db <catalog>` shows the whole history of every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import msgspec
+
+from config.schema import PeperConfig
+from storage.sessions import SessionRecord, all_sessions, put_session
+from storage.store import Store
+
+RUN_CONFIG_KEY = "train.config.{run}"
+BEST_KEY = "train.best.{run}"
+
+
+class Catalog:
+    def __init__(self, path: Path, *, readonly: bool = False):
+        self.path = path
+        self.store = Store(path, readonly=readonly)
+        self.sessions_dir = path.parent / f"{path.name.removesuffix('.lmdb')}.sessions"
+
+    def close(self) -> None:
+        self.store.close()
+
+    def sessions(self, run: int | None = None) -> list[SessionRecord]:
+        return [s for s in all_sessions(self.store) if run is None or s.run == run]
+
+    def runs(self) -> list[int]:
+        return sorted({s.run for s in all_sessions(self.store)})
+
+    def next_run(self) -> int:
+        runs = self.runs()
+        return (runs[-1] + 1) if runs else 1
+
+    def put_session(self, record: SessionRecord) -> None:
+        put_session(self.store, record)
+
+    def recording_path(self, session_id: str) -> Path:
+        return self.sessions_dir / f"{session_id}.lmdb"
+
+    def save_run_config(self, run: int, config: PeperConfig) -> None:
+        self.store.put_meta(RUN_CONFIG_KEY.format(run=run), msgspec.json.encode(config))
+
+    def run_config(self, run: int) -> PeperConfig:
+        raw = self.store.get_meta(RUN_CONFIG_KEY.format(run=run))
+        if raw is None:
+            raise KeyError(f"run {run} is not in {self.path}")
+        return msgspec.json.decode(raw, type=PeperConfig)
+
+    def save_best(self, run: int, session_id: str, version: int) -> None:
+        self.store.put_meta(BEST_KEY.format(run=run), msgspec.json.encode({"session": session_id, "version": version}))
+
+    def best(self, run: int) -> dict[str, object] | None:
+        raw = self.store.get_meta(BEST_KEY.format(run=run))
+        return None if raw is None else msgspec.json.decode(raw)
+
+
+def config_hash(config: PeperConfig) -> str:
+    """sha256 of what decides a session's result: the config without paths, windows or the bus."""
+    document = msgspec.to_builtins(config)
+    for section, keys in (("database", ("path", "training_path")), ("feed", ("start", "end", "speed")), ("bus", ("run_dir",))):
+        for key in keys:
+            document[section].pop(key, None)
+    document["learning"].pop("initial_weights", None)
+    return hashlib.sha256(msgspec.json.encode(document, order="sorted")).hexdigest()[:16]

@@ -1,0 +1,137 @@
+"""`python -m supervisor train`: the seed's run_reinforcement_learning, judged out of sample.
+
+Consumes the config, the kline source and the three windows; produces a training run in the
+catalog: per iteration a `train` session (the training window replayed through the whole
+topology with the learner on, weights carried over from the iteration before) and a `validate`
+session (the validation window with those weights frozen and the newest lgbm model pinned); then
+one `test` session on the test window with the best validated weights. Stops when a validation
+win rate reaches `target_win_rate` with at least `min_trades_per_symbol` trades on every symbol,
+or after `max_iterations`. The best validated weights become a new catalog version (cause
+`best:<V>`), so they are the latest; every other version stays there to roll back to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from config.schema import MODEL_NAMES, PeperConfig
+from learning.engine import project
+from messages.learning import Weights
+from storage.weights import all_weights, put_weights
+from training.catalog import Catalog
+from training.session_runner import SessionOutcome, SessionPlan, SessionRunner
+from training.windows import Window
+
+log = logging.getLogger("train")
+
+
+@dataclass
+class TrainResult:
+    run: int
+    stop_reason: str
+    best_session: str
+    best_version: int
+    interrupted: bool
+    outcomes: list[SessionOutcome] = field(default_factory=list)
+
+
+def eligible(outcome: SessionOutcome, config: PeperConfig) -> bool:
+    return int(outcome.record.metrics.get("min_trades_per_symbol") or 0) >= config.test.min_trades_per_symbol
+
+
+def ranking(outcome: SessionOutcome) -> tuple[float, float]:
+    metrics = outcome.record.metrics
+    return (float(metrics.get("win_rate") or 0.0), float(metrics.get("roi") or 0.0))
+
+
+async def train(config: PeperConfig, catalog: Catalog, windows: list[Window], run_dir: Path,
+                console: Console) -> TrainResult:
+    train_window, validate_window, test_window = windows
+    run = catalog.next_run()
+    catalog.save_run_config(run, config)
+    test = config.test
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        runner = SessionRunner(config, catalog, run_dir, progress)
+        _install_interrupt(runner)
+        iterations = progress.add_task(f"run {run}: iterations", total=test.max_iterations)
+        weights = project({m: getattr(config.learning.initial_weights, m) for m in MODEL_NAMES}, config.learning)
+        version = len(all_weights(catalog.store))
+        if version == 0:
+            put_weights(catalog.store, Weights(version=0, effective_from=0, weights=weights, cause=["initial"]))
+        else:
+            version = _append_version(catalog, weights, [f"initial:run{run}"])
+        outcomes: list[SessionOutcome] = []
+        best: tuple[SessionOutcome, int, dict[str, float]] | None = None
+        stop_reason = f"max_iterations ({test.max_iterations}) reached"
+        for iteration in range(1, test.max_iterations + 1):
+            trained = await runner.run(SessionPlan(f"{run}.train-{iteration}", run, "train", iteration, train_window,
+                                                   learning=True, weights=weights, weights_version=version))
+            outcomes.append(trained)
+            weights, version = trained.final_weights, trained.record.weights_to
+            if runner.interrupted:
+                stop_reason = "interrupted (Ctrl-C) during training"
+                break
+            validated = await runner.run(SessionPlan(f"{run}.validate-{iteration}", run, "validate", iteration,
+                                                     validate_window, learning=False, weights=weights,
+                                                     weights_version=version, pinned_model=runner.newest_model()))
+            outcomes.append(validated)
+            progress.advance(iterations)
+            metrics = validated.record.metrics
+            console.print(f"iteration {iteration}: validation win rate {_percent(metrics.get('win_rate'))}, "
+                          f"ROI {_percent(metrics.get('roi'))}, {metrics.get('trades')} trades "
+                          f"(fewest on one symbol: {metrics.get('min_trades_per_symbol')}), weights v{version}")
+            if best is None or (eligible(validated, config), ranking(validated)) > (eligible(best[0], config), ranking(best[0])):
+                best = (validated, version, weights)
+            if runner.interrupted:
+                stop_reason = "interrupted (Ctrl-C) during validation"
+                break
+            if eligible(validated, config) and (metrics.get("win_rate") or 0.0) >= test.target_win_rate:
+                stop_reason = (f"validation win rate {_percent(metrics.get('win_rate'))} reached the target "
+                               f"{_percent(test.target_win_rate)} at iteration {iteration}")
+                break
+        if best is None:  # interrupted in the first training session: keep what it learned
+            best_session, best_weights, best_from = outcomes[-1].record.id, weights, version
+        else:
+            best_session, best_from, best_weights = best[0].record.id, best[1], best[2]
+        best_version = _append_version(catalog, best_weights, [f"best:{best_from}", best_session])
+        catalog.save_best(run, best_session, best_version)
+        console.print(f"kept the weights validated in {best_session} (version {best_from}) as version {best_version}")
+        if not runner.interrupted:
+            tested = await runner.run(SessionPlan(f"{run}.test", run, "test", 0, test_window, learning=False,
+                                                  weights=best_weights, weights_version=best_version,
+                                                  pinned_model=runner.newest_model()))
+            outcomes.append(tested)
+    return TrainResult(run, stop_reason, best_session, best_version, runner.interrupted, outcomes)
+
+
+def _append_version(catalog: Catalog, weights: dict[str, float], cause: list[str]) -> int:
+    history = all_weights(catalog.store)
+    previous = history[-1]
+    version = previous.version + 1
+    put_weights(catalog.store, Weights(version=version, effective_from=previous.effective_from, weights=weights,
+                                       cause=cause))
+    return version
+
+
+def _install_interrupt(runner: SessionRunner) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, runner.interrupt)
+
+
+def _percent(value: object) -> str:
+    return "-" if value is None else f"{float(value) * 100:.1f} %"
