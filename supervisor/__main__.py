@@ -25,7 +25,7 @@ from marketdata import SourceError
 from marketdata.sources import check_source, parse_time
 from messages.control import Reply, StatusReply
 from storage import StoreError
-from supervisor import client, llm_commands, train_commands
+from supervisor import client, llm_commands, monitor_commands, train_commands
 from supervisor.daemon import Daemon, DaemonError
 from supervisor.export import export_records, export_stream
 from supervisor.run_directory import RunDirectoryError
@@ -52,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--speed", metavar="X", help="replay speed: a multiple of real time, or max")
     run.add_argument("--db", metavar="PATH", help="LMDB environment to record into (default [database] path)")
     run.add_argument("--exit-at-end", action="store_true", help="stop once every finite (transient) actor has finished")
+    run.add_argument("--monitor", action="store_true", help="show the live monitor on this terminal (logs go to a file)")
+
+    monitor = commands.add_parser("monitor", parents=[common], help="attach a live read-only view to a running daemon")
+    monitor.add_argument("--once", action="store_true", help="print one screen as text after a moment, then exit")
+    monitor.add_argument("--duration", type=float, metavar="S", help="exit after S seconds (default: until Ctrl-C)")
+    commands.add_parser("demo", parents=[common], help="offline tour: synthetic market, whole topology, monitor, report")
 
     export = commands.add_parser("export", parents=[common], help="print recorded data as JSON lines")
     export.add_argument("what", choices=["stream", "decisions", "trades", "weights"], help="what to export")
@@ -97,7 +103,14 @@ def main(argv: list[str] | None = None) -> int:
                     for moment in (config.feed.start, config.feed.end):
                         if moment:
                             parse_time(moment)
+                if args.monitor:
+                    return monitor_commands.run_with_monitor(config, run_dir, exit_at_end=args.exit_at_end)
                 return run_daemon(config, run_dir, exit_at_end=args.exit_at_end)
+            case "monitor":
+                return monitor_commands.monitor(config, run_dir, once=args.once, duration_s=args.duration)
+            case "demo":
+                return monitor_commands.demo(config, resolve_run_dir(config.bus, args.run_dir).with_name("peper-demo")
+                                             if not args.run_dir else run_dir)
             case "train":
                 return train_commands.run_train(config, args)
             case "report":

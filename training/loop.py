@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,15 +58,16 @@ def ranking(outcome: SessionOutcome) -> tuple[float, float]:
     return (float(metrics.get("win_rate") or 0.0), float(metrics.get("roi") or 0.0))
 
 
-async def train(config: PeperConfig, catalog: Catalog, windows: list[Window], run_dir: Path,
-                console: Console) -> TrainResult:
+async def train(config: PeperConfig, catalog: Catalog, windows: list[Window], run_dir: Path, console: Console, *,
+                show_progress: bool = True, on_session: Callable[[Path], None] | None = None) -> TrainResult:
+    """on_session(recording) is called as each session starts (the demo's monitor follows it)."""
     train_window, validate_window, test_window = windows
     run = catalog.next_run()
     catalog.save_run_config(run, config)
     test = config.test
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        runner = SessionRunner(config, catalog, run_dir, progress)
+    with Progress(*columns, console=console, transient=False, disable=not show_progress) as progress:
+        runner = SessionRunner(config, catalog, run_dir, progress, on_session)
         _install_interrupt(runner)
         iterations = progress.add_task(f"run {run}: iterations", total=test.max_iterations)
         weights = project({m: getattr(config.learning.initial_weights, m) for m in MODEL_NAMES}, config.learning)

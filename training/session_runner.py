@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,8 +57,10 @@ class SessionOutcome:
 
 
 class SessionRunner:
-    def __init__(self, config: PeperConfig, catalog: Catalog, run_dir: Path, progress: Progress):
+    def __init__(self, config: PeperConfig, catalog: Catalog, run_dir: Path, progress: Progress,
+                 on_session: Callable[[Path], None] | None = None):
         self.config = config
+        self.on_session = on_session
         self.catalog = catalog
         self.run_dir = run_dir
         self.progress = progress
@@ -80,6 +83,8 @@ class SessionRunner:
                 copy_database(self.catalog.store, store, name)
         weights_before = len(all_weights(self.catalog.store))
         config = self.session_config(plan, recording)
+        if self.on_session:
+            self.on_session(recording)
         started = time.time()
         bars_task = self.progress.add_task(f"{plan.id}: {plan.window.describe()}", total=self._ticks(plan.window))
         self.daemon = Daemon(config, self.run_dir, exit_at_end=True, handle_signals=False)

@@ -1,0 +1,1 @@
+"""The Rich terminal monitor: a read-only view of a running topology (`python -m supervisor monitor`)."""

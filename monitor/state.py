@@ -1,0 +1,141 @@
+"""What the monitor knows: the latest of everything, folded from a snapshot and then bus updates.
+
+Consumes the daemon's `StatusReply` (every refresh), the recording's snapshot (weights history,
+closed trades, gaps — read-only from LMDB when attaching) and decoded bus messages; produces plain
+fields the view draws. Updates older than the snapshot (a weights version or a trade it already
+holds) are dropped, so attaching mid-run neither loses nor double-counts anything.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from analytics.metrics import trade_metrics
+from messages.control import StatusReply
+from messages.learning import Weights
+from messages.llm import LlmStatus
+from messages.market import Clock, KlineBatch
+from messages.signals import VoteBatch
+from messages.system import Gap
+from messages.trading import TradeClosed, TradeOpen
+
+WEIGHT_HISTORY = 60  # versions kept for each sparkline
+
+
+@dataclass
+class Rates:
+    """msgs/s from two successive counter readings."""
+    last: dict[str, tuple[float, int, int]] = field(default_factory=dict)  # actor -> (time, in, out)
+    rates: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def update(self, name: str, now: float, msgs_in: int, msgs_out: int) -> None:
+        previous = self.last.get(name)
+        if previous and now > previous[0] and msgs_in >= previous[1]:
+            elapsed = now - previous[0]
+            self.rates[name] = ((msgs_in - previous[1]) / elapsed, (msgs_out - previous[2]) / elapsed)
+        self.last[name] = (now, msgs_in, msgs_out)
+
+
+@dataclass
+class MonitorState:
+    mode: str = "replay"
+    initial_equity: float = 10_000.0
+    status: StatusReply | None = None
+    daemon_note: str = ""                       # "reconnecting ...", "daemon restarted ..."
+    snapshot_seq: int = 0                       # the recorder's batch number the snapshot was read at
+    rates: Rates = field(default_factory=Rates)
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)   # symbol -> (first, last) close
+    bar_time: int | None = None
+    speed: float = 0.0                          # market time per wall time (x real time)
+    _clock_seen: tuple[float, int] | None = None
+    synthetic: bool = False
+    votes: dict[str, dict[str, tuple[str | None, float, str]]] = field(default_factory=dict)  # model -> symbol -> vote
+    weights: dict[int, dict[str, float]] = field(default_factory=dict)     # version -> weights (recent)
+    open_positions: dict[str, TradeOpen] = field(default_factory=dict)     # symbol -> open trade
+    closed: dict[str, TradeClosed] = field(default_factory=dict)           # trade id -> trade
+    llm: LlmStatus | None = None
+    gaps: deque[Gap] = field(default_factory=lambda: deque(maxlen=5))
+    lmdb_bytes: int = 0
+    last_backup: float | None = None            # wall clock of the newest backup
+    received: int = 0
+    dropped: int = 0                            # bus messages the monitor missed (seq gaps): never the topology's
+    _seqs: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    # ----- inputs -------------------------------------------------------------------------
+    def on_status(self, reply: StatusReply, now: float) -> None:
+        if self.status is not None and reply.daemon_pid != self.status.daemon_pid:
+            self.daemon_note = f"daemon restarted (pid {self.status.daemon_pid} -> {reply.daemon_pid}); reattached"
+        elif self.daemon_note.startswith("reconnecting"):
+            self.daemon_note = "reconnected"
+        self.status = reply
+        for actor in reply.actors:
+            self.rates.update(actor.name, now, actor.msgs_in, actor.msgs_out)
+
+    def on_unreachable(self, error: str) -> None:
+        self.daemon_note = f"reconnecting: daemon unreachable ({error})"
+
+    def on_snapshot(self, weights: list[Weights], trades: list[TradeClosed], gaps: list[Gap], seq: int) -> None:
+        self.snapshot_seq = seq
+        for version in weights[-WEIGHT_HISTORY:]:
+            self.weights[version.version] = dict(version.weights)
+        for trade in trades:
+            self.closed[trade.trade_id] = trade
+        self.gaps.extend(gaps[-5:])
+
+    def on_message(self, topic: str, message: object, now: float | None = None) -> None:
+        self.received += 1
+        key = (getattr(message, "src", ""), topic)
+        seq = getattr(message, "seq", 0)
+        expected = self._seqs.get(key)
+        if expected is not None and seq > expected + 1:
+            self.dropped += seq - expected - 1
+        self._seqs[key] = max(seq, expected or 0)
+        match message:
+            case KlineBatch():
+                self.synthetic = message.synthetic
+                for symbol, close in zip(message.symbol, message.close):
+                    first = self.prices.get(symbol, (close, close))[0]
+                    self.prices[symbol] = (first, close)
+            case Clock():
+                self._on_clock(message.bar_time, time.monotonic() if now is None else now)
+            case VoteBatch():
+                latest = self.votes.setdefault(message.model, {})
+                for symbol, action, confidence, reason in zip(message.symbol, message.action, message.confidence, message.reason):
+                    latest[symbol] = (action, confidence, reason)
+            case Weights():
+                if message.version not in self.weights:
+                    self.weights[message.version] = dict(message.weights)
+                    for old in sorted(self.weights)[:-WEIGHT_HISTORY]:
+                        del self.weights[old]
+            case TradeOpen():
+                self.open_positions[message.symbol] = message
+            case TradeClosed():
+                self.closed.setdefault(message.trade_id, message)
+                opened = self.open_positions.get(message.symbol)
+                if opened is not None and opened.trade_id == message.trade_id:
+                    del self.open_positions[message.symbol]
+            case LlmStatus():
+                self.llm = message
+            case Gap():
+                self.gaps.append(message)
+
+    def _on_clock(self, bar_time: int, now: float) -> None:
+        if self._clock_seen is not None and now - self._clock_seen[0] >= 1.0:
+            seen_at, seen_bar = self._clock_seen
+            self.speed = (bar_time - seen_bar) / 1000 / (now - seen_at)
+            self._clock_seen = (now, bar_time)
+        elif self._clock_seen is None:
+            self._clock_seen = (now, bar_time)
+        self.bar_time = bar_time
+
+    # ----- derived ------------------------------------------------------------------------
+    def trading_metrics(self):
+        rows = [{"trade_id": t.trade_id, "pnl": t.pnl, "exit_time": t.exit_time} for t in self.closed.values()]
+        return trade_metrics(rows, self.initial_equity)
+
+    def weight_series(self) -> dict[str, list[float]]:
+        versions = sorted(self.weights)
+        models = sorted({m for w in self.weights.values() for m in w})
+        return {m: [self.weights[v].get(m, 0.0) for v in versions] for m in models}

@@ -1,0 +1,132 @@
+"""`python -m supervisor monitor`, `run --monitor` and `demo`.
+
+Consumes the config and run directory; `monitor` attaches to a running daemon (`--once` prints one
+screen as text and exits); `run --monitor` runs the daemon with the monitor on the same terminal
+(logs go to `<run dir>/supervisor.log`); `demo` is the offline tour: the whole topology on the
+synthetic market (2 days of training, 1 of validation, 1 of test, 5 symbols) at full speed with the
+monitor, mistral_ai on the configured model or else on a tiny model it writes itself (and says
+so), ending with a report and its plots.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import msgspec
+import uvloop
+from rich.console import Console
+
+from actors.base import LOG_LEVEL_ENV
+from config.schema import PeperConfig
+from llm.tiny_model import write_tiny_model
+from monitor.app import Monitor
+from supervisor.daemon import Daemon
+from training.catalog import Catalog
+from training.loop import train
+from training.windows import Window, resolve_windows
+
+DEMO_DIR = Path("data/demo")
+DEMO_WINDOWS = {"train_from": "2021-01-01", "train_to": "2021-01-03", "validate_from": None,
+                "validate_to": "2021-01-04", "test_from": None, "test_to": "2021-01-05"}
+
+
+def monitor(config: PeperConfig, run_dir: Path, *, once: bool, duration_s: float | None) -> int:
+    viewer = Monitor(config, run_dir)
+    try:
+        if once:
+            viewer.snapshot()
+            ends = time.monotonic() + (duration_s or 1.5)
+            while time.monotonic() < ends:
+                viewer.step()
+            Console().print(viewer.text(width=Console().width, height=max(24, Console().height)), soft_wrap=True)
+        else:
+            viewer.run(Console(), duration_s=duration_s)
+    finally:
+        viewer.close()
+    return 0
+
+
+def run_with_monitor(config: PeperConfig, run_dir: Path, *, exit_at_end: bool) -> int:
+    log_file = run_dir.parent / f"{run_dir.name}-supervisor.log"
+    logging.basicConfig(level=logging.INFO, filename=log_file, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault(LOG_LEVEL_ENV, "WARNING")
+    console = Console()
+    viewer = Monitor(config, run_dir)
+    thread = threading.Thread(target=viewer.run, args=(console,), name="monitor", daemon=True)
+    thread.start()
+    try:
+        uvloop.run(Daemon(config, run_dir, exit_at_end=exit_at_end).run())
+    finally:
+        viewer.stopping.set()
+        thread.join(timeout=5)
+        viewer.close()
+        console.print(f"supervisor log: {log_file}")
+    return 0
+
+
+def demo(config: PeperConfig, run_dir: Path) -> int:
+    """The whole system offline in under two minutes; returns the exit status."""
+    from supervisor.train_commands import write_report
+    console = Console()
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.WARNING, filename=DEMO_DIR / "supervisor.log",
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault(LOG_LEVEL_ENV, "ERROR")
+    config = demo_config(config, console)
+    catalog_path = DEMO_DIR / "train.lmdb"
+    for old in (catalog_path, DEMO_DIR / "train.sessions"):
+        shutil.rmtree(old, ignore_errors=True)
+    windows = resolve_windows(DEMO_WINDOWS, config.test, 0, 2**62)
+    console.print("Peper demo: a SYNTHETIC market (not real prices), " + "; ".join(w.describe() for w in windows),
+                  markup=False, soft_wrap=True)
+    catalog = Catalog(catalog_path)
+    try:
+        result = uvloop.run(_train_with_monitor(config, catalog, windows, run_dir, console))
+        console.print(f"run {result.run}: {result.stop_reason}")
+        write_report(catalog, result.run, config, console, as_json=False)
+    finally:
+        catalog.close()
+    return 130 if result.interrupted else 0
+
+
+async def _train_with_monitor(config: PeperConfig, catalog: Catalog, windows: list[Window], run_dir: Path, console: Console):
+    current = {"recording": catalog.recording_path("none")}
+    viewer = Monitor(config, run_dir, recording=lambda: current["recording"])
+    thread = threading.Thread(target=viewer.run, args=(console,), name="monitor", daemon=True)
+    thread.start()
+    try:
+        return await train(config, catalog, windows, run_dir, console, show_progress=False,
+                           on_session=lambda path: current.update(recording=path))
+    finally:
+        viewer.stopping.set()
+        thread.join(timeout=5)
+        viewer.close()
+
+
+def demo_config(config: PeperConfig, console: Console) -> PeperConfig:
+    """The config's topology on the synthetic market, quick settings; a tiny LLM when no real one."""
+    replace = msgspec.structs.replace
+    mistral = config.mistral
+    if not Path(mistral.model_path).is_file():
+        tiny = DEMO_DIR / "tiny-llama.gguf"
+        if not tiny.is_file():
+            write_tiny_model(tiny)
+        console.print(f"no Mistral model at {mistral.model_path} ([mistral] model_path): mistral_ai asks a tiny "
+                      f"random-weight model written to {tiny} instead — its votes are noise, the plumbing is real",
+                      markup=False, soft_wrap=True)
+        mistral = replace(mistral, model_path=str(tiny), health_check_interval=5.0)
+    return replace(
+        config,
+        feed=replace(config.feed, mode="replay", source="synthetic:7"),
+        mistral=mistral,
+        mistral_ai=replace(config.mistral_ai, every_n_bars=max(config.mistral_ai.every_n_bars, 120),
+                           max_tokens=max(config.mistral_ai.max_tokens, 192)),  # a tiny model rambles
+        lgbm_ai=replace(config.lgbm_ai, min_train_days=1.0, retrain_every_days=1.0),
+        test=replace(config.test, max_iterations=1, target_win_rate=config.test.target_win_rate),
+        database=replace(config.database, training_path=str(DEMO_DIR / "train.lmdb")),
+    )
