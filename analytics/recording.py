@@ -39,10 +39,7 @@ class Recording:
     abstentions: dict[str, Counter[str]] = field(default_factory=dict)  # model -> reason -> count
     llm_states: Counter[str] = field(default_factory=Counter)      # LlmStatus.state -> messages
     llm_errors: list[str] = field(default_factory=list)            # distinct last_error texts
-
-    @property
-    def symbols(self) -> list[str]:
-        return sorted({symbol for bars in self.bars.values() for symbol in bars})
+    symbols: list[str] = field(default_factory=list)
 
 
 def read_recording(path: Path) -> Recording:
@@ -85,6 +82,7 @@ def read_recording(path: Path) -> Recording:
     recording.decisions = _unique(recording.decisions, lambda d: (d.bar_time, d.symbol))
     recording.trades = _unique(recording.trades, lambda t: (t.exit_time, t.trade_id))
     recording.bars = dict(sorted(recording.bars.items()))
+    recording.symbols = sorted({symbol for bars in recording.bars.values() for symbol in bars})
     return recording
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+from datetime import UTC, datetime
 from pathlib import Path
 
 STRATEGY_COLUMNS = (("trades", "trades", "{}"), ("win_rate", "win rate", "pct"), ("roi", "ROI", "pct"),
@@ -52,9 +53,13 @@ def tables(document: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         found.append((f"{label}: per symbol", ["symbol", *[c[1] for c in STRATEGY_COLUMNS[:-1]]],
                       [[s, *_strategy_cells(d)[:-1]] for s, d in section["per_symbol"].items()]))
         found.append((f"{label}: gap ledger", ["symbol", "from", "to", "kind", "detail"],
-                      [[g["symbol"], str(g["start"]), str(g["end"]), g["kind"], g["detail"]] for g in section["gaps"]]
+                      [[g["symbol"], _minute(g["start"]), _minute(g["end"]), g["kind"], g["detail"]] for g in section["gaps"]]
                       or [["-", "-", "-", "-", "no gaps in this window"]]))
     return found
+
+
+def _minute(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _iteration_cells(metrics: dict | None) -> list[str]:

@@ -39,7 +39,8 @@ def buy_and_hold_equity(recording: Recording, config: TraderConfig) -> tuple[lis
     paid on both sides)."""
     cost = 1 + config.fee_rate + config.slippage
     proceeds = 1 - config.fee_rate - config.slippage
-    share = config.initial_equity / max(1, len(recording.symbols))
+    symbols = len(recording.symbols)
+    share = config.initial_equity / max(1, symbols)
     units: dict[str, float] = {}
     last_close: dict[str, float] = {}
     times: list[int] = []
@@ -50,5 +51,5 @@ def buy_and_hold_equity(recording: Recording, config: TraderConfig) -> tuple[lis
                 units[symbol] = share / (bar.open * cost)
             last_close[symbol] = bar.close
         times.append(tick)
-        values.append(sum(units[s] * last_close[s] for s in units) * proceeds + share * (len(recording.symbols) - len(units)))
+        values.append(sum(units[s] * last_close[s] for s in units) * proceeds + share * (symbols - len(units)))
     return times, values

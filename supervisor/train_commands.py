@@ -125,13 +125,15 @@ def run_report(config: PeperConfig, args: argparse.Namespace) -> int:
 
 
 def write_report(catalog: Catalog, run: int | None, config: PeperConfig, console: Console, *, as_json: bool) -> dict:
-    document, recordings = build_report(catalog, run)
+    with console.status("reading the sessions' recordings and replaying the baselines on their votes ..."):
+        document, recordings = build_report(catalog, run)
     run_config = catalog.run_config(document["run"])
     name = f"run-{document['run']}"
     plots_dir = Path(config.analytics.plots_dir) / name
     reports_dir = Path(config.analytics.reports_dir) / name
     reports_dir.mkdir(parents=True, exist_ok=True)
-    plots = write_plots(document, recordings, run_config, plots_dir)
+    with console.status(f"drawing the plots into {plots_dir} ..."):
+        plots = write_plots(document, recordings, run_config, plots_dir)
     document["plots"] = {key: {"file": str(plots_dir / plot["file"]), "series": plot["series"]} for key, plot in plots.items()}
     relative = {key: {"file": os.path.relpath(plots_dir / plot["file"], reports_dir)} for key, plot in plots.items()}
     (reports_dir / "report.md").write_text(markdown(document, relative))
