@@ -46,7 +46,7 @@ from config.schema import PeperConfig
 from messages import topics
 from messages.codec import BusMessage, Codec, MalformedFrame
 from messages.control import CONTROL_ENCODER, Heartbeat, Ready
-from messages.system import ErrorEvent, Hello, Lifecycle, LifecycleState
+from messages.system import Ack, ErrorEvent, Hello, Lifecycle, LifecycleState, Resync
 
 RESTARTS_ENV = "PEPER_RESTARTS"  # set by the supervisor: how often this actor was restarted
 LOG_LEVEL_ENV = "PEPER_LOG_LEVEL"  # the actors' log level (INFO unless set; `train` sets WARNING)
@@ -96,6 +96,7 @@ class Actor:
         self._codec = Codec()
         self._seq_by_topic: dict[str, int] = {}
         self._last_seq_seen: dict[tuple[str, str], tuple[int, int]] = {}
+        self._resyncing = False  # asked the feed to re-send; its frames wait for its Resync marker
         self._frame_hook = getattr(self, "on_frame", None)  # (topic, message, frame): every valid frame
         self._drained_hook = getattr(self, "on_drained", None)  # (): the socket is empty for now
         self._handlers = self._collect_handlers()
@@ -134,6 +135,17 @@ class Actor:
         self._publisher.send(frame)
         self.msgs_out += 1
         return frame
+
+    def expect_resync(self) -> None:
+        """Call in on_start of an actor that will `request_resync`: from now until the feed's `Resync`
+        marker, the feed's frames are dropped (all are re-sent after the marker). Otherwise newer frames,
+        arriving first, would be taken and the re-sent older ones dropped as duplicates."""
+        self._resyncing = self.config.feed.mode == "replay"  # a live feed keeps no frames to re-send
+
+    def request_resync(self, upto: int) -> None:
+        """Ask the feed for every kept frame after bar time `upto` (-1: all)."""
+        self.expect_resync()
+        self.publish(topics.ack(self.name), Ack(upto=upto, resync=True, ts_event=max(upto, 0)))
 
     def resend(self, frame: bytes) -> None:
         """Send a frame this actor published before, byte for byte (its receivers drop duplicates)."""
@@ -322,6 +334,13 @@ class Actor:
             if message.actor == self.name:
                 self._hello_seen.set()
             return None
+        if self._resyncing:
+            if topic in topics.FEED_TOPICS:
+                return None  # the feed re-sends it after its Resync marker
+            if type(message) is Resync and message.acker == self.name:
+                self._resyncing = False
+                for feed_topic in topics.FEED_TOPICS:  # re-sent frames repeat seqs this process may have seen
+                    self._last_seq_seen.pop((message.src, feed_topic), None)
         if not self._check_sequence(message.src, topic, message.epoch, message.seq):
             self.duplicates += 1
             return None

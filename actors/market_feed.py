@@ -28,7 +28,7 @@ from marketdata.sources import load_source, parse_time
 from marketdata.table import COLUMNS
 from messages import topics
 from messages.market import Clock, KlineBatch
-from messages.system import Ack, Gap, StreamEnd
+from messages.system import Ack, Gap, Resync, StreamEnd
 
 
 class MarketFeed(Actor):
@@ -103,6 +103,7 @@ class MarketFeed(Actor):
     def _resend_after(self, acker: str, done: int) -> None:
         self.acked[acker] = done
         frames = [frame for end, chunk in self.unacknowledged if end > done for frame in chunk]
+        self.publish(topics.RESYNC, Resync(acker=acker, after_tick=done, frames=len(frames)))
         for frame in frames:
             self.resend(frame)
         self.counters["resent_frames"] += len(frames)

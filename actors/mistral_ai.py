@@ -34,7 +34,7 @@ from storage.store import Store
 
 
 class MistralAi(VotingActor):
-    subscriptions = (topics.KLINE, topics.CLOCK)
+    subscriptions = (topics.KLINE, topics.CLOCK, topics.RESYNC)
     side_subscriptions = (topics.LLM_STATUS,)
     version = "mistral-1"
 

@@ -2,7 +2,7 @@
 
 Consumes `ack.<acker>` (when `--ackers` names any); produces `bench.pulse` (`Pulse` with
 `--payload-bytes` of payload) at `--rate` messages/s (0 = as fast as possible), `--count` of them
-(0 = forever), then `sys.end`. With `--ackers`, it finishes only once every acker has
+(0 = forever), from `--start-at` on, then `sys.end`. With `--ackers`, it finishes only once every acker has
 acknowledged every message, and fails if one reports a loss.
 """
 
@@ -28,6 +28,8 @@ class PulseActor(Actor):
         parser.add_argument("--rate", type=float, default=0.0, help="messages per second, 0 = full speed (default 0)")
         parser.add_argument("--payload-bytes", type=int, default=150, help="payload size in bytes (default 150)")
         parser.add_argument("--ackers", nargs="*", default=[], help="actors that must acknowledge every message")
+        parser.add_argument("--start-at", type=float, default=0.0,
+                            help="wall-clock time (s since the epoch) to start sending at, so several pulses start together")
 
     async def on_start(self) -> None:
         self.acked: dict[str, Ack] = {}
@@ -50,6 +52,7 @@ class PulseActor(Actor):
     async def _send(self) -> None:
         payload = bytes(self.args.payload_bytes)
         count, rate = self.args.count, self.args.rate
+        await asyncio.sleep(max(0.0, self.args.start_at - time.time()))
         started = time.monotonic()
         sent = 0
         while count == 0 or sent < count:

@@ -51,6 +51,7 @@ class Recorder(Actor):
         self.last_batch = msgspec.msgpack.decode(previous, type=BatchRecord) if previous else BatchRecord(0, 0, -1)
         self.interrupted = self.store.get_meta(RUNNING_KEY) is not None
         if self.interrupted:
+            self.expect_resync()
             self.log.warning(
                 "the previous recorder stopped abruptly: the batch it was filling is lost; last durable batch #%d "
                 "held %d messages, last durable clock %d; asking for everything after it again",
@@ -64,7 +65,7 @@ class Recorder(Actor):
 
     async def on_running(self) -> None:
         if self.interrupted:
-            self.publish(topics.ack(self.name), Ack(upto=self.last_batch.last_clock, resync=True))
+            self.request_resync(self.last_batch.last_clock)
         self.spawn(self._backups(), "backups")
 
     def on_frame(self, topic: str, message: BusMessage, frame: bytes) -> None:

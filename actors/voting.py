@@ -32,7 +32,7 @@ from storage.stream import StreamReader
 
 
 class VotingActor(Actor):
-    subscriptions = (topics.KLINE, topics.CLOCK)
+    subscriptions = (topics.KLINE, topics.CLOCK, topics.RESYNC)
     version = "1"
 
     def new_state(self, symbol: str) -> Any:
@@ -47,12 +47,13 @@ class VotingActor(Actor):
         self.rebuilding = False  # True while recorded bars are fed through the model, no votes out
         self.restarted = int(os.environ.get(RESTARTS_ENV, "0")) > 0
         if self.restarted:
+            self.expect_resync()
             self.resume_upto = self.rebuild_from_recording()
 
     async def on_running(self) -> None:
         if self.restarted:  # ask for what follows the rebuilt state (everything kept, if nothing was rebuilt)
             upto = -1 if self.resume_upto is None else self.resume_upto
-            self.publish(topics.ack(self.name), Ack(upto=upto, resync=True, ts_event=max(upto, 0)))
+            self.request_resync(upto)
 
     def on_kline_batch(self, topic: str, batch: KlineBatch) -> None:
         """`KlineBatch(symbol=["BTCUSDT", ...], open_time=[...], close=[...], ...)`: vote every row."""

@@ -14,13 +14,13 @@ from messages.learning import Weights, WeightsCommand
 from messages.llm import LlmStatus
 from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
-from messages.system import Ack, ErrorEvent, Gap, Hello, Lifecycle, Pulse, StreamEnd
+from messages.system import Ack, ErrorEvent, Gap, Hello, Lifecycle, Pulse, Resync, StreamEnd
 from messages.topics import MESSAGE_TYPE_BY_FAMILY, family
 from messages.trading import Decision, TradeClosed, TradeOpen
 
 BusMessage = (
     KlineBatch | Clock | VoteBatch | Decision | TradeOpen | TradeClosed | Weights | WeightsCommand | LlmStatus
-    | Lifecycle | Gap | ErrorEvent | StreamEnd | Ack | Hello | Pulse
+    | Lifecycle | Gap | ErrorEvent | StreamEnd | Resync | Ack | Hello | Pulse
 )
 SEPARATOR = b" "
 

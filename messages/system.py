@@ -36,6 +36,14 @@ class ErrorEvent(Message, frozen=True):
     count: int = 1
 
 
+class Resync(Message, frozen=True):
+    """Published by the feed right before it re-sends its kept frames to an actor that asked
+    (`Ack(resync=True)`): until this arrives, that actor drops the feed's frames (all re-sent after it)."""
+    acker: str
+    after_tick: int      # frames of ticks after this index follow
+    frames: int          # how many
+
+
 class StreamEnd(Message, frozen=True):
     last_seq: int        # seq of the last data message the source published
     messages: int        # data messages the source published

@@ -11,7 +11,7 @@ from messages.learning import Weights, WeightsCommand
 from messages.llm import LlmStatus
 from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
-from messages.system import Ack, ErrorEvent, Gap, Hello, Lifecycle, Pulse, StreamEnd
+from messages.system import Ack, ErrorEvent, Gap, Hello, Lifecycle, Pulse, Resync, StreamEnd
 from messages.trading import Decision, TradeClosed, TradeOpen
 
 KLINE = "md.kline"
@@ -26,6 +26,8 @@ LIFECYCLE = "sys.lifecycle"
 GAP = "sys.gap"
 ERROR = "sys.error"
 STREAM_END = "sys.end"
+RESYNC = "sys.resync"
+FEED_TOPICS = (KLINE, CLOCK, GAP, STREAM_END)  # what a resync re-sends
 PULSE = "bench.pulse"
 
 SIGNAL_PREFIX = "sig."
@@ -59,6 +61,7 @@ MESSAGE_TYPE_BY_FAMILY: dict[str, type] = {
     GAP: Gap,
     ERROR: ErrorEvent,
     STREAM_END: StreamEnd,
+    RESYNC: Resync,
     PULSE: Pulse,
     SIGNAL_PREFIX: VoteBatch,
     ACK_PREFIX: Ack,

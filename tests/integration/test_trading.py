@@ -166,3 +166,25 @@ def test_a_learner_killed_mid_replay_applies_every_trade_exactly_once(tmp_path):
     assert len(applied) == len(set(applied)), "a trade was applied twice"
     assert set(applied) == {t["trade_id"] for t in export(db, "trades")}, "a trade was skipped"
     assert [w["version"] for w in history] == list(range(len(history)))
+
+
+def test_models_killed_during_a_paced_replay_leave_no_bar_undecided(tmp_path):
+    """Paced, one tick per chunk: new frames reach a restarted model before the re-sent older ones.
+    Before the feed's Resync marker the model drops them (they are re-sent after it); without that it
+    took the newer frame first, dropped the re-sent ones as duplicates and the trader waited forever."""
+    db = tmp_path / "run" / "paced.lmdb"
+    text = topology(db, REAL_MODELS, end="2021-01-01T06:00", speed="1200").replace("chunk_ticks = 64", "chunk_ticks = 1")
+
+    def kill_each_model(daemon) -> None:
+        for model in REAL_MODELS:
+            daemon.wait_for(lambda m=model: daemon.actor(m).msgs_out > 20, 60, f"{model} voting")
+            old_pid = daemon.actor(model).pid
+            os.kill(old_pid, signal.SIGKILL)
+            daemon.wait_for(lambda m=model: (a := daemon.actor(m)).state == "running" and a.pid not in (None, old_pid),
+                            30, f"{model} restarted")
+        daemon.wait_for(lambda: daemon.actor("trader").counters.get("ticks", 0) >= 360, 120, "the trader deciding every tick")
+
+    run_replay(tmp_path, "run", text, during=kill_each_model)
+    decisions = export(db, "decisions")
+    assert len(decisions) == 360 * len(SYMBOLS)
+    assert {(d["bar_time"], d["symbol"]) for d in decisions} == {(t, s) for t in {d["bar_time"] for d in decisions} for s in SYMBOLS}

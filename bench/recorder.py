@@ -1,0 +1,55 @@
+"""Recorder benchmark: messages/s into LMDB, in durable batches, and bytes per message on disk.
+
+Consumes nothing but the repository; produces the section `recorder`: a pulse sends `messages`
+messages of `payload_bytes` at full speed; `msgs_per_s` is messages / (time from the pulse
+running until the recorder's counter of committed messages reaches them all), beside
+`batches` (durable transactions), `messages_per_batch` and `lmdb_bytes_per_message`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from storage.store import Store
+from tests.helpers.daemon import running_daemon, wait_for
+
+PAYLOAD_BYTES = 150
+
+
+def measure(workdir: Path, count: int) -> dict[str, float]:
+    db = workdir / "rec.lmdb"
+    topology = f"""
+    [database]
+    path = "{db}"
+    [actors.recorder]
+    [actors.pulse]
+    restart = "transient"
+    after = ["recorder"]
+    args = ["--count", "{count}", "--payload-bytes", "{PAYLOAD_BYTES}", "--start-at", "{time.time() + 4}"]
+    """
+    with running_daemon(workdir, topology) as daemon:
+        start_at = float(topology.split('"--start-at", "')[1].split('"')[0])
+        recorder = wait_for(lambda: (r := daemon.actor("recorder")).counters.get("written", 0) >= count and r, 300,
+                            "every message committed", interval_s=0.005)
+        seconds = time.time() - start_at
+    with Store(db, readonly=True) as store:
+        size = store.size_bytes()
+    written = recorder.counters["written"]
+    return {"msgs_per_s": count / seconds, "batches": recorder.counters["batches"],
+            "messages_per_batch": written / max(1, recorder.counters["batches"]), "lmdb_bytes_per_message": size / written}
+
+
+def run(runs: int, quick: bool) -> dict[str, object]:
+    count = 50_000 if quick else 300_000
+    results = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as workdir:
+            results.append(measure(Path(workdir), count))
+    rates = [r["msgs_per_s"] for r in results]
+    return {"messages": count, "payload_bytes": PAYLOAD_BYTES,
+            "msgs_per_s": round(statistics.median(rates), 1), "msgs_per_s_runs": [round(r, 1) for r in rates],
+            "batches": results[-1]["batches"], "messages_per_batch": round(results[-1]["messages_per_batch"], 1),
+            "lmdb_bytes_per_message": round(results[-1]["lmdb_bytes_per_message"], 1)}

@@ -1,0 +1,167 @@
+"""Replay benchmark: the whole topology against the raw bus, and its memory over long replays.
+
+Consumes the shared klines; produces the sections `replay` and `memory`.
+- replay: market_feed, trading_ai, lava_ai, lgbm_ai (a pinned stored model), mistral_ai (every
+  answer from its cache), trader, rl_learner and recorder replaying the window at --speed max:
+  `bars_per_s` (first send to last acknowledgement), `msgs_per_s` (messages recorded / s),
+  `cpu_s_per_1000_bars` per actor. A warm-up pass first trains the lgbm models and fills the LLM
+  cache from the tiny test model (mistral_ai asks every 240 bars, in both passes). In the same
+  run, `raw_ceiling_bars_per_s`: as many processes (one pulse per publishing actor, sending the
+  count and mean size that actor published; one sink in the recorder's place) moving the same
+  messages through the same broker with no logic, from a common start until the sink has all;
+  `full_over_raw` = bars_per_s / raw_ceiling_bars_per_s.
+- memory: `peak_rss_mb` per actor (VmHWM) over the replay window, and over the 132-day 5m data,
+  with the ratio long/short per actor: flat means memory does not grow with the replay's length.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from bench.topology import model_sections, replay_topology
+from bench.watch import ActorWatcher
+from llm.tiny_model import write_tiny_model
+from storage.models import latest_model
+from storage.store import Store
+from storage.stream import StreamReader
+from tests.helpers.daemon import running_daemon, wait_for
+from tests.helpers.network import free_port
+
+_COMPLETE = re.compile(r"replay complete: (\d+) bars acknowledged by .* in ([0-9.]+) s")
+MODELS = ["trading_ai", "lava_ai", "lgbm_ai", "mistral_ai"]
+ACTORS = ["recorder", "rl_learner", "trader", *MODELS]
+ASK_EVERY_N_BARS = 240
+
+
+def full_topology(db: Path, start: str, end: str, *, model: Path, port: int, pinned: int, interval: str = "1m",
+                  with_server: bool = False) -> str:
+    actors = ACTORS + (["llm_supervisor"] if with_server else [])
+    models = model_sections()
+    if pinned:
+        models = re.sub(r"(?m)^pinned_version = \d+", f"pinned_version = {pinned}", models)
+    extra = f"""
+[mistral]
+model_path = "{model}"
+port = {port}
+[mistral_ai]
+every_n_bars = {ASK_EVERY_N_BARS}
+max_tokens = 192
+{models}"""
+    text = replay_topology(db, start, end, actors=actors, ackers=["recorder", "trader", *MODELS], extra=extra)
+    return text.replace("[feed]", f'[feed]\ninterval = "{interval}"', 1)
+
+
+def replay_once(workdir: Path, db: Path, start: str, end: str, *, model: Path, pinned: int, interval: str = "1m",
+                with_server: bool = False) -> dict[str, object]:
+    topology = full_topology(db, start, end, model=model, port=free_port(), pinned=pinned, interval=interval,
+                             with_server=with_server)
+    workdir.mkdir(parents=True, exist_ok=True)
+    with running_daemon(workdir, topology) as daemon, ActorWatcher(daemon) as watcher:
+        match = wait_for(lambda: _COMPLETE.search(daemon.log()), 3600, "the replay completed")
+        counters = {a.name: a.counters for a in daemon.status().actors}
+    bars, seconds = int(match.group(1)), float(match.group(2))
+    return {"bars": bars, "seconds": seconds, "cpu_s": watcher.cpu_s, "peak_rss_mb": watcher.peak_rss_mb,
+            "mistral": counters.get("mistral_ai", {})}
+
+
+def published(db: Path) -> dict[str, tuple[int, float]]:
+    """Per publishing actor: (messages, mean payload bytes) in the recording."""
+    counts: Counter[str] = Counter()
+    sizes: Counter[str] = Counter()
+    with Store(db, readonly=True) as store:
+        for topic, _, src, _, payload in StreamReader(store).records():
+            if topic.startswith(("ack.", "sys.")):
+                continue
+            counts[src] += 1
+            sizes[src] += len(payload)
+    return {src: (counts[src], sizes[src] / counts[src]) for src in counts}
+
+
+def raw_ceiling(workdir: Path, traffic: dict[str, tuple[int, float]], bars: int) -> tuple[float, int]:
+    """Seconds from a common start until one sink has every message; returns (bars/s, messages)."""
+    total = sum(count for count, _ in traffic.values())
+    start_at = time.time() + 2.0 + 0.4 * len(traffic)  # after every process is up
+    workdir.mkdir(parents=True, exist_ok=True)
+    tables = "[actors.sink]\nargs = [\"--ack-every\", \"1000000000\"]\n"
+    for index, (src, (count, size)) in enumerate(sorted(traffic.items())):
+        tables += (f'[actors.pulse_{index}]\nmodule = "actors.pulse"\nrestart = "transient"\nafter = ["sink"]\n'
+                   f'args = ["--count", "{count}", "--payload-bytes", "{int(size)}", "--start-at", "{start_at}"]\n')
+    with running_daemon(workdir, tables) as daemon:
+        wait_for(lambda: daemon.actor("sink").counters.get("pulses", 0) >= total, 600, "the sink got every message",
+                 interval_s=0.005)
+        finished = time.time()
+    return bars / (finished - start_at), total
+
+
+def _median(values: list[float], digits: int = 1) -> float:
+    return round(statistics.median(values), digits)
+
+
+def run(runs: int, quick: bool) -> dict[str, object]:
+    start, end = ("2021-04-02", "2021-04-05") if quick else ("2021-04-02", "2021-05-02")
+    results, raws = [], []
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        model = write_tiny_model(scratch / "tiny.gguf")
+        db = scratch / "warm.lmdb"
+        warm = replay_once(scratch / "warm", db, start, end, model=model, pinned=0, with_server=True)
+        with Store(db) as store:
+            pinned = (latest_model(store) or (0, b""))[0]
+        traffic = None
+        for index in range(runs):
+            run_db = scratch / f"run-{index}.lmdb"
+            _copy_models_and_cache(db, run_db)
+            results.append(replay_once(scratch / f"run-{index}", run_db, start, end, model=model, pinned=pinned))
+            traffic = traffic or published(run_db)
+            raws.append(raw_ceiling(scratch / f"raw-{index}", traffic, results[-1]["bars"]))
+    bars = results[-1]["bars"]
+    rates = [r["bars"] / r["seconds"] for r in results]
+    messages = sum(count for count, _ in traffic.values())
+    raw_rates = [rate for rate, _ in raws]
+    actors = sorted({name for r in results for name in r["cpu_s"]})
+    return {
+        "window": f"{start} .. {end} (exclusive), 5 symbols, 1m",
+        "bars": bars,
+        "bars_per_s": _median(rates), "bars_per_s_runs": [round(r, 1) for r in rates],
+        "msgs_per_s": _median([messages / r["seconds"] for r in results]),
+        "msgs_per_s_runs": [round(messages / r["seconds"], 1) for r in results],
+        "messages": messages,
+        "raw_ceiling_bars_per_s": _median(raw_rates), "raw_ceiling_bars_per_s_runs": [round(r, 1) for r in raw_rates],
+        "full_over_raw": round(statistics.median(rates) / statistics.median(raw_rates), 3),
+        "cpu_s_per_1000_bars": {name: round(statistics.median(r["cpu_s"].get(name, 0.0) for r in results) / bars * 1000, 4)
+                                for name in actors},
+        "lgbm_pinned_version": pinned,
+        "mistral_cache_hits": results[-1]["mistral"].get("cache_hits", 0),
+        "mistral_llm_requests": results[-1]["mistral"].get("llm_requests", 0),
+        "warmup_s": round(warm["seconds"], 1),
+        "peak_rss_mb": {name: round(max(r["peak_rss_mb"].get(name, 0.0) for r in results), 1) for name in actors},
+    }
+
+
+def _copy_models_and_cache(source: Path, target: Path) -> None:
+    from storage.sessions import copy_database
+    with Store(source, readonly=True) as read, Store(target) as write:
+        for name in ("models", "llm_cache"):
+            copy_database(read, write, name)
+
+
+def memory(replay_section: dict[str, object], quick: bool) -> dict[str, object]:
+    """Peak RSS per actor on the 5m data (132 days; 14 with --quick) beside the replay's."""
+    start, end = ("2021-01-01", "2021-01-15") if quick else ("2021-01-01", "2021-05-13")
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        model = write_tiny_model(scratch / "tiny.gguf")
+        long = replay_once(scratch / "long", scratch / "long.lmdb", start, end, model=model, pinned=0, interval="5m")
+    short = replay_section["peak_rss_mb"]
+    return {
+        "window_short": replay_section["window"], "bars_short": replay_section["bars"],
+        "window_long": f"{start} .. {end} (exclusive), 5 symbols, 5m", "bars_long": long["bars"],
+        "peak_rss_mb": short,
+        "peak_rss_mb_long": {name: round(value, 1) for name, value in sorted(long["peak_rss_mb"].items())},
+        "long_over_short": {name: round(long["peak_rss_mb"].get(name, 0.0) / short[name], 2) for name in short if short[name]},
+    }
