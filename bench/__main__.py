@@ -1,49 +1,97 @@
 """`python -m bench <name>`: run a benchmark, print a Rich table, optionally write JSON.
 
-Names: `bus` (broker throughput and restart times), `feed` (replay into the recorder),
-`models` (hit rates, CPU per bar, lgbm training), `trading` (what each weighting strategy earns),
-`llm` (tiny-model server: start, probes, recovery), `all` (every benchmark).
+Names: `replay` (the whole topology against the raw bus), `peer` (nautilus_trader on the same
+bars), `latency` (live frame -> decision), `memory` (peak RSS over long replays), `recovery`
+(kill -9 of each actor, the LLM server's faults), `recorder` (messages into LMDB), `learning`
+(each algorithm out of sample against the baselines), and the component benchmarks `bus`, `feed`,
+`models`, `trading`, `llm`; `all` runs every one. Rates are medians of --runs runs (3; 1 with
+--quick), each with its `_runs` list; the JSON document also holds the machine and versions.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from bench import bus, feed, llm, models, trading
+from bench import bus, feed, latency, learning, llm, models, peer, recorder, recovery, replay, trading
 from bench.machine import describe_machine
 
-BENCHMARKS = {"bus": bus.run, "feed": feed.run, "models": models.run, "trading": trading.run, "llm": llm.run}
 UNITS = {"msgs_per_s": "msg/s", "kill9_to_running_ms": "ms", "sigstop_to_running_ms": "ms", "messages": "messages",
-         "payload_bytes": "bytes", "bars": "bars", "bars_per_s": "bars/s", "peak_rss_mb": "MiB",
+         "payload_bytes": "bytes", "bars": "bars", "bars_per_s": "bars/s", "peak_rss_mb": "MiB", "peak_rss_mb_long": "MiB",
          "lmdb_bytes_per_message": "bytes", "lmdb_mib_per_million_bars": "MiB", "hit_rate": "fraction",
          "directional_votes": "votes", "cpu_us_per_bar": "µs/bar", "lgbm_trainings": "windows", "lgbm_training_s": "s",
          "trades": "trades", "win_rate": "fraction", "roi": "fraction", "max_drawdown": "fraction", "sharpe": "annualised",
          "profit_factor": "ratio", "start_to_ready_ms": "ms", "probe_latency_ms": "ms", "kill9_to_ready_ms": "ms",
-         "sigstop_to_ready_ms": "ms", "health_check_interval_s": "s", "probe_timeout_s": "s"}
+         "sigstop_to_ready_ms": "ms", "health_check_interval_s": "s", "probe_timeout_s": "s",
+         "raw_ceiling_bars_per_s": "bars/s", "full_over_raw": "ratio", "cpu_s_per_1000_bars": "CPU s/1,000 bars",
+         "nautilus_bars_per_s": "bars/s", "nautilus_load_s": "s", "ratio": "ratio", "ms": "ms", "long_over_short": "ratio",
+         "llm_server_kill9_ms": "ms", "llm_server_sigstop_ms": "ms", "batches": "transactions",
+         "messages_per_batch": "messages", "bars_short": "bars", "bars_long": "bars", "warmup_s": "s",
+         "bar_period_s": "s", "bars_per_run": "bars", "decisions_measured": "decisions"}
+ORDER = ("replay", "peer", "latency", "memory", "recovery", "recorder", "learning", "bus", "feed", "models", "trading", "llm")
+
+
+def run_one(name: str, args: argparse.Namespace, document: dict[str, object]) -> dict[str, object]:
+    runs, quick = args.runs, args.quick
+    match name:
+        case "peer":
+            section = peer.run(runs, quick)
+            ours = document.get("replay") or replay.run(1, quick)
+            section["ratio"] = round(ours["bars_per_s"] / section["nautilus_bars_per_s"], 3)
+            section["ours_bars_per_s"] = ours["bars_per_s"]
+            return section
+        case "memory":
+            return replay.memory(document.get("replay") or replay.run(1, quick), quick)
+        case "learning":
+            return learning.run(runs, quick, data=args.data, train_from=args.train_from, train_to=args.train_to,
+                                test_from=args.test_from, test_to=args.test_to, interval=args.interval,
+                                iterations=args.iterations)
+        case _:
+            return {"replay": replay.run, "latency": latency.run, "recovery": recovery.run, "recorder": recorder.run,
+                    "bus": bus.run, "feed": feed.run, "models": models.run, "trading": trading.run,
+                    "llm": llm.run}[name](runs, quick)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("name", choices=[*ORDER, "all"], help="which benchmark to run")
+    parser.add_argument("--runs", type=int, default=None, help="runs per figure; the median is reported (default 3, 1 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="smaller workloads, for a fast check (all: under 5 minutes)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results as one JSON document")
+    learn = parser.add_argument_group("learning")
+    learn.add_argument("--data", type=Path, help="folder of <SYMBOL>-<interval>.csv[.gz] klines (default ../shared/data/klines)")
+    learn.add_argument("--interval", choices=["1m", "3m", "5m", "15m", "30m", "1h"], help="bar interval (default: from the file names)")
+    for flag in ("train-from", "train-to", "test-from", "test-to"):
+        learn.add_argument(f"--{flag}", metavar="T", help=f"{flag.replace('-', ' ')} (ISO date/datetime, UTC)")
+    learn.add_argument("--iterations", type=int, default=1, help="training iterations per algorithm (default 1)")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description="Peper benchmarks (timings; never pass/fail).")
-    parser.add_argument("name", choices=[*BENCHMARKS, "all"], help="which benchmark to run")
-    parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is reported (default 3)")
-    parser.add_argument("--quick", action="store_true", help="smaller workloads, for a fast check")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results as one JSON document")
+    parser = build_parser()
     args = parser.parse_args(argv)
+    args.runs = args.runs if args.runs is not None else (1 if args.quick else 3)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    names = list(BENCHMARKS) if args.name == "all" else [args.name]
+    names = list(ORDER) if args.name == "all" else [args.name]
     console = Console(stderr=True)
-    document: dict[str, object] = {"machine": describe_machine()}
+    document: dict[str, object] = {"machine": describe_machine(), "quick": args.quick, "runs": args.runs}
+    started = time.monotonic()
     for name in names:
-        with console.status(f"running {name} ({args.runs} runs)"):
-            document[name] = BENCHMARKS[name](args.runs, args.quick)
+        began = time.monotonic()
+        with console.status(f"running {name} ({args.runs} run{'s' if args.runs > 1 else ''}) ..."):
+            document[name] = run_one(name, args, document)
+        document[name]["elapsed_s"] = round(time.monotonic() - began, 1)
         print_section(name, document[name])
+    document["elapsed_s"] = round(time.monotonic() - started, 1)
+    console.print(f"{len(names)} benchmark(s) in {document['elapsed_s']:,} s")
     if args.json is not None:
         args.json.write_bytes(msgspec.json.format(msgspec.json.encode(document)))
         console.print(f"wrote {args.json}")
@@ -51,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_section(name: str, section: dict[str, object]) -> None:
-    table = Table(title=f"bench {name}")
+    if name == "learning":
+        print_learning(section)
+        return
+    table = Table(title=f"bench {name}", title_justify="left")
     for column in ("figure", "median", "unit", "runs"):
         table.add_column(column, justify="left" if column in ("figure", "unit") else "right")
     for key, value in section.items():
@@ -59,13 +110,39 @@ def print_section(name: str, section: dict[str, object]) -> None:
             continue
         runs = section.get(f"{key}_runs")
         if isinstance(value, dict):
-            for name, item in value.items():
-                table.add_row(f"{key}.{name}", f"{item:,}", UNITS.get(key, ""), "")
+            for item, figure in value.items():
+                item_runs = runs.get(item) if isinstance(runs, dict) else None
+                table.add_row(f"{key}.{item}", _shown(figure), UNITS.get(key, ""), _shown_runs(item_runs))
             continue
-        shown = f"{value:,}" if isinstance(value, (int, float)) else str(value)
-        unit = UNITS.get(key, UNITS.get(key.rsplit(".", 1)[-1], ""))
-        table.add_row(key, shown, unit, ", ".join(f"{run:,}" for run in runs) if runs else "")
+        table.add_row(key, _shown(value), UNITS.get(key, UNITS.get(key.removeprefix("llm_"), "")), _shown_runs(runs))
     Console().print(table)
+
+
+def print_learning(section: dict[str, object]) -> None:
+    table = Table(title=f"bench learning: test window {section['test_window']} ({section['interval']} bars; "
+                        f"trained on {section['train_window']}, {section['iterations']} iteration(s))", title_justify="left")
+    for column in ("strategy", "trades", "win rate", "ROI", "max drawdown", "Sharpe"):
+        table.add_column(column, justify="left" if column == "strategy" else "right")
+    for strategy, m in section["test"].items():
+        table.add_row(strategy, str(m["trades"]), _percent(m["win_rate"]), _percent(m["roi"]), _percent(m["max_drawdown"]),
+                      "-" if m["sharpe"] is None else f"{m['sharpe']:.2f}")
+    Console().print(table)
+    for note in section.get("notes", []):
+        Console().print(f"note: {note}", markup=False)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 10 else f"{value:,.1f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _shown_runs(runs: object) -> str:
+    return ", ".join(_shown(run) for run in runs) if isinstance(runs, list) else ""
+
+
+def _percent(value: object) -> str:
+    return "-" if value is None else f"{float(value) * 100:.1f} %"
 
 
 if __name__ == "__main__":

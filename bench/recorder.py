@@ -42,8 +42,8 @@ def measure(workdir: Path, count: int) -> dict[str, float]:
             "messages_per_batch": written / max(1, recorder.counters["batches"]), "lmdb_bytes_per_message": size / written}
 
 
-def run(runs: int, quick: bool) -> dict[str, object]:
-    count = 50_000 if quick else 300_000
+def run(runs: int, quick: bool, count: int | None = None) -> dict[str, object]:
+    count = count or (50_000 if quick else 300_000)
     results = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as workdir:

@@ -53,8 +53,8 @@ def measure(workdir: Path, victims: tuple[str, ...]) -> dict[str, float]:
     return measured
 
 
-def run(runs: int, quick: bool) -> dict[str, object]:
-    victims = VICTIMS[:2] + ("trader",) if quick else VICTIMS
+def run(runs: int, quick: bool, victims: tuple[str, ...] | None = None) -> dict[str, object]:
+    victims = victims or (VICTIMS[:2] + ("trader",) if quick else VICTIMS)
     results: dict[str, list[float]] = {name: [] for name in victims}
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as workdir:

@@ -102,8 +102,8 @@ def _median(values: list[float], digits: int = 1) -> float:
     return round(statistics.median(values), digits)
 
 
-def run(runs: int, quick: bool) -> dict[str, object]:
-    start, end = ("2021-04-02", "2021-04-05") if quick else ("2021-04-02", "2021-05-02")
+def run(runs: int, quick: bool, window: tuple[str, str] | None = None) -> dict[str, object]:
+    start, end = window or (("2021-04-02", "2021-04-05") if quick else ("2021-04-02", "2021-05-02"))
     results, raws = [], []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
@@ -150,9 +150,9 @@ def _copy_models_and_cache(source: Path, target: Path) -> None:
             copy_database(read, write, name)
 
 
-def memory(replay_section: dict[str, object], quick: bool) -> dict[str, object]:
+def memory(replay_section: dict[str, object], quick: bool, window: tuple[str, str] | None = None) -> dict[str, object]:
     """Peak RSS per actor on the 5m data (132 days; 14 with --quick) beside the replay's."""
-    start, end = ("2021-01-01", "2021-01-15") if quick else ("2021-01-01", "2021-05-13")
+    start, end = window or (("2021-01-01", "2021-01-15") if quick else ("2021-01-01", "2021-05-13"))
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         model = write_tiny_model(scratch / "tiny.gguf")

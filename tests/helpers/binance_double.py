@@ -37,6 +37,7 @@ class BinanceDouble:
         change = [0] + [i for i in range(1, len(table)) if table.open_time[i] != table.open_time[i - 1]] + [len(table)]
         self.ticks = [(int(table.open_time[change[i]]), range(change[i], change[i + 1])) for i in range(len(change) - 1)]
         self.current = -1           # index of the last bar sent (closed)
+        self.closing_sent_ns: dict[int, int] = {}  # bar open time -> wall clock when its closing frames began
         self.connections: set[ServerConnection] = set()
         self.accepted = 0
         self.rest_requests = 0
@@ -124,7 +125,11 @@ class BinanceDouble:
                 case "reorder":
                     old = self.ticks[max(0, index - 3)][1]
                     frames = list(reversed(frames)) + [self._frame(row, closed=True) for row in old]
-            await self._broadcast(frames)
+            opening = len(self.ticks[index][1]) if fault is None else 0
+            await self._broadcast(frames[:opening])
+            if self.connections:
+                self.closing_sent_ns[self.ticks[index][0]] = time.time_ns()
+            await self._broadcast(frames[opening:])
 
     async def _broadcast(self, frames: list[str]) -> None:
         for connection in list(self.connections):

@@ -1,0 +1,110 @@
+"""Latency benchmark: the live path against the Binance double, closing frame -> decision.
+
+Consumes the shared 1m klines served by the local Binance double (real websocket on 127.0.0.1, one
+bar every `BAR_PERIOD_S`); produces the section `latency`: per (bar, symbol), the time from the
+double starting to send the bar's closing frames to the trader publishing its decision (the
+decision's `ts_sent`), as p50 / p99 / p99.9 in µs; first with the LLM excluded (trading_ai,
+lava_ai, lgbm_ai), then (`llm_*`) with mistral_ai and the tiny model's server in the topology
+(live, a cache miss never blocks a bar). Bars backfilled over REST at start are not counted.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from llm.tiny_model import write_tiny_model
+from marketdata.sources import load_source, parse_time
+from messages.trading import Decision
+from tests.helpers.binance_double import BinanceDouble
+from tests.helpers.daemon import running_daemon
+from tests.helpers.data import KLINES, SYMBOLS
+from tests.helpers.network import free_port
+from tests.helpers.recording import recorded_messages
+
+BAR_PERIOD_S = 0.05
+
+
+def topology(db: Path, double: BinanceDouble, model: Path | None) -> str:
+    llm = f"""
+    [mistral]
+    model_path = "{model}"
+    port = {free_port()}
+    [mistral_ai]
+    every_n_bars = 15
+    [actors.llm_supervisor]
+    [actors.mistral_ai]
+    """ if model else ""
+    models = ["trading_ai", "lava_ai", "lgbm_ai"] + (["mistral_ai", "llm_supervisor"] if model else [])
+    return f"""
+    [test]
+    symbols = {SYMBOLS!r}
+    [database]
+    path = "{db}"
+    [feed]
+    mode = "live"
+    ws_url = "{double.ws_url}"
+    rest_url = "{double.rest_url}"
+    tick_deadline_s = 10.0
+    [trader]
+    vote_deadline_ms = 2000
+    {llm}
+    [actors.recorder]
+    [actors.rl_learner]
+    [actors.trader]
+    [actors.trading_ai]
+    [actors.lava_ai]
+    [actors.lgbm_ai]
+    [actors.market_feed]
+    after = {["recorder", "rl_learner", "trader", *models]!r}
+    """
+
+
+def measure(workdir: Path, bars: int, with_llm: bool) -> list[float]:
+    start = parse_time("2021-04-05")
+    table = load_source(str(KLINES), interval="1m", symbols=SYMBOLS, start_ms=start, end_ms=start + bars * 60_000)
+    db = workdir / "live.lmdb"
+    model = write_tiny_model(workdir / "tiny.gguf") if with_llm else None
+    double = BinanceDouble(table, bar_period_s=BAR_PERIOD_S).start()
+    try:
+        with running_daemon(workdir, topology(db, double, model)) as daemon:
+            last = int(table.open_time[-1])
+            daemon.wait_for(lambda: daemon.actor("trader").counters.get("decisions", 0) >= 1 and double.finished, 600,
+                            "the double sent every bar")
+            daemon.wait_for(lambda: any(d.bar_time == last for d in _decisions(db)), 60, "the last bar decided")
+    finally:
+        double.stop()
+    sent = double.closing_sent_ns
+    return [(d.ts_sent - sent[d.bar_time]) / 1000 for d in _decisions(db) if d.bar_time in sent]
+
+
+def _decisions(db: Path) -> list[Decision]:
+    return [m for m in recorded_messages(db, "decision") if isinstance(m, Decision)]
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    values = np.array(samples)
+    return {"p50_us": round(float(np.percentile(values, 50)), 1), "p99_us": round(float(np.percentile(values, 99)), 1),
+            "p99_9_us": round(float(np.percentile(values, 99.9)), 1)}
+
+
+def run(runs: int, quick: bool, bars: int | None = None) -> dict[str, object]:
+    bars = bars or (100 if quick else 600)
+    section: dict[str, object] = {"bars_per_run": bars, "symbols": len(SYMBOLS), "bar_period_s": BAR_PERIOD_S}
+    for prefix, with_llm in (("", False), ("llm_", True)):
+        per_run = []
+        samples = 0
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory() as workdir:
+                latencies = measure(Path(workdir), bars, with_llm)
+            per_run.append(_percentiles(latencies))
+            samples += len(latencies)
+        for key in ("p50_us", "p99_us", "p99_9_us"):
+            values = [p[key] for p in per_run]
+            section[prefix + key] = round(statistics.median(values), 1)
+            section[f"{prefix}{key}_runs"] = values
+        section[prefix + "decisions_measured"] = samples
+    return section

@@ -1,0 +1,93 @@
+"""Each benchmark's harness on a tiny window: it runs, measures what it says, and fills the JSON
+contract (`replay.bars_per_s`, `peer.ratio`, `latency.p50_us`, ... `learning.test.<strategy>`).
+Correctness of the harness only: no figure here is judged for speed."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import latency, learning, peer, recorder, recovery, replay
+from bench.__main__ import main as bench_main
+from marketdata.sources import load_source, parse_time
+from tests.helpers.data import KLINES, requires_shared_data
+
+pytestmark = requires_shared_data
+ACTORS = {"market_feed", "trading_ai", "lava_ai", "lgbm_ai", "mistral_ai", "trader", "rl_learner", "recorder"}
+
+
+def test_replay_against_the_raw_bus_and_the_peer_on_one_day():
+    section = replay.run(1, True, window=("2021-04-02", "2021-04-03"))
+    assert section["bars"] == 1440 * 5
+    assert section["bars_per_s"] > 0 and section["raw_ceiling_bars_per_s"] > 0 and len(section["bars_per_s_runs"]) == 1
+    assert section["full_over_raw"] == pytest.approx(section["bars_per_s"] / section["raw_ceiling_bars_per_s"], rel=1e-2)
+    assert set(section["cpu_s_per_1000_bars"]) == ACTORS and all(v > 0 for v in section["cpu_s_per_1000_bars"].values())
+    # mistral_ai answered from the cache the warm-up filled, and never asked a server
+    assert section["mistral_cache_hits"] > 0 and section["mistral_llm_requests"] == 0
+    assert section["lgbm_pinned_version"] == 0  # one day: lgbm never reaches its first training point
+
+    compared = peer.run(1, True, window=("2021-04-02", "2021-04-03"))
+    assert compared["bars"] == 1440 * 5 and compared["nautilus_bars_per_s"] > 0 and compared["nautilus_orders_filled"] > 0
+
+    memory = replay.memory(section, True, window=("2021-01-01", "2021-01-03"))
+    assert memory["bars_long"] == 2 * 288 * 5 and set(memory["peak_rss_mb_long"]) == ACTORS
+    assert set(memory["long_over_short"]) == ACTORS
+
+
+def test_live_latency_with_and_without_the_llm():
+    section = latency.run(1, True, bars=20)
+    for prefix in ("", "llm_"):
+        assert section[prefix + "decisions_measured"] >= 15 * 5
+        assert 0 < section[prefix + "p50_us"] <= section[prefix + "p99_us"] <= section[prefix + "p99_9_us"]
+
+
+def test_recovery_and_recorder():
+    section = recovery.run(1, True, victims=("lava_ai",))
+    assert section["ms"]["lava_ai"] > 0 and section["llm_server_kill9_ms"] > 0 and section["llm_server_sigstop_ms"] > 0
+    written = recorder.run(1, True, count=5_000)
+    assert written["messages"] == 5_000 and written["msgs_per_s"] > 0 and written["batches"] >= 1
+    assert written["lmdb_bytes_per_message"] > written["payload_bytes"]
+
+
+def write_3m_klines(folder: Path, symbols: list[str], start: str, end: str) -> None:
+    """Real 1m bars of the shared data aggregated to 3m, in the shared format (a 3m folder for the test)."""
+    table = load_source(str(KLINES), interval="1m", symbols=symbols, start_ms=parse_time(start), end_ms=parse_time(end))
+    folder.mkdir()
+    for index, symbol in enumerate(table.symbols):
+        rows = table.symbol_index == index
+        times, values = table.open_time[rows], {c: table.values[c][rows] for c in ("open", "high", "low", "close", "volume")}
+        lines = ["open_time,open,high,low,close,volume,close_time,quote_volume,trades,taker_buy_base,taker_buy_quote"]
+        for group in np.unique(times // 180_000):
+            members = np.nonzero(times // 180_000 == group)[0]
+            first, last = members[0], members[-1]
+            bar = (values["open"][first], values["high"][members].max(), values["low"][members].min(),
+                   values["close"][last], values["volume"][members].sum())
+            lines.append(f"{group * 180_000},{','.join(repr(float(v)) for v in bar)},{group * 180_000 + 179_999},,,,")
+        with gzip.open(folder / f"{symbol}-3m.csv.gz", "wt") as handle:
+            handle.write("\n".join(lines) + "\n")
+
+
+def test_learning_on_a_folder_of_3m_klines(tmp_path):
+    folder = tmp_path / "klines-3m"
+    write_3m_klines(folder, ["BTCUSDT", "ETHUSDT"], "2021-04-02", "2021-04-05")
+    section = learning.run(1, True, data=folder, train_from="2021-04-02", train_to="2021-04-04",
+                           test_from="2021-04-04", test_to="2021-04-05")
+    assert section["interval"] == "3m"
+    strategies = {"seed", "hedge", "thompson", "equal_weights", "initial_weights", "buy_and_hold",
+                  "trading_ai", "lava_ai", "lgbm_ai", "mistral_ai"}
+    assert set(section["test"]) == strategies
+    for metrics in section["test"].values():
+        assert set(metrics) == {"win_rate", "roi", "max_drawdown", "trades", "sharpe"}
+        assert metrics["max_drawdown"] >= 0
+    assert section["test"]["buy_and_hold"]["trades"] == 2
+
+
+def test_bench_writes_one_json_document_with_the_machine(tmp_path):
+    out = tmp_path / "out.json"
+    assert bench_main(["recorder", "--quick", "--json", str(out)]) == 0
+    import msgspec
+    document = msgspec.json.decode(out.read_bytes())
+    assert document["machine"]["cores"] >= 1 and document["recorder"]["msgs_per_s_runs"]
