@@ -13,9 +13,11 @@ and `buy_and_hold` (the baselines replayed on the recorded votes of the same tes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -67,6 +69,20 @@ def learn(config: PeperConfig, windows: list[Window], workdir: Path, console: Co
     return document
 
 
+@contextlib.contextmanager
+def quiet_actors() -> Iterator[None]:
+    """Actors log warnings only meanwhile: their routine lines would drown the table."""
+    previous = os.environ.get(LOG_LEVEL_ENV)
+    os.environ[LOG_LEVEL_ENV] = "WARNING"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[LOG_LEVEL_ENV]
+        else:
+            os.environ[LOG_LEVEL_ENV] = previous
+
+
 def pick(metrics: dict) -> dict[str, object]:
     return {field: metrics.get(field) for field in FIELDS}
 
@@ -84,12 +100,11 @@ def run(runs: int, quick: bool, *, data: Path | None = None, train_from: str | N
     base = load_config(REPO_ROOT / "peper.toml", environ={}, overrides={
         "feed.source": str(data), "feed.interval": interval, "test.max_iterations": iterations})
     check_windows(windows, *data_span(base, {}))
-    os.environ.setdefault(LOG_LEVEL_ENV, "WARNING")  # the topology's routine log lines would drown the table
     console = Console(stderr=True)
     test: dict[str, dict[str, object]] = {}
     baselines: dict[str, dict] = {}
     notes: list[str] = []
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, quiet_actors():
         for algorithm in ALGORITHMS:
             config = msgspec.structs.replace(base, learning=msgspec.structs.replace(base.learning, algorithm=algorithm))
             document = learn(config, windows, Path(scratch) / algorithm, console)

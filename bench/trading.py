@@ -62,7 +62,7 @@ def _export(db: Path, what: str) -> list[dict]:
 
 
 def run(runs: int, quick: bool) -> dict[str, object]:
-    start, end = ("2021-04-02", "2021-04-06") if quick else ("2021-04-02", "2021-05-14")
+    start, end = ("2021-04-02", "2021-04-04") if quick else ("2021-04-02", "2021-05-14")
     section: dict[str, object] = {"window": f"{start} .. {end} (exclusive), {len(SYMBOLS)} symbols, 1m"}
     for strategy in STRATEGIES:
         with tempfile.TemporaryDirectory() as workdir:
