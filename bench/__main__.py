@@ -33,7 +33,11 @@ UNITS = {"msgs_per_s": "msg/s", "kill9_to_running_ms": "ms", "sigstop_to_running
          "nautilus_bars_per_s": "bars/s", "nautilus_load_s": "s", "ratio": "ratio", "ms": "ms", "long_over_short": "ratio",
          "llm_server_kill9_ms": "ms", "llm_server_sigstop_ms": "ms", "batches": "transactions",
          "messages_per_batch": "messages", "bars_short": "bars", "bars_long": "bars", "warmup_s": "s",
-         "bar_period_s": "s", "bars_per_run": "bars", "decisions_measured": "decisions"}
+         "bar_period_s": "s", "bars_per_run": "bars", "decisions_measured": "decisions", "p50_us": "µs",
+         "p99_us": "µs", "p99_9_us": "µs", "symbols": "symbols", "elapsed_s": "s", "ours_bars_per_s": "bars/s",
+         "nautilus_orders_filled": "orders", "lgbm_pinned_version": "version", "mistral_cache_hits": "answers",
+         "mistral_llm_requests": "requests"}
+WIDE = 132  # columns for tables written to a file or pipe
 ORDER = ("replay", "peer", "latency", "memory", "recovery", "recorder", "learning", "bus", "feed", "models", "trading", "llm")
 
 
@@ -115,7 +119,12 @@ def print_section(name: str, section: dict[str, object]) -> None:
                 table.add_row(f"{key}.{item}", _shown(figure), UNITS.get(key, ""), _shown_runs(item_runs))
             continue
         table.add_row(key, _shown(value), UNITS.get(key, UNITS.get(key.removeprefix("llm_"), "")), _shown_runs(runs))
-    Console().print(table)
+    _console().print(table)
+
+
+def _console() -> Console:
+    console = Console()
+    return console if console.is_terminal else Console(width=WIDE)
 
 
 def print_learning(section: dict[str, object]) -> None:
@@ -126,9 +135,9 @@ def print_learning(section: dict[str, object]) -> None:
     for strategy, m in section["test"].items():
         table.add_row(strategy, str(m["trades"]), _percent(m["win_rate"]), _percent(m["roi"]), _percent(m["max_drawdown"]),
                       "-" if m["sharpe"] is None else f"{m['sharpe']:.2f}")
-    Console().print(table)
+    _console().print(table)
     for note in section.get("notes", []):
-        Console().print(f"note: {note}", markup=False)
+        _console().print(f"note: {note}", markup=False, soft_wrap=True)
 
 
 def _shown(value: object) -> str:

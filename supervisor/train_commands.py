@@ -74,8 +74,14 @@ def train_overrides(args: argparse.Namespace) -> dict[str, object]:
     return overrides
 
 
+def console_for(*, stderr: bool) -> Console:
+    """Rich's console; 120 columns when writing to a file or pipe, so the report tables stay readable."""
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, width=120)
+
+
 def run_train(config: PeperConfig, args: argparse.Namespace) -> int:
-    console = Console(stderr=True)
+    console = console_for(stderr=True)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, handlers=[RichHandler(console=console)],
                         format="%(name)s: %(message)s")
     os.environ.setdefault(LOG_LEVEL_ENV, "INFO" if args.verbose else "WARNING")
@@ -109,7 +115,7 @@ def data_span(config: PeperConfig, flags: dict[str, str | None]) -> tuple[int, i
 
 
 def run_report(config: PeperConfig, args: argparse.Namespace) -> int:
-    console = Console(stderr=args.json)
+    console = console_for(stderr=args.json)
     catalog = Catalog(Path(args.db or config.database.training_path), readonly=True)
     try:
         if args.compare:
