@@ -52,6 +52,7 @@ RESTARTS_ENV = "PEPER_RESTARTS"  # set by the supervisor: how often this actor w
 LOG_LEVEL_ENV = "PEPER_LOG_LEVEL"  # the actors' log level (INFO unless set; `train` sets WARNING)
 DRAIN_SLICE_S = 0.05
 HELLO_RETRY_S = 0.05
+RESYNC_RETRY_S = 1.0
 CONFIG_FILE_NAME = "config.json"
 _LOG_EVERY = 1000
 _TRANSITIONS: dict[str, set[str]] = {
@@ -143,9 +144,20 @@ class Actor:
         self._resyncing = self.config.feed.mode == "replay"  # a live feed keeps no frames to re-send
 
     def request_resync(self, upto: int) -> None:
-        """Ask the feed for every kept frame after bar time `upto` (-1: all)."""
+        """Ask the feed for every kept frame after bar time `upto` (-1: all), again every
+        `RESYNC_RETRY_S` until its marker comes (a feed not yet started or subscribed missed the ask)."""
         self.expect_resync()
-        self.publish(topics.ack(self.name), Ack(upto=upto, resync=True, ts_event=max(upto, 0)))
+        ask = Ack(upto=upto, resync=True, ts_event=max(upto, 0))
+        self.publish(topics.ack(self.name), ask)
+        if self._resyncing:
+            self.spawn(self._repeat_resync(ask), "resync")
+
+    async def _repeat_resync(self, ask: Ack) -> None:
+        while True:
+            await asyncio.sleep(RESYNC_RETRY_S)
+            if not self._resyncing:
+                return
+            self.publish(topics.ack(self.name), ask)
 
     def resend(self, frame: bytes) -> None:
         """Send a frame this actor published before, byte for byte (its receivers drop duplicates)."""
