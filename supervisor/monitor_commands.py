@@ -26,6 +26,7 @@ from config.schema import PeperConfig
 from llm.tiny_model import write_tiny_model
 from monitor.app import Monitor
 from supervisor.daemon import Daemon
+from supervisor.train_commands import train_then_report
 from training.catalog import Catalog
 from training.loop import train
 from training.windows import Window, resolve_windows
@@ -71,7 +72,6 @@ def run_with_monitor(config: PeperConfig, run_dir: Path, *, exit_at_end: bool) -
 
 def demo(config: PeperConfig, run_dir: Path) -> int:
     """The whole system offline in under two minutes; returns the exit status."""
-    from supervisor.train_commands import write_report
     console = Console()
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.WARNING, filename=DEMO_DIR / "supervisor.log",
@@ -85,13 +85,7 @@ def demo(config: PeperConfig, run_dir: Path) -> int:
     console.print("Peper demo: a SYNTHETIC market (not real prices), " + "; ".join(w.describe() for w in windows),
                   markup=False, soft_wrap=True)
     catalog = Catalog(catalog_path)
-    try:
-        result = uvloop.run(_train_with_monitor(config, catalog, windows, run_dir, console))
-        console.print(f"run {result.run}: {result.stop_reason}")
-        write_report(catalog, result.run, config, console, as_json=False)
-    finally:
-        catalog.close()
-    return 130 if result.interrupted else 0
+    return train_then_report(_train_with_monitor(config, catalog, windows, run_dir, console), catalog, config, console)
 
 
 async def _train_with_monitor(config: PeperConfig, catalog: Catalog, windows: list[Window], run_dir: Path, console: Console):

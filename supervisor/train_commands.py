@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import uvloop
@@ -30,7 +32,7 @@ from config.schema import PeperConfig
 from marketdata.sources import load_source, parse_time
 from marketdata.synthetic import START_MS
 from training.catalog import Catalog
-from training.loop import train
+from training.loop import TrainResult, train
 from training.windows import DAY_MS, resolve_windows
 
 WINDOW_FLAGS = ("train_from", "train_to", "validate_from", "validate_to", "test_from", "test_to")
@@ -94,8 +96,14 @@ def run_train(config: PeperConfig, args: argparse.Namespace) -> int:
     run_dir = resolve_run_dir(config.bus, args.run_dir)
     if not args.run_dir:
         run_dir = run_dir.with_name(run_dir.name + "-train")  # never collides with a `run` daemon
+    return train_then_report(train(config, catalog, windows, run_dir, console), catalog, config, console)
+
+
+def train_then_report(training: Coroutine[Any, Any, TrainResult], catalog: Catalog, config: PeperConfig,
+                      console: Console) -> int:
+    """Run the training loop, write its report, close the catalog; 130 when Ctrl-C ended it."""
     try:
-        result = uvloop.run(train(config, catalog, windows, run_dir, console))
+        result = uvloop.run(training)
         console.print(f"run {result.run}: {result.stop_reason}")
         write_report(catalog, result.run, config, console, as_json=False)
     finally:
