@@ -21,6 +21,7 @@ PAYLOAD_BYTES = 150
 
 def measure(workdir: Path, count: int) -> dict[str, float]:
     db = workdir / "rec.lmdb"
+    start_at = time.time() + 4  # every process is up by then
     topology = f"""
     [database]
     path = "{db}"
@@ -28,10 +29,9 @@ def measure(workdir: Path, count: int) -> dict[str, float]:
     [actors.pulse]
     restart = "transient"
     after = ["recorder"]
-    args = ["--count", "{count}", "--payload-bytes", "{PAYLOAD_BYTES}", "--start-at", "{time.time() + 4}"]
+    args = ["--count", "{count}", "--payload-bytes", "{PAYLOAD_BYTES}", "--start-at", "{start_at}"]
     """
     with running_daemon(workdir, topology) as daemon:
-        start_at = float(topology.split('"--start-at", "')[1].split('"')[0])
         recorder = wait_for(lambda: (r := daemon.actor("recorder")).counters.get("written", 0) >= count and r, 300,
                             "every message committed", interval_s=0.005)
         seconds = time.time() - start_at

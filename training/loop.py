@@ -16,7 +16,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -46,7 +46,6 @@ class TrainResult:
     best_session: str
     best_version: int
     interrupted: bool
-    outcomes: list[SessionOutcome] = field(default_factory=list)
 
 
 def eligible(outcome: SessionOutcome, config: PeperConfig) -> bool:
@@ -76,13 +75,11 @@ async def train(config: PeperConfig, catalog: Catalog, windows: list[Window], ru
             put_weights(catalog.store, Weights(version=0, effective_from=0, weights=weights, cause=["initial"]))
         else:
             version = _append_version(catalog, weights, [f"initial:run{run}"])
-        outcomes: list[SessionOutcome] = []
         best: tuple[SessionOutcome, int, dict[str, float]] | None = None
         stop_reason = f"max_iterations ({test.max_iterations}) reached"
         for iteration in range(1, test.max_iterations + 1):
             trained = await runner.run(SessionPlan(f"{run}.train-{iteration}", run, "train", iteration, train_window,
                                                    learning=True, weights=weights, weights_version=version))
-            outcomes.append(trained)
             weights, version = trained.final_weights, trained.record.weights_to
             if runner.interrupted:
                 stop_reason = "interrupted (Ctrl-C) during training"
@@ -90,7 +87,6 @@ async def train(config: PeperConfig, catalog: Catalog, windows: list[Window], ru
             validated = await runner.run(SessionPlan(f"{run}.validate-{iteration}", run, "validate", iteration,
                                                      validate_window, learning=False, weights=weights,
                                                      weights_version=version, pinned_model=runner.newest_model()))
-            outcomes.append(validated)
             progress.advance(iterations)
             metrics = validated.record.metrics
             console.print(f"iteration {iteration}: validation win rate {_percent(metrics.get('win_rate'))}, "
@@ -106,18 +102,17 @@ async def train(config: PeperConfig, catalog: Catalog, windows: list[Window], ru
                                f"{_percent(test.target_win_rate)} at iteration {iteration}")
                 break
         if best is None:  # interrupted in the first training session: keep what it learned
-            best_session, best_weights, best_from = outcomes[-1].record.id, weights, version
+            best_session, best_weights, best_from = trained.record.id, weights, version
         else:
             best_session, best_from, best_weights = best[0].record.id, best[1], best[2]
         best_version = _append_version(catalog, best_weights, [f"best:{best_from}", best_session])
         catalog.save_best(run, best_session, best_version)
         console.print(f"kept the weights validated in {best_session} (version {best_from}) as version {best_version}")
         if not runner.interrupted:
-            tested = await runner.run(SessionPlan(f"{run}.test", run, "test", 0, test_window, learning=False,
-                                                  weights=best_weights, weights_version=best_version,
-                                                  pinned_model=runner.newest_model()))
-            outcomes.append(tested)
-    return TrainResult(run, stop_reason, best_session, best_version, runner.interrupted, outcomes)
+            await runner.run(SessionPlan(f"{run}.test", run, "test", 0, test_window, learning=False,
+                                         weights=best_weights, weights_version=best_version,
+                                         pinned_model=runner.newest_model()))
+    return TrainResult(run, stop_reason, best_session, best_version, runner.interrupted)
 
 
 def _append_version(catalog: Catalog, weights: dict[str, float], cause: list[str]) -> int:

@@ -53,7 +53,6 @@ class SessionPlan:
 class SessionOutcome:
     record: SessionRecord
     final_weights: dict[str, float]
-    interrupted: bool
 
 
 class SessionRunner:
@@ -155,7 +154,7 @@ class SessionRunner:
             metrics=metrics, notes=llm_notes(data, config),
         )
         self.catalog.put_session(record)
-        return SessionOutcome(record, final, self.interrupted)
+        return SessionOutcome(record, final)
 
     def newest_model(self) -> int:
         found = latest_model(self.catalog.store)
