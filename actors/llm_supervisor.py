@@ -20,16 +20,20 @@ import asyncio
 import time
 from collections import deque
 
-from actors.base import Actor, main
-from actors.restart_policy import RestartBudget
+from actors.base import Actor
+from actors.runtime.entry import main
+from config.restart_policy import RestartBudget
 from llm.server import LlmServer, ProbeFailed, ServerRefused
 from messages import topics
+from messages.counters import LlmSupervisorCounters, bump
 from messages.llm import LlmStatus
 
 STATUS_REPEAT_S = 1.0
 
 
 class LlmSupervisor(Actor):
+    Counters = LlmSupervisorCounters
+
     async def on_start(self) -> None:
         config = self.config.mistral
         self.server = LlmServer(config)
@@ -38,7 +42,6 @@ class LlmSupervisor(Actor):
         self.restarts = 0
         self.last_error = ""
         self.status_state = "starting"
-        self.counters.update(restarts=0, probes=0, failed_probes=0)
 
     async def on_running(self) -> None:
         self.spawn(self._supervise(), "supervise")
@@ -59,7 +62,7 @@ class LlmSupervisor(Actor):
         p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else None
         self.publish(topics.LLM_STATUS, LlmStatus(state=state, restarts=self.restarts, last_error=self.last_error,
                                                   latency_p50_ms=p50, latency_p99_ms=p99))
-        self.counters["state_" + state] = self.counters.get("state_" + state, 0) + 1
+        bump(self.counters.states, state)
 
     async def _supervise(self) -> None:
         interval = self.config.mistral.health_check_interval
@@ -74,7 +77,7 @@ class LlmSupervisor(Actor):
                 await asyncio.sleep(interval)
                 continue
             self.log.info("LLM server ready in %.2f s at %s", seconds, self.server.base_url)
-            self.counters["start_to_ready_ms"] = int(seconds * 1000)
+            self.counters.start_to_ready_ms = int(seconds * 1000)
             self._publish("ready", "")
             reason = await self._watch(interval)
             self.log.warning("restarting the LLM server: %s", reason)
@@ -96,7 +99,7 @@ class LlmSupervisor(Actor):
                 latency = await self.server.probe()
             except ProbeFailed as exc:
                 failures += 1
-                self.counters["failed_probes"] += 1
+                self.counters.failed_probes += 1
                 if exc.hung:
                     return f"hung: {exc}"
                 if failures >= self.config.mistral.probe_failures_to_restart:
@@ -104,7 +107,7 @@ class LlmSupervisor(Actor):
                 self._publish("degraded", str(exc))
                 continue
             failures = 0
-            self.counters["probes"] += 1
+            self.counters.probes += 1
             self.latencies.append(latency)
             self._publish("ready")
 
@@ -116,7 +119,7 @@ class LlmSupervisor(Actor):
             self._publish("down", message)
             return False
         self.restarts += 1
-        self.counters["restarts"] = self.restarts
+        self.counters.restarts = self.restarts
         await asyncio.sleep(delay)
         return True
 

@@ -12,8 +12,10 @@ import argparse
 import asyncio
 import time
 
-from actors.base import Actor, main
+from actors.base import Actor
+from actors.runtime.entry import main
 from messages import topics
+from messages.counters import PulseCounters
 from messages.system import Ack, Pulse, StreamEnd
 
 BURST = 1000
@@ -21,6 +23,7 @@ BURST = 1000
 
 class PulseActor(Actor):
     subscriptions = (topics.ACK_PREFIX,)
+    Counters = PulseCounters
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
@@ -67,7 +70,7 @@ class PulseActor(Actor):
         elapsed = time.monotonic() - started
         self.publish(topics.STREAM_END, StreamEnd(last_seq=self.sequence_of(topics.PULSE), messages=sent))
         self.log.info("sent %d messages in %.3f s (%.0f msg/s)", sent, elapsed, sent / max(elapsed, 1e-9))
-        self.counters["sent"] = sent
+        self.counters.sent = sent
         if self.args.ackers:
             await self.all_acked.wait()
             elapsed = time.monotonic() - started

@@ -1,14 +1,15 @@
 """recorder: every bus message into LMDB, in durable batches, acknowledged once it is on disk.
 
 Consumes every topic; produces `ack.recorder` (`Ack(upto=<last clock bar recorded>)`) after each
-commit, and hot backups every `[database] backup_interval`. Writes the `stream` database of
-`[database] path` (key topic | ts_event | src | seq, value the payload bytes as received).
+commit, and hot backups every `[database] backup_interval`. Writes the `stream` and `names`
+databases of `[database] path` (key topic | ts_event | src | seq, value the payload bytes as
+received) and, in the same transaction as each batch, its `BatchRecord` (`storage.recording`).
 
 A batch is committed when the socket runs dry or holds `[recorder] batch_messages`, whichever
-comes first, so a burst is one transaction and a trickle is never held back. After a kill -9, the
-messages of the batch that was being filled are lost: on start-up the recorder says so, with the
-last durable batch, and asks the feed to re-send everything after the last durable clock
-(`Ack(resync=True)`), so nothing acknowledged — and nothing at all of the replay — is missing.
+comes first, so a burst is one transaction and a trickle is never held back. After a kill -9 in a
+replay, the messages of the batch that was being filled are lost: restarted, the recorder says so,
+with the last durable batch, and asks every publisher that keeps its frames (the feed, the models,
+the trader, the learner) to re-send everything after the last durable clock.
 """
 
 from __future__ import annotations
@@ -17,59 +18,47 @@ import asyncio
 import time
 from pathlib import Path
 
-import msgspec
-
-from actors.base import Actor, main
-from messages import topics
+from actors.base import Actor
+from actors.runtime.entry import main
 from messages.codec import BusMessage
+from messages.counters import RecorderCounters
 from messages.market import Clock
-from messages.system import Ack
 from storage.backup import make_backup
+from storage.recording import BATCH_KEY, BatchRecord, encode_batch, last_batch
 from storage.store import Store
 from storage.stream import StreamWriter
-
-RUNNING_KEY = "recorder.running"
-LAST_BATCH_KEY = "recorder.last_batch"
-
-
-class BatchRecord(msgspec.Struct, frozen=True):
-    """Committed with each batch, in the same transaction: what is durable of the current run."""
-
-    number: int
-    messages: int
-    last_clock: int  # the run's newest clock in or before this batch; -1 before the first
 
 
 class Recorder(Actor):
     subscriptions = ("",)
+    Counters = RecorderCounters
 
     async def on_start(self) -> None:
         database = self.config.database
         self.store = Store(Path(database.path), map_size_mb=database.map_size_mb)
         self.writer = StreamWriter(self.store)
-        previous = self.store.get_meta(LAST_BATCH_KEY)
-        self.last_batch = msgspec.msgpack.decode(previous, type=BatchRecord) if previous else BatchRecord(0, 0, -1)
-        self.interrupted = self.store.get_meta(RUNNING_KEY) is not None
-        if self.interrupted:
-            self.expect_resync()
+        previous = last_batch(self.store)
+        self.resumed = self.restarts > 0 and self.replay and previous is not None and previous.run_id == self.run_id
+        self.last_batch = previous if self.resumed else BatchRecord(0, 0, -1, self.run_id)
+        if self.resumed:
             self.log.warning(
-                "the previous recorder stopped abruptly: the batch it was filling is lost; last durable batch #%d "
-                "held %d messages, last durable clock %d; asking for everything after it again",
+                "restarted: the batch being filled when the recorder stopped is lost; last durable batch #%d held %d "
+                "messages, last durable clock %d; asking for everything after it again",
                 self.last_batch.number, self.last_batch.messages, self.last_batch.last_clock,
             )
-        self.store.put_meta(RUNNING_KEY, str(self.epoch).encode())
-        # Acks follow this run's clocks; only a resumed run starts from the last durable one.
-        self.acked_clock = self.last_batch.last_clock if self.interrupted else -1
-        self.pending_clock = self.acked_clock
-        self.counters.update(written=0, batches=0, backups=0)
+        self.acked_clock = self.pending_clock = self.last_batch.last_clock
+        self.sources = {name for name in (self.topology.feed, *self.topology.models, self.topology.trader,
+                                          self.topology.learner) if name}
+        if self.resumed:
+            self.expect_resync(self.sources)
 
     async def on_running(self) -> None:
-        if self.interrupted:
-            self.request_resync(self.last_batch.last_clock)
+        if self.resumed:
+            self.request_resync(self.last_batch.last_clock, self.sources)
         self.spawn(self._backups(), "backups")
 
     def on_frame(self, topic: str, message: BusMessage, frame: bytes) -> None:
-        """Every valid frame, e.g. `md.kline <msgpack KlineBatch>`: queued for the next commit."""
+        """Every frame taken, e.g. `md.kline <msgpack KlineBatch>`: queued for the next commit."""
         self.writer.add(topic, message.ts_event, message.src, message.seq, frame[len(topic) + 1:])
         if type(message) is Clock and message.bar_time > self.pending_clock:
             self.pending_clock = message.bar_time
@@ -83,14 +72,16 @@ class Recorder(Actor):
         count = len(self.writer.pending)
         if not count:
             return
-        record = BatchRecord(self.last_batch.number + 1, count, self.pending_clock)
-        self.writer.commit(meta={LAST_BATCH_KEY: msgspec.msgpack.encode(record)})
+        record = BatchRecord(self.last_batch.number + 1, count, self.pending_clock, self.run_id)
+        self.writer.commit(meta={BATCH_KEY: encode_batch(record)})
         self.last_batch = record
-        self.counters["written"] += count
-        self.counters["batches"] += 1
+        counters = self.counters
+        counters.written += count
+        counters.batches += 1
+        counters.last_clock = record.last_clock
         if self.pending_clock > self.acked_clock:
             self.acked_clock = self.pending_clock
-            self.publish(topics.ack(self.name), Ack(upto=self.acked_clock, received=self.counters["written"]))
+            self.acknowledge(self.acked_clock, received=counters.written)
 
     async def _backups(self) -> None:
         database = self.config.database
@@ -98,12 +89,11 @@ class Recorder(Actor):
             await asyncio.sleep(database.backup_interval)
             started = time.monotonic()
             target = await asyncio.to_thread(make_backup, self.store, database.max_backup_files)
-            self.counters["backups"] += 1
+            self.counters.backups += 1
             self.log.info("hot backup %s written in %.2f s", target, time.monotonic() - started)
 
     async def on_stop(self) -> None:
         self._commit()
-        self.store.put_meta(RUNNING_KEY, None)
         self.store.close()
 
 

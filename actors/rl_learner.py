@@ -1,97 +1,132 @@
-"""rl_learner: the seed's ReinforcementLearningEngine — closed trades in, versioned weights out.
+"""rl_learner: the seed's ReinforcementLearningEngine — every expert's shadow book in, versioned weights out.
 
-Consumes `trade.closed` and `rl.command` (rollbacks); produces
-`rl.weights` (`Weights`: version, effective_from = the trades' exit bar, weights, cause = the
-trade ids or `rollback:<V>`) and stores every version in the `weights` database. Config:
-`[learning]` (the rule: seed, hedge or thompson; rates, bounds, initial weights, seed).
+Consumes `md.kline`, `clock`, `sig.<model>` of every enabled model, and `rl.command` (rollbacks);
+produces `rl.credit` (`Credit`: each expert's net return over every tick of a chunk) and
+`rl.weights` (`Weights`: a new version at the first tick of every learning period, effective from
+that tick — the schedule is in `learning.learner`, the trader's side of it in `actors.trader`),
+and stores every version in the `weights` database of its store. Config: `[learning]` (the rule:
+seed, hedge or thompson; rates, bounds, the period, initial weights), `[trader]` (the books trade
+like the trader).
 
-Version 0 is the projected initial weights. Each trade is applied once: trade ids
-already in a stored version's cause are skipped (the trader re-sends unanswered trades, and a
-restarted learner reloads its history), but answered again so the trader can go on. A rollback
-to V appends a new version equal to V; history is never rewritten.
+Credit comes from shadow books (`trading.shadow`): each model's book follows its votes alone, so
+every model is credited on every bar whatever the ensemble did. Version `start_version` is the
+projected initial weights. A rollback to V appends a new version equal to V, effective from the
+next bar; history is never rewritten. In replay its state (books, learner, rule) is checkpointed
+at every chunk; restarted, it resumes from there and asks the feed and the models for the rest.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import msgspec
 
-from actors.base import RESTARTS_ENV, Actor, main
-from config.schema import MODEL_NAMES
-from learning.engine import Thompson, make_rule, project
+from actors.base import Actor
+from actors.runtime.entry import main
+from learning.engine import project
+from learning.learner import Learner
+from marketdata.chunk import Universe
+from marketdata.table import INTERVAL_MS
 from messages import topics
-from messages.codec import Codec
-from messages.learning import Weights, WeightsCommand
-from messages.trading import TradeClosed
-from storage.store import Store
-from storage.stream import StreamReader
-from storage.weights import all_weights, get_weights, put_weights
+from messages.counters import LearnerCounters
+from messages.learning import Credit, Weights, WeightsCommand
+from messages.market import Clock, KlineBatch
+from messages.signals import VoteBatch
+from storage.weights import get_weights, put_weights
+from trading.assembly import ChunkAssembler
+from trading.shadow import ShadowBooks
+
+
+class _State(msgspec.Struct):
+    learner: bytes
+    books: bytes
+    last_tick: int | None
 
 
 class RlLearner(Actor):
-    subscriptions = (topics.TRADE_CLOSED, topics.WEIGHTS_COMMAND)
+    subscriptions = (topics.KLINE, topics.CLOCK, topics.SIGNAL_PREFIX, topics.WEIGHTS_COMMAND)
+    Counters = LearnerCounters
+    keeps_outbox = True
 
     async def on_start(self) -> None:
         config = self.config
-        self.store = Store(Path(config.database.path), map_size_mb=config.database.map_size_mb)
-        self.rule = make_rule(config.learning)
-        history = all_weights(self.store)
-        self.applied: set[str] = {cause for version in history for cause in version.cause}
-        if history and self._restarted():
-            self.current = history[-1]
-            self._restore_rule_state(history)
-            self.log.info("restarted from stored version %d (%d trades applied so far)", self.current.version, len(self.applied))
-        else:
-            initial = project({m: getattr(config.learning.initial_weights, m) for m in MODEL_NAMES}, config.learning)
-            self.current = Weights(version=len(history), effective_from=0, weights=initial, cause=["initial"])
-            self.applied = set()
-            put_weights(self.store, self.current)
-        self.counters.update(version=self.current.version, trades_applied=len(self.applied), duplicates_skipped=0)
+        self.models = self.topology.models
+        self.interval_ms = INTERVAL_MS[config.feed.interval]
+        self.assembler = ChunkAssembler(self.models, Universe(config.test.symbols))
+        self.books = ShadowBooks(self.models, config.trader, config.test.symbols)
+        initial = project(self.topology.initial_weights(config), config.learning)
+        start = Weights(version=config.learning.start_version, effective_from=0, weights=initial, cause=["initial"])
+        self.learner = Learner(config.learning, self.models, initial, self.interval_ms, start)
+        self.last_tick: int | None = None
+        self.position = -1
+        self.sources = {name for name in (self.topology.feed, *self.models) if name}
+        if self.restarts:
+            self.expect_resync(self.sources)
+        found = self.restore()
+        if found is not None:
+            saved = msgspec.msgpack.decode(found.state, type=_State)
+            self.learner.restore(saved.learner)
+            self.books.restore(saved.books)
+            self.last_tick, self.position = saved.last_tick, found.upto
+            self.log.info("restarted: resumed from the checkpoint at %d (version %d)", found.upto, self.learner.state.version)
+        elif get_weights(self.own_store(), start.version) is None:
+            put_weights(self.own_store(), start)
+        self.counters.version = self.learner.state.version
 
-    def _restarted(self) -> bool:
-        return int(os.environ.get(RESTARTS_ENV, "0")) > 0
+    async def on_running(self) -> None:
+        if self.restarts:
+            self.request_resync(self.position, self.sources)
 
-    def _restore_rule_state(self, history: list[Weights]) -> None:
-        if isinstance(self.rule, Thompson):
-            codec = Codec()
-            trades = [codec.decode_payload(p) for *_, p in StreamReader(self.store).records(topics.TRADE_CLOSED)]
-            applied = [t for t in trades if isinstance(t, TradeClosed) and t.trade_id in self.applied]
-            self.rule.replay(applied, draws=sum(1 for w in history if w.cause and not w.cause[0].startswith(("initial", "rollback"))))
+    def on_kline_batch(self, topic: str, batch: KlineBatch) -> None:
+        """`KlineBatch(...)`: the bars every book is marked on."""
+        if batch.ts_event > self.position:
+            self.assembler.add_bars(batch)
+            self._advance()
 
-    def on_trade_closed(self, topic: str, trade: TradeClosed) -> None:
-        """`TradeClosed(trade_id="BTCUSDT-1618...", pnl=-3.2, votes=[...])`: one update, one version.
+    def on_vote_batch(self, topic: str, batch: VoteBatch) -> None:
+        """`VoteBatch(model="lgbm_ai", ...)`: what that model's book follows."""
+        self.assembler.add_votes(batch)
+        self._advance()
 
-        One version per trade, in the trader's publishing order, so the history never depends on
-        how messages happened to be batched in transit.
-        """
-        if trade.trade_id in self.applied:  # re-sent by a trader still waiting: answer again
-            self.counters["duplicates_skipped"] += 1
-            self.publish(topics.WEIGHTS, Weights(version=self.current.version, effective_from=self.current.effective_from,
-                                                 weights=self.current.weights, cause=[trade.trade_id], ts_event=trade.exit_time))
-            return
-        weights = self.rule.update(dict(self.current.weights), [trade])
-        self._publish_version(weights, [trade.trade_id], trade.exit_time)
-        self.applied.add(trade.trade_id)
-        self.counters["trades_applied"] = len(self.applied)
+    def on_clock(self, topic: str, clock: Clock) -> None:
+        self._advance(force=not self.replay)
+
+    def _advance(self, force: bool = False) -> None:
+        while (ready := self.assembler.take(force=force)) is not None:
+            returns, equity = self.books.run(ready)
+            position = int(ready.batch.ts_event)
+            self.publish(topics.CREDIT, Credit(experts=self.books.experts, bar_time=ready.ticks.tolist(),
+                                               returns=returns.tolist(), equity=equity.tolist(), ts_event=position),
+                         position)
+            versions = self.learner.observe(ready.ticks, returns[: len(self.models)])
+            for version in versions:
+                self.publish(topics.WEIGHTS, version, position)
+            self.last_tick = int(ready.ticks[-1])
+            self.position = position
+            counters = self.counters
+            counters.ticks += len(ready.ticks)
+            counters.updates = self.learner.state.updates
+            counters.version = self.learner.state.version
+            store = self.own_store()
+            if self.replay:  # the versions are committed with the checkpoint: one transaction a chunk
+                state = _State(self.learner.snapshot(), self.books.snapshot(), self.last_tick)
+                self.checkpoint(position, msgspec.msgpack.encode(state),
+                                also=lambda txn, found=versions: put_weights(store, *found, txn=txn))
+                counters.checkpoints += 1
+            else:
+                put_weights(store, *versions)
+                self.acknowledge(position)
 
     def on_weights_command(self, topic: str, command: WeightsCommand) -> None:
-        """`WeightsCommand(rollback_to=3, request_id="...")`: a new version equal to version 3."""
-        target = get_weights(self.store, command.rollback_to)
+        """`WeightsCommand(rollback_to=3, request_id="...")`: a new version equal to version 3, from the next bar."""
+        target = get_weights(self.own_store(), command.rollback_to)
         if target is None:
             self.log.error("rollback to version %d refused: no such version", command.rollback_to)
             return
-        self._publish_version(dict(target.weights), [f"rollback:{command.rollback_to}", command.request_id],
-                              self.current.effective_from)
-
-    def _publish_version(self, weights: dict[str, float], cause: list[str], effective_from: int) -> None:
-        self.current = Weights(version=self.current.version + 1, effective_from=effective_from, weights=weights,
-                               cause=cause, ts_event=effective_from)
-        put_weights(self.store, self.current)
-        self.publish(topics.WEIGHTS, self.current)
-        self.counters["version"] = self.current.version
-
-    async def on_stop(self) -> None:
-        self.store.close()
+        effective = (self.last_tick + self.interval_ms) if self.last_tick is not None else 0
+        version = self.learner.rollback(target, effective, command.request_id)
+        put_weights(self.own_store(), version)
+        self.publish(topics.WEIGHTS, version, max(self.position, 0))
+        self.counters.rollbacks += 1
+        self.counters.version = version.version
 
 
 if __name__ == "__main__":

@@ -1,18 +1,20 @@
-"""trader: the ensemble (the seed's MultiAIOrchestrator) and a paper broker.
+"""trader: the ensemble (the seed's MultiAIOrchestrator) and a paper broker, a chunk at a time.
 
-Consumes `md.kline`, `clock`, `sig.<model>` for every enabled model, `rl.weights`; produces
-`decision` (per bar and symbol: every vote, the weights version, the score, the action),
-`trade.open`, `trade.closed` (with every model's vote at entry) and `ack.trader`.
-Config: `[trader]`; the enabled models are the `[actors]` among trading_ai, lava_ai, lgbm_ai,
-mistral_ai.
+Consumes `md.kline`, `clock`, `sig.<model>` of every enabled model, `rl.weights`; produces one
+`decision` (`DecisionBatch`) per chunk (per tick live) — every row's score, action, weights version
+and every model's vote — and `trade.open`, `trade.closed`, and `ack.trader` after each chunk.
+Config: `[trader]` (sizing, fees, slippage, thresholds, risk rules, the live vote deadline).
 
-Each clock tick t is handled in order once its klines and every enabled model's votes are in:
-(1) orders decided on earlier bars fill at t's open and risk limits are checked (`PaperBroker`);
-(2) trades closed in (1) are published and — in replay, with a learner — the trader waits for the
-learner's weights whose cause lists them (re-sending them until answered, so a restarted learner
-misses none); (3) every symbol is decided at t's close with the current weights, and t is
-acknowledged. So a replay gives the same trades and weights at any speed. Live, votes missing
-after `vote_deadline_ms` count as missing and the learner is not waited for.
+The schedule (pipelined, deterministic without per-tick waits): the learner publishes a new
+weights version at the first tick of every learning period (`[learning] update_every_bars` bars,
+aligned to the epoch), computed only from bars before that tick, and `Weights.effective_from`
+says that tick. The trader decides each bar with the newest version effective at or before it;
+it waits only when it reaches the first tick of a period whose version has not arrived yet, and
+then only until it does. Nothing else ever waits for the learner: the two run side by side. A
+chunk is decided once every model has voted on every row of it (replay: always; live: or when
+`vote_deadline_ms` has passed since its clock, a missing vote then counted and taken as an
+abstention, and a version applied as soon as it arrives). Per chunk: `trading.ensemble` scores
+every row with its tick's weights; `trading.broker` fills, risk-checks and decides.
 """
 
 from __future__ import annotations
@@ -20,138 +22,145 @@ from __future__ import annotations
 import asyncio
 import time
 
-from actors.base import Actor, main
-from config.schema import MODEL_NAMES
+from actors.base import Actor
+from actors.runtime.entry import main
 from learning.engine import project
+from marketdata.chunk import Universe
+from marketdata.table import INTERVAL_MS
 from messages import topics
+from messages.counters import TraderCounters
 from messages.learning import Weights
 from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
-from messages.system import Ack
-from messages.trading import Decision, ModelVote
-from signals import Bar
-from trading.broker import PaperBroker
-from trading.ensemble import combine
+from trading.assembly import ChunkAssembler, Ready
+from trading.desk import Decided, Desk
 
 
 class Trader(Actor):
     subscriptions = (topics.KLINE, topics.CLOCK, topics.SIGNAL_PREFIX, topics.WEIGHTS)
+    Counters = TraderCounters
+    keeps_outbox = True
 
     async def on_start(self) -> None:
         config = self.config
-        self.models = [m for m in MODEL_NAMES if m in config.actors and config.actors[m].enabled]
-        self.live = config.feed.mode == "live"
-        learner = config.actors.get(config.trader.learner)
-        self.learner = config.trader.learner if learner is not None and learner.enabled and not self.live else ""
-        initial = {m: getattr(config.learning.initial_weights, m) for m in MODEL_NAMES}
-        self.weights = project(initial, config.learning)
-        self.weights_version = 0
-        self.broker = PaperBroker(config.trader)
-        self.bars: dict[int, dict[str, Bar]] = {}                    # tick -> symbol -> bar
-        self.votes: dict[int, dict[str, dict[str, ModelVote]]] = {}  # tick -> model -> symbol -> vote
-        self.clock = -1
-        self.clock_seen_at: dict[int, float] = {}
-        self.filled_tick: int | None = None       # tick whose fills are done, decisions pending
-        self.awaiting: set[str] = set()            # trade ids the learner has not answered yet
-        self.unanswered_frames: list[bytes] = []
-        self.counters.update(decisions=0, trades_closed=0, ticks=0, missing_votes=0)
-
-    async def on_running(self) -> None:
-        self.spawn(self._timers(), "timers")
+        self.assembler = ChunkAssembler(self.topology.models, Universe(config.test.symbols))
+        initial = Weights(version=config.learning.start_version, effective_from=0, cause=["initial"],
+                          weights=project(self.topology.initial_weights(config), config.learning))
+        self.desk = Desk(self.topology.models, config.trader, config.test.symbols, initial)
+        self.waits_for_learner = self.replay and self.topology.learner is not None
+        self.period_ms = config.learning.update_every_bars * INTERVAL_MS[config.feed.interval]
+        self.last_tick: int | None = None
+        self.current: Ready | None = None
+        self.done_ticks = 0              # ticks of the current chunk decided so far
+        self.parts: list[Decided] = []   # the current chunk's decided parts
+        self.deadline_s = config.trader.vote_deadline_ms / 1000
+        self.clock_seen: dict[int, float] = {}   # live: bar time -> when its clock came (the deadline's start)
+        self.timer: asyncio.TimerHandle | None = None
+        self.counters.weights_version = initial.version
+        self.counters.equity = config.trader.initial_equity
 
     # ----- inputs ---------------------------------------------------------------------------
     def on_kline_batch(self, topic: str, batch: KlineBatch) -> None:
         """`KlineBatch(...)`: the bars to fill, risk-check and decide on."""
-        for i, symbol in enumerate(batch.symbol):
-            self.bars.setdefault(batch.open_time[i], {})[symbol] = Bar(
-                batch.open_time[i], batch.open[i], batch.high[i], batch.low[i], batch.close[i], batch.volume[i])
+        self.assembler.add_bars(batch)
+        self._advance()
 
     def on_vote_batch(self, topic: str, batch: VoteBatch) -> None:
         """`VoteBatch(model="lava_ai", bar_time=[...], action=["BUY", None, ...], ...)`."""
-        if batch.model not in self.models:
-            return
-        for symbol, bar_time, action, confidence in zip(batch.symbol, batch.bar_time, batch.action, batch.confidence):
-            self.votes.setdefault(bar_time, {}).setdefault(batch.model, {}).setdefault(
-                symbol, ModelVote(model=batch.model, action=action, confidence=confidence))
+        self.assembler.add_votes(batch)
         self._advance()
 
     def on_clock(self, topic: str, clock: Clock) -> None:
-        """`Clock(bar_time=T)`: every bar up to T was sent."""
-        self.clock = max(self.clock, clock.bar_time)
-        self.clock_seen_at.setdefault(clock.bar_time, time.monotonic())
+        """`Clock(bar_time=T)`: every bar up to T was sent; live, T's vote deadline starts now."""
+        if not self.replay:
+            self.clock_seen.setdefault(clock.bar_time, time.monotonic())
         self._advance()
 
     def on_weights(self, topic: str, weights: Weights) -> None:
-        """`Weights(version=12, weights={...}, cause=["BTCUSDT-1618..."])`: adopt a newer version."""
-        if weights.version > self.weights_version:
-            self.weights, self.weights_version = dict(weights.weights), weights.version
-        self.awaiting.difference_update(weights.cause)
-        if not self.awaiting:
-            self.unanswered_frames.clear()
+        """`Weights(version=12, effective_from=1617321600000, weights={...})`: kept for its first bar."""
+        self.desk.add_version(weights)
         self._advance()
 
-    # ----- the tick loop --------------------------------------------------------------------
+    def _overdue(self) -> bool:
+        """Live: the oldest waiting chunk's vote deadline has passed."""
+        oldest = self.assembler.oldest_tick()
+        seen = self.clock_seen.get(oldest) if oldest is not None else None
+        return seen is not None and time.monotonic() - seen >= self.deadline_s
+
+    # ----- deciding ---------------------------------------------------------------------------
     def _advance(self) -> None:
-        while not self.awaiting and self.bars:
-            tick = min(self.bars)
-            if tick > self.clock or not self._votes_complete(tick):
-                return
-            if self.filled_tick != tick:
-                self._fill(tick)
-                if self.awaiting:
-                    return
-            self._decide(tick)
-
-    def _votes_complete(self, tick: int) -> bool:
-        symbols = self.bars[tick]
-        votes = self.votes.get(tick, {})
-        complete = all(symbol in votes.get(model, {}) for model in self.models for symbol in symbols)
-        if complete or not self.live:
-            return complete
-        return time.monotonic() - self.clock_seen_at.get(tick, time.monotonic()) > self.config.trader.vote_deadline_ms / 1000
-
-    def _fill(self, tick: int) -> None:
-        self.filled_tick = tick
-        for symbol, bar in sorted(self.bars[tick].items()):
-            opened, closed = self.broker.on_bar(symbol, bar)
-            for trade in opened:
-                self.publish(topics.TRADE_OPEN, trade)
-            for trade in closed:
-                frame = self.publish(topics.TRADE_CLOSED, trade)
-                self.counters["trades_closed"] += 1
-                if self.learner:
-                    self.awaiting.add(trade.trade_id)
-                    self.unanswered_frames.append(frame)
-
-    def _decide(self, tick: int) -> None:
-        votes = self.votes.pop(tick, {})
-        for symbol in sorted(self.bars.pop(tick)):
-            model_votes = []
-            for model in self.models:
-                vote = votes.get(model, {}).get(symbol)
-                if vote is None:
-                    self.counters["missing_votes"] += 1
-                    vote = ModelVote(model=model, action=None, confidence=0.0)
-                model_votes.append(vote)
-            score, action = combine(model_votes, self.weights, self.config.trader.entry_threshold)
-            self.publish(topics.DECISION, Decision(symbol=symbol, bar_time=tick, weights_version=self.weights_version,
-                                                   score=score, action=action, votes=model_votes, ts_event=tick))
-            self.broker.decide(symbol, tick, action, model_votes)
-            self.counters["decisions"] += 1
-        self.counters["ticks"] += 1
-        self.filled_tick = None
-        if tick == self.clock or not self.bars or min(self.bars) > self.clock:
-            self.publish(topics.ack(self.name), Ack(upto=tick, ts_event=tick))
-
-    async def _timers(self) -> None:
-        """Re-send trades the learner has not answered (it may have restarted); live vote deadlines."""
-        interval = self.config.trader.resend_interval_s
         while True:
-            await asyncio.sleep(min(interval, self.config.trader.vote_deadline_ms / 1000) if self.live else interval)
-            for frame in self.unanswered_frames:
-                self.resend(frame)
-            if self.live:
-                self._advance()
+            if self.current is None:
+                self.current = self.assembler.take(force=not self.replay and self._overdue())
+                if self.current is None:
+                    break
+                self.counters.missing_votes += self.current.missing
+                self.done_ticks, self.parts = 0, []
+                for tick in self.current.ticks.tolist():
+                    self.clock_seen.pop(tick, None)
+            if not self._decide_available():
+                break
+            self._finish_chunk()
+        if not self.replay:
+            self._arm_deadline()
+
+    def _arm_deadline(self) -> None:
+        """Wake up when the oldest waiting chunk's deadline passes (never polls)."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        oldest = self.assembler.oldest_tick()
+        seen = self.clock_seen.get(oldest) if oldest is not None else None
+        if seen is not None:
+            delay = max(0.0, seen + self.deadline_s - time.monotonic())
+            self.timer = asyncio.get_running_loop().call_later(delay, self._advance)
+
+    def _decide_available(self) -> bool:
+        """Decide the current chunk's ticks up to the first whose weights have not come; True when all are."""
+        ticks = self.current.ticks
+        start = end = self.done_ticks
+        while end < len(ticks):
+            tick = int(ticks[end])
+            if self._due(tick) and not self.desk.has_version_from(tick):
+                if end == start:
+                    self.counters.weight_waits += 1
+                break
+            self.last_tick = tick
+            end += 1
+        if end > start:
+            self._decide(start, end)
+            self.done_ticks = end
+        return end == len(ticks)
+
+    def _due(self, tick: int) -> bool:
+        """A version is due at the first tick of a learning period (replay with a learner)."""
+        return (self.waits_for_learner and self.last_tick is not None
+                and tick // self.period_ms != self.last_tick // self.period_ms)
+
+    def _decide(self, first_tick: int, end_tick: int) -> None:
+        decided = self.desk.decide(self.current, first_tick, end_tick)
+        position = int(self.current.batch.ts_event)
+        result = decided.result
+        for trade in result.opened:
+            self.publish(topics.TRADE_OPEN, trade, position)
+        for trade in result.closed:
+            self.publish(topics.TRADE_CLOSED, trade, position)
+        counters = self.counters
+        counters.trades_opened += len(result.opened)
+        counters.trades_closed += len(result.closed)
+        counters.ticks += end_tick - first_tick
+        counters.decisions += decided.hi - decided.lo
+        if len(result.equity):
+            counters.equity = float(result.equity[-1])
+        if len(decided.versions):
+            counters.weights_version = int(decided.versions[-1])
+        self.parts.append(decided)
+
+    def _finish_chunk(self) -> None:
+        ready, self.current = self.current, None
+        self.publish(topics.DECISION, self.desk.decision_batch(ready, self.parts), position=ready.batch.ts_event)
+        self.desk.forget_versions(self.last_tick)
+        self.acknowledge(int(ready.batch.ts_event))
 
 
 if __name__ == "__main__":

@@ -1,90 +1,97 @@
-"""Everything measured on one session's window: the learned result, the baselines, per model and
+"""Everything measured on one session's window: the result as traded, the baselines, per model and
 per symbol, the gap ledger.
 
-Consumes a `Recording`, the run's config and the weights the trader started with; produces a
-plain dict (JSON-ready): `metrics` of the recorded trades (+ exposure), `baselines` on the same
-bars and votes (buy_and_hold, equal_weights, initial_weights, each model alone), `per_model`
-(counterfactual PnL in USDT and hit rate of its votes on the trades made), `per_symbol`, `gaps`.
+Consumes a `Recording` and the run's config; produces a plain dict (JSON-ready): `metrics` of the
+session (ROI, drawdown and Sharpe marked to market, trade statistics from the closed trades,
+exposure), `baselines` on the same bars and votes (cash, buy_and_hold, equal_weights,
+initial_weights, each model alone — `analytics.simulate`), `per_model` (its shadow book's final
+equity and return from the recorded credit, votes and abstentions by reason), `per_symbol`, `gaps`.
 """
 
 from __future__ import annotations
 
-from analytics.metrics import TradeMetrics, curve_metrics, exposure, trade_metrics
+from analytics.metrics import (
+    TradeMetrics,
+    curve_metrics,
+    exposure,
+    strategy_metrics,
+    trade_metrics,
+)
 from analytics.recording import Recording, trade_row
-from analytics.simulate import buy_and_hold_equity, simulate
-from config.schema import MODEL_NAMES, PeperConfig
-from learning.attribution import stance
-from learning.engine import project
+from analytics.simulate import (
+    as_traded,
+    buy_and_hold_equity,
+    fixed_weight_sets,
+    shadow_equity,
+    with_weights,
+)
+from config.schema import PeperConfig
+from config.topology import topology_of
 from messages.trading import TradeClosed
-
-
-def enabled_models(config: PeperConfig) -> list[str]:
-    return [m for m in MODEL_NAMES if m in config.actors and config.actors[m].enabled]
-
-
-def metrics_of(trades: list[TradeClosed], recording: Recording, config: PeperConfig) -> dict[str, object]:
-    rows = [trade_row(t) for t in trades]
-    document = as_dict(trade_metrics(rows, config.trader.initial_equity))
-    symbol_bars = sum(len(bars) for bars in recording.bars.values())
-    document["exposure"] = exposure(rows, symbol_bars, recording.interval_ms or 60_000)
-    return document
 
 
 def as_dict(metrics: TradeMetrics) -> dict[str, object]:
     return {field: getattr(metrics, field) for field in metrics.__struct_fields__}
 
 
+def metrics_of(trades: list[TradeClosed], times, equity, recording: Recording, config: PeperConfig) -> dict[str, object]:
+    rows = [trade_row(t) for t in trades]
+    document = as_dict(strategy_metrics(rows, times, equity, config.trader.initial_equity))
+    symbol_bars = sum(len(batch.symbol) for batch in recording.klines)
+    document["exposure"] = exposure(rows, symbol_bars, recording.interval_ms or 60_000)
+    return document
+
+
 def baselines(recording: Recording, config: PeperConfig) -> dict[str, dict[str, object]]:
-    models = enabled_models(config)
-    initial = project({m: getattr(config.learning.initial_weights, m) for m in MODEL_NAMES}, config.learning)
-    weight_sets = {
-        "equal_weights": {m: 1.0 / len(models) for m in models},
-        "initial_weights": initial,
-        **{model: {model: 1.0} for model in models},
-    }
-    found = {name: metrics_of(simulate(recording, weights, config.trader), recording, config)
-             for name, weights in weight_sets.items()}
-    times, values = buy_and_hold_equity(recording, config.trader)
-    first = next(iter(recording.bars.values()), {})
-    last = recording.bars[times[-1]] if times else {}
-    winners = sum(1 for s in first if s in last and last[s].close > first[s].open)
-    hold = as_dict(curve_metrics(times, values, config.trader.initial_equity, positions=len(first), winners=winners))
-    hold["exposure"] = 1.0 if times else 0.0
-    return {"buy_and_hold": hold, **found}
+    topology = topology_of(config)
+    models = topology.models
+    chunks = recording.chunks(models, config.test.symbols)
+    found = {}
+    for name, weights in fixed_weight_sets(config, models, topology.initial_weights(config)).items():
+        result = with_weights(recording, weights, config, models, chunks)
+        found[name] = metrics_of(result.trades, *result.curve(), recording, config)
+    times, values = buy_and_hold_equity(recording, config)
+    symbols = recording.closes()
+    winners = sum(1 for _, opens, closes in symbols.values() if closes[-1] > opens[0])
+    hold = as_dict(curve_metrics(times.tolist(), values.tolist(), config.trader.initial_equity, positions=len(symbols),
+                                 winners=winners))
+    hold["exposure"] = 1.0 if len(times) else 0.0
+    cash = as_dict(curve_metrics([], [], config.trader.initial_equity, positions=0, winners=0))
+    cash["exposure"] = 0.0
+    return {"cash": cash, "buy_and_hold": hold, **found}
 
 
-def per_model(trades: list[TradeClosed], recording: Recording, config: PeperConfig) -> dict[str, dict[str, object]]:
-    """Each model's stance on each trade made: counterfactual PnL (stance x pnl, USDT), hit rate."""
+def per_model(recording: Recording, config: PeperConfig) -> dict[str, dict[str, object]]:
+    """Each model's shadow book (its votes alone, traded like the trader) and its voting."""
+    initial = config.trader.initial_equity
+    models = topology_of(config).models
+    _, shadow = shadow_equity(recording, config, models)
     document: dict[str, dict[str, object]] = {}
-    for model in enabled_models(config):
-        pnl, hits, taken = 0.0, 0, 0
-        for trade in trades:
-            vote = next((v for v in trade.votes if v.model == model), None)
-            side = 0 if vote is None else stance(vote, trade.side)
-            pnl += side * trade.pnl
-            if side:
-                taken += 1
-                hits += side * trade.pnl > 0
-        abstained = sum(recording.abstentions.get(model, {}).values())
-        document[model] = {"counterfactual_pnl": pnl, "hit_rate": hits / taken if taken else None,
-                           "trades_with_a_stance": taken, "votes": recording.votes.get(model, 0),
-                           "abstentions": abstained, "abstention_reasons": dict(sorted(recording.abstentions.get(model, {}).items()))}
+    for model in models:
+        equity = shadow[model][-1] if shadow.get(model) else None
+        document[model] = {"shadow_equity": equity, "shadow_roi": None if equity is None else equity / initial - 1,
+                           "votes": recording.votes.get(model, 0),
+                           "abstentions": sum(recording.abstentions.get(model, {}).values()),
+                           "abstention_reasons": dict(sorted(recording.abstentions.get(model, {}).items()))}
     return document
 
 
 def per_symbol(trades: list[TradeClosed], recording: Recording, config: PeperConfig) -> dict[str, dict[str, object]]:
-    return {symbol: as_dict(trade_metrics([trade_row(t) for t in trades if t.symbol == symbol], config.trader.initial_equity))
+    return {symbol: as_dict(trade_metrics([trade_row(t) for t in trades if t.symbol == symbol],
+                                          config.trader.initial_equity))
             for symbol in recording.symbols}
 
 
 def evaluate(recording: Recording, config: PeperConfig) -> dict[str, object]:
+    topology = topology_of(config)
+    traded = as_traded(recording, config, topology.models, topology.initial_weights(config))
     return {
-        "bars": sum(len(bars) for bars in recording.bars.values()),
+        "bars": sum(len(batch.symbol) for batch in recording.klines),
         "symbols": recording.symbols,
         "synthetic": recording.synthetic,
-        "metrics": metrics_of(recording.trades, recording, config),
+        "metrics": metrics_of(recording.trades, *traded.curve(), recording, config),
         "baselines": baselines(recording, config),
-        "per_model": per_model(recording.trades, recording, config),
+        "per_model": per_model(recording, config),
         "per_symbol": per_symbol(recording.trades, recording, config),
         "gaps": [{"symbol": g.symbol, "start": g.start, "end": g.end, "kind": g.kind, "detail": g.detail}
                  for g in recording.gaps],

@@ -5,7 +5,9 @@ initial equity; produces `TradeMetrics`: trades, win rate (fraction of trades wi
 (total pnl / initial equity), total and average pnl (quote currency), max drawdown (largest fall
 of realised equity from a running peak, as a positive fraction of that peak), profit factor
 (gross profit / gross loss; None without losses) and Sharpe (mean / std of daily realised-equity
-returns, times sqrt(365); None with fewer than two days).
+returns, times sqrt(365); None with fewer than two days). `curve_metrics` measures an equity curve
+marked to market (buy-and-hold); `strategy_metrics` puts a strategy on that same basis: ROI,
+drawdown and Sharpe from its marked-to-market equity, the rest from its closed trades.
 """
 
 from __future__ import annotations
@@ -89,3 +91,12 @@ def exposure(trades: Iterable[Mapping[str, object]], symbol_bars: int, interval_
     """Fraction of (symbol, bar) pairs spent holding a position."""
     held = sum((int(t["exit_time"]) - int(t["entry_time"])) // interval_ms for t in trades)
     return held / symbol_bars if symbol_bars else 0.0
+
+
+def strategy_metrics(trades: Iterable[Mapping[str, object]], times, equity, initial_equity: float) -> TradeMetrics:
+    """A strategy's metrics on the same basis as buy-and-hold's: ROI, drawdown and Sharpe from its
+    equity marked to market at every tick; trades, win rate, PnL and profit factor from its closed trades."""
+    closed = trade_metrics(trades, initial_equity)
+    marked = curve_metrics([int(t) for t in times], [float(v) for v in equity], initial_equity, positions=closed.trades,
+                           winners=0)
+    return msgspec.structs.replace(closed, roi=marked.roi, max_drawdown=marked.max_drawdown, sharpe=marked.sharpe)

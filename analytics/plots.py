@@ -2,9 +2,9 @@
 
 Consumes the report document and the recordings it was computed from; produces, in a folder:
 `weights.png` (each model's weight by version, session starts marked), `equity.png` (the test
-session's realised equity with buy-and-hold and initial weights, drawdown below), `models.png`
-(each model's cumulative counterfactual PnL over the test trades) and `sessions.png` (win rate
-and ROI of every session). Returns {plot name: {"file", "series"}} — the data behind each line
+session's equity with buy-and-hold and initial weights, all marked to market, drawdown below),
+`models.png` (each expert's shadow-book equity) and `sessions.png` (win rate and ROI of every
+session). Returns {plot name: {"file", "series"}} — the data behind each line
 or bar, so tests check what was drawn without reading pixels.
 """
 
@@ -16,14 +16,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 
-from analytics.evaluation import enabled_models
-from analytics.recording import Recording
-from analytics.simulate import buy_and_hold_equity, simulate
-from config.schema import MODEL_NAMES, PeperConfig
-from learning.attribution import stance
+from analytics.recording import Recording, read_recording
+from analytics.simulate import as_traded, buy_and_hold_equity, shadow_equity, with_weights
+from config.schema import PeperConfig
+from config.topology import topology_of
 from learning.engine import project
-from messages.trading import TradeClosed
+from storage.catalog import Catalog
 
 HOURS = 3_600_000
 
@@ -36,13 +36,14 @@ def write_plots(document: dict, recordings: dict[str, Recording], config: PeperC
     if section:
         recording = recordings[section["session"]]
         plots["equity"] = equity_plot(recording, config, folder / "equity.png")
-        plots["models"] = models_plot(recording.trades, enabled_models(config), folder / "models.png")
+        plots["models"] = models_plot(recording, config, folder / "models.png")
     return plots
 
 
 def weights_plot(document: dict, path: Path) -> dict:
     versions = [w["version"] for w in document["weights"]]
-    series = {m: [w["weights"].get(m, 0.0) for w in document["weights"]] for m in MODEL_NAMES}
+    models = sorted({m for w in document["weights"] for m in w["weights"]})
+    series = {m: [w["weights"].get(m, 0.0) for w in document["weights"]] for m in models}
     marks = {s["id"]: s["weights_from"] for s in document["sessions"] if s["kind"] == "train"}
     figure, axes = plt.subplots(figsize=(9, 4.5))
     for model, values in series.items():
@@ -57,58 +58,48 @@ def weights_plot(document: dict, path: Path) -> dict:
 
 
 def equity_plot(recording: Recording, config: PeperConfig, path: Path) -> dict:
-    start = next(iter(recording.bars), 0)
-    initial = project({m: getattr(config.learning.initial_weights, m) for m in MODEL_NAMES}, config.learning)
-    curves = {"learned": realised_equity(recording.trades, config.trader.initial_equity, start),
-              "initial_weights": realised_equity(simulate(recording, initial, config.trader), config.trader.initial_equity, start)}
-    times, values = buy_and_hold_equity(recording, config.trader)
-    step = max(1, len(times) // 2000)
-    curves["buy_and_hold"] = (times[::step] + times[-1:], values[::step] + values[-1:])
-    learned_times, learned = curves["learned"]
-    peak, drawdown = float("-inf"), []
-    for value in learned:
-        peak = max(peak, value)
-        drawdown.append((peak - value) / peak)
+    """The session's equity and the baselines', all marked to market at every tick, drawdown below."""
+    topology = topology_of(config)
+    initial = topology.initial_weights(config)
+    chunks = recording.chunks(topology.models, config.test.symbols)
+    traded = as_traded(recording, config, topology.models, initial, chunks)
+    baseline = with_weights(recording, project(initial, config.learning), config, topology.models, chunks)
+    curves = {"learned": traded.curve(), "initial_weights": baseline.curve(), "buy_and_hold": buy_and_hold_equity(recording, config)}
+    thinned = {name: _thin(*curve) for name, curve in curves.items()}
+    start = int(thinned["learned"][0][0]) if len(thinned["learned"][0]) else 0
+    learned_times, learned = thinned["learned"]
+    peak = np.maximum.accumulate(learned) if len(learned) else learned
+    drawdown = ((peak - learned) / peak).tolist() if len(learned) else []
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, height_ratios=(3, 1))
-    for name, (xs, ys) in curves.items():
-        top.plot([(x - start) / HOURS for x in xs], ys, label=name, drawstyle="steps-post" if name != "buy_and_hold" else "default")
-    top.set(title="Equity (realised for the strategies, marked to market for buy-and-hold)", ylabel="equity (USDT)")
+    for name, (xs, ys) in thinned.items():
+        top.plot((xs - start) / HOURS, ys, label=name)
+    top.set(title="Equity, marked to market at every bar", ylabel="equity (USDT)")
     top.legend(fontsize=8)
-    bottom.fill_between([(x - start) / HOURS for x in learned_times], [-d * 100 for d in drawdown], step="post", color="tab:red", alpha=0.5)
+    bottom.fill_between((learned_times - start) / HOURS, [-d * 100 for d in drawdown], color="tab:red", alpha=0.5)
     bottom.set(xlabel="hours since the window start", ylabel="drawdown (%)")
     _save(figure, path)
-    return {"file": path.name, "series": {name: {"time": xs, "equity": ys} for name, (xs, ys) in curves.items()}
+    return {"file": path.name, "series": {name: {"time": xs.tolist(), "equity": ys.tolist()} for name, (xs, ys) in thinned.items()}
             | {"drawdown": drawdown}}
 
 
-def realised_equity(trades: list[TradeClosed], initial_equity: float, start: int) -> tuple[list[int], list[float]]:
-    times, values, equity = [start], [initial_equity], initial_equity
-    for trade in sorted(trades, key=lambda t: (t.exit_time, t.trade_id)):
-        equity += trade.pnl
-        times.append(trade.exit_time)
-        values.append(equity)
-    return times, values
+def _thin(times: np.ndarray, values: np.ndarray, points: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    step = max(1, len(times) // points)
+    keep = np.unique(np.concatenate([np.arange(0, len(times), step), [len(times) - 1]])) if len(times) else np.empty(0, int)
+    return np.asarray(times)[keep], np.asarray(values)[keep]
 
 
-def models_plot(trades: list[TradeClosed], models: list[str], path: Path) -> dict:
-    ordered = sorted(trades, key=lambda t: (t.exit_time, t.trade_id))
-    series: dict[str, list[float]] = {}
-    for model in models:
-        total, cumulative = 0.0, []
-        for trade in ordered:
-            vote = next((v for v in trade.votes if v.model == model), None)
-            total += (0 if vote is None else stance(vote, trade.side)) * trade.pnl
-            cumulative.append(total)
-        series[model] = cumulative
+def models_plot(recording: Recording, config: PeperConfig, path: Path) -> dict:
+    """Each expert's shadow-book equity after every chunk (its votes alone, traded like the trader)."""
+    times, series = shadow_equity(recording, config, topology_of(config).models)
+    start = times[0] if times else 0
     figure, axes = plt.subplots(figsize=(9, 4.5))
-    for model, values in series.items():
-        axes.plot(range(1, len(values) + 1), values, label=model)
-    axes.axhline(0, color="grey", linewidth=0.6)
-    axes.set(title="Each model's counterfactual PnL on the trades made (its stance x the trade's PnL)",
-             xlabel="trades (in exit order)", ylabel="cumulative PnL (USDT)")
+    for expert, values in series.items():
+        axes.plot([(t - start) / HOURS for t in times], values, label=expert)
+    axes.set(title="Each expert's shadow book: its votes alone, traded like the trader",
+             xlabel="hours since the window start", ylabel="equity (USDT)")
     axes.legend(fontsize=8)
     _save(figure, path)
-    return {"file": path.name, "series": series}
+    return {"file": path.name, "series": {"time": times, **series}}
 
 
 def sessions_plot(document: dict, path: Path) -> dict:
@@ -132,3 +123,21 @@ def _save(figure, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+def comparison_plot(catalog: Catalog, before: str, after: str, path: Path) -> Path:
+    """The seed's plot_performance_comparison: both sessions' equity, marked to market, from each start."""
+    sessions = {s.id: s for s in catalog.sessions()}
+    figure, axes = plt.subplots(figsize=(9, 4.5))
+    for session_id in (before, after):
+        session = sessions[session_id]
+        config = catalog.run_config(session.run)
+        recording = read_recording(catalog.path.parent / session.recording)
+        topology = topology_of(config)
+        times, values = as_traded(recording, config, topology.models, topology.initial_weights(config)).curve()
+        axes.plot((times - session.start) / HOURS, values, label=session_id)
+    axes.set(title="Equity, marked to market", xlabel="hours since the session's window start", ylabel="equity (USDT)")
+    axes.legend()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _save(figure, path)
+    return path

@@ -1,93 +1,151 @@
-"""Read one session's LMDB recording into what the analytics need.
+"""Read a recording into what the analytics need, in today's message shapes.
 
-Consumes an LMDB environment written by the recorder (opened read-only); produces a `Recording`:
-the bars per clock tick, the trader's decisions, the closed trades, the weights versions, the gap
-ledger, each model's abstentions by reason, and the LLM server's states as mistral_ai saw them.
+Consumes an LMDB environment written by the recorder (opened read-only; an older schema version is
+read through `storage.schema`); produces a `Recording`: the kline batches and every model's vote
+batches in order (from which `chunks()` rebuilds exactly the chunks the trader decided), the bars
+per tick, the trader's decisions, the closed trades, each expert's credit, the weights versions,
+the gap ledger, each model's votes and abstentions by reason, and the LLM server's states as
+mistral_ai saw them. A frame re-sent after a restart is recorded once (same key), and counted once.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from marketdata.chunk import Universe
 from messages import topics
 from messages.codec import Codec
-from messages.learning import Weights
+from messages.learning import Credit, Weights
 from messages.llm import LlmStatus
 from messages.market import KlineBatch
 from messages.signals import VoteBatch
 from messages.system import Gap
-from messages.trading import Decision, TradeClosed
-from signals import Bar
+from messages.trading import DecisionBatch, ModelVote, TradeClosed
+from storage.schema import current
 from storage.store import Store
 from storage.stream import StreamReader
 from storage.weights import all_weights
+from trading.assembly import ChunkAssembler, Ready
 
 
 @dataclass
 class Recording:
     interval_ms: int = 0
     synthetic: bool = False
-    bars: dict[int, dict[str, Bar]] = field(default_factory=dict)   # tick -> symbol -> bar
-    decisions: list[Decision] = field(default_factory=list)        # by (bar_time, symbol)
-    trades: list[TradeClosed] = field(default_factory=list)        # by (exit_time, trade_id)
-    weights: list[Weights] = field(default_factory=list)           # by version
+    klines: list[KlineBatch] = field(default_factory=list)                 # in feed order
+    vote_batches: dict[str, list[VoteBatch]] = field(default_factory=dict)  # model -> in order
+    decisions: list[DecisionBatch] = field(default_factory=list)           # in time order
+    trades: list[TradeClosed] = field(default_factory=list)                # by (exit_time, trade_id)
+    credits: list[Credit] = field(default_factory=list)
+    weights: list[Weights] = field(default_factory=list)                   # the store's, by version
+    published: list[Weights] = field(default_factory=list)                 # this recording's rl.weights, by version
     gaps: list[Gap] = field(default_factory=list)
-    votes: Counter[str] = field(default_factory=Counter)           # model -> votes cast (not abstentions)
-    abstentions: dict[str, Counter[str]] = field(default_factory=dict)  # model -> reason -> count
-    llm_states: Counter[str] = field(default_factory=Counter)      # LlmStatus.state -> messages
-    llm_errors: list[str] = field(default_factory=list)            # distinct last_error texts
+    votes: Counter[str] = field(default_factory=Counter)                   # model -> votes cast (not abstentions)
+    abstentions: dict[str, Counter[str]] = field(default_factory=dict)     # model -> reason -> count
+    llm_states: Counter[str] = field(default_factory=Counter)              # LlmStatus.state -> messages
+    llm_errors: list[str] = field(default_factory=list)                    # distinct last_error texts
     symbols: list[str] = field(default_factory=list)
+
+    @property
+    def models(self) -> list[str]:
+        return sorted(self.vote_batches)
+
+    def ticks(self) -> np.ndarray:
+        return np.unique(np.concatenate([np.asarray(b.open_time, np.int64) for b in self.klines])) if self.klines \
+            else np.empty(0, np.int64)
+
+    def closes(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """symbol -> (open times, opens, closes)."""
+        found: dict[str, tuple[list, list, list]] = {}
+        for batch in self.klines:
+            for symbol, time, open_, close in zip(batch.symbol, batch.open_time, batch.open, batch.close):
+                entry = found.setdefault(symbol, ([], [], []))
+                entry[0].append(time)
+                entry[1].append(open_)
+                entry[2].append(close)
+        return {s: (np.array(t, np.int64), np.array(o), np.array(c)) for s, (t, o, c) in sorted(found.items())}
+
+    def chunks(self, models: list[str], symbols: list[str]) -> list[Ready]:
+        """The chunks as the trader saw them: each kline batch with every model's votes on it."""
+        assembler = ChunkAssembler(models, Universe(symbols))
+        cursors = {model: iter(self.vote_batches.get(model, [])) for model in models}
+        waiting = {model: next(cursors[model], None) for model in models}
+        ready = []
+        for batch in self.klines:
+            assembler.add_bars(batch)
+            for model in models:
+                while waiting[model] is not None and waiting[model].bar_time[0] <= batch.open_time[-1]:
+                    assembler.add_votes(waiting[model])
+                    waiting[model] = next(cursors[model], None)
+            found = assembler.take(force=True)
+            if found is not None:
+                ready.append(found)
+        return ready
+
+    def decision_rows(self) -> Iterator[tuple[DecisionBatch, int]]:
+        for batch in self.decisions:
+            for row in range(len(batch.symbol)):
+                yield batch, row
 
 
 def read_recording(path: Path) -> Recording:
     codec = Codec()
     recording = Recording()
-    voted: set[tuple[str, str, int]] = set()
     with Store(path, readonly=True) as store:
-        reader = StreamReader(store)
-        for topic, _, _, _, payload in reader.records():
-            message = codec.decode_payload(payload)
+        for topic, _, _, _, payload in StreamReader(store).records():
+            message = current(codec.decode_payload(payload))
             match message:
                 case KlineBatch():
                     recording.interval_ms = message.interval_ms
                     recording.synthetic = recording.synthetic or message.synthetic
-                    for i, symbol in enumerate(message.symbol):
-                        recording.bars.setdefault(message.open_time[i], {})[symbol] = Bar(
-                            message.open_time[i], message.open[i], message.high[i], message.low[i],
-                            message.close[i], message.volume[i])
-                case Decision():
+                    recording.klines.append(message)
+                case DecisionBatch():
                     recording.decisions.append(message)
                 case TradeClosed():
                     recording.trades.append(message)
+                case Credit():
+                    recording.credits.append(message)
+                case Weights():
+                    recording.published.append(message)
                 case Gap():
                     recording.gaps.append(message)
                 case VoteBatch() if topic.startswith(topics.SIGNAL_PREFIX):
-                    reasons = recording.abstentions.setdefault(message.model, Counter())
-                    for symbol, bar_time, action, reason in zip(message.symbol, message.bar_time, message.action, message.reason):
-                        if (message.model, symbol, bar_time) in voted:
-                            continue
-                        voted.add((message.model, symbol, bar_time))
-                        if action is None:
-                            reasons[reason_kind(reason)] += 1
-                        else:
-                            recording.votes[message.model] += 1
+                    recording.vote_batches.setdefault(message.model, []).append(message)
                 case LlmStatus():
                     recording.llm_states[message.state] += 1
                     if message.last_error and message.last_error not in recording.llm_errors:
                         recording.llm_errors.append(message.last_error)
         recording.weights = all_weights(store)
-    recording.decisions = _unique(recording.decisions, lambda d: (d.bar_time, d.symbol))
+    recording.klines = _unique(recording.klines, lambda b: (b.open_time[0], b.open_time[-1]))
+    recording.decisions = _unique(recording.decisions, lambda d: (d.bar_time[0], d.bar_time[-1], d.symbol[0]))
     recording.trades = _unique(recording.trades, lambda t: (t.exit_time, t.trade_id))
-    recording.bars = dict(sorted(recording.bars.items()))
-    recording.symbols = sorted({symbol for bars in recording.bars.values() for symbol in bars})
+    recording.credits = _unique(recording.credits, lambda c: c.bar_time[0])
+    recording.published = _unique(recording.published, lambda w: w.version)
+    for model, batches in recording.vote_batches.items():
+        recording.vote_batches[model] = _unique(batches, lambda b: (b.bar_time[0], b.symbol[0], b.bar_time[-1]))
+        _count_votes(recording, model)
+    recording.symbols = sorted({symbol for batch in recording.klines for symbol in batch.symbol})
     return recording
 
 
+def _count_votes(recording: Recording, model: str) -> None:
+    reasons = recording.abstentions.setdefault(model, Counter())
+    for batch in recording.vote_batches[model]:
+        for action, reason in zip(batch.action, batch.reason):
+            if action is None:
+                reasons[reason_kind(reason)] += 1
+            else:
+                recording.votes[model] += 1
+
+
 def reason_kind(reason: str) -> str:
-    """An abstention's reason without its particulars: "warm-up 3/30 bars" -> "warm-up"."""
+    """An abstention's reason without its particulars: "timeout: no answer within 60 s" -> "timeout"."""
     return re.split(r"[:\d(]", reason, maxsplit=1)[0].strip() or "unknown"
 
 
@@ -96,9 +154,28 @@ def _unique(messages, key):
     return [found for _, found in sorted({key(message): message for message in messages}.items())]
 
 
+def votes_of(votes: list[ModelVote]) -> list[dict[str, object]]:
+    return [{"model": v.model, "action": v.action, "confidence": v.confidence} for v in votes]
+
+
 def trade_row(trade: TradeClosed) -> dict[str, object]:
     """A closed trade in the `export trades` form, which the metrics read."""
     return {"trade_id": trade.trade_id, "symbol": trade.symbol, "side": trade.side, "entry_time": trade.entry_time,
             "entry_price": trade.entry_price, "exit_time": trade.exit_time, "exit_price": trade.exit_price,
-            "fees": trade.fees, "pnl": trade.pnl, "return": trade.ret,
-            "votes": [{"model": v.model, "action": v.action, "confidence": v.confidence} for v in trade.votes]}
+            "fees": trade.fees, "pnl": trade.pnl, "return": trade.ret, "votes": votes_of(trade.votes)}
+
+
+def decision_row(batch: DecisionBatch, row: int) -> dict[str, object]:
+    """One decision in the `export decisions` form."""
+    return {"symbol": batch.symbol[row], "bar_time": batch.bar_time[row], "weights_version": batch.weights_version[row],
+            "score": batch.score[row], "action": batch.action[row], "votes": votes_of(batch.votes(row))}
+
+
+def recorded_messages(db: Path, topic: str) -> list:
+    """Every message recorded on `topic` (a prefix such as `sig.` works too), in today's shapes."""
+    codec = Codec()
+    with Store(db, readonly=True) as store:
+        reader = StreamReader(store)
+        names = [topic] if not topic.endswith(".") else sorted(
+            name for kind, name in ((k[:1], v) for k, v in reader.names.names.items()) if kind == b"T" and name.startswith(topic))
+        return [current(codec.decode_payload(payload)) for name in names for *_, payload in reader.records(name)]

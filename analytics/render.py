@@ -46,10 +46,10 @@ def tables(document: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         rows = [["learned (as traded)", *_strategy_cells(section["metrics"])]]
         rows += [[name, *_strategy_cells(metrics)] for name, metrics in section["baselines"].items()]
         found.append((f"{label}: strategy and baselines", ["strategy", *[c[1] for c in STRATEGY_COLUMNS]], rows))
-        found.append((f"{label}: per model (on the trades made)",
-                      ["model", "votes", "abstentions", "trades with a stance", "hit rate", "counterfactual PnL (USDT)"],
-                      [[m, str(d["votes"]), str(d["abstentions"]), str(d["trades_with_a_stance"]), fmt(d["hit_rate"], "pct"),
-                        fmt(d["counterfactual_pnl"], "{:.2f}")] for m, d in section["per_model"].items()]))
+        found.append((f"{label}: per model (its shadow book: its votes alone, traded like the trader)",
+                      ["model", "votes", "abstentions", "shadow equity (USDT)", "shadow ROI"],
+                      [[m, str(d["votes"]), str(d["abstentions"]), fmt(d["shadow_equity"], "{:,.2f}"),
+                        fmt(d["shadow_roi"], "pct")] for m, d in section["per_model"].items()]))
         found.append((f"{label}: per symbol", ["symbol", *[c[1] for c in STRATEGY_COLUMNS[:-1]]],
                       [[s, *_strategy_cells(d)[:-1]] for s, d in section["per_symbol"].items()]))
         found.append((f"{label}: gap ledger", ["symbol", "from", "to", "kind", "detail"],

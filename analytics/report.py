@@ -16,18 +16,15 @@ import time
 from analytics.evaluation import evaluate
 from analytics.recording import Recording, read_recording
 from config.schema import PeperConfig
+from config.times import iso
+from messages.errors import ReportError
+from storage.catalog import Catalog
 from storage.sessions import SessionRecord
 from storage.weights import all_weights
-from training.catalog import Catalog
-from training.windows import iso
 
 MAX_DRAWDOWN = 0.15  # the seed's production criterion
 TRADES_FACTOR = 2    # ... trades at least twice the initial-weights baseline's
 COMPARED = ("win_rate", "roi", "total_pnl", "trades", "max_drawdown", "sharpe", "profit_factor")
-
-
-class ReportError(ValueError):
-    """The catalog has no such run or session; the message says what exists."""
 
 
 def build_report(catalog: Catalog, run: int | None = None) -> tuple[dict[str, object], dict[str, Recording]]:

@@ -1,55 +1,83 @@
 """What other weights would have done on the same bars and votes: the baselines of every report.
 
-Consumes a `Recording` (its bars and the votes inside its decisions — every model votes on every
-bar whatever the weights, so the votes are the same for any weights) and fixed weights; produces
-the closed trades the trader would have made, through the same `combine` and `PaperBroker` in the
-same order (per tick: fills for every symbol, then decisions). With the weights of a frozen
-session it reproduces that session's trades exactly. Also buy-and-hold: an equal-weight
-portfolio of the symbols, bought at the first open and marked at every close.
+Consumes a `Recording` (its kline batches and every model's votes — the votes do not depend on the
+weights, so they are the same for any weights) and fixed weights; produces the trades and the
+marked-to-market equity the trader would have had, through `learning.simulate` — the trader's own
+`Desk` on the recording's own chunks, so with the weights of a frozen session it reproduces that
+session's trades exactly. Also buy-and-hold: an equal-weight portfolio of the symbols, bought at
+each one's first open and marked at every close, fees and slippage paid on both sides.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from analytics.recording import Recording
-from config.schema import TraderConfig
-from messages.trading import TradeClosed
-from trading.broker import PaperBroker
-from trading.ensemble import combine
+from config.schema import PeperConfig
+from learning.engine import project
+from learning.simulate import Simulation, simulate
+from messages.learning import Weights
+from trading.shadow import ShadowBooks
 
 
-def simulate(recording: Recording, weights: dict[str, float], config: TraderConfig) -> list[TradeClosed]:
-    broker = PaperBroker(config)
-    closed: list[TradeClosed] = []
-    decisions = iter(recording.decisions)
-    pending = next(decisions, None)
-    for tick, bars in recording.bars.items():
-        for symbol in sorted(bars):
-            closed.extend(broker.on_bar(symbol, bars[symbol])[1])
-        while pending is not None and pending.bar_time <= tick:
-            if pending.bar_time == tick:
-                _, action = combine(pending.votes, weights, config.entry_threshold)
-                broker.decide(pending.symbol, tick, action, pending.votes)
-            pending = next(decisions, None)
-    return closed
+def with_weights(recording: Recording, weights: dict[str, float], config: PeperConfig, models: list[str],
+                 chunks=None) -> Simulation:
+    initial = Weights(version=0, effective_from=0, weights=weights, cause=["baseline"])
+    return simulate(chunks if chunks is not None else recording.chunks(models, config.test.symbols), models,
+                    config.trader, config.learning, config.test.symbols, recording.interval_ms, initial, learn=False)
 
 
-def buy_and_hold_equity(recording: Recording, config: TraderConfig) -> tuple[list[int], list[float]]:
-    """(tick times, portfolio value at each tick): equal parts of the initial equity in each symbol,
-    bought at its first bar's open and valued at every close as if sold there (fee and slippage
-    paid on both sides)."""
-    cost = 1 + config.fee_rate + config.slippage
-    proceeds = 1 - config.fee_rate - config.slippage
-    symbols = len(recording.symbols)
-    share = config.initial_equity / max(1, symbols)
-    units: dict[str, float] = {}
-    last_close: dict[str, float] = {}
+def as_traded(recording: Recording, config: PeperConfig, models: list[str], initial: dict[str, float],
+              chunks=None) -> Simulation:
+    """The session again, with the versions it recorded: its trades and its marked-to-market equity."""
+    start = Weights(version=config.learning.start_version, effective_from=0, weights=project(initial, config.learning),
+                    cause=["initial"])
+    return simulate(chunks if chunks is not None else recording.chunks(models, config.test.symbols), models,
+                    config.trader, config.learning, config.test.symbols, recording.interval_ms, start, learn=False,
+                    versions=recording.published)
+
+
+def shadow_equity(recording: Recording, config: PeperConfig, models: list[str], chunks=None) -> tuple[list[int], dict[str, list[float]]]:
+    """Every expert's shadow book (each model alone, cash, hold) over the recording: (the bar time
+    ending each chunk, expert -> equity then) — whether or not a learner ran in the session."""
+    books = ShadowBooks(models, config.trader, config.test.symbols)
     times: list[int] = []
-    values: list[float] = []
-    for tick, bars in recording.bars.items():
-        for symbol, bar in bars.items():
-            if symbol not in units:
-                units[symbol] = share / (bar.open * cost)
-            last_close[symbol] = bar.close
-        times.append(tick)
-        values.append(sum(units[s] * last_close[s] for s in units) * proceeds + share * (symbols - len(units)))
-    return times, values
+    series: dict[str, list[float]] = {expert: [] for expert in books.experts}
+    for ready in chunks if chunks is not None else recording.chunks(models, config.test.symbols):
+        _, equity = books.run(ready)
+        times.append(int(ready.ticks[-1]))
+        for expert, value in zip(books.experts, equity.tolist()):
+            series[expert].append(value)
+    return times, series
+
+
+def fixed_weight_sets(config: PeperConfig, models: list[str], initial: dict[str, float]) -> dict[str, dict[str, float]]:
+    """The fixed-weights baselines: equal weights, the initial weights, each model alone."""
+    return {
+        "equal_weights": {m: 1.0 / len(models) for m in models},
+        "initial_weights": project(initial, config.learning),
+        **{model: {m: float(m == model) for m in models} for model in models},
+    }
+
+
+def buy_and_hold_equity(recording: Recording, config: PeperConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(tick times, portfolio value at each tick's close): equal parts of the initial equity in each
+    symbol, bought at its first bar's open and valued at every close as if sold there."""
+    trader = config.trader
+    cost = 1 + trader.fee_rate + trader.slippage
+    proceeds = 1 - trader.fee_rate - trader.slippage
+    ticks = recording.ticks()
+    symbols = recording.closes()
+    share = trader.initial_equity / max(1, len(symbols))
+    value = np.zeros(len(ticks))
+    for times, opens, closes in symbols.values():
+        units = share / (opens[0] * cost)
+        index = np.searchsorted(ticks, times)
+        marked = np.full(len(ticks), np.nan)
+        marked[index] = units * closes * proceeds
+        first = index[0]
+        marked[:first] = share
+        position = np.where(np.isnan(marked), 0, np.arange(len(ticks)))
+        np.maximum.accumulate(position, out=position)
+        value += marked[position]
+    return ticks, value

@@ -19,7 +19,19 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from bench import bus, feed, latency, learning, llm, models, peer, recorder, recovery, replay, trading
+from bench import (
+    bus,
+    feed,
+    latency,
+    learning,
+    llm,
+    models,
+    peer,
+    recorder,
+    recovery,
+    replay,
+    trading,
+)
 from bench.machine import describe_machine
 
 UNITS = {"msgs_per_s": "msg/s", "kill9_to_running_ms": "ms", "sigstop_to_running_ms": "ms", "messages": "messages",

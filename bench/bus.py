@@ -4,7 +4,7 @@ Consumes nothing but the repository; produces a JSON section `bus` with
 `msgs_per_s` (pulse -> broker -> sink, end to end, every message acknowledged),
 `kill9_to_running_ms` (kill -9 of the sink until its replacement is ready) and
 `sigstop_to_running_ms` (SIGSTOP until the hung sink is detected, killed and replaced), each the
-median of `runs` with the runs beside it. Heartbeat settings are peper.toml's defaults.
+median of `runs` with the runs beside it. Heartbeat settings are the shipped defaults.
 """
 
 from __future__ import annotations
@@ -17,36 +17,23 @@ import tempfile
 import time
 from pathlib import Path
 
-from config import load_config
-from tests.helpers.daemon import REPO_ROOT, running_daemon, wait_for
+from config.build import configured, topology
+from supervisor.harness import running_daemon, wait_for
 
 _DELIVERED = re.compile(r"delivered (\d+) messages to sink in ([0-9.]+) s")
 
 
 def measure_throughput(workdir: Path, count: int, payload_bytes: int) -> float:
-    topology = f"""
-    [actors.sink]
-    [actors.pulse]
-    restart = "transient"
-    after = ["sink"]
-    args = ["--count", "{count}", "--payload-bytes", "{payload_bytes}", "--ackers", "sink"]
-    """
-    with running_daemon(workdir, topology) as daemon:
+    pulse = {"restart": "transient", "after": ["sink"],
+             "args": ["--count", str(count), "--payload-bytes", str(payload_bytes), "--ackers", "sink"]}
+    with running_daemon(workdir, configured(actors=topology("sink", pulse=pulse))) as daemon:
         match = wait_for(lambda: _DELIVERED.search(daemon.log()), 300, "pulse delivered everything")
     return int(match.group(1)) / float(match.group(2))
 
 
 def measure_restart_ms(workdir: Path, signum: int) -> float:
-    defaults = load_config(REPO_ROOT / "peper.toml", environ={}).supervisor
-    supervision = "[supervisor]\n" + "".join(
-        f"{key} = {value}\n" for key, value in (
-            ("heartbeat_interval_s", defaults.heartbeat_interval_s),
-            ("heartbeat_liveness", defaults.heartbeat_liveness),
-            ("backoff_initial_s", defaults.backoff_initial_s),
-        )
-    )
-    topology = '[actors.sink]\n[actors.pulse]\nafter = ["sink"]\nargs = ["--rate", "100"]\n'
-    with running_daemon(workdir, topology, supervision=supervision) as daemon:
+    config = configured(actors=topology("sink", pulse={"after": ["sink"], "args": ["--rate", "100"]}))
+    with running_daemon(workdir, config, fast=False) as daemon:  # the shipped heartbeat and backoff settings
         old_pid = daemon.actor("sink").pid
         started = time.monotonic()
         os.kill(old_pid, signum)

@@ -7,27 +7,23 @@ actor (VmHWM), and the recording's `lmdb_bytes_per_message` and `lmdb_mib_per_mi
 
 from __future__ import annotations
 
-import re
 import statistics
 import tempfile
 from pathlib import Path
 
-from bench.topology import replay_topology
+from bench.data import SYMBOLS
+from bench.topology import finished, replay_config
 from bench.watch import ActorWatcher
 from storage.store import Store
 from storage.stream import StreamReader
-from tests.helpers.daemon import running_daemon, wait_for
-from tests.helpers.data import SYMBOLS
-
-_COMPLETE = re.compile(r"replay complete: (\d+) bars acknowledged by \S+ in ([0-9.]+) s")
+from supervisor.harness import running_daemon
 
 
 def measure(workdir: Path, start: str, end: str) -> dict[str, object]:
     db = workdir / "feed.lmdb"
-    topology = replay_topology(db, start, end, actors=["recorder"], ackers=["recorder"])
-    with running_daemon(workdir, topology) as daemon, ActorWatcher(daemon) as watcher:
-        match = wait_for(lambda: _COMPLETE.search(daemon.log()), 600, "the replay completed")
-    bars, seconds = int(match.group(1)), float(match.group(2))
+    with running_daemon(workdir, replay_config(db, start, end, {"recorder": {}})) as daemon, ActorWatcher(daemon) as watcher:
+        feed = finished(daemon, 600)
+    bars, seconds = feed.bars, feed.replay_s
     with Store(db, readonly=True) as store:
         size, messages = store.size_bytes(), StreamReader(store).count()
     return {"bars": bars, "bars_per_s": bars / seconds, "peak_rss_mb": watcher.peak_rss_mb, "messages": messages,

@@ -16,51 +16,30 @@ from pathlib import Path
 
 import numpy as np
 
+from analytics.recording import recorded_messages
+from bench.data import KLINES, SYMBOLS
+from bench.topology import SEED_WEIGHTS
+from config.build import configured
+from config.schema import PeperConfig
+from config.times import parse_time
 from llm.tiny_model import write_tiny_model
-from marketdata.sources import load_source, parse_time
-from messages.trading import Decision
-from tests.helpers.binance_double import BinanceDouble
-from tests.helpers.daemon import running_daemon
-from tests.helpers.data import KLINES, SYMBOLS
-from tests.helpers.network import free_port
-from tests.helpers.recording import recorded_messages
+from marketdata.binance_double import BinanceDouble
+from marketdata.sources import load_source
+from messages.trading import DecisionBatch
+from supervisor.harness import free_port, running_daemon
 
 BAR_PERIOD_S = 0.05
 
 
-def topology(db: Path, double: BinanceDouble, model: Path | None) -> str:
-    llm = f"""
-    [mistral]
-    model_path = "{model}"
-    port = {free_port()}
-    [mistral_ai]
-    every_n_bars = 15
-    [actors.llm_supervisor]
-    [actors.mistral_ai]
-    """ if model else ""
-    models = ["trading_ai", "lava_ai", "lgbm_ai"] + (["mistral_ai", "llm_supervisor"] if model else [])
-    return f"""
-    [test]
-    symbols = {SYMBOLS!r}
-    [database]
-    path = "{db}"
-    [feed]
-    mode = "live"
-    ws_url = "{double.ws_url}"
-    rest_url = "{double.rest_url}"
-    tick_deadline_s = 10.0
-    [trader]
-    vote_deadline_ms = 2000
-    {llm}
-    [actors.recorder]
-    [actors.rl_learner]
-    [actors.trader]
-    [actors.trading_ai]
-    [actors.lava_ai]
-    [actors.lgbm_ai]
-    [actors.market_feed]
-    after = {["recorder", "rl_learner", "trader", *models]!r}
-    """
+def topology(db: Path, double: BinanceDouble, model: Path | None) -> PeperConfig:
+    models = ["trading_ai", "lava_ai", "lgbm_ai"] + (["mistral_ai"] if model else [])
+    actors = {name: {} for name in ("recorder", "rl_learner", "trader", *models, *(["llm_supervisor"] if model else []))}
+    llm = {"mistral": {"model_path": str(model), "port": free_port()}, "mistral_ai": {"every_n_bars": 15}} if model else {}
+    return configured(test={"symbols": SYMBOLS}, database={"path": str(db)},
+                      feed={"mode": "live", "ws_url": double.ws_url, "rest_url": double.rest_url, "tick_deadline_s": 10.0},
+                      trader={"vote_deadline_ms": 2000},
+                      learning={"initial_weights": {m: SEED_WEIGHTS[m] for m in models}},
+                      actors={**actors, "market_feed": {}}, **llm)
 
 
 def measure(workdir: Path, bars: int, with_llm: bool) -> list[float]:
@@ -72,17 +51,18 @@ def measure(workdir: Path, bars: int, with_llm: bool) -> list[float]:
     try:
         with running_daemon(workdir, topology(db, double, model)) as daemon:
             last = int(table.open_time[-1])
-            daemon.wait_for(lambda: daemon.actor("trader").counters.get("decisions", 0) >= 1 and double.finished, 600,
+            daemon.wait_for(lambda: daemon.actor("trader").counters.decisions >= 1 and double.finished, 600,
                             "the double sent every bar")
-            daemon.wait_for(lambda: any(d.bar_time == last for d in _decisions(db)), 60, "the last bar decided")
+            daemon.wait_for(lambda: any(d.bar_time[-1] == last for d in _decisions(db)), 60, "the last bar decided")
     finally:
         double.stop()
     sent = double.closing_sent_ns
-    return [(d.ts_sent - sent[d.bar_time]) / 1000 for d in _decisions(db) if d.bar_time in sent]
+    return [(d.ts_sent - sent[d.bar_time[0]]) / 1000 for d in _decisions(db) for _ in d.symbol if d.bar_time[0] in sent]
 
 
-def _decisions(db: Path) -> list[Decision]:
-    return [m for m in recorded_messages(db, "decision") if isinstance(m, Decision)]
+def _decisions(db: Path) -> list[DecisionBatch]:
+    """Live, one batch per tick: every symbol of the bar, decided together."""
+    return [m for m in recorded_messages(db, "decision") if isinstance(m, DecisionBatch)]
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:

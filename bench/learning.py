@@ -23,16 +23,16 @@ from pathlib import Path
 import msgspec
 from rich.console import Console
 
-from actors.base import LOG_LEVEL_ENV
 from analytics.report import build_report
+from bench.data import KLINES, REPO_ROOT_CONFIG
 from config import load_config
+from config.runtime import LOG_LEVEL_ENV
 from config.schema import PeperConfig
-from marketdata import SourceError
-from marketdata.sources import parse_time
-from supervisor.train_commands import data_span
-from tests.helpers.daemon import REPO_ROOT, short_run_dir
-from tests.helpers.data import KLINES
-from training.catalog import Catalog
+from config.times import parse_time
+from messages.errors import SourceError
+from storage.catalog import Catalog
+from supervisor.commands.train import DaemonTopology, data_span
+from supervisor.harness import short_run_dir
 from training.loop import train
 from training.windows import Window, check_windows
 
@@ -62,7 +62,8 @@ def windows_for(train_from: str, train_to: str, test_from: str, test_to: str) ->
 def learn(config: PeperConfig, windows: list[Window], workdir: Path, console: Console) -> dict:
     catalog = Catalog(workdir / "train.lmdb")
     try:
-        asyncio.run(train(config, catalog, windows, short_run_dir(), console, show_progress=False))
+        run_dir = short_run_dir()
+        asyncio.run(train(config, catalog, windows, lambda: DaemonTopology(run_dir), console, show_progress=False))
         document, _ = build_report(catalog)
     finally:
         catalog.close()
@@ -97,7 +98,7 @@ def run(runs: int, quick: bool, *, data: Path | None = None, train_from: str | N
             ("2021-04-02", "2021-04-04T12:00", "2021-04-04T12:00", "2021-04-05") if quick
             else ("2021-04-02", "2021-04-30", "2021-05-07", "2021-05-14"))
     windows = windows_for(train_from, train_to, test_from, test_to)
-    base = load_config(REPO_ROOT / "peper.toml", environ={}, overrides={
+    base = load_config(REPO_ROOT_CONFIG, environ={}, overrides={
         "feed.source": str(data), "feed.interval": interval, "test.max_iterations": iterations})
     check_windows(windows, *data_span(base, {}))
     console = Console(stderr=True)

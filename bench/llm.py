@@ -16,34 +16,25 @@ import tempfile
 import time
 from pathlib import Path
 
+from analytics.recording import recorded_messages
+from config.build import configured, topology
 from llm.tiny_model import write_tiny_model
-from tests.helpers.daemon import running_daemon, wait_for
-from tests.helpers.network import free_port, listening_pid
-from tests.helpers.recording import recorded_messages
+from supervisor.harness import free_port, listening_pid, running_daemon, wait_for
 
 
 def measure(workdir: Path, fault: int) -> dict[str, float]:
     model = write_tiny_model(workdir / "tiny.gguf")
     port = free_port()
     db = workdir / "llm.lmdb"
-    topology = f"""
-    [database]
-    path = "{db}"
-    [mistral]
-    model_path = "{model}"
-    port = {port}
-    health_check_interval = 1.0
-    probe_timeout_s = 2.0
-    backoff_initial_s = 0.1
-    [actors.recorder]
-    [actors.llm_supervisor]
-    """
-    with running_daemon(workdir, topology) as daemon:
-        def counters() -> dict[str, int]:
+    config = configured(database={"path": str(db)}, actors=topology("recorder", "llm_supervisor"),
+                        mistral={"model_path": str(model), "port": port, "health_check_interval": 1.0,
+                                 "probe_timeout_s": 2.0, "backoff_initial_s": 0.1})
+    with running_daemon(workdir, config) as daemon:
+        def counters():
             return daemon.actor("llm_supervisor").counters
 
-        wait_for(lambda: counters().get("probes", 0) >= 3, 60, "three probes")
-        start_to_ready = counters()["start_to_ready_ms"]
+        wait_for(lambda: counters().probes >= 3, 60, "three probes")
+        start_to_ready = counters().start_to_ready_ms
         started = time.monotonic()
         os.kill(listening_pid(port), fault)
         wait_for(lambda: _ready_after_restart(db), 60, "ready again")

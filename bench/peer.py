@@ -13,9 +13,10 @@ import statistics
 import time
 from decimal import Decimal
 
-from marketdata.sources import load_source, parse_time
+from bench.data import KLINES, SYMBOLS
+from config.times import parse_time
+from marketdata.sources import load_source
 from marketdata.table import KlineTable
-from tests.helpers.data import KLINES, SYMBOLS
 
 
 def _instrument(symbol: str, first_price: float):

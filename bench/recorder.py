@@ -13,8 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from config.build import configured, topology
 from storage.store import Store
-from tests.helpers.daemon import running_daemon, wait_for
+from supervisor.harness import running_daemon, wait_for
 
 PAYLOAD_BYTES = 150
 
@@ -22,24 +23,18 @@ PAYLOAD_BYTES = 150
 def measure(workdir: Path, count: int) -> dict[str, float]:
     db = workdir / "rec.lmdb"
     start_at = time.time() + 4  # every process is up by then
-    topology = f"""
-    [database]
-    path = "{db}"
-    [actors.recorder]
-    [actors.pulse]
-    restart = "transient"
-    after = ["recorder"]
-    args = ["--count", "{count}", "--payload-bytes", "{PAYLOAD_BYTES}", "--start-at", "{start_at}"]
-    """
-    with running_daemon(workdir, topology) as daemon:
-        recorder = wait_for(lambda: (r := daemon.actor("recorder")).counters.get("written", 0) >= count and r, 300,
+    pulse = {"restart": "transient", "after": ["recorder"],
+             "args": ["--count", str(count), "--payload-bytes", str(PAYLOAD_BYTES), "--start-at", str(start_at)]}
+    config = configured(database={"path": str(db)}, actors=topology("recorder", pulse=pulse))
+    with running_daemon(workdir, config) as daemon:
+        recorder = wait_for(lambda: (r := daemon.actor("recorder")).counters.written >= count and r, 300,
                             "every message committed", interval_s=0.005)
         seconds = time.time() - start_at
     with Store(db, readonly=True) as store:
         size = store.size_bytes()
-    written = recorder.counters["written"]
-    return {"msgs_per_s": count / seconds, "batches": recorder.counters["batches"],
-            "messages_per_batch": written / max(1, recorder.counters["batches"]), "lmdb_bytes_per_message": size / written}
+    written, batches = recorder.counters.written, recorder.counters.batches
+    return {"msgs_per_s": count / seconds, "batches": batches, "messages_per_batch": written / max(1, batches),
+            "lmdb_bytes_per_message": size / written}
 
 
 def run(runs: int, quick: bool, count: int | None = None) -> dict[str, object]:

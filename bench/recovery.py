@@ -2,10 +2,10 @@
 
 Consumes the shared klines and the tiny test model; produces the section `recovery`: `ms` per
 actor — from the kill until the replacement is running *and* has published again (a model voted,
-the trader decided, the recorder acknowledged, the feed sent; the learner, which only speaks on a
-closed trade, counts once it is running) — with the runs beside it; and the llama.cpp server's
+the trader decided, the recorder acknowledged, the feed sent, the learner credited) — with the
+runs beside it; and the llama.cpp server's
 kill -9 and SIGSTOP until ready again (`llm_server_kill9_ms`, `llm_server_sigstop_ms`), from the
-`llm` benchmark's measurement. Supervision uses peper.toml's heartbeat and backoff settings.
+`llm` benchmark's measurement. Supervision uses the shipped heartbeat and backoff settings.
 """
 
 from __future__ import annotations
@@ -19,36 +19,27 @@ from pathlib import Path
 
 from bench import llm
 from bench.replay import full_topology
-from config import load_config
+from config.build import configured
 from llm.tiny_model import write_tiny_model
-from tests.helpers.daemon import REPO_ROOT, running_daemon, wait_for
-from tests.helpers.network import free_port
+from supervisor.harness import free_port, running_daemon, wait_for
 
 VICTIMS = ("trading_ai", "lava_ai", "lgbm_ai", "mistral_ai", "trader", "rl_learner", "recorder", "market_feed")
-SPEAKS_ONLY_ON_TRADES = ("rl_learner",)
-
-
-def shipped_supervision() -> str:
-    defaults = load_config(REPO_ROOT / "peper.toml", environ={}).supervisor
-    return "[supervisor]\n" + "".join(f"{key} = {getattr(defaults, key)}\n" for key in defaults.__struct_fields__)
 
 
 def measure(workdir: Path, victims: tuple[str, ...]) -> dict[str, float]:
     model = write_tiny_model(workdir / "tiny.gguf")
-    topology = full_topology(workdir / "rec.lmdb", "2021-04-02", "2021-04-20", model=model, port=free_port(), pinned=0)
-    topology = topology.replace('[feed]', '[feed]\nspeed = "1200"', 1)
+    config = full_topology(workdir / "rec.lmdb", "2021-04-02", "2021-04-20", model=model, port=free_port(), pinned=0)
+    config = configured(config, feed={"speed": "1200"})
     measured: dict[str, float] = {}
-    with running_daemon(workdir, topology, supervision=shipped_supervision()) as daemon:
+    with running_daemon(workdir, config, fast=False) as daemon:  # the shipped heartbeat and backoff settings
         for name in victims:
             before = daemon.actor(name)
-            wait_for(lambda: daemon.actor(name).msgs_out > before.msgs_out or name in SPEAKS_ONLY_ON_TRADES, 30,
-                     f"{name} publishing before the kill")
+            wait_for(lambda: daemon.actor(name).msgs_out > before.msgs_out, 30, f"{name} publishing before the kill")
             started = time.monotonic()
             os.kill(before.pid, signal.SIGKILL)
             wait_for(lambda: (a := daemon.actor(name)).pid not in (None, before.pid) and a.state == "running", 60,
                      f"{name} running again")
-            wait_for(lambda: daemon.actor(name).msgs_out > 0 or name in SPEAKS_ONLY_ON_TRADES, 60, f"{name} publishing again",
-                     interval_s=0.005)
+            wait_for(lambda: daemon.actor(name).msgs_out > 0, 60, f"{name} publishing again", interval_s=0.005)
             measured[name] = (time.monotonic() - started) * 1000
     return measured
 

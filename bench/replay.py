@@ -16,57 +16,46 @@ Consumes the shared klines; produces the sections `replay` and `memory`.
 
 from __future__ import annotations
 
-import re
 import statistics
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from bench.topology import model_sections, replay_topology
+from bench.topology import finished, replay_config
 from bench.watch import ActorWatcher
+from config.build import configured, topology
+from config.schema import PeperConfig
 from llm.tiny_model import write_tiny_model
 from storage.models import latest_model
+from storage.sessions import copy_database
 from storage.store import Store
 from storage.stream import StreamReader
-from tests.helpers.daemon import running_daemon, wait_for
-from tests.helpers.network import free_port
+from supervisor.harness import free_port, running_daemon, wait_for
 
-_COMPLETE = re.compile(r"replay complete: (\d+) bars acknowledged by .* in ([0-9.]+) s")
 MODELS = ["trading_ai", "lava_ai", "lgbm_ai", "mistral_ai"]
 ACTORS = ["recorder", "rl_learner", "trader", *MODELS]
 ASK_EVERY_N_BARS = 240
 
 
 def full_topology(db: Path, start: str, end: str, *, model: Path, port: int, pinned: int, interval: str = "1m",
-                  with_server: bool = False) -> str:
-    actors = ACTORS + (["llm_supervisor"] if with_server else [])
-    models = model_sections()
-    if pinned:
-        models = re.sub(r"(?m)^pinned_version = \d+", f"pinned_version = {pinned}", models)
-    extra = f"""
-[mistral]
-model_path = "{model}"
-port = {port}
-[mistral_ai]
-every_n_bars = {ASK_EVERY_N_BARS}
-max_tokens = 192
-{models}"""
-    text = replay_topology(db, start, end, actors=actors, ackers=["recorder", "trader", *MODELS], extra=extra)
-    return text.replace("[feed]", f'[feed]\ninterval = "{interval}"', 1)
+                  with_server: bool = False) -> PeperConfig:
+    actors = {name: {} for name in ACTORS + (["llm_supervisor"] if with_server else [])}
+    return replay_config(db, start, end, actors, interval=interval, lgbm_ai={"pinned_version": pinned},
+                         mistral={"model_path": str(model), "port": port},
+                         mistral_ai={"every_n_bars": ASK_EVERY_N_BARS, "max_tokens": 192})
 
 
 def replay_once(workdir: Path, db: Path, start: str, end: str, *, model: Path, pinned: int, interval: str = "1m",
                 with_server: bool = False) -> dict[str, object]:
-    topology = full_topology(db, start, end, model=model, port=free_port(), pinned=pinned, interval=interval,
-                             with_server=with_server)
+    config = full_topology(db, start, end, model=model, port=free_port(), pinned=pinned, interval=interval,
+                           with_server=with_server)
     workdir.mkdir(parents=True, exist_ok=True)
-    with running_daemon(workdir, topology) as daemon, ActorWatcher(daemon) as watcher:
-        match = wait_for(lambda: _COMPLETE.search(daemon.log()), 3600, "the replay completed")
-        counters = {a.name: a.counters for a in daemon.status().actors}
-    bars, seconds = int(match.group(1)), float(match.group(2))
-    return {"bars": bars, "seconds": seconds, "cpu_s": watcher.cpu_s, "peak_rss_mb": watcher.peak_rss_mb,
-            "mistral": counters.get("mistral_ai", {})}
+    with running_daemon(workdir, config) as daemon, ActorWatcher(daemon) as watcher:
+        feed = finished(daemon, 3600)
+        mistral = daemon.actor("mistral_ai").counters
+    return {"bars": feed.bars, "seconds": feed.replay_s, "cpu_s": watcher.cpu_s, "peak_rss_mb": watcher.peak_rss_mb,
+            "mistral": mistral}
 
 
 def published(db: Path) -> dict[str, tuple[int, float]]:
@@ -87,12 +76,12 @@ def raw_ceiling(workdir: Path, traffic: dict[str, tuple[int, float]], bars: int)
     total = sum(count for count, _ in traffic.values())
     start_at = time.time() + 2.0 + 0.4 * len(traffic)  # after every process is up
     workdir.mkdir(parents=True, exist_ok=True)
-    tables = "[actors.sink]\nargs = [\"--ack-every\", \"1000000000\"]\n"
-    for index, (src, (count, size)) in enumerate(sorted(traffic.items())):
-        tables += (f'[actors.pulse_{index}]\nmodule = "actors.pulse"\nrestart = "transient"\nafter = ["sink"]\n'
-                   f'args = ["--count", "{count}", "--payload-bytes", "{int(size)}", "--start-at", "{start_at}"]\n')
-    with running_daemon(workdir, tables) as daemon:
-        wait_for(lambda: daemon.actor("sink").counters.get("pulses", 0) >= total, 600, "the sink got every message",
+    pulses = {f"pulse_{index}": {"module": "actors.pulse", "restart": "transient", "after": ["sink"],
+                                 "args": ["--count", str(count), "--payload-bytes", str(int(size)), "--start-at", str(start_at)]}
+              for index, (src, (count, size)) in enumerate(sorted(traffic.items()))}
+    config = configured(actors=topology(sink={"args": ["--ack-every", "1000000000"]}, **pulses))
+    with running_daemon(workdir, config) as daemon:
+        wait_for(lambda: daemon.actor("sink").counters.pulses >= total, 600, "the sink got every message",
                  interval_s=0.005)
         finished = time.time()
     return bars / (finished - start_at), total
@@ -136,15 +125,14 @@ def run(runs: int, quick: bool, window: tuple[str, str] | None = None) -> dict[s
         "cpu_s_per_1000_bars": {name: round(statistics.median(r["cpu_s"].get(name, 0.0) for r in results) / bars * 1000, 4)
                                 for name in actors},
         "lgbm_pinned_version": pinned,
-        "mistral_cache_hits": results[-1]["mistral"].get("cache_hits", 0),
-        "mistral_llm_requests": results[-1]["mistral"].get("llm_requests", 0),
+        "mistral_cache_hits": results[-1]["mistral"].cache_hits,
+        "mistral_llm_requests": results[-1]["mistral"].llm_requests,
         "warmup_s": round(warm["seconds"], 1),
         "peak_rss_mb": {name: round(max(r["peak_rss_mb"].get(name, 0.0) for r in results), 1) for name in actors},
     }
 
 
 def _copy_models_and_cache(source: Path, target: Path) -> None:
-    from storage.sessions import copy_database
     with Store(source, readonly=True) as read, Store(target) as write:
         for name in ("models", "llm_cache"):
             copy_database(read, write, name)

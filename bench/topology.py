@@ -1,34 +1,40 @@
-"""The replay topology every benchmark runs: the shared 1m klines through the given actors."""
+"""The topologies every benchmark runs, built typed (`config.build`): the shared klines through the given actors.
+
+`replay_config` builds a replay of ../shared/data klines (1m, the five symbols) through the actors
+given, with the shipped model settings and the seed's initial weights; `finished` waits until the
+feed has completed the replay and returns its counters (bars, seconds from the first send to the
+last acknowledgement).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from tests.helpers.daemon import REPO_ROOT
-from tests.helpers.data import KLINES, SYMBOLS
+from bench.data import KLINES, SYMBOLS
+from config.build import configured
+from config.schema import PeperConfig
+from messages.counters import FeedCounters
+from supervisor.harness import DaemonHandle, wait_for
+
+SEED_WEIGHTS = {"trading_ai": 0.25, "lava_ai": 0.35, "lgbm_ai": 0.40, "mistral_ai": 0.0}
+FEED = {"restart": "transient"}
 
 
-def model_sections() -> str:
-    """peper.toml's model sections ([trading_ai] .. [lgbm_ai]), so benchmarks use the shipped settings."""
-    text = (REPO_ROOT / "peper.toml").read_text()
-    return text[text.index("[trading_ai]"):text.index("[bus]")]
+def replay_config(db: Path, start: str, end: str, actors: dict[str, dict[str, Any]], *, source: Path | str = KLINES,
+                  interval: str = "1m", symbols: list[str] = SYMBOLS, **sections: dict[str, Any]) -> PeperConfig:
+    models = [name for name in SEED_WEIGHTS if name in actors]
+    weights = {m: SEED_WEIGHTS[m] for m in models}
+    total = sum(weights.values())
+    learning = {"initial_weights": {m: w / total for m, w in weights.items()} if total else {},
+                **sections.pop("learning", {})}
+    return configured(test={"symbols": symbols}, database={"path": str(db)},
+                      feed={"source": str(source), "start": start, "end": end, "interval": interval,
+                            **sections.pop("feed", {})},
+                      learning=learning, actors={**actors, "market_feed": FEED}, **sections)
 
 
-def replay_topology(db: Path, start: str, end: str, actors: list[str], ackers: list[str], extra: str = "") -> str:
-    tables = "".join(f"[actors.{name}]\n" for name in actors)
-    return f"""
-{extra}
-[test]
-symbols = {SYMBOLS!r}
-[database]
-path = "{db}"
-[feed]
-source = "{KLINES}"
-start = "{start}"
-end = "{end}"
-ackers = {ackers!r}
-{tables}
-[actors.market_feed]
-restart = "transient"
-after = {ackers!r}
-"""
+def finished(daemon: DaemonHandle, timeout_s: float) -> FeedCounters:
+    """The feed's counters once the replay is complete: `bars` and `replay_s`."""
+    return wait_for(lambda: (c := daemon.actor("market_feed").counters).replay_s > 0 and c, timeout_s,
+                    "the replay completed", interval_s=0.02)

@@ -11,48 +11,37 @@ deterministic, so one run each; `bars_per_s` (full topology, from the replay) is
 from __future__ import annotations
 
 import io
-import re
 import tempfile
 from pathlib import Path
 
 import msgspec
 
 from analytics.metrics import trade_metrics
-from bench.topology import model_sections, replay_topology
-from supervisor.export import export_records
-from tests.helpers.daemon import running_daemon, wait_for
-from tests.helpers.data import SYMBOLS
+from bench.data import SYMBOLS
+from bench.topology import SEED_WEIGHTS, finished, replay_config
+from supervisor.commands.export import export_records
+from supervisor.harness import running_daemon
 
 STRATEGIES = ("initial_weights", "equal_weights", "seed", "hedge", "thompson")
 LEARNERS = ("seed", "hedge", "thompson")
-_COMPLETE = re.compile(r"replay complete: (\d+) bars acknowledged by .* in ([0-9.]+) s")
-
-
-def strategy_config(strategy: str) -> str:
-    """[learning] (and [trader]) for a strategy; fixed-weight ones run without a learner."""
-    learner = strategy in LEARNERS
-    equal = "[learning.initial_weights]\ntrading_ai = 0.25\nlava_ai = 0.25\nlgbm_ai = 0.25\nmistral_ai = 0.25\n"
-    return (f'[learning]\nalgorithm = "{strategy if learner else "seed"}"\n'
-            + (equal if strategy == "equal_weights" else "")
-            + ('[trader]\nlearner = ""\n' if not learner else ""))
-
-
 def measure(workdir: Path, strategy: str, start: str, end: str) -> dict[str, object]:
     db = workdir / "trading.lmdb"
     models = ["trading_ai", "lava_ai", "lgbm_ai"]
-    actors = ["recorder", "trader", *models] + (["rl_learner"] if strategy in LEARNERS else [])
-    text = replay_topology(db, start, end, actors=actors, ackers=["recorder", *models, "trader"],
-                           extra=model_sections() + strategy_config(strategy))
-    with running_daemon(workdir, text) as daemon:
-        match = wait_for(lambda: _COMPLETE.search(daemon.log()), 1800, "the replay completed")
-        config = daemon.config
+    learner = strategy in LEARNERS
+    actors = {name: {} for name in ("recorder", "trader", *models, *(["rl_learner"] if learner else []))}
+    weights = {m: 1 / len(models) for m in models} if strategy == "equal_weights" else \
+        {m: SEED_WEIGHTS[m] / sum(SEED_WEIGHTS[n] for n in models) for m in models}
+    config = replay_config(db, start, end, actors,
+                           learning={"algorithm": strategy if learner else "seed", "initial_weights": weights})
+    with running_daemon(workdir, config) as daemon:
+        feed = finished(daemon, 1800)
     trades = _export(db, "trades")
     weights = _export(db, "weights")
     metrics = trade_metrics(trades, config.trader.initial_equity)
     return {"trades": metrics.trades, "win_rate": metrics.win_rate, "roi": metrics.roi,
             "max_drawdown": metrics.max_drawdown, "sharpe": metrics.sharpe, "profit_factor": metrics.profit_factor,
             "final_weights": weights[-1]["weights"] if weights else "fixed",
-            "bars_per_s": int(match.group(1)) / float(match.group(2))}
+            "bars_per_s": feed.bars / feed.replay_s}
 
 
 def _export(db: Path, what: str) -> list[dict]:

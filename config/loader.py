@@ -1,8 +1,9 @@
 """Load peper.toml into a `PeperConfig`, apply overrides, and explain every mistake in one line.
 
 Consumes a TOML file, `PEPER_<SECTION>__<KEY>` environment variables and command-line overrides
-(`{"feed.source": "synthetic:3"}`); produces a frozen `PeperConfig` or raises `ConfigError`
-whose message names the file (or variable), the key and what was expected.
+(`{"feed.source": "synthetic:3"}`); produces a frozen `PeperConfig` whose topology holds
+(`config.topology`), or raises `ConfigError` whose message names the file (or variable), the key
+and what was expected.
 """
 
 from __future__ import annotations
@@ -17,14 +18,12 @@ from typing import Any
 import msgspec
 
 from config.schema import PeperConfig
+from config.topology import topology_of
+from messages.errors import ConfigError, TopologyError
 
 ENV_PREFIX = "PEPER_"
 DEFAULT_CONFIG = Path("peper.toml")
 _PATH_IN_ERROR = re.compile(r" - at `\$((?:\.[A-Za-z0-9_]+|\[[0-9]+\])*)`$")
-
-
-class ConfigError(Exception):
-    """peper.toml (or an override) is not valid; the message is one line for the user."""
 
 
 def load_config(
@@ -52,11 +51,16 @@ def load_config(
 def decode_config(
     document: dict[str, Any], *, source: str = "<config>", origins: Mapping[str, str] | None = None
 ) -> PeperConfig:
-    """Validate a TOML-shaped dict; errors name `source` or the override that set the key."""
+    """Validate a TOML-shaped dict and its topology; errors name `source` or the override that set the key."""
     try:
-        return msgspec.convert(document, PeperConfig)
+        config = msgspec.convert(document, PeperConfig)
     except msgspec.ValidationError as exc:
         raise ConfigError(_explain(str(exc), source, origins or {})) from exc
+    try:
+        topology_of(config)
+    except TopologyError as exc:
+        raise TopologyError(f"{source}: {exc}") from exc
+    return config
 
 
 def _read_toml(file: Path) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 Consumes nothing; produces the `PeperConfig` type that `config.loader` decodes TOML into.
 Each Struct forbids unknown fields, so a misspelled key is an error, never a silent default.
+What the `[actors]` table implies (the models, the acknowledgers, the learner, the start order)
+is derived and checked in `config.topology`, not written twice here.
 """
 
 from __future__ import annotations
@@ -25,40 +27,26 @@ from config.section import (
     Symbol,
 )
 
-MODEL_NAMES = ("trading_ai", "lava_ai", "lgbm_ai", "mistral_ai")
-
-
-class InitialWeights(Section):
-    trading_ai: Fraction = 0.25
-    lava_ai: Fraction = 0.35
-    lgbm_ai: Fraction = 0.40
-    mistral_ai: Fraction = 0.0
-
-    def __post_init__(self) -> None:
-        total = sum(msgspec.structs.astuple(self))
-        if not math.isclose(total, 1.0, abs_tol=1e-9):
-            raise ValueError(f"initial weights must sum to 1.0, they sum to {total:.6g}")
-
 
 class LearningConfig(Section):
+    algorithm: Literal["seed", "hedge", "thompson"] = "seed"
     learning_rate: Fraction = 0.01
     reward_multiplier: PositiveFloat = 1.5
     punishment_multiplier: PositiveFloat = 0.8
     weight_decay: Fraction = 0.001
     min_weight: Fraction = 0.05
     max_weight: Fraction = 0.70
-    algorithm: Literal["seed", "hedge", "thompson"] = "seed"
     seed: NonNegativeInt = 7
-    initial_weights: InitialWeights = msgspec.field(default_factory=InitialWeights)
+    update_every_bars: PositiveInt = 60
+    start_version: NonNegativeInt = 0   # the number of the initial weights' version (`run` follows the store's history)
+    initial_weights: dict[str, Fraction] = {}  # model -> weight; empty: equal weights (peper.toml: the seed's)
 
     def __post_init__(self) -> None:
-        models = len(MODEL_NAMES)
         if self.min_weight > self.max_weight:
             raise ValueError(f"min_weight {self.min_weight} is above max_weight {self.max_weight}")
-        if self.min_weight * models > 1.0 or self.max_weight * models < 1.0:
-            raise ValueError(
-                f"no weights of {models} models within [{self.min_weight}, {self.max_weight}] sum to 1.0"
-            )
+        total = math.fsum(self.initial_weights.values())
+        if self.initial_weights and not math.isclose(total, 1.0, abs_tol=1e-9):
+            raise ValueError(f"initial weights must sum to 1.0, they sum to {total:.6g}")
 
 
 class TestConfig(Section):
@@ -100,7 +88,6 @@ class FeedConfig(Section):
     end: str = ""
     chunk_ticks: PositiveInt = 256
     credit_window: PositiveInt = 1024
-    ackers: list[ActorName] = msgspec.field(default_factory=lambda: ["recorder"])
     ws_url: str = "wss://stream.binance.com:9443/stream"
     rest_url: str = "https://api.binance.com"
     tick_deadline_s: Seconds = 5.0
@@ -121,8 +108,6 @@ class TraderConfig(Section):
     initial_equity: PositiveFloat = 10_000.0
     entry_threshold: Fraction = 0.3
     vote_deadline_ms: PositiveInt = 2000
-    learner: str = "rl_learner"
-    resend_interval_s: Seconds = 1.0
 
 
 class BusConfig(Section):
@@ -144,11 +129,15 @@ class SupervisorConfig(Section):
     backoff_max_s: Annotated[float, Meta(ge=0.0)] = 5.0
 
 
+Role = Literal["", "feed", "recorder", "model", "trader", "learner", "llm", "other"]
+
+
 class ActorSpec(Section):
-    """One actor of the topology; `module` defaults to actors.<name>."""
+    """One actor of the topology; `module` defaults to actors.<name>, `role` to the name's (config.topology)."""
 
     enabled: bool = True
     module: str = ""
+    role: Role = ""
     restart: Literal["permanent", "transient", "temporary"] = "permanent"
     after: list[ActorName] = msgspec.field(default_factory=list)
     args: list[str] = msgspec.field(default_factory=list)
@@ -170,31 +159,3 @@ class PeperConfig(Section):
     bus: BusConfig = msgspec.field(default_factory=BusConfig)
     supervisor: SupervisorConfig = msgspec.field(default_factory=SupervisorConfig)
     actors: dict[ActorName, ActorSpec] = msgspec.field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.start_order()
-
-    def start_order(self) -> list[str]:
-        """Enabled actors, each after the ones named in its `after` (a topological order)."""
-        enabled = {name: spec for name, spec in self.actors.items() if spec.enabled}
-        order: list[str] = []
-        visiting: list[str] = []
-
-        def visit(name: str) -> None:
-            if name in order:
-                return
-            if name in visiting:
-                cycle = " -> ".join([*visiting[visiting.index(name):], name])
-                raise ValueError(f"actors start after each other in a cycle: {cycle}")
-            visiting.append(name)
-            for dependency in enabled[name].after:
-                if dependency not in self.actors:
-                    raise ValueError(f"actor {name!r} starts after {dependency!r}, which is not an actor")
-                if dependency in enabled:
-                    visit(dependency)
-            visiting.pop()
-            order.append(name)
-
-        for name in enabled:
-            visit(name)
-        return order

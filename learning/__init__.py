@@ -1,8 +1,8 @@
-"""Model weights and how trades move them: the seed's ReinforcementLearningEngine and its peers.
+"""Model weights and how the experts' credit moves them: the seed's ReinforcementLearningEngine and its peers.
 
 `projection` keeps weights on the capped simplex; `engine` holds the update rules behind one
-interface (`seed`: apply_reward / apply_punishment / weight decay; `hedge`: exponential weights
-over counterfactual PnL; `thompson`: Beta posteriors sampled with a seeded generator);
-`attribution` says, per trade, who agreed, who opposed and who abstained.
+interface (`seed`: apply_reward / apply_punishment / weight decay; `hedge`: exponential weights;
+`thompson`: Beta posteriors sampled with a seeded generator), each fed every expert's shadow-book
+return over a period; `learner` runs a rule on its schedule and numbers the versions.
 Imports `messages` and `config` only.
 """

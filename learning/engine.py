@@ -1,19 +1,20 @@
-"""The weight update rules behind one interface: `update(weights, trades) -> weights`.
+"""The weight update rules behind one interface: `update(weights, credit) -> weights`.
 
-`SeedRule` is the seed's ReinforcementLearningEngine: weight decay pulls every weight towards
-equal weights; then, per trade and model, `apply_reward` when the model's stance and the trade's
-result agree (it voted with a winner or against a loser), `apply_punishment` when they disagree,
-nothing for an abstention:
-    reward:     w += learning_rate * reward_multiplier     * confidence * g(|return|)
-    punishment: w -= learning_rate * punishment_multiplier * confidence * g(|return|)
-with g(x) = tanh(x / RETURN_SCALE), a bounded function of the return; then `normalize_weights`
-(projection onto the capped simplex). `Hedge` multiplies each weight by
-exp(eta * counterfactual return * confidence), redistributing only among the models that took a
-side (sleeping experts); `Thompson` keeps a Beta(successes + 1, failures + 1)
-per model and weighs each model by the probability that it is the best, estimated from
-`THOMPSON_DRAWS` joint draws of a generator seeded from `[learning] seed` (probability matching);
-a model that has never taken a side has no evidence and takes no part in the draws.
-Every rule is deterministic given its inputs and seed.
+`credit` is every expert's net shadow-book return over the period just ended (a fraction; 0 for
+an expert that stayed flat). Every rule is deterministic given its inputs and seed, ends with the
+projection onto the capped simplex, and keeps its own state as a Struct for checkpoints.
+- `SeedRule` is the seed's ReinforcementLearningEngine: weight decay pulls every weight towards
+  equal weights; then `apply_reward` for an expert whose book gained, `apply_punishment` for one
+  whose book lost, nothing for one that stayed flat:
+      reward:     w += learning_rate * reward_multiplier     * confidence * g(|return|)
+      punishment: w -= learning_rate * punishment_multiplier * confidence * g(|return|)
+  with g(x) = tanh(x / RETURN_SCALE) and confidence 1 (the book's return already reflects the
+  model's confidences, which sized its conviction through the score).
+- `Hedge` multiplies each weight by exp(eta * return): exponential weights over net returns.
+- `Thompson` keeps a Beta(gains + 1, losses + 1) per expert and weighs each by the probability
+  that it is the best, estimated from `THOMPSON_DRAWS` joint draws of a generator seeded from
+  `[learning] seed` and the update count (probability matching); an expert never out of cash has
+  no evidence and takes no part in the draws.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from __future__ import annotations
 import math
 import random
 
+import msgspec
+
 from config.schema import LearningConfig
-from learning.attribution import counterfactual_returns, stance
 from learning.projection import normalize_weights
-from messages.trading import TradeClosed
 
 RETURN_SCALE = 0.01   # a 1 % return gives g = tanh(1) ~ 0.76 of the full step
 HEDGE_ETA = 50.0      # Hedge's learning rate per unit of return
@@ -41,95 +42,92 @@ class SeedRule:
     def apply_punishment(self, weight: float, confidence: float, magnitude: float) -> float:
         return weight - self.config.learning_rate * self.config.punishment_multiplier * confidence * magnitude
 
-    def raw_update(self, weights: dict[str, float], trades: list[TradeClosed]) -> dict[str, float]:
+    def raw_update(self, weights: dict[str, float], credit: dict[str, float]) -> dict[str, float]:
         """Decay and rewards/punishments, before the projection."""
         equal = 1.0 / len(weights)
         decay = self.config.weight_decay
         updated = {m: w - decay * (w - equal) for m, w in weights.items()}
-        for trade in trades:
-            magnitude = math.tanh(abs(trade.ret) / RETURN_SCALE)
-            won = trade.pnl > 0
-            for vote in trade.votes:
-                side = stance(vote, trade.side)
-                if side == 0 or vote.model not in updated:
-                    continue
-                if (side > 0) == won:
-                    updated[vote.model] = self.apply_reward(updated[vote.model], vote.confidence, magnitude)
-                else:
-                    updated[vote.model] = self.apply_punishment(updated[vote.model], vote.confidence, magnitude)
+        for expert, earned in credit.items():
+            if expert not in updated or earned == 0.0:
+                continue
+            magnitude = math.tanh(abs(earned) / RETURN_SCALE)
+            if earned > 0:
+                updated[expert] = self.apply_reward(updated[expert], 1.0, magnitude)
+            else:
+                updated[expert] = self.apply_punishment(updated[expert], 1.0, magnitude)
         return updated
 
-    def update(self, weights: dict[str, float], trades: list[TradeClosed]) -> dict[str, float]:
-        return project(self.raw_update(weights, trades), self.config)
+    def update(self, weights: dict[str, float], credit: dict[str, float]) -> dict[str, float]:
+        return project(self.raw_update(weights, credit), self.config)
+
+    def snapshot(self) -> bytes:
+        return b""
+
+    def restore(self, raw: bytes) -> None:
+        pass
 
 
 class Hedge:
-    """Exponential weights over counterfactual returns, as sleeping experts: a trade redistributes
-    weight only among the models that took a side on it, so sitting out never earns weight."""
-
     def __init__(self, config: LearningConfig):
         self.config = config
 
-    def update(self, weights: dict[str, float], trades: list[TradeClosed]) -> dict[str, float]:
-        current = dict(weights)
-        for trade in trades:
-            awake = {v.model: v for v in trade.votes if v.model in current and stance(v, trade.side) != 0}
-            if not awake:
-                continue
-            earned = counterfactual_returns(trade)
-            scores = {m: math.log(max(current[m], 1e-12)) + HEDGE_ETA * earned[m] * v.confidence for m, v in awake.items()}
-            top = max(scores.values())
-            grown = {m: math.exp(score - top) for m, score in scores.items()}
-            mass = math.fsum(current[m] for m in awake)
-            total = math.fsum(grown.values())
-            for m in awake:
-                current[m] = mass * grown[m] / total
-        return project(current, self.config)
+    def update(self, weights: dict[str, float], credit: dict[str, float]) -> dict[str, float]:
+        scores = {m: math.log(max(w, 1e-12)) + HEDGE_ETA * credit.get(m, 0.0) for m, w in weights.items()}
+        top = max(scores.values())
+        grown = {m: math.exp(score - top) for m, score in scores.items()}
+        total = math.fsum(grown.values())
+        return project({m: value / total for m, value in grown.items()}, self.config)
+
+    def snapshot(self) -> bytes:
+        return b""
+
+    def restore(self, raw: bytes) -> None:
+        pass
+
+
+class ThompsonState(msgspec.Struct):
+    gains: dict[str, int] = {}
+    losses: dict[str, int] = {}
+    draws: int = 0
 
 
 class Thompson:
     def __init__(self, config: LearningConfig):
         self.config = config
-        self.successes: dict[str, int] = {}
-        self.failures: dict[str, int] = {}
-        self.draws = 0
+        self.state = ThompsonState()
 
-    def update(self, weights: dict[str, float], trades: list[TradeClosed]) -> dict[str, float]:
-        for trade in trades:
-            for vote in trade.votes:
-                side = stance(vote, trade.side)
-                if side == 0:
-                    continue
-                if (side > 0) == (trade.pnl > 0):
-                    self.successes[vote.model] = self.successes.get(vote.model, 0) + 1
-                else:
-                    self.failures[vote.model] = self.failures.get(vote.model, 0) + 1
-        self.draws += 1
-        rng = random.Random(self.config.seed * 1_000_003 + self.draws)  # reproducible from the count alone
-        wins = dict.fromkeys(weights, 0)
-        tested = [m for m in sorted(weights) if self.successes.get(m, 0) + self.failures.get(m, 0) > 0]
-        for _ in range(THOMPSON_DRAWS if tested else 0):
-            samples = [rng.betavariate(self.successes.get(m, 0) + 1, self.failures.get(m, 0) + 1) for m in tested]
-            wins[tested[samples.index(max(samples))]] += 1
+    def update(self, weights: dict[str, float], credit: dict[str, float]) -> dict[str, float]:
+        state = self.state
+        for expert, earned in credit.items():
+            if earned > 0:
+                state.gains[expert] = state.gains.get(expert, 0) + 1
+            elif earned < 0:
+                state.losses[expert] = state.losses.get(expert, 0) + 1
+        state.draws += 1
+        rng = random.Random(self.config.seed * 1_000_003 + state.draws)  # reproducible from the count alone
+        tested = [m for m in sorted(weights) if state.gains.get(m, 0) + state.losses.get(m, 0) > 0]
         if not tested:
             return project(dict(weights), self.config)
+        wins = dict.fromkeys(weights, 0)
+        for _ in range(THOMPSON_DRAWS):
+            samples = [rng.betavariate(state.gains.get(m, 0) + 1, state.losses.get(m, 0) + 1) for m in tested]
+            wins[tested[samples.index(max(samples))]] += 1
         return project({m: wins[m] / THOMPSON_DRAWS for m in weights}, self.config)
 
-    def replay(self, trades: list[TradeClosed], draws: int) -> None:
-        """Restore the posterior and the draw count after a restart (no sampling)."""
-        for trade in trades:
-            for vote in trade.votes:
-                side = stance(vote, trade.side)
-                if side:
-                    bucket = self.successes if (side > 0) == (trade.pnl > 0) else self.failures
-                    bucket[vote.model] = bucket.get(vote.model, 0) + 1
-        self.draws = draws
+    def snapshot(self) -> bytes:
+        return msgspec.msgpack.encode(self.state)
+
+    def restore(self, raw: bytes) -> None:
+        self.state = msgspec.msgpack.decode(raw, type=ThompsonState)
 
 
 def project(weights: dict[str, float], config: LearningConfig) -> dict[str, float]:
+    """The nearest weights on the capped simplex; bounds n weights cannot meet are widened to 1/n
+    (one model alone weighs 1.0 whatever `max_weight` says)."""
     models = sorted(weights)
-    projected = normalize_weights([weights[m] for m in models], config.min_weight, config.max_weight)
-    return dict(zip(models, projected))
+    share = 1.0 / len(models)
+    low, high = min(config.min_weight, share), max(config.max_weight, share)
+    return dict(zip(models, normalize_weights([weights[m] for m in models], low, high)))
 
 
 def make_rule(config: LearningConfig) -> SeedRule | Hedge | Thompson:

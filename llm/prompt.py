@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from messages.errors import BadAnswer
+
 SYSTEM = ("You are a cautious crypto trading assistant. Reply with JSON only: "
           '{"action": "BUY" | "SELL" | "HOLD", "confidence": number from 0 to 1, "reason": short text}.')
 ANSWER_SCHEMA = {
@@ -30,12 +32,6 @@ class LlmAnswer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     action: Literal["BUY", "SELL", "HOLD"]
     confidence: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
     reason: str
-
-
-class BadAnswer(ValueError):
-    def __init__(self, reason: str, detail: str):
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
 
 
 _ANSWER = msgspec.json.Decoder(LlmAnswer)

@@ -23,13 +23,14 @@ from pathlib import Path
 import httpx
 
 from config.llm import MistralConfig
+from messages.errors import LlmError
 
 
-class ServerRefused(Exception):
+class ServerRefused(LlmError):
     """The server cannot be started; the message says why."""
 
 
-class ProbeFailed(Exception):
+class ProbeFailed(LlmError):
     def __init__(self, message: str, hung: bool):
         super().__init__(message)
         self.hung = hung

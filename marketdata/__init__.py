@@ -4,9 +4,10 @@
 `files` reads Binance kline CSV / CSV.gz / zip; `synthetic` generates a labelled synthetic market;
 `sources` turns a SOURCE string (`PATH`, `lmdb:PATH`, `synthetic[:SEED]`) into a table;
 `chunks` cuts a table into clock ticks, `KlineBatch` messages and source-gap events.
-Imports `messages` and `storage` only.
+Imports `messages`, `config` and `storage` only.
 """
 
 
-class SourceError(Exception):
-    """A replay source cannot be used; the message names the source and what is wrong with it."""
+from messages.errors import SourceError
+
+__all__ = ["SourceError"]

@@ -14,13 +14,9 @@ from typing import NamedTuple
 
 import msgspec
 
+from messages.errors import BadFrame
+
 REASONS = ("not_json", "bad_shape", "bad_price", "unknown_symbol", "wrong_interval")
-
-
-class BadFrame(ValueError):
-    def __init__(self, reason: str, detail: str):
-        self.reason = reason
-        super().__init__(f"{reason}: {detail}")
 
 
 class ClosedKline(NamedTuple):

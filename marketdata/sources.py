@@ -6,7 +6,6 @@ the table restricted to them, or `SourceError` with one line naming the source a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
@@ -17,24 +16,14 @@ from marketdata.files import check_kline_file, kline_files, read_kline_files
 from marketdata.synthetic import START_MS, generate
 from marketdata.table import COLUMNS, INTERVAL_MS, KlineTable
 from messages.codec import Codec
+from messages.errors import StoreError
 from messages.market import KlineBatch
 from messages.topics import KLINE
-from storage import StoreError
+from storage.schema import current
 from storage.store import Store
 from storage.stream import StreamReader
 
 DEFAULT_SYNTHETIC_DAYS = 7.0
-
-
-def parse_time(text: str) -> int:
-    """An ISO date or datetime (UTC unless it says otherwise) as ms since the epoch."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise SourceError(f"time {text!r}: not an ISO date or datetime (e.g. 2021-04-02 or 2021-04-02T12:00)") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
 
 
 def load_source(
@@ -85,7 +74,7 @@ def _recording(path: Path) -> KlineTable:
     with store:
         for _, _, _, _, payload in StreamReader(store).records(KLINE):
             try:
-                batch = codec.decode_payload(payload)
+                batch = current(codec.decode_payload(payload))
             except msgspec.DecodeError as exc:
                 raise SourceError(f"replay source lmdb:{path}: a recorded kline batch does not decode: {exc}") from exc
             if not isinstance(batch, KlineBatch):

@@ -1,10 +1,12 @@
 """The envelope every bus message carries.
 
 Produces `Message`, the tagged, frozen base Struct. The runtime fills `seq` (per publisher and
-topic, monotonic from 1), `src` (actor name), `epoch` (the publishing process's start, ns: a
-restarted publisher starts a new epoch and counts from 1 again) and `ts_sent` (wall clock, ns)
-when it publishes; `ts_event` is market time in ms (0 when a message has no market time).
-A frame re-sent with the same epoch and a seq already seen is a duplicate.
+topic, monotonic from 1), `src` (actor name), `epoch` (the publisher's lineage, ns) and
+`ts_sent` (wall clock, ns) when it publishes; `ts_event` is market time in ms (0 when a message
+has no market time). A fresh publisher starts a new epoch and counts from 1; one restored from
+its checkpoint keeps the checkpoint's epoch and counts on from the checkpoint's seqs, so what it
+publishes again after the restart repeats, seq for seq, what it published before. A frame with
+the epoch of the last one seen and a seq already seen is a duplicate.
 """
 
 from __future__ import annotations

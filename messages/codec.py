@@ -3,30 +3,38 @@
 One frame rather than a multipart message halves the per-message cost in pyzmq (DESIGN.md §9),
 and SUB prefix matching still works on the topic at the front. `decode_frame` checks the topic
 is known and carries the message type its family allows; anything else raises `MalformedFrame`
-with the reason, which the runtime counts and drops.
+with the reason, which the runtime counts and drops. Recordings may also hold message types that
+are no longer published (schema version 1's per-row `Decision`): `decode_payload` reads those too.
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from messages.learning import Weights, WeightsCommand
+from messages.errors import MalformedFrame
+from messages.learning import Credit, Weights, WeightsCommand
 from messages.llm import LlmStatus
 from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
-from messages.system import Ack, ErrorEvent, Gap, Hello, Lifecycle, Pulse, Resync, StreamEnd
+from messages.system import (
+    Ack,
+    ErrorEvent,
+    Gap,
+    Hello,
+    Lifecycle,
+    Pulse,
+    Resync,
+    StreamEnd,
+)
 from messages.topics import MESSAGE_TYPE_BY_FAMILY, family
-from messages.trading import Decision, TradeClosed, TradeOpen
+from messages.trading import Decision, DecisionBatch, TradeClosed, TradeOpen
 
 BusMessage = (
-    KlineBatch | Clock | VoteBatch | Decision | TradeOpen | TradeClosed | Weights | WeightsCommand | LlmStatus
-    | Lifecycle | Gap | ErrorEvent | StreamEnd | Resync | Ack | Hello | Pulse
+    KlineBatch | Clock | VoteBatch | DecisionBatch | TradeOpen | TradeClosed | Weights | WeightsCommand | Credit
+    | LlmStatus | Lifecycle | Gap | ErrorEvent | StreamEnd | Resync | Ack | Hello | Pulse
 )
+RecordedMessage = BusMessage | Decision  # what a recording may hold, schema version 1 included
 SEPARATOR = b" "
-
-
-class MalformedFrame(ValueError):
-    """A frame that is not `known-topic SP msgpack-message-of-the-right-type`."""
 
 
 class Codec:
@@ -35,6 +43,7 @@ class Codec:
     def __init__(self) -> None:
         self._encoder = msgspec.msgpack.Encoder()
         self._decoder = msgspec.msgpack.Decoder(BusMessage)
+        self._recorded = msgspec.msgpack.Decoder(RecordedMessage)
 
     def encode(self, topic: str, message: BusMessage) -> bytes:
         return topic.encode() + SEPARATOR + self._encoder.encode(message)
@@ -59,6 +68,6 @@ class Codec:
             raise MalformedFrame(f"{type(message).__name__} on {topic!r}, which carries {expected.__name__}")
         return topic, message
 
-    def decode_payload(self, payload: bytes) -> BusMessage:
-        """Decode the msgpack part alone (recordings store it apart from the topic)."""
-        return self._decoder.decode(payload)
+    def decode_payload(self, payload: bytes) -> RecordedMessage:
+        """Decode the msgpack part alone (recordings store it apart from the topic); old types included."""
+        return self._recorded.decode(payload)

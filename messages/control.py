@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import msgspec
 
+from messages.counters import ActorCounters, NoCounters
+
 
 class ControlMessage(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type"):
     pass
@@ -27,7 +29,8 @@ class Heartbeat(ControlMessage, frozen=True):
     msgs_out: int = 0
     malformed: int = 0
     seq_gaps: int = 0
-    counters: dict[str, int] = {}
+    duplicates: int = 0
+    counters: ActorCounters = msgspec.field(default_factory=NoCounters)
 
 
 class StatusRequest(ControlMessage, frozen=True):
@@ -40,6 +43,7 @@ class StopRequest(ControlMessage, frozen=True):
 
 class ActorStatus(msgspec.Struct, frozen=True, kw_only=True):
     name: str
+    host: str = ""           # the host the actor runs on ("" = the daemon's)
     pid: int | None          # None while not running
     state: str               # starting, running, backoff, done, stopped, failed
     restarts: int
@@ -49,7 +53,8 @@ class ActorStatus(msgspec.Struct, frozen=True, kw_only=True):
     msgs_out: int = 0
     malformed: int = 0
     seq_gaps: int = 0
-    counters: dict[str, int] = {}
+    duplicates: int = 0
+    counters: ActorCounters = msgspec.field(default_factory=NoCounters)
     last_error: str = ""
 
 
@@ -58,6 +63,9 @@ class StatusReply(ControlMessage, frozen=True):
     run_dir: str
     uptime_s: float
     actors: list[ActorStatus]
+
+    def actor(self, name: str) -> ActorStatus:
+        return next(actor for actor in self.actors if actor.name == name)
 
 
 class Reply(ControlMessage, frozen=True):

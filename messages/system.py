@@ -37,11 +37,13 @@ class ErrorEvent(Message, frozen=True):
 
 
 class Resync(Message, frozen=True):
-    """Published by the feed right before it re-sends its kept frames to an actor that asked
-    (`Ack(resync=True)`): until this arrives, that actor drops the feed's frames (all re-sent after it)."""
+    """Published by a publisher right before it re-sends its kept frames to an actor that asked
+    (`Ack(resync=True)`): until this arrives, that actor drops the publisher's frames (all are
+    re-sent after it)."""
     acker: str
-    after_tick: int      # frames of ticks after this index follow
+    after_tick: int      # the feed: frames of ticks after this index follow (-1 from others)
     frames: int          # how many
+    upto: int = -1       # frames of bars after this time (ms UTC) follow
 
 
 class StreamEnd(Message, frozen=True):

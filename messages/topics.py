@@ -7,12 +7,21 @@ whose topic or type does not fit is malformed.
 
 from __future__ import annotations
 
-from messages.learning import Weights, WeightsCommand
+from messages.learning import Credit, Weights, WeightsCommand
 from messages.llm import LlmStatus
 from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
-from messages.system import Ack, ErrorEvent, Gap, Hello, Lifecycle, Pulse, Resync, StreamEnd
-from messages.trading import Decision, TradeClosed, TradeOpen
+from messages.system import (
+    Ack,
+    ErrorEvent,
+    Gap,
+    Hello,
+    Lifecycle,
+    Pulse,
+    Resync,
+    StreamEnd,
+)
+from messages.trading import DecisionBatch, TradeClosed, TradeOpen
 
 KLINE = "md.kline"
 CLOCK = "clock"
@@ -21,19 +30,29 @@ TRADE_OPEN = "trade.open"
 TRADE_CLOSED = "trade.closed"
 WEIGHTS = "rl.weights"
 WEIGHTS_COMMAND = "rl.command"
+CREDIT = "rl.credit"
 LLM_STATUS = "llm.status"
 LIFECYCLE = "sys.lifecycle"
 GAP = "sys.gap"
 ERROR = "sys.error"
 STREAM_END = "sys.end"
 RESYNC = "sys.resync"
-FEED_TOPICS = (KLINE, CLOCK, GAP, STREAM_END)  # what a resync re-sends
+FEED_TOPICS = (KLINE, CLOCK, GAP, STREAM_END)
 PULSE = "bench.pulse"
 
 SIGNAL_PREFIX = "sig."
 ACK_PREFIX = "ack."
 HELLO_PREFIX = "_hello."
 SYSTEM_PREFIX = "sys."
+
+
+# Data topics: a replay's deterministic stream — what a restarted publisher repeats seq for seq, what
+# a restarted consumer has re-sent, what two replays of the same data must record identically.
+DATA_TOPICS = frozenset({*FEED_TOPICS, DECISION, TRADE_OPEN, TRADE_CLOSED, WEIGHTS, CREDIT})
+
+
+def is_data(topic: str) -> bool:
+    return topic in DATA_TOPICS or topic.startswith(SIGNAL_PREFIX)
 
 
 def signal(model: str) -> str:
@@ -51,11 +70,12 @@ def hello(actor: str) -> str:
 MESSAGE_TYPE_BY_FAMILY: dict[str, type] = {
     KLINE: KlineBatch,
     CLOCK: Clock,
-    DECISION: Decision,
+    DECISION: DecisionBatch,
     TRADE_OPEN: TradeOpen,
     TRADE_CLOSED: TradeClosed,
     WEIGHTS: Weights,
     WEIGHTS_COMMAND: WeightsCommand,
+    CREDIT: Credit,
     LLM_STATUS: LlmStatus,
     LIFECYCLE: Lifecycle,
     GAP: Gap,

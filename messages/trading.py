@@ -1,4 +1,11 @@
-"""Ensemble decisions and paper trades (topics `decision`, `trade.open`, `trade.closed`)."""
+"""Ensemble decisions and paper trades (topics `decision`, `trade.open`, `trade.closed`).
+
+`DecisionBatch` is columnar: one per chunk in replay (per tick live), row i the ensemble's
+decision on (symbol[i], bar_time[i]) with the weights version used, the score, the action and
+every enabled model's vote (`vote_action[m][i]`, None for an abstention or a missing vote).
+`Decision` is the per-row form of schema version 1 recordings: it is never published any more,
+only decoded when an old recording is read.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +23,23 @@ class ModelVote(msgspec.Struct, frozen=True):
     confidence: float
 
 
+class DecisionBatch(Message, frozen=True):
+    symbol: list[str]
+    bar_time: list[int]                      # ms UTC, bar open time
+    weights_version: list[int]
+    score: list[float]                       # -1..1
+    action: list[Action]
+    models: list[str]                        # the enabled models, in order
+    vote_action: list[list[Action | None]]   # [model][row]
+    vote_confidence: list[list[float]]       # [model][row], 0..1
+
+    def votes(self, row: int) -> list[ModelVote]:
+        return [ModelVote(model, actions[row], confidences[row])
+                for model, actions, confidences in zip(self.models, self.vote_action, self.vote_confidence)]
+
+
 class Decision(Message, frozen=True):
+    """Schema version 1: one decision per message (read from old recordings only)."""
     symbol: str
     bar_time: int
     weights_version: int

@@ -12,32 +12,33 @@ back is reattached (the screen says so). Ctrl-C restores the terminal.
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import msgspec
 import zmq
 from rich.console import Console
 from rich.live import Live
 
-from actors.recorder import LAST_BATCH_KEY, BatchRecord
+from config import runtime
 from config.endpoints import endpoints_for
 from config.schema import PeperConfig
 from messages import topics
-from messages.codec import Codec, MalformedFrame
-from messages.control import StatusReply
+from messages.codec import Codec
+from messages.control import StatusReply, StatusRequest
+from messages.errors import DaemonUnreachable, MalformedFrame, StoreError
 from messages.system import Gap
 from messages.trading import TradeClosed
 from monitor.state import MonitorState
 from monitor.view import render, render_text
-from storage import StoreError
 from storage.backup import backup_dir_for
+from storage.recording import last_batch
+from storage.schema import current
 from storage.store import Store
 from storage.stream import StreamReader
 from storage.weights import all_weights
-from supervisor import client
 
 SUBSCRIBED = (topics.KLINE, topics.CLOCK, topics.SIGNAL_PREFIX, topics.WEIGHTS, topics.TRADE_OPEN,
               topics.TRADE_CLOSED, topics.LLM_STATUS, topics.GAP)
@@ -78,8 +79,8 @@ class Monitor:
             return
         try:
             with Store(self.db, readonly=True) as store:
-                raw = store.get_meta(LAST_BATCH_KEY)
-                seq = msgspec.msgpack.decode(raw, type=BatchRecord).number if raw else 0
+                record = last_batch(store)
+                seq = record.number if record else 0
                 trades = [m for m in self._recorded(store, topics.TRADE_CLOSED) if isinstance(m, TradeClosed)]
                 gaps = [m for m in self._recorded(store, topics.GAP) if isinstance(m, Gap)]
                 self.state.on_snapshot(all_weights(store), trades, gaps, seq)
@@ -87,7 +88,7 @@ class Monitor:
             self.state.daemon_note = f"no snapshot: {exc}"
 
     def _recorded(self, store: Store, topic: str) -> list[object]:
-        return [self.codec.decode_payload(payload) for *_, payload in StreamReader(store).records(topic)]
+        return [current(self.codec.decode_payload(payload)) for *_, payload in StreamReader(store).records(topic)]
 
     def drain(self, budget_s: float) -> None:
         """Fold bus messages into the state for at most budget_s."""
@@ -104,12 +105,14 @@ class Monitor:
                     topic, message = self.codec.decode(frame)
                 except MalformedFrame:
                     continue
+                if not self.state.received:
+                    print("monitor: receiving from the bus", file=sys.stderr, flush=True)
                 self.state.on_message(topic, message)
 
     def refresh_status(self) -> None:
         try:
-            reply = client.request(self.config.bus, self.run_dir, client.StatusRequest(), timeout_s=0.5)
-        except client.DaemonUnreachable as exc:
+            reply = runtime.request(self.config.bus, self.run_dir, StatusRequest(), timeout_s=0.5)
+        except DaemonUnreachable as exc:
             self.state.on_unreachable(str(exc))
             return
         if isinstance(reply, StatusReply):

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from analytics.recording import reason_kind
+from messages.counters import Counters, NoCounters
 from monitor.state import MonitorState
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -100,8 +101,9 @@ def trading_panel(state: MonitorState) -> Panel:
 def llm_panel(state: MonitorState) -> Panel:
     llm = state.llm
     counters = _counters(state, "mistral_ai")
-    asked = counters.get("llm_requests", 0) + counters.get("cache_hits", 0)
-    hit_rate = f"{counters.get('cache_hits', 0) / asked * 100:.0f} %" if asked else "-"
+    requests, hits = getattr(counters, "llm_requests", 0), getattr(counters, "cache_hits", 0)
+    asked = requests + hits
+    hit_rate = f"{hits / asked * 100:.0f} %" if asked else "-"
     if llm is None:
         text = "no status yet"
     else:
@@ -157,12 +159,12 @@ def render_text(state: MonitorState, width: int = 120, height: int = 40) -> str:
     return console.export_text()
 
 
-def _counters(state: MonitorState, actor: str) -> dict[str, int]:
+def _counters(state: MonitorState, actor: str) -> Counters:
     if state.status:
         for status in state.status.actors:
             if status.name == actor:
                 return status.counters
-    return {}
+    return NoCounters()
 
 
 def _duration(seconds: float | None) -> str:

@@ -1,37 +1,35 @@
-"""Stored lgbm_ai models in the `models` database: key = version (big-endian u32), value = msgpack.
+"""Stored lgbm_ai models in `models`: key = version (big-endian u32), value = msgpack.
 
-Consumes and produces `signals.lgbm.StoredModel`-shaped records (as raw msgpack bytes, so storage
-keeps importing only `messages`); lgbm_ai writes here directly — LMDB serialises writers across
-processes — and reloads from here after a restart or when a version is pinned.
+Consumes and produces `signals.lgbm.StoredModel`-shaped records as raw msgpack bytes (storage does
+not know the model's shape); written by lgbm_ai only, read back after a restart, for a pinned
+version, by a policy, and by `train` when it copies a session's models into its catalog.
 """
 
 from __future__ import annotations
 
 import struct
 
-from storage.store import Store
+from storage.store import Store, entries
 
 _VERSION = struct.Struct(">I")
 
 
 def put_model(store: Store, version: int, record: bytes) -> None:
-    with store.env.begin(write=True) as txn:
+    with store.write() as txn:
         txn.put(_VERSION.pack(version), record, db=store.db("models"))
 
 
 def get_model(store: Store, version: int) -> bytes | None:
+    if not store.has("models"):
+        return None
     with store.env.begin() as txn:
         return txn.get(_VERSION.pack(version), db=store.db("models"))
 
 
 def latest_model(store: Store) -> tuple[int, bytes] | None:
-    with store.env.begin() as txn:
-        cursor = txn.cursor(db=store.db("models"))
-        if not cursor.last():
-            return None
-        return _VERSION.unpack(cursor.key())[0], cursor.value()
+    found = entries(store, "models")
+    return (_VERSION.unpack(found[-1][0])[0], found[-1][1]) if found else None
 
 
 def model_versions(store: Store) -> list[int]:
-    with store.env.begin() as txn:
-        return [_VERSION.unpack(key)[0] for key, _ in txn.cursor(db=store.db("models"))]
+    return [_VERSION.unpack(key)[0] for key, _ in entries(store, "models")]

@@ -11,7 +11,7 @@ from typing import Literal
 
 import msgspec
 
-from storage.store import Store
+from storage.store import Store, entries
 
 SessionKind = Literal["train", "validate", "test"]
 
@@ -44,21 +44,20 @@ _DECODER = msgspec.msgpack.Decoder(SessionRecord)
 
 
 def put_session(store: Store, record: SessionRecord) -> None:
-    with store.env.begin(write=True) as txn:
+    with store.write() as txn:
         txn.put(record.id.encode(), _ENCODER.encode(record), db=store.db("sessions"))
 
 
 def all_sessions(store: Store) -> list[SessionRecord]:
     """Every session, in the order they ran."""
-    with store.env.begin() as txn:
-        records = [_DECODER.decode(value) for _, value in txn.cursor(db=store.db("sessions"))]
+    records = [_DECODER.decode(value) for _, value in entries(store, "sessions")]
     return sorted(records, key=lambda r: (r.run, r.started_at, r.id))
 
 
 def copy_database(source: Store, target: Store, name: str) -> int:
     """Copy every entry of the named database `name` from `source` into `target`; returns how many."""
-    with source.env.begin() as read, target.env.begin(write=True) as write:
-        entries = list(read.cursor(db=source.db(name)))
-        for key, value in entries:
+    found = entries(source, name)
+    with target.write() as write:
+        for key, value in found:
             write.put(key, value, db=target.db(name))
-    return len(entries)
+    return len(found)

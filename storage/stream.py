@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-from storage.store import Store
+from storage.store import Store, entries
 
 KEY = struct.Struct(">HQHQ")
 _ID = struct.Struct(">H")
@@ -23,12 +23,11 @@ class NameTable:
         self._store = store
         self.ids: dict[bytes, int] = {}
         self.names: dict[bytes, str] = {}
-        with store.env.begin() as txn:
-            for key, value in txn.cursor(db=store.db("names")):
-                if key[:1] in (b"t", b"s") and key[1:2] == b":":
-                    self.ids[key] = _ID.unpack(value)[0]
-                else:
-                    self.names[key] = value.decode()
+        for key, value in entries(store, "names"):
+            if key[:1] in (b"t", b"s") and key[1:2] == b":":
+                self.ids[key] = _ID.unpack(value)[0]
+            else:
+                self.names[key] = value.decode()
 
     def id_for(self, kind: bytes, name: str, txn) -> int:
         key = kind + b":" + name.encode()
@@ -62,7 +61,7 @@ class StreamWriter:
         if not self.pending:
             return 0
         stream_db = self.store.db("stream")
-        with self.store.env.begin(write=True) as txn:
+        with self.store.write() as txn:
             for key, value in (meta or {}).items():
                 txn.put(key.encode(), value, db=self.store.db("meta"))
             id_for = self.names.id_for
@@ -83,6 +82,8 @@ class StreamReader:
 
     def records(self, topic: str | None = None) -> Iterator[tuple[str, int, str, int, bytes]]:
         """(topic, ts_event, src, seq, payload) in key order, for one topic or all."""
+        if not self.store.has("stream"):
+            return
         with self.store.env.begin(buffers=False) as txn:
             cursor = txn.cursor(db=self.store.db("stream"))
             if topic is None:
@@ -104,7 +105,7 @@ class StreamReader:
     def last_ts_event(self, topic: str) -> int | None:
         """The greatest ts_event recorded on `topic`, or None."""
         topic_id = self.names.lookup(b"t", topic)
-        if topic_id is None:
+        if topic_id is None or not self.store.has("stream"):
             return None
         with self.store.env.begin() as txn:
             cursor = txn.cursor(db=self.store.db("stream"))
@@ -118,5 +119,7 @@ class StreamReader:
             return ts_event if key_topic == topic_id else None
 
     def count(self) -> int:
+        if not self.store.has("stream"):
+            return 0
         with self.store.env.begin() as txn:
             return txn.stat(self.store.db("stream"))["entries"]

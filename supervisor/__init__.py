@@ -1,6 +1,2 @@
-"""The supervisor daemon and the `python -m supervisor` command line.
-
-`daemon` runs the broker, control socket and process table; `process_table` and
-`actors.restart_policy` keep actors alive; `broker` forwards the bus; `client` talks to a running daemon;
-`run_directory` guards the private directory they share.
-"""
+"""The supervisor daemon (`supervisor.daemon`) and the `python -m supervisor` / `peper` command line
+(`supervisor.commands`, one module per command; `supervisor.__main__` parses and dispatches)."""

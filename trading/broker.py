@@ -1,125 +1,337 @@
-"""A paper broker: one position per symbol, filled at the next bar's open, with fees and slippage.
+"""A paper broker over chunks: one position per symbol, orders filled at the symbol's next open.
 
-Consumes, per symbol and in time order, each new bar (`on_bar`, before the decision on that bar)
-and the decision made at its close (`decide`); produces `TradeOpen` and `TradeClosed` records.
-An order decided on bar t fills at the open of the symbol's next bar, never at a price of bar t.
-Stop-loss and take-profit rest from the entry on: a bar whose low (high) reaches the stop
-(target) exits there, or at its open when it opens beyond it; the stop is assumed hit first when
-both are. A position held `max_holding_bars` bars is closed at the next open. Long-only unless
-`allow_short`. Size: `position_fraction` of the realised equity at entry. Fees: `fee_rate` of
-the notional on each side; slippage moves every fill against the trader.
+Consumes, chunk after chunk, the bars (`BarChunk`) and each row's ensemble score (-1..1);
+produces the trades opened and closed (`TradeOpen`, `TradeClosed`) and the book's equity marked to
+market at the close of every tick. The rules, per symbol and bar, in this order:
+1. an order decided on an earlier bar fills at this bar's open, slipped against the trader;
+2. a position held: its bars are counted; a bar whose low (high) reaches the stop (target) exits
+   there, or at its open when it opens beyond it — the stop first when both are reached — and
+   slipped when `slip_risk_exits`; a position held `max_holding_bars` is closed at the next open;
+3. the decision at the bar's close: flat, a score >= `enter_threshold` buys (<= -enter_threshold
+   sells short, when allowed); long, a score <= `exit_threshold` held at least `min_holding_bars`
+   closes (short: >= -exit_threshold). A bar with an order already pending decides nothing.
+Size: `position_fraction` of the realised equity at the fill; fees: `fee_rate` of the notional on
+each side. Exits change the realised equity, so fills are processed in (tick, symbol) order across
+symbols, as a per-bar loop would; but a symbol's bars are visited only where something can
+happen (an entry signal, a pending fill, a stop, a target, the holding limit, an exit signal), the
+stretches between found with numpy. Equity marked to market = realised equity + every open
+position's (close - entry) x quantity x side - its entry fee, a symbol without a bar in a tick
+marked at its last close.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import msgspec
+import numpy as np
 
 from config.schema import TraderConfig
-from messages.signals import Action
+from marketdata.chunk import BarChunk
 from messages.trading import ModelVote, TradeClosed, TradeOpen
-from signals import Bar
+
+LONG, SHORT = 1, -1
+SIDE_NAMES = {LONG: "LONG", SHORT: "SHORT"}
 
 
-@dataclass
-class Position:
+@dataclass(frozen=True)
+class BookRules:
+    fee_rate: float
+    slippage: float
+    position_fraction: float
+    stop_loss: float
+    take_profit: float
+    max_holding_bars: int
+    allow_short: bool
+    enter_threshold: float
+    exit_threshold: float
+    min_holding_bars: int = 0
+    slip_risk_exits: bool = False
+    exits: bool = True              # False: never leaves a position (the `hold` reference expert)
+
+    @staticmethod
+    def of(config: TraderConfig) -> BookRules:
+        return BookRules(
+            fee_rate=config.fee_rate, slippage=config.slippage, position_fraction=config.position_fraction,
+            stop_loss=config.stop_loss, take_profit=config.take_profit, max_holding_bars=config.max_holding_bars,
+            allow_short=config.allow_short, enter_threshold=config.entry_threshold,
+            exit_threshold=-config.entry_threshold,
+        )
+
+
+class Position(msgspec.Struct):
     trade_id: str
-    side: str            # LONG or SHORT
+    side: int
     entry_time: int
     entry_price: float
     quantity: float
     entry_fee: float
+    bars_held: int
     votes: list[ModelVote]
-    bars_held: int = 0
+
+
+class Order(msgspec.Struct):
+    kind: str          # "open" or "close"
+    side: int
+    decided_at: int
+    reason: str = "signal"
+    votes: list[ModelVote] = []
+
+
+class BookState(msgspec.Struct):
+    equity: float                               # realised, quote currency
+    positions: dict[str, Position] = {}
+    orders: dict[str, Order] = {}
+    marks: dict[str, float] = {}                # symbol -> last close seen
 
 
 @dataclass
-class Order:
-    kind: str            # open_long, open_short, close
-    decided_at: int
-    votes: list[ModelVote] = field(default_factory=list)
-    reason: str = "signal"
+class BookResult:
+    opened: list[TradeOpen]
+    closed: list[TradeClosed]
+    equity: np.ndarray        # marked to market at each tick's close
+
+
+VotesAt = Callable[[int], list[ModelVote]]
 
 
 class PaperBroker:
-    def __init__(self, config: TraderConfig):
-        self.config = config
-        self.equity = config.initial_equity
-        self.positions: dict[str, Position] = {}
-        self.orders: dict[str, Order] = {}
+    def __init__(self, rules: BookRules, initial_equity: float, symbols: list[str]):
+        self.rules = rules
+        self.symbols = list(symbols)
+        self.state = BookState(equity=initial_equity)
 
-    def on_bar(self, symbol: str, bar: Bar) -> tuple[list[TradeOpen], list[TradeClosed]]:
-        """Fill the order decided on an earlier bar at this bar's open, then check the risk limits."""
-        opened: list[TradeOpen] = []
-        closed: list[TradeClosed] = []
-        order = self.orders.pop(symbol, None)
-        if order is not None and order.decided_at < bar.open_time:
-            if order.kind == "close" and symbol in self.positions:
-                closed.append(self._exit(symbol, bar.open_time, bar.open, order.reason))
-            elif order.kind in ("open_long", "open_short") and symbol not in self.positions:
-                opened.append(self._enter(symbol, "LONG" if order.kind == "open_long" else "SHORT", bar, order.votes))
-        position = self.positions.get(symbol)
+    # ----- one chunk ----------------------------------------------------------------------------
+    def run(self, chunk: BarChunk, ticks: np.ndarray, score: np.ndarray, votes_at: VotesAt | None = None) -> BookResult:
+        """Advance the book over a chunk; `ticks` are its distinct bar times, `votes_at(row)` the
+        votes kept with a trade opened on a decision at that row (None: keep none)."""
+        series = self._series(chunk, ticks, score)
+        opening = self.state.equity
+        result = BookResult([], [], np.empty(len(ticks)))
+        exits: list[tuple[int, float, float]] = []           # (tick index, realised equity after, pnl)
+        held: list[tuple[str, int, int, Position]] = []       # (symbol, first tick, end tick, position)
+        open_since = {name: 0 for name in self.state.positions}
+        visited = {symbol: 0 for symbol in series}            # a symbol's bars before this were visited
+        queue: list[tuple[int, int, int]] = []                # (tick index, symbol index, local bar)
+        for symbol, bars in series.items():
+            self._schedule(queue, symbol, bars, 0)
+        while queue:
+            tick, symbol, local = heapq.heappop(queue)
+            bars, name = series[symbol], self.symbols[symbol]
+            before = self.state.positions.get(name)
+            if before is not None:
+                before.bars_held += local - visited[symbol]   # the bars skipped over held it too
+            self._bar(symbol, bars, local, result, exits, votes_at)
+            after = self.state.positions.get(name)
+            if before is not None and after is not before:
+                held.append((name, open_since.pop(name), tick, before))
+            if after is not None and after is not before:
+                open_since[name] = tick
+            visited[symbol] = local + 1
+            self._schedule(queue, symbol, bars, local + 1)
+        for symbol, bars in series.items():
+            position = self.state.positions.get(self.symbols[symbol])
+            if position is not None:
+                position.bars_held += len(bars.tick) - visited[symbol]
+        for name, position in self.state.positions.items():
+            held.append((name, open_since.get(name, 0), len(ticks), position))
+        result.equity = self._marked(series, len(ticks), opening, exits, held)
+        for symbol, bars in series.items():
+            self.state.marks[self.symbols[symbol]] = float(bars.close[-1])
+        return result
+
+    def _schedule(self, queue: list[tuple[int, int, int]], symbol: int, bars: PaperBroker.Series, start: int) -> None:
+        event = self._next_event(symbol, bars, start)
+        if event < len(bars.tick):
+            heapq.heappush(queue, (int(bars.tick[event]), symbol, event))
+
+    # ----- per symbol ---------------------------------------------------------------------------
+    @dataclass
+    class Series:
+        rows: np.ndarray
+        tick: np.ndarray
+        time: np.ndarray
+        open: np.ndarray
+        high: np.ndarray
+        low: np.ndarray
+        close: np.ndarray
+        score: np.ndarray
+
+    def _series(self, chunk: BarChunk, ticks: np.ndarray, score: np.ndarray) -> dict[int, PaperBroker.Series]:
+        tick_of_row = np.searchsorted(ticks, chunk.open_time)
+        found = {}
+        for symbol, rows in chunk.rows_by_symbol():
+            found[symbol] = PaperBroker.Series(rows, tick_of_row[rows], chunk.open_time[rows], chunk.open[rows],
+                                              chunk.high[rows], chunk.low[rows], chunk.close[rows], score[rows])
+        return found
+
+    def _next_event(self, symbol: int, bars: PaperBroker.Series, start: int) -> int:
+        """The first local bar at or after `start` where this symbol's book can change."""
+        n = len(bars.tick)
+        if start >= n:
+            return n
+        name = self.symbols[symbol]
+        if name in self.state.orders:
+            return start
+        rules = self.rules
+        position = self.state.positions.get(name)
+        if position is None:
+            signal = bars.score[start:] >= rules.enter_threshold
+            if rules.allow_short:
+                signal |= bars.score[start:] <= -rules.enter_threshold
+            return start + _first(signal)
+        if not rules.exits:
+            return n
+        held = position.bars_held + np.arange(1, n - start + 1)  # bars held at each bar, counted there
+        candidates = [start + rules.max_holding_bars - position.bars_held - 1]
+        stop, target = _levels(position, rules)
+        if position.side == LONG:
+            risk = np.zeros(n - start, bool)
+            if rules.stop_loss:
+                risk |= bars.low[start:] <= stop
+            if rules.take_profit:
+                risk |= bars.high[start:] >= target
+            signal = bars.score[start:] <= rules.exit_threshold
+        else:
+            risk = np.zeros(n - start, bool)
+            if rules.stop_loss:
+                risk |= bars.high[start:] >= stop
+            if rules.take_profit:
+                risk |= bars.low[start:] <= target
+            signal = bars.score[start:] >= -rules.exit_threshold
+        candidates.append(start + _first(risk))
+        candidates.append(start + _first(signal & (held >= rules.min_holding_bars)))
+        return max(start, min(candidates))
+
+    def _bar(self, symbol: int, bars: PaperBroker.Series, local: int, result: BookResult,
+             exits: list[tuple[int, float, float]], votes_at: VotesAt | None) -> None:
+        """Everything that happens to one symbol on one bar (fill, risk, decision), in that order."""
+        state, rules = self.state, self.rules
+        name = self.symbols[symbol]
+        time, tick = int(bars.time[local]), int(bars.tick[local])
+        order = state.orders.pop(name, None)
+        if order is not None and order.decided_at < time:
+            if order.kind == "close" and name in state.positions:
+                closed = self._exit(name, time, float(bars.open[local]), order.reason, slipped=True)
+                result.closed.append(closed)
+                exits.append((tick, state.equity, closed.pnl))
+            elif order.kind == "open" and name not in state.positions:
+                result.opened.append(self._enter(name, order.side, time, float(bars.open[local]), order.votes))
+        position = state.positions.get(name)
         if position is not None:
             position.bars_held += 1
-            exit_price, reason = self._risk_exit(position, bar)
-            if exit_price is not None:
-                closed.append(self._exit(symbol, bar.open_time, exit_price, reason, slipped=False))
-            elif position.bars_held >= self.config.max_holding_bars:
-                self.orders[symbol] = Order("close", bar.open_time, reason="max holding time")
-        return opened, closed
-
-    def decide(self, symbol: str, bar_time: int, action: Action, votes: list[ModelVote]) -> None:
-        """The ensemble's action at the close of `bar_time`; it fills at the next bar's open."""
-        position = self.positions.get(symbol)
-        if symbol in self.orders:
-            return  # a risk exit is already scheduled
+            price, reason = self._risk_exit(position, bars, local)
+            if price is not None:
+                closed = self._exit(name, time, price, reason, slipped=rules.slip_risk_exits)
+                result.closed.append(closed)
+                exits.append((tick, state.equity, closed.pnl))
+            elif rules.exits and position.bars_held >= rules.max_holding_bars:
+                state.orders[name] = Order("close", position.side, time, reason="max holding time")
+        if name in state.orders:
+            return
+        score = float(bars.score[local])
+        position = state.positions.get(name)
         if position is None:
-            if action == "BUY":
-                self.orders[symbol] = Order("open_long", bar_time, votes)
-            elif action == "SELL" and self.config.allow_short:
-                self.orders[symbol] = Order("open_short", bar_time, votes)
-        elif (position.side == "LONG" and action == "SELL") or (position.side == "SHORT" and action == "BUY"):
-            self.orders[symbol] = Order("close", bar_time, reason="signal")
+            side = LONG if score >= rules.enter_threshold else SHORT if rules.allow_short and score <= -rules.enter_threshold else 0
+            if side:
+                votes = votes_at(int(bars.rows[local])) if votes_at is not None else []
+                state.orders[name] = Order("open", side, time, votes=votes)
+        elif rules.exits and position.bars_held >= rules.min_holding_bars and (
+                score <= rules.exit_threshold if position.side == LONG else score >= -rules.exit_threshold):
+            state.orders[name] = Order("close", position.side, time)
 
-    def _enter(self, symbol: str, side: str, bar: Bar, votes: list[ModelVote]) -> TradeOpen:
-        slip = self.config.slippage
-        price = bar.open * (1 + slip) if side == "LONG" else bar.open * (1 - slip)
-        quantity = self.equity * self.config.position_fraction / price
-        fee = price * quantity * self.config.fee_rate
-        trade_id = f"{symbol}-{bar.open_time}"
-        self.positions[symbol] = Position(trade_id, side, bar.open_time, price, quantity, fee, votes)
-        return TradeOpen(trade_id=trade_id, symbol=symbol, side=side, entry_time=bar.open_time, entry_price=price,
-                         quantity=quantity, votes=votes, ts_event=bar.open_time)
-
-    def _risk_exit(self, position: Position, bar: Bar) -> tuple[float | None, str]:
-        config = self.config
-        if position.side == "LONG":
-            stop, target = position.entry_price * (1 - config.stop_loss), position.entry_price * (1 + config.take_profit)
-            if config.stop_loss and bar.low <= stop:
-                return min(stop, bar.open), "stop-loss"
-            if config.take_profit and bar.high >= target:
-                return max(target, bar.open), "take-profit"
+    def _risk_exit(self, position: Position, bars: PaperBroker.Series, local: int) -> tuple[float | None, str]:
+        rules = self.rules
+        if not rules.exits:
+            return None, ""
+        stop, target = _levels(position, rules)
+        low, high, open_ = float(bars.low[local]), float(bars.high[local]), float(bars.open[local])
+        if position.side == LONG:
+            if rules.stop_loss and low <= stop:
+                return min(stop, open_), "stop-loss"
+            if rules.take_profit and high >= target:
+                return max(target, open_), "take-profit"
         else:
-            stop, target = position.entry_price * (1 + config.stop_loss), position.entry_price * (1 - config.take_profit)
-            if config.stop_loss and bar.high >= stop:
-                return max(stop, bar.open), "stop-loss"
-            if config.take_profit and bar.low <= target:
-                return min(target, bar.open), "take-profit"
+            if rules.stop_loss and high >= stop:
+                return max(stop, open_), "stop-loss"
+            if rules.take_profit and low <= target:
+                return min(target, open_), "take-profit"
         return None, ""
 
-    def _exit(self, symbol: str, time: int, price: float, reason: str, slipped: bool = True) -> TradeClosed:
-        position = self.positions.pop(symbol)
-        long = position.side == "LONG"
+    def _enter(self, name: str, side: int, time: int, open_: float, votes: list[ModelVote]) -> TradeOpen:
+        rules = self.rules
+        price = open_ * (1 + rules.slippage) if side == LONG else open_ * (1 - rules.slippage)
+        quantity = self.state.equity * rules.position_fraction / price
+        fee = price * quantity * rules.fee_rate
+        trade_id = f"{name}-{time}"
+        self.state.positions[name] = Position(trade_id, side, time, price, quantity, fee, 0, votes)
+        return TradeOpen(trade_id=trade_id, symbol=name, side=SIDE_NAMES[side], entry_time=time, entry_price=price,
+                         quantity=quantity, votes=votes, ts_event=time)
+
+    def _exit(self, name: str, time: int, price: float, reason: str, *, slipped: bool) -> TradeClosed:
+        rules = self.rules
+        position = self.state.positions.pop(name)
+        long = position.side == LONG
         if slipped:
-            price = price * (1 - self.config.slippage) if long else price * (1 + self.config.slippage)
+            price = price * (1 - rules.slippage) if long else price * (1 + rules.slippage)
         quantity = position.quantity
-        exit_fee = price * quantity * self.config.fee_rate
-        fees = position.entry_fee + exit_fee
-        gross = (price - position.entry_price) * quantity * (1 if long else -1)
-        pnl = gross - fees
-        self.equity += pnl
+        fees = position.entry_fee + price * quantity * rules.fee_rate
+        pnl = (price - position.entry_price) * quantity * position.side - fees
+        self.state.equity += pnl
         return TradeClosed(
-            trade_id=position.trade_id, symbol=symbol, side=position.side, entry_time=position.entry_time,
-            entry_price=position.entry_price, exit_time=time, exit_price=price, quantity=quantity, fees=fees,
-            pnl=pnl, ret=pnl / (position.entry_price * quantity), exit_reason=reason, votes=position.votes,
-            ts_event=time,
+            trade_id=position.trade_id, symbol=name, side=SIDE_NAMES[position.side], entry_time=position.entry_time,
+            entry_price=position.entry_price, exit_time=time, exit_price=price, quantity=quantity, fees=fees, pnl=pnl,
+            ret=pnl / (position.entry_price * quantity), exit_reason=reason, votes=position.votes, ts_event=time,
         )
+
+    # ----- marking to market --------------------------------------------------------------------
+    def _marked(self, series: dict[int, PaperBroker.Series], ticks: int, opening: float,
+                exits: list[tuple[int, float, float]], held: list[tuple[str, int, int, Position]]) -> np.ndarray:
+        """Equity at each tick's close: the realised equity then, plus every position open at that
+        close marked at its symbol's last close (before the chunk's first bar: the carried mark).
+        Computed the same way however the ticks are cut into chunks: the realised equity as it
+        stood after each exit, the open positions summed over the symbols in a fixed order."""
+        realised = np.full(ticks, np.nan)
+        for tick, equity_after, _ in exits:
+            realised[tick] = equity_after
+        realised = _forward_filled(realised, opening)
+        unrealised = np.zeros((len(self.symbols), ticks))
+        index = {name: i for i, name in enumerate(self.symbols)}
+        marks: dict[str, np.ndarray] = {}
+        for symbol, bars in series.items():
+            name = self.symbols[symbol]
+            mark = np.full(ticks, np.nan)
+            mark[bars.tick] = bars.close
+            marks[name] = _forward_filled(mark, self.state.marks.get(name, np.nan))
+        for name, first, end, position in held:
+            mark = marks.get(name)
+            if mark is None:
+                mark = np.full(ticks, self.state.marks.get(name, np.nan))
+            window = np.nan_to_num(mark[first:end], nan=position.entry_price)
+            unrealised[index[name], first:end] = _unrealised(position, window)
+        return realised + unrealised.sum(axis=0)
+
+
+def _first(mask: np.ndarray) -> int:
+    """Index of the first True, or len(mask)."""
+    index = int(np.argmax(mask)) if len(mask) else 0
+    return index if len(mask) and mask[index] else len(mask)
+
+
+def _forward_filled(values: np.ndarray, before: float) -> np.ndarray:
+    """Each NaN replaced by the last value before it (`before` at the start)."""
+    index = np.where(np.isnan(values), -1, np.arange(len(values)))
+    np.maximum.accumulate(index, out=index)
+    return np.where(index >= 0, values[np.maximum(index, 0)], before)
+
+
+def _levels(position: Position, rules: BookRules) -> tuple[float, float]:
+    if position.side == LONG:
+        return position.entry_price * (1 - rules.stop_loss), position.entry_price * (1 + rules.take_profit)
+    return position.entry_price * (1 + rules.stop_loss), position.entry_price * (1 - rules.take_profit)
+
+
+def _unrealised(position: Position, close):
+    return (close - position.entry_price) * position.quantity * position.side - position.entry_fee

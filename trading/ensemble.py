@@ -1,24 +1,29 @@
-"""Weigh one bar's votes into a score and an action.
+"""Weigh the models' votes into one score per row: the seed's MultiAIOrchestrator, over whole chunks.
 
-score = sum(w_m * direction_m * confidence_m) / sum(w_m) over the models that voted (BUY +1,
-SELL -1, HOLD 0; abstentions and missing votes are left out and the weights renormalised over the
-rest). BUY when score >= threshold, SELL when score <= -threshold, else HOLD. No vote at all, or
-voters with zero total weight, is HOLD with score 0.
+score = sum(w_m * direction_m * confidence_m) / sum(w_m) over the models that voted on the row
+(BUY +1, SELL -1, HOLD 0; abstentions and missing votes are left out and the weights renormalised
+over the rest); 0 when no model voted or the voters' weights sum to 0. The broker turns scores
+into actions with its thresholds (`trading.broker`); `action_names` gives the actions a decision
+reports: BUY at >= enter_threshold, SELL at <= -enter_threshold, else HOLD.
 """
 
 from __future__ import annotations
 
-from messages.signals import Action
-from messages.trading import ModelVote
+import numpy as np
 
-DIRECTION = {"BUY": 1.0, "SELL": -1.0, "HOLD": 0.0}
+from signals.model import ABSTAIN
 
 
-def combine(votes: list[ModelVote], weights: dict[str, float], threshold: float) -> tuple[float, Action]:
-    voted = [vote for vote in votes if vote.action is not None]
-    total = sum(weights.get(vote.model, 0.0) for vote in voted)
-    if total <= 0.0:
-        return 0.0, "HOLD"
-    score = sum(weights.get(v.model, 0.0) * DIRECTION[v.action] * v.confidence for v in voted) / total
-    action: Action = "BUY" if score >= threshold else "SELL" if score <= -threshold else "HOLD"
-    return score, action
+def scores(action: np.ndarray, confidence: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """action, confidence: [model, row] codes and 0..1; weights: [model] or [model, row] -> score per row."""
+    voted = action != ABSTAIN
+    weight = np.where(voted, weights if weights.ndim == 2 else weights[:, None], 0.0)
+    total = weight.sum(axis=0)
+    signed = (weight * np.where(voted, action, 0) * confidence).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0.0, signed / np.where(total > 0.0, total, 1.0), 0.0)
+
+
+def action_names(score: np.ndarray, threshold: float) -> list[str]:
+    names = np.array(["SELL", "HOLD", "BUY"], dtype=object)
+    return names[np.where(score >= threshold, 2, np.where(score <= -threshold, 0, 1))].tolist()

@@ -28,12 +28,18 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from config.schema import MODEL_NAMES, PeperConfig
+from config.schema import PeperConfig
+from config.topology import topology_of
 from learning.engine import project
 from messages.learning import Weights
+from storage.catalog import Catalog
 from storage.weights import all_weights, put_weights
-from training.catalog import Catalog
-from training.session_runner import SessionOutcome, SessionPlan, SessionRunner
+from training.session_runner import (
+    RunTopology,
+    SessionOutcome,
+    SessionPlan,
+    SessionRunner,
+)
 from training.windows import Window
 
 log = logging.getLogger("train")
@@ -57,19 +63,20 @@ def ranking(outcome: SessionOutcome) -> tuple[float, float]:
     return (float(metrics.get("win_rate") or 0.0), float(metrics.get("roi") or 0.0))
 
 
-async def train(config: PeperConfig, catalog: Catalog, windows: list[Window], run_dir: Path, console: Console, *,
+async def train(config: PeperConfig, catalog: Catalog, windows: list[Window], topology: RunTopology, console: Console, *,
                 show_progress: bool = True, on_session: Callable[[Path], None] | None = None) -> TrainResult:
-    """on_session(recording) is called as each session starts (the demo's monitor follows it)."""
+    """`topology()` makes what runs each session's topology (the daemon, handed in by the command
+    line); on_session(recording) is called as each session starts (the demo's monitor follows it)."""
     train_window, validate_window, test_window = windows
     run = catalog.next_run()
     catalog.save_run_config(run, config)
     test = config.test
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False, disable=not show_progress) as progress:
-        runner = SessionRunner(config, catalog, run_dir, progress, on_session)
+        runner = SessionRunner(config, catalog, topology, progress, on_session)
         _install_interrupt(runner)
         iterations = progress.add_task(f"run {run}: iterations", total=test.max_iterations)
-        weights = project({m: getattr(config.learning.initial_weights, m) for m in MODEL_NAMES}, config.learning)
+        weights = project(topology_of(config).initial_weights(config), config.learning)
         version = len(all_weights(catalog.store))
         if version == 0:
             put_weights(catalog.store, Weights(version=0, effective_from=0, weights=weights, cause=["initial"]))

@@ -1,10 +1,10 @@
 """Run one session: one window replayed through the whole topology, recorded in its own LMDB.
 
 Consumes the run's config, a `SessionPlan` (window, learning on or off, the weights to start from,
-the lgbm model to pin), the catalog and a Rich progress bar; produces the session's recording
-(`<catalog>.sessions/<id>.lmdb`), its `SessionRecord` in the catalog, and the weights versions and
-lgbm models it made, copied into the catalog. The daemon runs in this process's event loop with
-`exit_at_end`, so the session ends when the replay has been fully traded, learned and recorded.
+the lgbm model to pin), the catalog, a Rich progress bar and the callable that runs a topology to
+its end (`RunTopology`: the command line hands in the daemon; training never imports it);
+produces the session's recording (`<catalog>.sessions/<id>.lmdb`), its `SessionRecord` in the
+catalog, and the weights versions and lgbm models it made, copied into the catalog.
 """
 
 from __future__ import annotations
@@ -19,21 +19,36 @@ from pathlib import Path
 import msgspec
 from rich.progress import Progress, TaskID
 
-from actors.recorder import LAST_BATCH_KEY, BatchRecord
-from analytics.metrics import trade_metrics
+from analytics.evaluation import as_dict
+from analytics.metrics import strategy_metrics
 from analytics.recording import Recording, read_recording, trade_row
-from config.schema import InitialWeights, PeperConfig
+from analytics.simulate import as_traded
+from config.schema import PeperConfig
+from config.times import iso
+from config.topology import topology_of
 from marketdata.table import INTERVAL_MS
-from storage import StoreError
+from messages.errors import StoreError
+from storage.catalog import Catalog, config_hash
 from storage.models import latest_model
+from storage.recording import last_batch
 from storage.sessions import SessionKind, SessionRecord, copy_database
 from storage.store import Store
 from storage.weights import all_weights
-from supervisor.daemon import Daemon
-from training.catalog import Catalog, config_hash
-from training.windows import Window, iso
+from training.windows import Window
 
-LEARNER = "rl_learner"
+
+class Topology:
+    """What runs a session's topology to its end: `start(config)` returns once the replay has been
+    fully traded, learned and recorded; `stop(reason)` ends it early, keeping what was recorded."""
+
+    async def run(self, config: PeperConfig) -> None:
+        raise NotImplementedError
+
+    def stop(self, reason: str) -> None:
+        raise NotImplementedError
+
+
+RunTopology = Callable[[], Topology]
 
 
 @dataclass(frozen=True)
@@ -56,21 +71,21 @@ class SessionOutcome:
 
 
 class SessionRunner:
-    def __init__(self, config: PeperConfig, catalog: Catalog, run_dir: Path, progress: Progress,
+    def __init__(self, config: PeperConfig, catalog: Catalog, topology: RunTopology, progress: Progress,
                  on_session: Callable[[Path], None] | None = None):
         self.config = config
         self.on_session = on_session
         self.catalog = catalog
-        self.run_dir = run_dir
+        self.make_topology = topology
         self.progress = progress
-        self.daemon: Daemon | None = None
+        self.topology: Topology | None = None
         self.interrupted = False
 
     def interrupt(self) -> None:
         """Ctrl-C: end the current session in order; what it recorded is kept."""
         self.interrupted = True
-        if self.daemon is not None:
-            self.daemon.request_stop("interrupted (Ctrl-C): ending this session, keeping what was recorded")
+        if self.topology is not None:
+            self.topology.stop("interrupted (Ctrl-C): ending this session, keeping what was recorded")
 
     async def run(self, plan: SessionPlan) -> SessionOutcome:
         recording = self.catalog.recording_path(plan.id)
@@ -86,13 +101,13 @@ class SessionRunner:
             self.on_session(recording)
         started = time.time()
         bars_task = self.progress.add_task(f"{plan.id}: {plan.window.describe()}", total=self._ticks(plan.window))
-        self.daemon = Daemon(config, self.run_dir, exit_at_end=True, handle_signals=False)
+        self.topology = self.make_topology()
         watcher = asyncio.ensure_future(self._watch(recording, plan.window, bars_task))
         try:
-            await self.daemon.run()
+            await self.topology.run(config)
         finally:
             watcher.cancel()
-            self.daemon = None
+            self.topology = None
             self.progress.remove_task(bars_task)
         return self._conclude(plan, recording, config, started, weights_before)
 
@@ -100,13 +115,14 @@ class SessionRunner:
         config = self.config
         replace = msgspec.structs.replace
         actors = dict(config.actors)
-        if LEARNER in actors:
-            actors[LEARNER] = replace(actors[LEARNER], enabled=plan.learning)
+        learner = topology_of(config).learner
+        if learner is not None:
+            actors[learner] = replace(actors[learner], enabled=plan.learning)
         return replace(
             config,
             feed=replace(config.feed, mode="replay", start=iso(plan.window.start), end=iso(plan.window.end), speed="max"),
             database=replace(config.database, path=str(recording)),
-            learning=replace(config.learning, initial_weights=InitialWeights(**plan.weights)),
+            learning=replace(config.learning, initial_weights=dict(plan.weights), start_version=plan.weights_version),
             lgbm_ai=replace(config.lgbm_ai, pinned_version=plan.pinned_model),
             actors=actors,
         )
@@ -121,13 +137,11 @@ class SessionRunner:
             await asyncio.sleep(0.25)
             try:
                 with Store(recording, readonly=True) as store:
-                    raw = store.get_meta(LAST_BATCH_KEY)
+                    record = last_batch(store)
             except StoreError:
                 continue
-            if raw:
-                last_clock = msgspec.msgpack.decode(raw, type=BatchRecord).last_clock
-                if last_clock >= window.start:
-                    self.progress.update(task, completed=(last_clock - window.start) // interval + 1)
+            if record is not None and record.last_clock >= window.start:
+                self.progress.update(task, completed=(record.last_clock - window.start) // interval + 1)
 
     def _conclude(self, plan: SessionPlan, recording: Path, config: PeperConfig, started: float,
                   weights_before: int) -> SessionOutcome:
@@ -138,10 +152,12 @@ class SessionRunner:
             copy_database(store, self.catalog.store, "weights")
         data = read_recording(recording)
         rows = [trade_row(t) for t in data.trades]
-        metrics = msgspec.structs.asdict(trade_metrics(rows, config.trader.initial_equity))
+        topology = topology_of(config)
+        traded = as_traded(data, config, topology.models, topology.initial_weights(config))
+        metrics = as_dict(strategy_metrics(rows, *traded.curve(), config.trader.initial_equity))
         per_symbol = {s: sum(1 for t in data.trades if t.symbol == s) for s in data.symbols}
         metrics["min_trades_per_symbol"] = min(per_symbol.values(), default=0)
-        metrics["bars"] = sum(len(bars) for bars in data.bars.values())
+        metrics["bars"] = sum(len(batch.symbol) for batch in data.klines)
         final = dict(versions[-1].weights) if plan.learning and len(versions) > weights_before else dict(plan.weights)
         record = SessionRecord(
             id=plan.id, run=plan.run, kind=plan.kind, iteration=plan.iteration, source=config.feed.source,
@@ -163,8 +179,7 @@ class SessionRunner:
 
 def llm_notes(data: Recording, config: PeperConfig) -> list[str]:
     """What mistral_ai did, in words, when it was part of the topology."""
-    spec = config.actors.get("mistral_ai")
-    if spec is None or not spec.enabled:
+    if "mistral_ai" not in topology_of(config).models:
         return ["mistral_ai was not part of the topology"]
     voted = data.votes.get("mistral_ai", 0)
     reasons = data.abstentions.get("mistral_ai", {})

@@ -10,20 +10,13 @@ everything earlier; a window with only its end given starts where the one before
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import msgspec
 
 from config.schema import TestConfig
-from marketdata import SourceError
-from marketdata.sources import parse_time
+from config.times import DAY_MS, iso, parse_time
+from messages.errors import SourceError, WindowError
 
-DAY_MS = 86_400_000
 KINDS = ("train", "validate", "test")
-
-
-class WindowError(ValueError):
-    """A window is empty, overlaps another, or lies outside the data; the message says which."""
 
 
 class Window(msgspec.Struct, frozen=True):
@@ -37,11 +30,6 @@ class Window(msgspec.Struct, frozen=True):
 
     def describe(self) -> str:
         return f"{self.kind} {iso(self.start)} .. {iso(self.end)} ({self.days:g} days)"
-
-
-def iso(ms: int) -> str:
-    moment = datetime.fromtimestamp(ms / 1000, UTC)
-    return moment.strftime("%Y-%m-%d" if moment.hour == moment.minute == 0 else "%Y-%m-%dT%H:%M")
 
 
 def resolve_windows(flags: dict[str, str | None], test: TestConfig, data_start: int, data_end: int) -> list[Window]:

@@ -6,7 +6,8 @@ restart budget is spent and the daemon must give up loudly.
 
 from __future__ import annotations
 
-from actors.base import Actor, main
+from actors.base import Actor
+from actors.runtime.entry import main
 
 
 class CrashingActor(Actor):

@@ -1,15 +1,15 @@
-"""Where the shared real market data lives (../shared/data), and the test windows used on it."""
+"""The shared real market data for tests (paths in `bench.data`), and the mark for tests that need it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tests.helpers.daemon import REPO_ROOT
+from bench.data import KLINES, KLINES_2021_2022, SHARED_DATA, SYMBOLS, WS_SAMPLES
 
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-KLINES = SHARED_DATA / "klines"
-WS_SAMPLES = SHARED_DATA / "ws"
-SYMBOLS = ["SOLUSDT", "ADAUSDT", "BTCUSDT", "ETHUSDT", "BNBUSDT"]
+REPO_ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["REPO_ROOT", "KLINES", "KLINES_2021_2022", "SHARED_DATA", "SYMBOLS", "WS_SAMPLES", "requires_shared_data"]
 
 requires_shared_data = pytest.mark.skipif(
     not KLINES.is_dir(), reason=f"the shared market data is not at {SHARED_DATA} (CI always has it)"

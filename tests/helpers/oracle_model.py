@@ -3,28 +3,55 @@
 Consumes `md.kline`, `clock` like any model; produces `sig.<name>`. It loads the same replay
 source the feed uses and votes, for bar t, BUY when bar t+1 closes above its open (the price the
 trade would fill at) and SELL otherwise, with confidence 1; `--invert` makes it always wrong.
-Run it under a real model's name (e.g. trading_ai) so the learner has a weight for it.
+Run it with `role = "model"` (`module = "tests.helpers.oracle_model"`).
 """
 
 from __future__ import annotations
 
 import argparse
 
-from actors.base import main
+import numpy as np
+
+from actors.runtime.entry import main
 from actors.voting import VotingActor
-from marketdata.sources import load_source, parse_time
-from signals import Bar, Vote
+from config.times import parse_time
+from marketdata.chunk import BarChunk
+from marketdata.sources import load_source
+from signals.model import BUY, SELL, Votes
 
 
 class Foresight:
-    def __init__(self, next_move: dict[int, bool], invert: bool):
-        self.next_move, self.invert = next_move, invert
+    """Votes each row by the next bar of its symbol; knows nothing of its own to snapshot."""
 
-    def update(self, bar: Bar) -> Vote:
-        rises = self.next_move.get(bar.open_time)
-        if rises is None:
-            return Vote(None, 0.0, "no next bar")
-        return Vote("BUY" if rises != self.invert else "SELL", 1.0, "knows the next bar")
+    def __init__(self, rises: dict[tuple[int, int], bool], invert: bool):
+        self.rises, self.invert = rises, invert
+
+    def version(self) -> str:
+        return "oracle"
+
+    def vote(self, chunk: BarChunk) -> Votes:
+        votes = Votes.abstaining(chunk)
+        for row, (symbol, time) in enumerate(zip(chunk.symbol.tolist(), chunk.open_time.tolist())):
+            rises = self.rises.get((symbol, time))
+            if rises is None or chunk.problem[row]:
+                votes.reason[row] = "no next bar" if rises is None else votes.reason[row]
+                continue
+            votes.action[row] = BUY if rises != self.invert else SELL
+            votes.confidence[row] = 1.0
+            votes.reason[row] = "knows the next bar"
+        return votes
+
+    def snapshot(self) -> bytes:
+        return b""
+
+    def take_journal(self) -> bytes | None:
+        return None
+
+    def horizon(self) -> int | None:
+        return None
+
+    def restore(self, raw: bytes, journal: list[bytes]) -> None:
+        pass
 
 
 class OracleModel(VotingActor):
@@ -32,22 +59,19 @@ class OracleModel(VotingActor):
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--invert", action="store_true", help="always vote the wrong way")
 
-    async def on_start(self) -> None:
-        feed = self.config.feed
-        table = load_source(feed.source, interval=feed.interval, symbols=self.config.test.symbols,
+    def make_model(self) -> Foresight:
+        feed, symbols = self.config.feed, self.config.test.symbols
+        table = load_source(feed.source, interval=feed.interval, symbols=symbols,
                             start_ms=parse_time(feed.start) if feed.start else None,
                             end_ms=parse_time(feed.end) if feed.end else None)
-        self.moves: dict[str, dict[int, bool]] = {}
-        rows: dict[str, list[tuple[int, float, float]]] = {}
-        for index, time, open_, close in zip(table.symbol_index.tolist(), table.open_time.tolist(),
-                                             table.values["open"].tolist(), table.values["close"].tolist()):
-            rows.setdefault(table.symbols[index], []).append((time, open_, close))
-        for symbol, bars in rows.items():
-            self.moves[symbol] = {bars[i][0]: bars[i + 1][2] > bars[i + 1][1] for i in range(len(bars) - 1)}
-        await super().on_start()
-
-    def new_state(self, symbol: str) -> Foresight:
-        return Foresight(self.moves.get(symbol, {}), self.args.invert)
+        rises: dict[tuple[int, int], bool] = {}
+        for index, name in enumerate(table.symbols):
+            rows = np.flatnonzero(table.symbol_index == index)
+            times, opens, closes = table.open_time[rows], table.values["open"][rows], table.values["close"][rows]
+            universe_index = symbols.index(name)
+            for i in range(len(rows) - 1):
+                rises[(universe_index, int(times[i]))] = bool(closes[i + 1] > opens[i + 1])
+        return Foresight(rises, self.args.invert)
 
 
 if __name__ == "__main__":

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from analytics.recording import recorded_messages
 from marketdata.sources import load_source
-from messages.codec import Codec
 from messages.market import KlineBatch
-from storage.store import Store
-from storage.stream import StreamReader
 from tests.helpers.data import SYMBOLS
 
 OHLCV = ("open", "high", "low", "close", "volume")
-
-
-def recorded_messages(db: Path, topic: str) -> list:
-    codec = Codec()
-    with Store(db, readonly=True) as store:
-        return [codec.decode_payload(payload) for *_, payload in StreamReader(store).records(topic)]
 
 
 def recorded_bars(db: Path) -> list[tuple]:

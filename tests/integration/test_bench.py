@@ -12,7 +12,8 @@ import pytest
 
 from bench import latency, learning, peer, recorder, recovery, replay
 from bench.__main__ import main as bench_main
-from marketdata.sources import load_source, parse_time
+from config.times import parse_time
+from marketdata.sources import load_source
 from tests.helpers.data import KLINES, requires_shared_data
 
 pytestmark = requires_shared_data
@@ -76,7 +77,7 @@ def test_learning_on_a_folder_of_3m_klines(tmp_path):
     section = learning.run(1, True, data=folder, train_from="2021-04-02", train_to="2021-04-04",
                            test_from="2021-04-04", test_to="2021-04-05")
     assert section["interval"] == "3m"
-    strategies = {"seed", "hedge", "thompson", "equal_weights", "initial_weights", "buy_and_hold",
+    strategies = {"seed", "hedge", "thompson", "cash", "equal_weights", "initial_weights", "buy_and_hold",
                   "trading_ai", "lava_ai", "lgbm_ai", "mistral_ai"}
     assert set(section["test"]) == strategies
     for metrics in section["test"].values():

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import zmq
 
+from config.build import configured, topology
 from config.endpoints import endpoints_for
 from messages import topics
 from messages.codec import Codec
 from messages.market import Clock
 from messages.system import Pulse
-from tests.helpers.daemon import running_daemon
+from supervisor.harness import running_daemon
 
 # Each starts with a prefix the sink subscribes to, as anything that reaches an actor does.
 MALFORMED_FRAMES = [
@@ -21,7 +22,7 @@ MALFORMED_FRAMES = [
 
 
 def test_malformed_frames_are_counted_and_dropped_and_the_actor_keeps_running(tmp_path):
-    with running_daemon(tmp_path, "[actors.sink]\n") as daemon:
+    with running_daemon(tmp_path, configured(actors=topology("sink"))) as daemon:
         sink_pid = daemon.actor("sink").pid
         context = zmq.Context()
         publisher = context.socket(zmq.PUB)
@@ -38,7 +39,7 @@ def test_malformed_frames_are_counted_and_dropped_and_the_actor_keeps_running(tm
             counted = daemon.wait_for(lambda: send_round_and_count() >= len(MALFORMED_FRAMES), 10, "malformed counted")
             good = Codec().encode(topics.PULSE, Pulse(payload=b"ok", seq=1, src="test"))
             publisher.send(good)
-            sink = daemon.wait_for(lambda: (s := daemon.actor("sink")).counters["pulses"] >= 1 and s, 10, "good frame handled")
+            sink = daemon.wait_for(lambda: (s := daemon.actor("sink")).counters.pulses >= 1 and s, 10, "good frame handled")
         finally:
             publisher.close()
             context.term()

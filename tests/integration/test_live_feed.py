@@ -6,33 +6,23 @@ the double serves rows of ../shared/data in Binance's combined-stream and REST f
 
 from __future__ import annotations
 
-from marketdata.sources import load_source, parse_time
+from config.build import configured
+from config.schema import PeperConfig
+from config.times import parse_time
+from marketdata.binance_double import BinanceDouble
+from marketdata.sources import load_source
 from messages.system import Gap
-from tests.helpers.binance_double import BinanceDouble
-from tests.helpers.daemon import running_daemon
+from supervisor.harness import running_daemon
 from tests.helpers.data import KLINES, SYMBOLS, requires_shared_data
 from tests.helpers.recording import recorded_bars, recorded_messages, table_bars
 
 
-def live_topology(db, double: BinanceDouble, extra: str = "", feed_after: tuple[str, ...] = ("recorder",)) -> str:
-    return f"""
-    [test]
-    symbols = {SYMBOLS!r}
-    [database]
-    path = "{db}"
-    [feed]
-    mode = "live"
-    ws_url = "{double.ws_url}"
-    rest_url = "{double.rest_url}"
-    reconnect_initial_s = 0.05
-    reconnect_max_s = 0.5
-    stall_timeout_s = 0.5
-    tick_deadline_s = 10.0
-    {extra}
-    [actors.recorder]
-    [actors.market_feed]
-    after = {list(feed_after)!r}
-    """
+def live_topology(db, double: BinanceDouble, actors: dict | None = None, **sections) -> PeperConfig:
+    return configured(test={"symbols": SYMBOLS}, database={"path": str(db)}, learning={"initial_weights": {}},
+                      feed={"mode": "live", "ws_url": double.ws_url, "rest_url": double.rest_url,
+                            "reconnect_initial_s": 0.05, "reconnect_max_s": 0.5, "stall_timeout_s": 0.5,
+                            "tick_deadline_s": 10.0},
+                      actors={"recorder": {}, **(actors or {}), "market_feed": {}}, **sections)
 
 
 def run_live(tmp_path, table, faults, bar_period_s=0.01):
@@ -42,11 +32,11 @@ def run_live(tmp_path, table, faults, bar_period_s=0.01):
     try:
         with running_daemon(tmp_path, live_topology(db, double)) as daemon:
             feed = daemon.wait_for(
-                lambda: (f := daemon.actor("market_feed")).counters.get("last_bar") == last_bar and f, 120,
+                lambda: (f := daemon.actor("market_feed")).counters.last_bar == last_bar and f, 120,
                 "the feed gave out the double's last bar",
             )
             recorder = daemon.wait_for(
-                lambda: (r := daemon.actor("recorder")).msgs_in >= 2 * feed.counters["ticks_sent"] and r, 30,
+                lambda: (r := daemon.actor("recorder")).msgs_in >= 2 * feed.counters.ticks_sent and r, 30,
                 "the recorder received every tick",
             )
             log = daemon.log()
@@ -76,13 +66,13 @@ def test_bad_frames_stalls_duplicates_and_reordering_are_counted_dropped_and_sur
                         start_ms=parse_time("2021-05-02"), end_ms=parse_time("2021-05-02T02:30"))
     faults = {20: "malformed", 40: "duplicate", 60: "reorder", 80: "stall"}
     db, feed, _, log, _ = run_live(tmp_path, table, faults, bar_period_s=0.02)
-    counts = feed.counters
+    dropped = feed.counters.dropped
     assert feed.restarts == 0
-    assert counts["dropped_not_json"] >= 1 and counts["dropped_bad_shape"] >= 1
-    assert counts["dropped_bad_price"] >= 2  # NaN close, negative open
-    assert counts["dropped_unknown_symbol"] >= 1
-    assert counts.get("dropped_stale", 0) + counts.get("dropped_duplicate", 0) >= 2 * len(SYMBOLS)
-    assert counts["gaps_disconnect"] >= 1  # the stall was noticed and the connection replaced
+    assert dropped["not_json"] >= 1 and dropped["bad_shape"] >= 1
+    assert dropped["bad_price"] >= 2  # NaN close, negative open
+    assert dropped["unknown_symbol"] >= 1
+    assert dropped.get("stale", 0) + dropped.get("duplicate", 0) >= 2 * len(SYMBOLS)
+    assert feed.counters.gaps["disconnect"] >= 1  # the stall was noticed and the connection replaced
     for reason in ("not_json:", "bad_price: ADAUSDT", "unknown_symbol: 'DOGEUSDT'", "Stalled: no frame for 0.5 s"):
         assert reason in log
     assert recorded_bars(db) == table_bars(table)
@@ -94,28 +84,22 @@ def test_live_the_trader_decides_at_the_deadline_and_records_silent_models_as_mi
                         start_ms=parse_time("2021-05-03"), end_ms=parse_time("2021-05-03T01:30"))
     db = tmp_path / "live.lmdb"
     double = BinanceDouble(table, bar_period_s=0.05).start()  # its clock starts when the feed connects
-    models = """
-    [trader]
-    vote_deadline_ms = 200
-    [actors.trading_ai]
-    [actors.lava_ai]
-    module = "actors.sink"  # enabled as a model, but it never votes
-    [actors.trader]
-    """
-    topology = live_topology(db, double, extra=models, feed_after=("recorder", "trading_ai", "lava_ai", "trader"))
+    silent = {"module": "actors.sink", "role": "model"}  # enabled as a model, but it never votes
+    topology = live_topology(db, double, actors={"trading_ai": {}, "silent": silent, "trader": {}},
+                             trader={"vote_deadline_ms": 200})
     try:
         with running_daemon(tmp_path, topology) as daemon:
             # trading_ai warms up for 35 bars; past that its votes must reach the decisions
-            daemon.wait_for(lambda: daemon.actor("trader").counters.get("decisions", 0) >= 45 * len(SYMBOLS), 60,
+            daemon.wait_for(lambda: daemon.actor("trader").counters.decisions >= 45 * len(SYMBOLS), 60,
                             "45 ticks decided")
             trader = daemon.actor("trader")
     finally:
         double.stop()
-    assert trader.counters["missing_votes"] >= 45 * len(SYMBOLS)
-    decisions = recorded_messages(db, "decision")
-    assert len(decisions) >= 45 * len(SYMBOLS)
-    for decision in decisions:
-        votes = {vote.model: vote for vote in decision.votes}
-        assert votes["lava_ai"].action is None  # missed the deadline: recorded as missing
+    assert trader.counters.missing_votes >= 45 * len(SYMBOLS)
+    rows = [(batch, row) for batch in recorded_messages(db, "decision") for row in range(len(batch.symbol))]
+    assert len(rows) >= 45 * len(SYMBOLS)
+    for batch, row in rows:
+        votes = {vote.model: vote for vote in batch.votes(row)}
+        assert votes["silent"].action is None  # missed the deadline: recorded as missing
         assert "trading_ai" in votes
-    assert any(d.votes[0].action is not None for d in decisions)  # trading_ai's votes were used
+    assert any(batch.votes(row)[1].action is not None for batch, row in rows)  # trading_ai's votes were used

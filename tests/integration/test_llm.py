@@ -12,10 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from config.schema import PeperConfig
 from llm.tiny_model import write_tiny_model
 from messages.llm import LlmStatus
-from tests.helpers.daemon import alive, running_daemon
-from tests.helpers.network import free_port, listening_pid
+from supervisor.harness import alive, free_port, listening_pid, running_daemon
+from tests.helpers import topologies
+from tests.helpers.data import REPO_ROOT
 from tests.helpers.recording import recorded_messages
 
 OTHER_ACTORS = ("recorder", "mistral_ai", "market_feed")
@@ -27,39 +29,15 @@ def tiny_model(tmp_path_factory) -> Path:
 
 
 def llm_topology(db: Path, model: Path, port: int, *, speed: str = "max", end: str = "2021-01-01T03:00",
-                 with_server: bool = True, extra: str = "", request_timeout_s: float = 2.0) -> str:
-    server = '[actors.llm_supervisor]\n' if with_server else ""
-    return f"""
-    [test]
-    symbols = ["AAAUSDT"]
-    [database]
-    path = "{db}"
-    [mistral]
-    model_path = "{model}"
-    port = {port}
-    health_check_interval = 0.5
-    probe_timeout_s = 1.0
-    startup_timeout = 30
-    backoff_initial_s = 0.2
-    [mistral_ai]
-    every_n_bars = 1
-    history_bars = 10
-    max_tokens = 128
-    request_timeout_s = {request_timeout_s}
-    [feed]
-    source = "synthetic:4"
-    end = "{end}"
-    speed = "{speed}"
-    chunk_ticks = 1
-    ackers = ["recorder", "mistral_ai"]
-    {extra}
-    [actors.recorder]
-    {server}
-    [actors.mistral_ai]
-    [actors.market_feed]
-    restart = "transient"
-    after = ["recorder", "mistral_ai"]
-    """
+                 with_server: bool = True, request_timeout_s: float = 2.0, backoff_s: float = 0.2,
+                 server_command: list[str] | None = None) -> PeperConfig:
+    mistral = {"model_path": str(model), "port": port, "health_check_interval": 0.5, "probe_timeout_s": 1.0,
+               "startup_timeout": 30, "backoff_initial_s": backoff_s, "server_command": server_command or []}
+    actors = {"mistral_ai": {}, **({"llm_supervisor": {}} if with_server else {})}
+    return topologies.replay(db, "synthetic:4", ("", end), actors=actors, chunk=1, symbols=["AAAUSDT"],
+                             feed={"speed": speed}, mistral=mistral,
+                             mistral_ai={"every_n_bars": 1, "history_bars": 10, "max_tokens": 128,
+                                         "request_timeout_s": request_timeout_s})
 
 
 def statuses(db: Path) -> list[LlmStatus]:
@@ -77,13 +55,13 @@ def test_the_server_starts_answers_a_completion_and_leaves_no_process_behind(tmp
     port = free_port()
     topology = llm_topology(tmp_path / "a.lmdb", tiny_model, port, speed="60", end="2021-01-01T00:20")
     with running_daemon(tmp_path, topology) as daemon:
-        daemon.wait_for(lambda: daemon.actor("llm_supervisor").counters.get("state_ready", 0) >= 1, 60, "server ready")
+        daemon.wait_for(lambda: daemon.actor("llm_supervisor").counters.states.get("ready", 0) >= 1, 60, "server ready")
         pid = listening_pid(port)
         assert pid is not None and alive(pid)
         answer = httpx.post(f"http://127.0.0.1:{port}/v1/completions", json={"prompt": "hello", "max_tokens": 4},
                             timeout=30, trust_env=False)
         assert answer.status_code == 200 and answer.json()["choices"][0]["text"] is not None
-        daemon.wait_for(lambda: daemon.actor("llm_supervisor").counters.get("probes", 0) >= 2, 30, "two probes")
+        daemon.wait_for(lambda: daemon.actor("llm_supervisor").counters.probes >= 2, 30, "two probes")
     assert not alive(pid), "the llama.cpp server outlived the daemon"
     assert listening_pid(port) is None
 
@@ -93,16 +71,15 @@ def test_a_killed_or_hung_server_is_restarted_and_mistral_votes_again(tmp_path, 
     port = free_port()
     db = tmp_path / "fault.lmdb"
     # In replay mistral_ai waits while the server is `starting`; a 3 s back-off leaves it `down` long enough to see.
-    topology = llm_topology(db, tiny_model, port, speed="120", end="2021-01-01T01:30").replace(
-        "backoff_initial_s = 0.2", "backoff_initial_s = 3.0")
+    topology = llm_topology(db, tiny_model, port, speed="120", end="2021-01-01T01:30", backoff_s=3.0)
     with running_daemon(tmp_path, topology) as daemon:
-        daemon.wait_for(lambda: daemon.actor("mistral_ai").counters.get("answers", 0) >= 5, 60, "answers before the fault")
+        daemon.wait_for(lambda: daemon.actor("mistral_ai").counters.answers >= 5, 60, "answers before the fault")
         pids_before = {a.name: a.pid for a in daemon.status().actors}
         victim = listening_pid(port)
         os.kill(victim, signal.SIGKILL if fault == "kill" else signal.SIGSTOP)
-        daemon.wait_for(lambda: daemon.actor("llm_supervisor").counters.get("restarts", 0) >= 1, 30, "server restarted")
-        answered = daemon.actor("mistral_ai").counters.get("answers", 0)
-        daemon.wait_for(lambda: daemon.actor("mistral_ai").counters.get("answers", 0) > answered + 3, 60, "answers again")
+        daemon.wait_for(lambda: daemon.actor("llm_supervisor").counters.restarts >= 1, 30, "server restarted")
+        answered = daemon.actor("mistral_ai").counters.answers
+        daemon.wait_for(lambda: daemon.actor("mistral_ai").counters.answers > answered + 3, 60, "answers again")
         for name in OTHER_ACTORS + ("llm_supervisor",):
             status = daemon.actor(name)
             assert status.restarts == 0 and (status.pid == pids_before[name] or name == "market_feed")
@@ -137,7 +114,7 @@ def test_a_server_that_cannot_start_is_refused_clearly_and_mistral_abstains(tmp_
             daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 60, "the replay finished")
             supervisor = daemon.actor("llm_supervisor")
             assert supervisor.state == "running" and supervisor.restarts == 0
-            assert daemon.actor("mistral_ai").counters.get("llm_requests", 0) == 0
+            assert daemon.actor("mistral_ai").counters.llm_requests == 0
     finally:
         blocker.close()
     down = [s for s in statuses(db) if s.state == "down"]
@@ -151,18 +128,18 @@ def test_a_server_that_cannot_start_is_refused_clearly_and_mistral_abstains(tmp_
 
 def test_malformed_answers_become_counted_abstentions(tmp_path):
     port = free_port()
-    command = f'server_command = ["{sys.executable}", "-m", "tests.helpers.stub_llm_server", "--port", "{{port}}"]'
+    command = [sys.executable, "-m", "tests.helpers.stub_llm_server", "--port", "{port}"]
     stub_model = tmp_path / "stub.gguf"
     stub_model.write_bytes(b"not used by the stub")
-    topology = llm_topology(tmp_path / "stub.lmdb", stub_model, port, speed="600", end="2021-01-01T00:40")
-    topology = topology.replace("[mistral]\n", f"[mistral]\n    {command}\n")
+    topology = llm_topology(tmp_path / "stub.lmdb", stub_model, port, speed="600", end="2021-01-01T00:40",
+                            server_command=command)
     with running_daemon(tmp_path, topology) as daemon:
         daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 60, "the replay finished")
         counters = daemon.actor("mistral_ai").counters
         assert daemon.actor("mistral_ai").restarts == 0
-    assert counters["bad_not_json"] >= 1 and counters["bad_wrong_shape"] >= 1
-    assert counters["bad_http_status"] >= 1 and counters["bad_bad_response"] >= 1
-    assert counters["answers"] >= 1
+    assert counters.no_vote["not_json"] >= 1 and counters.no_vote["wrong_shape"] >= 1
+    assert counters.no_vote["http_status"] >= 1 and counters.no_vote["bad_response"] >= 1
+    assert counters.answers >= 1
     reasons = {reason.split(":")[0] for _, _, reason in llm_votes(tmp_path / "stub.lmdb")}
     assert {"not_json", "wrong_shape", "http_status", "bad_response"} <= reasons
 
@@ -175,12 +152,12 @@ def test_a_second_replay_answers_from_the_cache_without_any_request(tmp_path, ti
     # a generous timeout: an answer timed out under a loaded machine is an abstention, not a cache entry
     with running_daemon(first_dir, llm_topology(db, tiny_model, port, request_timeout_s=60.0)) as daemon:
         daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 300, "first replay")
-        assert daemon.actor("mistral_ai").counters["llm_requests"] > 10
+        assert daemon.actor("mistral_ai").counters.llm_requests > 10
     first = llm_votes(db)
     with running_daemon(second_dir, llm_topology(db, tiny_model, port, with_server=False)) as daemon:
         daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 120, "second replay")
         counters = daemon.actor("mistral_ai").counters
-    assert counters["llm_requests"] == 0 and counters["cache_hits"] > 10
+    assert counters.llm_requests == 0 and counters.cache_hits > 10
     assert llm_votes(db) == first
     assert any(action is not None for _, action, _ in first)
 
@@ -188,8 +165,6 @@ def test_a_second_replay_answers_from_the_cache_without_any_request(tmp_path, ti
 def test_llm_cli_writes_a_tiny_model_and_checks_a_server(tmp_path):
     import json
     import subprocess
-
-    from tests.helpers.daemon import REPO_ROOT
 
     model = tmp_path / "cli.gguf"
     written = subprocess.run([sys.executable, "-m", "supervisor", "llm", "tiny-model", str(model)],

@@ -12,17 +12,21 @@ import msgspec
 import numpy as np
 import zmq
 
+from config.build import configured, topology
 from config.endpoints import endpoints_for
-from marketdata.sources import load_source, parse_time
+from config.times import parse_time
+from marketdata.sources import load_source
 from messages import topics
 from messages.codec import Codec
 from messages.market import KlineBatch
 from signals.lgbm import StoredModel
 from storage.models import get_model, model_versions
 from storage.store import Store
-from tests.helpers.daemon import running_daemon
+from supervisor.harness import running_daemon
+from tests.helpers import topologies
 from tests.helpers.data import KLINES, SYMBOLS, requires_shared_data
 from tests.helpers.recording import recorded_messages
+from tests.helpers.topologies import SLOW
 
 MODELS = ("trading_ai", "lava_ai", "lgbm_ai")
 WINDOW = ("2021-04-26", "2021-04-29")
@@ -50,35 +54,13 @@ def write_klines(folder: Path, table, perturb_after: int | None = None, seed: in
     return folder
 
 
-def models_topology(db: Path, source: Path | str, window=("", ""), slow_ms: float | None = None, chunk: int = 256) -> str:
-    ackers = ["recorder", *MODELS] + (["slow"] if slow_ms else [])
-    slow = f'[actors.slow]\nmodule = "tests.helpers.slow_consumer"\nargs = ["--delay-ms", "{slow_ms}"]\n' if slow_ms else ""
-    return f"""
-    [test]
-    symbols = {SYMBOLS!r}
-    [database]
-    path = "{db}"
-    [feed]
-    source = "{source}"
-    start = "{window[0]}"
-    end = "{window[1]}"
-    chunk_ticks = {chunk}
-    credit_window = {chunk * 4}
-    ackers = {ackers!r}
-    [lgbm_ai]
-    min_train_days = 1.0
-    retrain_every_days = 0.5
-    train_window_days = 1.0
-    n_estimators = 30
-    [actors.recorder]
-    [actors.trading_ai]
-    [actors.lava_ai]
-    [actors.lgbm_ai]
-    {slow}
-    [actors.market_feed]
-    restart = "transient"
-    after = {[a for a in ackers]!r}
-    """
+def models_topology(db: Path, source: Path | str, window=("", ""), slow_ms: float | None = None, chunk: int = 256):
+    actors = {model: {} for model in MODELS}
+    if slow_ms:
+        actors["slow"] = {**SLOW, "args": ["--delay-ms", str(slow_ms)]}
+    return topologies.replay(db, source, window, actors=actors, chunk=chunk, credit=chunk * 4,
+                             lgbm_ai={"min_train_days": 1.0, "retrain_every_days": 0.5, "train_window_days": 1.0,
+                                      "n_estimators": 30})
 
 
 def votes_by_bar(db: Path, model: str) -> dict[tuple[str, int], tuple]:
@@ -134,8 +116,8 @@ def test_each_model_killed_mid_replay_rebuilds_its_state_and_the_replay_complete
     db = tmp_path / "kill.lmdb"
     with running_daemon(tmp_path, models_topology(db, KLINES, window, slow_ms=4, chunk=32)) as daemon:
         for model in MODELS:
-            ready = (lambda m=model: daemon.actor(m).counters.get("model_version", 1) >= 1
-                     and daemon.actor(m).counters.get("votes", 0) > 0)
+            ready = (lambda m=model: getattr(daemon.actor(m).counters, "model_version", 1) >= 1
+                     and daemon.actor(m).counters.checkpoints > 0)
             daemon.wait_for(ready, 120, f"{model} voting")
             old_pid = daemon.actor(model).pid
             os.kill(old_pid, signal.SIGKILL)
@@ -146,11 +128,11 @@ def test_each_model_killed_mid_replay_rebuilds_its_state_and_the_replay_complete
         log = daemon.log()
     for model in MODELS:
         assert statuses[model].restarts == 1
-        assert statuses[model].counters["rebuilt_bars"] > 0
-        assert f"{model}: restarted: rebuilt state from" in log
+        assert statuses[model].counters.restored_upto > 0
+        assert f"{model}: restarted: resumed from the checkpoint at" in log
         assert len(votes_by_bar(db, model)) == len(table), f"{model} left bars without a vote"
-    assert "(reloaded after a restart)" in log
-    restart_line = next(line for line in log.splitlines() if "reloaded after a restart" in line)
+    assert "(restored after a restart)" in log
+    restart_line = next(line for line in log.splitlines() if "restored after a restart" in line)
     version = int(restart_line.split("using model ")[1].split(" ")[0])
     later_trainings = [line for line in log[log.index(restart_line):].splitlines() if "(trained in" in line]
     assert all(int(line.split("using model ")[1].split(" ")[0]) > version for line in later_trainings)
@@ -158,15 +140,8 @@ def test_each_model_killed_mid_replay_rebuilds_its_state_and_the_replay_complete
 
 def test_unusable_bars_and_unknown_symbols_get_an_abstention_with_the_reason(tmp_path):
     db = tmp_path / "bad.lmdb"
-    topology = f"""
-    [test]
-    symbols = ["BTCUSDT", "ETHUSDT"]
-    [database]
-    path = "{db}"
-    [actors.trading_ai]
-    [actors.lava_ai]
-    [actors.lgbm_ai]
-    """
+    config = configured(test={"symbols": ["BTCUSDT", "ETHUSDT"]}, database={"path": str(db)},
+                        learning={"initial_weights": {}}, actors=topology(*MODELS))
     codec = Codec()
     nan = math.nan
     batch = KlineBatch(
@@ -175,7 +150,7 @@ def test_unusable_bars_and_unknown_symbols_get_an_abstention_with_the_reason(tmp
         volume=[1.0, 0.0, 5.0], quote_volume=[nan] * 3, trades=[nan] * 3, taker_buy_base=[nan] * 3,
         seq=1, src="test", epoch=1, ts_event=60_000,
     )
-    with running_daemon(tmp_path, topology) as daemon:
+    with running_daemon(tmp_path, config) as daemon:
         context = zmq.Context()
         endpoints = endpoints_for(daemon.config.bus, daemon.run_dir)
         listener = context.socket(zmq.SUB)
@@ -200,12 +175,9 @@ def test_unusable_bars_and_unknown_symbols_get_an_abstention_with_the_reason(tmp
         for model in MODELS:
             status = daemon.actor(model)
             assert status.state == "running" and status.restarts == 0
-            assert status.counters["unusable_bars"] == 3
+            assert status.counters.unusable_bars == 3
     for model, votes in received.items():
         assert votes.action == [None, None, None]
         assert votes.reason == [
-            "BTCUSDT bar 60000 has a non-finite or non-positive price or volume",
-            "ETHUSDT bar 60000 has zero volume",
-            "DOGEUSDT is not in [test] symbols",
-        ], model
-    assert "abstaining: DOGEUSDT is not in [test] symbols" in daemon.log()
+            "non-finite or non-positive price or volume", "zero volume", "symbol not in [test] symbols"], model
+    assert "abstaining on DOGEUSDT bar 60000: symbol not in [test] symbols" in daemon.log()

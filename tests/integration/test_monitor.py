@@ -14,48 +14,25 @@ from pathlib import Path
 
 import msgspec
 
-from config import load_config
+from config.schema import PeperConfig
 from llm.tiny_model import write_tiny_model
 from monitor.app import Monitor
 from storage.store import Store
 from storage.stream import StreamReader
-from tests.helpers.daemon import REPO_ROOT, alive, running_daemon, wait_for
-from tests.helpers.network import free_port
+from supervisor.harness import alive, free_port, running_daemon, wait_for
+from tests.helpers import topologies
+from tests.helpers.data import REPO_ROOT
 
 PANEL_TITLES = ("actors", "market SYNTHETIC", "signals", "weights · version", "trading (paper)", "LLM server", "recorder")
+MODELS = ("trading_ai", "lava_ai", "mistral_ai")
 
 
-def topology(db: Path, model: Path, port: int, *, speed: str, days: int, chunk: int = 16, extra: str = "") -> str:
-    return f"""
-    [test]
-    symbols = ["BTCUSDT", "ETHUSDT"]
-    [database]
-    path = "{db}"
-    [mistral]
-    model_path = "{model}"
-    port = {port}
-    health_check_interval = 0.5
-    [mistral_ai]
-    every_n_bars = 240
-    [feed]
-    source = "synthetic:5"
-    end = "2021-01-0{1 + days}"
-    speed = "{speed}"
-    chunk_ticks = {chunk}
-    credit_window = 64
-    ackers = ["recorder", "trading_ai", "lava_ai", "mistral_ai", "trader"]
-    {extra}
-    [actors.recorder]
-    [actors.rl_learner]
-    [actors.trader]
-    [actors.llm_supervisor]
-    [actors.trading_ai]
-    [actors.lava_ai]
-    [actors.mistral_ai]
-    [actors.market_feed]
-    restart = "transient"
-    after = ["recorder", "rl_learner", "trader", "llm_supervisor", "trading_ai", "lava_ai", "mistral_ai"]
-    """
+def topology(db: Path, model: Path, port: int, *, speed: str, days: int, chunk: int = 16) -> PeperConfig:
+    actors = {"rl_learner": {}, "trader": {}, "llm_supervisor": {}, **{m: {} for m in MODELS}}
+    return topologies.replay(db, "synthetic:5", ("", f"2021-01-0{1 + days}"), actors=actors, chunk=chunk, credit=64,
+                             symbols=["BTCUSDT", "ETHUSDT"], feed={"speed": speed},
+                             mistral={"model_path": str(model), "port": port, "health_check_interval": 0.5},
+                             mistral_ai={"every_n_bars": 240}, learning={"update_every_bars": 30})
 
 
 def watch(viewer: Monitor, seconds: float) -> None:
@@ -72,8 +49,7 @@ def row(text: str, name: str) -> list[str]:
 def test_every_panel_shows_the_running_topology_and_a_restart(tmp_path):
     model = write_tiny_model(tmp_path / "tiny.gguf")
     with running_daemon(tmp_path, topology(tmp_path / "rec", model, free_port(), speed="600", days=2)) as daemon:
-        config = load_config(daemon.config_path)
-        viewer = Monitor(config, daemon.run_dir)
+        viewer = Monitor(daemon.config, daemon.run_dir)
         try:
             viewer.snapshot()
             wait_for(lambda: watch(viewer, 0.5) or (viewer.state.llm and viewer.state.llm.state == "ready"
@@ -113,9 +89,9 @@ def test_a_stopped_monitor_does_not_stall_the_replay(tmp_path, monkeypatch):
         config_path = daemon.config_path
         monitor = subprocess.Popen([sys.executable, "-m", "supervisor", "monitor", "--config", str(config_path),
                                     "--run-dir", str(daemon.run_dir), "--duration", "120"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
         try:
-            time.sleep(1.5)
+            assert monitor.stderr.readline().strip() == "monitor: receiving from the bus"  # subscribed: now pause it
             os.kill(monitor.pid, signal.SIGSTOP)
             paused_at = time.monotonic()
             daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 60, "the replay to finish")
@@ -125,6 +101,7 @@ def test_a_stopped_monitor_does_not_stall_the_replay(tmp_path, monkeypatch):
             os.kill(monitor.pid, signal.SIGCONT)
             monitor.terminate()
             monitor.wait(10)
+            monitor.stderr.close()
     with Store(db, readonly=True) as store:
         bars = sum(len(msgspec.msgpack.decode(p)["symbol"]) for *_, p in StreamReader(store).records("md.kline"))
     assert bars == 2 * 1440

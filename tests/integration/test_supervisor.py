@@ -12,25 +12,16 @@ import sys
 
 import pytest
 
-from tests.helpers.daemon import (
-    REPO_ROOT,
-    alive,
-    running_daemon,
-    short_run_dir,
-    start_daemon,
-    write_config,
-)
+from config.build import configured, topology
+from config.toml import dumps
+from supervisor.harness import alive, prepared, running_daemon, short_run_dir, start_daemon
+from tests.helpers.data import REPO_ROOT
 
-STEADY_TOPOLOGY = """
-[actors.sink]
-[actors.pulse]
-after = ["sink"]
-args = ["--rate", "200"]
-"""
+STEADY_TOPOLOGY = configured(actors=topology("sink", pulse={"after": ["sink"], "args": ["--rate", "200"]}))
 
 
 def pulses_received(daemon) -> int:
-    return daemon.actor("sink").counters.get("pulses", 0)
+    return daemon.actor("sink").counters.pulses
 
 
 @pytest.mark.parametrize("victim", ["sink", "pulse"])
@@ -63,18 +54,10 @@ def test_supervisor_kills_and_restarts_a_stopped_actor(tmp_path):
 
 def test_daemon_gives_up_loudly_when_an_actor_crashes_on_start_forever(tmp_path):
     run_dir = short_run_dir()
-    config = write_config(
-        tmp_path,
-        run_dir,
-        """
-        [actors.sink]
-        [actors.crasher]
-        module = "tests.helpers.crashing_actor"
-        after = ["sink"]
-        """,
-        supervision="[supervisor]\nmax_restarts = 2\nbackoff_initial_s = 0.05\nheartbeat_interval_s = 0.1\n",
-    )
-    daemon = start_daemon(config, run_dir)
+    config = configured(actors=topology("sink", crasher={"module": "tests.helpers.crashing_actor", "after": ["sink"]}),
+                        bus={"run_dir": str(run_dir)},
+                        supervisor={"max_restarts": 2, "backoff_initial_s": 0.05, "heartbeat_interval_s": 0.1})
+    daemon = start_daemon(tmp_path, config)
     returncode = daemon.process.wait(timeout=60)
     log = daemon.log()
     assert returncode != 0
@@ -99,18 +82,12 @@ def test_sigterm_stops_every_child_cleans_the_run_directory_and_exits_zero(tmp_p
 
 def test_messages_at_full_speed_arrive_complete_and_in_order(tmp_path):
     count = 100_000
-    topology = f"""
-    [actors.sink]
-    [actors.pulse]
-    restart = "transient"
-    after = ["sink"]
-    args = ["--count", "{count}", "--ackers", "sink"]
-    """
-    with running_daemon(tmp_path, topology) as daemon:
+    pulse = {"restart": "transient", "after": ["sink"], "args": ["--count", str(count), "--ackers", "sink"]}
+    with running_daemon(tmp_path, configured(actors=topology("sink", pulse=pulse))) as daemon:
         daemon.wait_for(lambda: daemon.actor("pulse").state == "done", 60, "pulse finished")
-        sink = daemon.wait_for(lambda: (s := daemon.actor("sink")).counters.get("ends") == 1 and s, 10, "sink saw the end")
-        assert sink.counters["pulses"] == count
-        assert sink.counters["out_of_order"] == 0
+        sink = daemon.wait_for(lambda: (s := daemon.actor("sink")).counters.ends == 1 and s, 10, "sink saw the end")
+        assert sink.counters.pulses == count
+        assert sink.counters.out_of_order == 0
         assert sink.seq_gaps == 0
         assert sink.malformed == 0
 
@@ -159,12 +136,12 @@ def test_daemon_refuses_a_bus_port_already_in_use(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        config = write_config(
-            tmp_path, short_run_dir(), '[actors.sink]\n', supervision=""
-        )
-        config.write_text(config.read_text().replace("[bus]\n", f'[bus]\ntransport = "tcp"\ntcp_base_port = {port}\n'))
+        config = prepared(configured(actors=topology("sink"), bus={"transport": "tcp", "tcp_base_port": port}),
+                          short_run_dir())
+        path = tmp_path / "peper.toml"
+        path.write_text(dumps(config))
         result = subprocess.run(
-            [sys.executable, "-m", "supervisor", "run", "--config", str(config)],
+            [sys.executable, "-m", "supervisor", "run", "--config", str(path)],
             cwd=REPO_ROOT, capture_output=True, text=True, timeout=30,
         )
     assert result.returncode == 1

@@ -12,40 +12,24 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from marketdata.sources import load_source, parse_time
-from tests.helpers.daemon import REPO_ROOT, running_daemon
+from config.schema import PeperConfig
+from config.times import parse_time
+from llm.tiny_model import write_tiny_model
+from marketdata.sources import load_source
+from storage.sessions import copy_database
+from storage.store import Store
+from supervisor.harness import free_port, running_daemon
+from tests.helpers import topologies
+from tests.helpers.data import KLINES, REPO_ROOT, requires_shared_data
 
 SYMBOLS = ["AAAUSDT", "BBBUSDT"]
 
 
-def topology(db: Path, models: dict[str, str], *, end: str, speed: str = "max", extra: str = "",
-             slow_ms: float | None = None) -> str:
-    ackers = ["recorder", *models, "trader"] + (["slow"] if slow_ms else [])
-    model_tables = "".join(f'[actors.{name}]\n{module}\n' for name, module in models.items())
-    slow = f'[actors.slow]\nmodule = "tests.helpers.slow_consumer"\nargs = ["--delay-ms", "{slow_ms}"]\n' if slow_ms else ""
-    return f"""
-    [test]
-    symbols = {SYMBOLS!r}
-    [database]
-    path = "{db}"
-    [feed]
-    source = "synthetic:21"
-    end = "{end}"
-    speed = "{speed}"
-    chunk_ticks = 64
-    credit_window = 256
-    ackers = {ackers!r}
-    {extra}
-    [actors.recorder]
-    [actors.rl_learner]
-    [actors.trader]
-    after = ["rl_learner"]
-    {model_tables}
-    {slow}
-    [actors.market_feed]
-    restart = "transient"
-    after = {ackers!r}
-    """
+def topology(db: Path, models: dict[str, dict], *, end: str, speed: str = "max", chunk: int = 64,
+             **sections: dict) -> PeperConfig:
+    actors = {"rl_learner": {}, "trader": {}, **models}
+    return topologies.replay(db, "synthetic:21", ("", end), actors=actors, chunk=chunk, credit=chunk * 4,
+                             symbols=SYMBOLS, feed={"speed": speed}, **sections)
 
 
 def run_replay(tmp_path: Path, name: str, text: str, during=None) -> tuple[Path, str]:
@@ -65,48 +49,36 @@ def export(db: Path, what: str) -> list[dict]:
     return [msgspec.json.decode(line) for line in result.stdout.splitlines()]
 
 
-REAL_MODELS = {"trading_ai": "", "lava_ai": ""}
+REAL_MODELS = {"trading_ai": {}, "lava_ai": {}}
+ORACLE = {"module": "tests.helpers.oracle_model", "role": "model"}
 
 
 @pytest.mark.parametrize("algorithm", ["seed", "hedge", "thompson"])
 def test_the_learner_moves_weight_to_the_model_that_knows_and_away_from_the_one_that_errs(tmp_path, algorithm):
     db = tmp_path / "learn.lmdb"
-    models = {"trading_ai": 'module = "tests.helpers.oracle_model"',
-              "lava_ai": 'module = "tests.helpers.oracle_model"\nargs = ["--invert"]'}
-    learning = f"""
-    [learning]
-    algorithm = "{algorithm}"
-    learning_rate = 0.2
-    max_weight = 0.85
-    [trader]
-    fee_rate = 0.0
-    slippage = 0.0
-    allow_short = true
-    entry_threshold = 0.0  # the two models always disagree: any threshold leaves a dead zone with no trades
-    stop_loss = 0.5
-    take_profit = 0.5
-    max_holding_bars = 10000
-    """
-    run_replay(tmp_path, "run", topology(db, models, end="2021-01-02", extra=learning))
+    models = {"knows": ORACLE, "errs": {**ORACLE, "args": ["--invert"]}}
+    learning = {"algorithm": algorithm, "learning_rate": 0.2, "max_weight": 0.85, "update_every_bars": 10}
+    trader = {"fee_rate": 0.0, "slippage": 0.0, "allow_short": True, "entry_threshold": 0.0, "stop_loss": 0.5,
+              "take_profit": 0.5, "max_holding_bars": 10000}
+    run_replay(tmp_path, "run", topology(db, models, end="2021-01-02", learning=learning, trader=trader))
     history = export(db, "weights")
-    trades = export(db, "trades")
-    assert len(trades) >= 50
-    at_bounds = [w for w in history if abs(w["weights"]["trading_ai"] - 0.85) < 1e-9
-                 and abs(w["weights"]["lava_ai"] - 0.05) < 1e-9]
+    assert len(export(db, "trades")) >= 50
+    at_bounds = [w for w in history if abs(w["weights"]["knows"] - 0.85) < 1e-9 and abs(w["weights"]["errs"] - 0.15) < 1e-9]
     assert at_bounds, f"{algorithm}: final weights {history[-1]['weights']}"
-    assert at_bounds[0]["version"] <= 400, f"{algorithm} needed {at_bounds[0]['version']} trades"
+    assert at_bounds[0]["version"] <= 60, f"{algorithm} needed {at_bounds[0]['version']} updates"
     final = history[-1]["weights"]
-    assert final["trading_ai"] == pytest.approx(0.85, abs=1e-9) and final["lava_ai"] == pytest.approx(0.05, abs=1e-9)
+    assert final["knows"] == pytest.approx(0.85, abs=1e-9) and final["errs"] == pytest.approx(0.15, abs=1e-9)
 
 
-def test_the_same_replay_gives_identical_trades_and_weights_at_any_speed(tmp_path):
+def test_the_same_replay_gives_identical_trades_weights_and_decisions_at_any_speed(tmp_path):
     outputs = []
     for name, speed in (("first", "max"), ("second", "max"), ("paced", "40000")):
         db = tmp_path / f"{name}.lmdb"
         run_replay(tmp_path, name, topology(db, REAL_MODELS, end="2021-01-02", speed=speed))
-        outputs.append((export(db, "trades"), export(db, "weights")))
-    trades, weights = outputs[0]
-    assert len(trades) > 10 and len(weights) == len(trades) + 1
+        outputs.append((export(db, "trades"), export(db, "weights"), export(db, "decisions")))
+    trades, weights, decisions = outputs[0]
+    assert len(trades) > 10 and len(weights) == 1 + 1440 // 60 - 1 and len(decisions) == 1440 * len(SYMBOLS)
+    assert len({d["weights_version"] for d in decisions}) == len(weights)
     assert outputs[1] == outputs[0]
     assert outputs[2] == outputs[0]
 
@@ -133,7 +105,7 @@ def test_a_rollback_while_running_is_used_by_the_traders_next_decisions(tmp_path
     state = {}
 
     def roll_back(daemon):
-        daemon.wait_for(lambda: daemon.actor("rl_learner").counters.get("version", 0) >= 3, 120, "three versions")
+        daemon.wait_for(lambda: daemon.actor("rl_learner").counters.version >= 3, 120, "three versions")
         result = subprocess.run(
             [sys.executable, "-m", "supervisor", "weights", "rollback", "0", "--db", str(db), "--config", str(daemon.config_path)],
             cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
@@ -149,23 +121,23 @@ def test_a_rollback_while_running_is_used_by_the_traders_next_decisions(tmp_path
     assert used, "no decision used the rolled-back version"
 
 
-def test_a_learner_killed_mid_replay_applies_every_trade_exactly_once(tmp_path):
+def test_a_learner_killed_mid_replay_resumes_and_every_version_is_as_if_it_had_not_been(tmp_path):
+    undisturbed = tmp_path / "calm.lmdb"
+    run_replay(tmp_path, "calm", topology(undisturbed, REAL_MODELS, end="2021-01-02"))
     db = tmp_path / "kill.lmdb"
 
     def kill_learner(daemon):
-        daemon.wait_for(lambda: daemon.actor("rl_learner").counters.get("version", 0) >= 3, 120, "three versions")
+        daemon.wait_for(lambda: daemon.actor("rl_learner").counters.version >= 3, 120, "three versions")
         old = daemon.actor("rl_learner").pid
         os.kill(old, signal.SIGKILL)
         daemon.wait_for(lambda: (a := daemon.actor("rl_learner")).state == "running" and a.pid not in (None, old), 30,
                         "the learner restarted")
 
     _, log = run_replay(tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02", speed="4000"), during=kill_learner)
-    assert "rl_learner: restarted from stored version" in log
-    history = export(db, "weights")
-    applied = [cause for w in history[1:] for cause in w["cause"]]
-    assert len(applied) == len(set(applied)), "a trade was applied twice"
-    assert set(applied) == {t["trade_id"] for t in export(db, "trades")}, "a trade was skipped"
-    assert [w["version"] for w in history] == list(range(len(history)))
+    assert "rl_learner: restarted: resumed from the checkpoint at" in log
+    assert export(db, "weights") == export(undisturbed, "weights")
+    assert export(db, "trades") == export(undisturbed, "trades")
+    assert export(db, "decisions") == export(undisturbed, "decisions")
 
 
 def test_models_killed_during_a_paced_replay_leave_no_bar_undecided(tmp_path):
@@ -173,7 +145,7 @@ def test_models_killed_during_a_paced_replay_leave_no_bar_undecided(tmp_path):
     Before the feed's Resync marker the model drops them (they are re-sent after it); without that it
     took the newer frame first, dropped the re-sent ones as duplicates and the trader waited forever."""
     db = tmp_path / "run" / "paced.lmdb"
-    text = topology(db, REAL_MODELS, end="2021-01-01T06:00", speed="1200").replace("chunk_ticks = 64", "chunk_ticks = 1")
+    text = topology(db, REAL_MODELS, end="2021-01-01T06:00", speed="1200", chunk=1)
 
     def kill_each_model(daemon) -> None:
         for model in REAL_MODELS:
@@ -182,9 +154,46 @@ def test_models_killed_during_a_paced_replay_leave_no_bar_undecided(tmp_path):
             os.kill(old_pid, signal.SIGKILL)
             daemon.wait_for(lambda m=model: (a := daemon.actor(m)).state == "running" and a.pid not in (None, old_pid),
                             30, f"{model} restarted")
-        daemon.wait_for(lambda: daemon.actor("trader").counters.get("ticks", 0) >= 360, 120, "the trader deciding every tick")
+        daemon.wait_for(lambda: daemon.actor("trader").counters.ticks >= 360, 120, "the trader deciding every tick")
 
     run_replay(tmp_path, "run", text, during=kill_each_model)
     decisions = export(db, "decisions")
     assert len(decisions) == 360 * len(SYMBOLS)
     assert {(d["bar_time"], d["symbol"]) for d in decisions} == {(t, s) for t in {d["bar_time"] for d in decisions} for s in SYMBOLS}
+
+
+@requires_shared_data
+def test_all_four_models_give_byte_identical_trades_weights_and_decisions_at_two_speeds(tmp_path):
+    """lgbm_ai trains walk-forward inside the replay; mistral_ai answers from the cache a first run filled."""
+    model = write_tiny_model(tmp_path / "tiny.gguf")
+    port = free_port()
+    db = tmp_path / "first.lmdb"
+    llm = {"mistral": {"model_path": str(model), "port": port, "health_check_interval": 0.5},
+           "mistral_ai": {"every_n_bars": 90, "max_tokens": 128, "request_timeout_s": 120.0}}
+    models = {"trading_ai": {}, "lava_ai": {}, "lgbm_ai": {}, "mistral_ai": {}}
+    lgbm = {"min_train_days": 0.5, "retrain_every_days": 0.5, "train_window_days": 1.0, "n_estimators": 30}
+
+    def config(db: Path, speed: str, server: bool) -> PeperConfig:
+        actors = {"rl_learner": {}, "trader": {}, **models, **({"llm_supervisor": {}} if server else {})}
+        return topologies.replay(db, KLINES, ("2021-04-05", "2021-04-07"), actors=actors, chunk=64, credit=256,
+                                 symbols=["BTCUSDT", "ETHUSDT"], feed={"speed": speed}, lgbm_ai=lgbm, **llm)
+
+    run_replay(tmp_path, "fill", config(db, "max", server=True))  # fills the LLM cache
+    outputs = []
+    for name, speed in (("fast", "max"), ("paced", "30000")):
+        copy = tmp_path / f"{name}.lmdb"
+        with Store(db, readonly=True) as source, Store(copy) as target:
+            copy_database(source, target, "llm_cache")  # the answers, not the first run's models
+        workdir = tmp_path / name
+        workdir.mkdir()
+        with running_daemon(workdir, config(copy, speed, server=False)) as daemon:
+            daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 300, "the replay finished")
+            mistral, lgbm_counters = daemon.actor("mistral_ai").counters, daemon.actor("lgbm_ai").counters
+        assert mistral.cache_hits > 20 and mistral.llm_requests == 0
+        assert lgbm_counters.trainings >= 2
+        outputs.append(tuple(export(copy, what) for what in ("trades", "weights", "decisions")))
+    trades, weights, decisions = outputs[0]
+    assert trades and len(weights) > 10 and len(decisions) == 2 * 2 * 1440
+    assert any(vote["model"] == "mistral_ai" and vote["action"] for d in decisions for vote in d["votes"])
+    assert len({vote["action"] for d in decisions for vote in d["votes"] if vote["model"] == "lgbm_ai"}) > 2
+    assert outputs[1] == outputs[0]

@@ -13,12 +13,13 @@ import msgspec
 import pytest
 
 from analytics.recording import read_recording
-from analytics.simulate import simulate
+from analytics.simulate import with_weights
 from config import load_config
+from config.topology import topology_of
+from storage.catalog import Catalog
 from storage.weights import all_weights
-from tests.helpers.daemon import REPO_ROOT, short_run_dir
-from tests.helpers.data import KLINES, requires_shared_data
-from training.catalog import Catalog
+from supervisor.harness import short_run_dir
+from tests.helpers.data import KLINES, REPO_ROOT, requires_shared_data
 
 pytestmark = requires_shared_data
 WINDOWS = ["--train-from", "2021-04-02", "--train-to", "2021-04-04", "--validate-to", "2021-04-05", "--test-to", "2021-04-06"]
@@ -79,7 +80,7 @@ def test_train_stores_sessions_stops_by_the_rule_and_reports_baselines_and_crite
         config = load_config(workdir / "peper.toml", environ=SETTINGS)
         recording = read_recording(workdir / tested.recording)
         assert recording.trades, "the test session made no trades"
-        replayed = simulate(recording, kept.weights, config.trader)
+        replayed = with_weights(recording, kept.weights, config, topology_of(config).models).trades
         assert [(t.trade_id, t.exit_time, t.pnl) for t in replayed] == [(t.trade_id, t.exit_time, t.pnl) for t in recording.trades]
     finally:
         catalog.close()
@@ -87,8 +88,8 @@ def test_train_stores_sessions_stops_by_the_rule_and_reports_baselines_and_crite
     assert (workdir / "reports/run-1/report.md").stat().st_size > 2000
     assert "data:image/png;base64," in (workdir / "reports/run-1/report.html").read_text()
     for section in ("in_sample", "out_of_sample"):
-        assert set(report[section]["baselines"]) == {"buy_and_hold", "equal_weights", "initial_weights", "trading_ai",
-                                                      "lava_ai", "lgbm_ai", "mistral_ai"}
+        assert set(report[section]["baselines"]) == {"cash", "buy_and_hold", "equal_weights", "initial_weights",
+                                                      "trading_ai", "lava_ai", "lgbm_ai", "mistral_ai"}
         criteria = [row["criterion"] for row in report[section]["criteria"]]
         assert criteria[0].startswith("win rate >=") and "max drawdown <= 15%" in criteria and len(criteria) == 5
     assert report["out_of_sample"]["session"] == "1.test"
@@ -115,12 +116,11 @@ def test_plots_are_pngs_of_the_data_behind_them(two_runs):
     assert series["sessions"]["session"] == ["1.train-1", "1.validate-1", "1.test"]
     test_metrics = report["out_of_sample"]["metrics"]
     learned = series["equity"]["learned"]["equity"]
-    assert len(learned) == test_metrics["trades"] + 1
-    assert learned[-1] == pytest.approx(10_000.0 + test_metrics["total_pnl"])
+    assert len(learned) == 1440  # one day, every tick marked to market
+    assert learned[-1] == pytest.approx(10_000.0 * (1 + test_metrics["roi"]))
     assert max(series["equity"]["drawdown"]) == pytest.approx(test_metrics["max_drawdown"])
     for model, values in report["out_of_sample"]["per_model"].items():
-        assert len(series["models"][model]) == test_metrics["trades"]
-        assert (series["models"][model] or [0.0])[-1] == pytest.approx(values["counterfactual_pnl"])
+        assert series["models"][model][-1] == pytest.approx(values["shadow_equity"])
 
 
 def test_report_compares_two_sessions(two_runs):

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import math
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from messages import topics
-from messages.codec import Codec, MalformedFrame
+from messages.codec import Codec
+from messages.errors import MalformedFrame
+from messages.learning import Credit
 from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
 from messages.system import Ack, Pulse
+from messages.trading import Decision, DecisionBatch, ModelVote
 
 codec = Codec()
 
@@ -68,3 +72,20 @@ def test_arbitrary_bytes_never_escape_as_anything_but_malformed_frame(frame):
 def test_clock_round_trips_any_time_and_source(bar_time, src):
     clock = Clock(bar_time=bar_time, src=src, seq=1)
     assert codec.decode(codec.encode(topics.CLOCK, clock)) == (topics.CLOCK, clock)
+
+
+def test_a_decision_batch_and_credit_round_trip_and_an_old_per_row_decision_still_decodes():
+    batch = DecisionBatch(symbol=["BTCUSDT", "ETHUSDT"], bar_time=[0, 0], weights_version=[3, 3], score=[0.4, -0.1],
+                          action=["BUY", "HOLD"], models=["lava_ai", "trading_ai"],
+                          vote_action=[["BUY", None], ["HOLD", "SELL"]], vote_confidence=[[0.9, 0.0], [1.0, 0.2]])
+    assert codec.decode(codec.encode(topics.DECISION, batch))[1] == batch
+    assert batch.votes(1) == [ModelVote("lava_ai", None, 0.0), ModelVote("trading_ai", "SELL", 0.2)]
+    credit = Credit(experts=["lava_ai", "cash"], bar_time=[0, 60_000], returns=[[0.01, -0.02], [0.0, 0.0]],
+                    equity=[9900.0, 10_000.0])
+    assert codec.decode(codec.encode(topics.CREDIT, credit))[1] == credit
+    old = Decision(symbol="BTCUSDT", bar_time=0, weights_version=2, score=0.5, action="BUY",
+                   votes=[ModelVote("lava_ai", "BUY", 0.5)], seq=4, src="trader")
+    payload = msgspec.msgpack.encode(old)
+    assert codec.decode_payload(payload) == old  # recordings of schema version 1 still read
+    with pytest.raises(MalformedFrame, match="undecodable payload on 'decision': Invalid value 'Decision'"):
+        codec.decode(b"decision " + payload)  # but it is no longer something the bus carries

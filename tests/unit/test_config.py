@@ -1,4 +1,5 @@
-"""peper.toml is decoded strictly: a typo, a wrong type or an out-of-range value is one clear line."""
+"""peper.toml is decoded strictly: a typo, a wrong type, an out-of-range value or an impossible
+topology is one clear line naming the key."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, load_config
-from tests.helpers.daemon import REPO_ROOT
+from config.build import configured, topology
+from config.toml import dumps
+from config.topology import topology_of
+from messages.errors import TopologyError
+from tests.helpers.data import REPO_ROOT
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -21,14 +26,47 @@ def test_the_shipped_peper_toml_carries_the_seed_configuration():
     learning = config.learning
     assert (learning.learning_rate, learning.reward_multiplier, learning.punishment_multiplier) == (0.01, 1.5, 0.8)
     assert (learning.weight_decay, learning.min_weight, learning.max_weight) == (0.001, 0.05, 0.70)
-    weights = learning.initial_weights
-    assert (weights.trading_ai, weights.lava_ai, weights.lgbm_ai, weights.mistral_ai) == (0.25, 0.35, 0.40, 0.0)
+    assert learning.initial_weights == {"trading_ai": 0.25, "lava_ai": 0.35, "lgbm_ai": 0.40, "mistral_ai": 0.0}
     assert config.test.symbols == ["SOLUSDT", "ADAUSDT", "BTCUSDT", "ETHUSDT", "BNBUSDT"]
     assert (config.test.test_period_days, config.test.max_iterations) == (30, 10)
     assert (config.test.target_win_rate, config.test.min_trades_per_symbol) == (0.65, 5)
     assert config.mistral.model_path == "models/mistral-7b-instruct-v0.1.Q4_K_M.gguf"
     assert (config.mistral.port, config.mistral.startup_timeout, config.mistral.health_check_interval) == (8080, 120, 30)
     assert (config.database.backup_interval, config.database.max_backup_files) == (3600, 10)
+
+
+def test_the_shipped_topology_is_derived_from_the_actors_table_alone():
+    shipped = topology_of(load_config(REPO_ROOT / "peper.toml", environ={}))
+    assert shipped.models == ["lava_ai", "lgbm_ai", "mistral_ai", "trading_ai"]
+    assert shipped.ackers == ["recorder", "lava_ai", "lgbm_ai", "mistral_ai", "trading_ai", "trader", "rl_learner"]
+    assert (shipped.feed, shipped.recorder, shipped.trader, shipped.learner, shipped.llm) == (
+        "market_feed", "recorder", "trader", "rl_learner", "llm_supervisor")
+    order = shipped.order
+    assert order[-1] == "market_feed" and order.index("llm_supervisor") < order.index("mistral_ai")
+    # disabling a model takes it out of the models and the acknowledgers: no replay can wait for it
+    without = topology_of(configured(actors=topology("recorder", "trader", "trading_ai", "market_feed",
+                                                     lava_ai={"enabled": False}), learning={"initial_weights": {}}))
+    assert without.models == ["trading_ai"] and "lava_ai" not in without.ackers and "lava_ai" not in without.order
+
+
+@pytest.mark.parametrize(("actors", "weights", "message"), [
+    (topology("trader", "trading_ai"), {"lava_ai": 1.0},
+     "[learning.initial_weights] key lava_ai: lava_ai is not an actor; the enabled models are trading_ai"),
+    (topology("trader", "trading_ai", lava_ai={"enabled": False}), {"trading_ai": 0.5, "lava_ai": 0.5},
+     "[learning.initial_weights] key lava_ai: lava_ai is disabled; the enabled models are trading_ai"),
+    (topology("trader", "trading_ai", "recorder"), {"recorder": 1.0},
+     "[learning.initial_weights] key recorder: recorder is not a model; the enabled models are trading_ai"),
+    (topology("rl_learner", "trading_ai"), {},
+     "[actors.rl_learner]: a learner needs a trader to apply its weights; enable the trader or disable the learner"),
+    (topology("trader", "recorder"), {}, "[actors.trader]: the trader needs at least one enabled model to vote"),
+    (topology("trader", "trading_ai", other={"role": "trader"}), {},
+     "[actors]: other and trader both have role 'trader'; a topology has one trader"),
+])
+def test_impossible_topologies_are_refused_in_one_line_naming_the_key(tmp_path, actors, weights, message):
+    text = dumps({"learning": {"initial_weights": weights}, "actors": actors})
+    with pytest.raises(TopologyError) as error:
+        load_config(write(tmp_path, text), environ={})
+    assert str(error.value) == f"{tmp_path / 'peper.toml'}: {message}"
 
 
 def test_a_misspelled_key_names_the_file_and_the_key(tmp_path):
@@ -56,7 +94,7 @@ def test_an_out_of_range_value_names_the_key_and_the_range(tmp_path):
 
 def test_initial_weights_must_sum_to_one(tmp_path):
     path = write(tmp_path, "[learning.initial_weights]\nmistral_ai = 0.5\n")
-    with pytest.raises(ConfigError, match=r"key learning.initial_weights: initial weights must sum to 1.0, they sum to 1.5"):
+    with pytest.raises(ConfigError, match=r"key learning: initial weights must sum to 1.0, they sum to 0.5"):
         load_config(path, environ={})
 
 
@@ -87,9 +125,14 @@ def test_missing_file_and_invalid_toml_are_clear_errors(tmp_path):
 
 
 def test_actor_dependencies_must_exist_and_not_form_a_cycle(tmp_path):
-    with pytest.raises(ConfigError, match=r"actor 'b' starts after 'ghost', which is not an actor"):
+    with pytest.raises(ConfigError, match=r"\[actors.b\] after: 'ghost' is not an actor"):
         load_config(write(tmp_path, '[actors.b]\nafter = ["ghost"]\n'), environ={})
     with pytest.raises(ConfigError, match=r"actors start after each other in a cycle: a -> b -> a"):
         load_config(write(tmp_path, '[actors.a]\nafter = ["b"]\n[actors.b]\nafter = ["a"]\n'), environ={})
     config = load_config(write(tmp_path, '[actors.c]\nafter = ["a", "b"]\n[actors.a]\n[actors.b]\nafter = ["a"]\n'), environ={})
-    assert config.start_order() == ["a", "b", "c"]
+    assert topology_of(config).order == ["a", "b", "c"]
+
+
+def test_a_config_written_back_as_toml_reads_back_equal(tmp_path):
+    config = load_config(REPO_ROOT / "peper.toml", environ={})
+    assert load_config(write(tmp_path, dumps(config)), environ={}) == config

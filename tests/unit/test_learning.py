@@ -1,32 +1,30 @@
 """Weights stay on the capped simplex through any updates and rollbacks; rewards and punishments
-move the right way; the projection is the Euclidean one, not clip-then-divide."""
+move the right way on shadow-book credit; the projection is the Euclidean one; the learner's
+schedule is the same however the ticks come; shadow books equal hand-computed books."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config.schema import LearningConfig
-from learning.engine import Hedge, SeedRule, Thompson, make_rule
+from config.schema import LearningConfig, TraderConfig
+from learning.engine import Hedge, SeedRule, Thompson, make_rule, project
+from learning.learner import Learner
 from learning.projection import normalize_weights
-from messages.trading import ModelVote, TradeClosed
+from marketdata.chunk import BarChunk, problems
+from messages.learning import Weights
+from messages.market import KlineBatch
+from signals.model import ABSTAIN, BUY, HOLD, SELL
+from trading.assembly import Ready
+from trading.shadow import ShadowBooks
 
 MODELS = ["lava_ai", "lgbm_ai", "mistral_ai", "trading_ai"]
 CONFIG = LearningConfig()
-
-votes = st.lists(
-    st.tuples(st.sampled_from(["BUY", "SELL", "HOLD", None]), st.floats(0, 1)), min_size=4, max_size=4
-)
-trades = st.builds(
-    lambda side, ret, vote_list: TradeClosed(
-        trade_id="t", symbol="BTCUSDT", side=side, entry_time=0, entry_price=100.0, exit_time=60_000,
-        exit_price=100.0 * (1 + ret), quantity=1.0, fees=0.0, pnl=100.0 * ret, ret=ret, exit_reason="test",
-        votes=[ModelVote(model=m, action=a, confidence=c) for m, (a, c) in zip(MODELS, vote_list)],
-    ),
-    st.sampled_from(["LONG", "SHORT"]), st.floats(-0.2, 0.2, allow_nan=False), votes,
-)
+credits = st.dictionaries(st.sampled_from(MODELS), st.floats(-0.2, 0.2, allow_nan=False), min_size=1)
 
 
 def on_capped_simplex(weights: dict[str, float], config: LearningConfig = CONFIG) -> bool:
@@ -35,14 +33,15 @@ def on_capped_simplex(weights: dict[str, float], config: LearningConfig = CONFIG
     )
 
 
+def seed_weights() -> dict[str, float]:
+    return project({"trading_ai": 0.25, "lava_ai": 0.35, "lgbm_ai": 0.40, "mistral_ai": 0.0}, CONFIG)
+
+
 @settings(max_examples=60, deadline=None)
-@given(st.sampled_from(["seed", "hedge", "thompson"]), st.lists(st.one_of(st.lists(trades, min_size=1, max_size=4),
-       st.integers(0, 30)), max_size=30))
+@given(st.sampled_from(["seed", "hedge", "thompson"]), st.lists(st.one_of(credits, st.integers(0, 30)), max_size=30))
 def test_any_sequence_of_updates_and_rollbacks_stays_on_the_capped_simplex(algorithm, steps):
-    config = LearningConfig(algorithm=algorithm)
-    rule = make_rule(config)
-    initial = {m: getattr(config.initial_weights, m) for m in MODELS}
-    history = [normalize_weights_dict(initial)]
+    rule = make_rule(LearningConfig(algorithm=algorithm))
+    history = [seed_weights()]
     for step in steps:
         if isinstance(step, int):  # a rollback: a new version equal to an old one
             history.append(dict(history[step % len(history)]))
@@ -51,27 +50,21 @@ def test_any_sequence_of_updates_and_rollbacks_stays_on_the_capped_simplex(algor
         assert on_capped_simplex(history[-1]), history[-1]
 
 
-def normalize_weights_dict(weights):
-    models = sorted(weights)
-    return dict(zip(models, normalize_weights([weights[m] for m in models], CONFIG.min_weight, CONFIG.max_weight)))
-
-
 @settings(max_examples=200, deadline=None)
-@given(trades)
-def test_a_reward_never_lowers_and_a_punishment_never_raises_the_pre_projection_weight(trade):
+@given(credits)
+def test_a_reward_never_lowers_and_a_punishment_never_raises_the_pre_projection_weight(credit):
     rule = SeedRule(CONFIG)
-    weights = normalize_weights_dict({m: 0.25 for m in MODELS})
+    weights = project({m: 0.25 for m in MODELS}, CONFIG)
     decayed = {m: w - CONFIG.weight_decay * (w - 0.25) for m, w in weights.items()}
-    updated = rule.raw_update(weights, [trade])
-    for vote in trade.votes:
-        if vote.action in (None, "HOLD"):
-            assert updated[vote.model] == decayed[vote.model]
-            continue
-        with_trade = (vote.action == "BUY") == (trade.side == "LONG")
-        if with_trade == (trade.pnl > 0):
-            assert updated[vote.model] >= decayed[vote.model]
+    updated = rule.raw_update(weights, credit)
+    for model in MODELS:
+        earned = credit.get(model, 0.0)
+        if earned > 0:
+            assert updated[model] >= decayed[model]
+        elif earned < 0:
+            assert updated[model] <= decayed[model]
         else:
-            assert updated[vote.model] <= decayed[vote.model]
+            assert updated[model] == decayed[model]
 
 
 @given(st.lists(st.floats(-10, 10, allow_nan=False), min_size=4, max_size=4))
@@ -87,23 +80,98 @@ def test_the_projection_is_the_nearest_point_not_clip_then_divide(values):
     assert all(projected[order[i]] <= projected[order[i + 1]] + 1e-12 for i in range(3))
 
 
-def test_a_model_at_weight_zero_is_lifted_to_min_weight_and_can_earn_more():
-    rule = SeedRule(CONFIG)
-    weights = normalize_weights_dict({"trading_ai": 0.25, "lava_ai": 0.35, "lgbm_ai": 0.40, "mistral_ai": 0.0})
+@pytest.mark.parametrize("algorithm", ["seed", "hedge", "thompson"])
+def test_a_model_at_the_floor_whose_book_wins_gains_weight_and_one_whose_book_loses_falls(algorithm):
+    rule = make_rule(LearningConfig(algorithm=algorithm))
+    weights = start = seed_weights()
     assert weights["mistral_ai"] == CONFIG.min_weight
-    win = TradeClosed(trade_id="w", symbol="BTCUSDT", side="LONG", entry_time=0, entry_price=100.0, exit_time=1,
-                      exit_price=103.0, quantity=1.0, fees=0.0, pnl=3.0, ret=0.03, exit_reason="test",
-                      votes=[ModelVote("mistral_ai", "BUY", 1.0), ModelVote("lgbm_ai", "SELL", 1.0)])
     for _ in range(50):
-        weights = rule.update(weights, [win])
-    assert weights["mistral_ai"] > 0.3 and weights["lgbm_ai"] == CONFIG.min_weight
+        weights = rule.update(weights, {"mistral_ai": 0.02, "lgbm_ai": -0.02, "trading_ai": 0.0, "lava_ai": 0.0})
+    assert weights["mistral_ai"] > 0.3
+    assert weights["lgbm_ai"] < start["lgbm_ai"] and weights["lgbm_ai"] <= min(weights["trading_ai"], weights["lava_ai"])
 
 
 def test_thompson_and_hedge_are_reproducible_from_their_seed():
-    trade = TradeClosed(trade_id="x", symbol="BTCUSDT", side="LONG", entry_time=0, entry_price=1.0, exit_time=1,
-                        exit_price=1.01, quantity=1.0, fees=0.0, pnl=0.01, ret=0.01, exit_reason="test",
-                        votes=[ModelVote(m, "BUY", 0.5) for m in MODELS])
-    start = normalize_weights_dict({m: 0.25 for m in MODELS})
+    start = project({m: 0.25 for m in MODELS}, CONFIG)
+    credit = {m: 0.01 * (i - 1.5) for i, m in enumerate(MODELS)}
     for rule_class in (Thompson, Hedge):
         first, second = rule_class(CONFIG), rule_class(CONFIG)
-        assert [first.update(start, [trade]) for _ in range(5)] == [second.update(start, [trade]) for _ in range(5)]
+        assert [first.update(start, credit) for _ in range(5)] == [second.update(start, credit) for _ in range(5)]
+
+
+def test_the_learner_updates_at_each_period_from_the_ticks_before_it_however_they_come():
+    config = LearningConfig(algorithm="hedge", update_every_bars=10)
+    rng = np.random.default_rng(3)
+    ticks = np.arange(1, 96, dtype=np.int64) * 60_000  # from 00:01, 95 bars
+    returns = rng.normal(0, 0.01, (len(MODELS), len(ticks)))
+    runs = []
+    for size in (1, 7, 95):
+        learner = Learner(config, MODELS, {m: 0.25 for m in MODELS}, 60_000)
+        versions = []
+        for lo in range(0, len(ticks), size):
+            versions += learner.observe(ticks[lo:lo + size], returns[:, lo:lo + size])
+        runs.append(versions)
+    assert runs[0] == runs[1] == runs[2]
+    versions = runs[0]
+    assert [v.effective_from for v in versions] == [t * 60_000 for t in range(10, 96, 10)]
+    assert [v.version for v in versions] == list(range(1, 10))
+    # the first update used bars 00:01..00:09 only: Hedge on their compound returns
+    first = Hedge(config).update(project({m: 0.25 for m in MODELS}, config),
+                                 {m: math.expm1(math.fsum(np.log1p(returns[i, :9]).tolist())) for i, m in enumerate(MODELS)})
+    assert versions[0].weights == first
+
+
+def ready_chunk(closes: list[float], actions: list[list[int]], symbol: str = "AAA") -> Ready:
+    """One symbol, one bar per tick, opens equal to the previous close; `actions[model][tick]` full confidence."""
+    n = len(closes)
+    times = [60_000 * i for i in range(n)]
+    opens = [closes[0]] + closes[:-1]
+    batch = KlineBatch(interval_ms=60_000, symbol=[symbol] * n, open_time=times, open=opens, high=[max(o, c) for o, c in
+                       zip(opens, closes)], low=[min(o, c) for o, c in zip(opens, closes)], close=closes,
+                       volume=[1.0] * n, quote_volume=[0.0] * n, trades=[0.0] * n, taker_buy_base=[0.0] * n)
+    symbol_index = np.zeros(n, np.int64)
+    columns = [np.array(c, float) for c in (batch.open, batch.high, batch.low, batch.close, batch.volume)]
+    chunk = BarChunk(symbol_index, np.array(times, np.int64), *columns, problems(symbol_index, *columns), 60_000)
+    action = np.array(actions, np.int8)
+    return Ready(batch, chunk, np.array(times, np.int64), action, np.where(action == ABSTAIN, 0.0, 1.0))
+
+
+def test_shadow_books_equal_hand_computed_books_with_fees_at_every_change_and_marks_every_bar():
+    trader = TraderConfig(fee_rate=0.001, slippage=0.0, position_fraction=0.5, stop_loss=0.0, take_profit=0.0,
+                          max_holding_bars=1000, entry_threshold=0.3, initial_equity=1000.0)
+    closes = [100.0, 100.0, 110.0, 121.0, 121.0, 110.0]
+    # model "up" buys at bar 0 (fills at bar 1's open, 100) and sells at bar 3 (fills at bar 4's open, 121)
+    up = [BUY, HOLD, HOLD, SELL, HOLD, HOLD]
+    never = [ABSTAIN] * 6
+    books = ShadowBooks(["up", "never"], trader, ["AAA"])
+    returns, equity = books.run(ready_chunk(closes, [up, never]))
+    quantity = 1000 * 0.5 / 100
+    entry_fee, exit_fee = 100 * quantity * 0.001, 121 * quantity * 0.001
+    marked = [1000, 1000 - entry_fee, 1000 + 10 * quantity - entry_fee, 1000 + 21 * quantity - entry_fee,
+              1000 + 21 * quantity - entry_fee - exit_fee, 1000 + 21 * quantity - entry_fee - exit_fee]
+    expected_up = np.array(marked[1:] + [marked[-1]])[:6]
+    path = np.array([1000.0] + marked)
+    np.testing.assert_allclose(returns[books.experts.index("up")], path[1:] / path[:-1] - 1, rtol=0, atol=1e-12)
+    assert equity[books.experts.index("up")] == pytest.approx(expected_up[-1])
+    assert (returns[books.experts.index("never")] == 0).all() and (returns[books.experts.index("cash")] == 0).all()
+    # hold: buys at bar 1's open (100) with half the equity and never sells, marked every bar
+    hold = 1000 - entry_fee + quantity * (np.array(closes[1:]) - 100)
+    np.testing.assert_allclose(returns[books.experts.index("hold")][1:], hold / np.concatenate([[1000.0], hold[:-1]]) - 1,
+                               rtol=0, atol=1e-12)
+
+
+def test_on_a_market_where_every_model_loses_after_fees_weight_flows_to_the_best_loser_and_cash_keeps_its_money():
+    trader = TraderConfig(fee_rate=0.01, slippage=0.0, position_fraction=0.5, stop_loss=0.0, take_profit=0.0,
+                          max_holding_bars=1000, entry_threshold=0.3, initial_equity=1000.0)
+    closes = [100.0 * (1 + 0.001 * ((i % 4) - 1.5)) for i in range(200)]  # flat chop: every round trip pays 2 %
+    churn = [BUY if i % 2 == 0 else SELL for i in range(200)]
+    slow = [BUY if i % 20 == 0 else SELL if i % 20 == 10 else HOLD for i in range(200)]
+    books = ShadowBooks(["churn", "slow"], trader, ["AAA"])
+    returns, equity = books.run(ready_chunk(closes, [churn, slow]))
+    churn_equity, slow_equity, cash_equity = (equity[books.experts.index(e)] for e in ("churn", "slow", "cash"))
+    assert churn_equity < slow_equity < cash_equity == 1000.0
+    learner = Learner(LearningConfig(algorithm="hedge", update_every_bars=50, min_weight=0.05, max_weight=0.95),
+                      ["churn", "slow"], {"churn": 0.5, "slow": 0.5}, 60_000)
+    versions = learner.observe(np.arange(200, dtype=np.int64) * 60_000, returns[:2])
+    assert versions[-1].weights["slow"] > versions[-1].weights["churn"]
+    assert isinstance(versions[-1], Weights)

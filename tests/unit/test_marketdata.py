@@ -9,10 +9,11 @@ import zipfile
 import numpy as np
 import pytest
 
+from config.times import parse_time
 from marketdata import SourceError
 from marketdata.chunks import TickChunker
 from marketdata.files import read_kline_files
-from marketdata.sources import load_source, parse_time
+from marketdata.sources import load_source
 from marketdata.synthetic import generate
 from tests.helpers.data import KLINES, SYMBOLS, requires_shared_data
 

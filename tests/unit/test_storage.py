@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from storage import StoreError
-from storage.store import Store
+from messages.errors import StoreError
+from storage.checkpoints import Checkpoint, read_checkpoint, read_journal, write_checkpoint
+from storage.store import Store, entries
 from storage.stream import StreamReader, StreamWriter
 
 
@@ -50,4 +51,36 @@ def test_a_newer_schema_is_refused(tmp_path):
     with Store(tmp_path / "db") as store:
         store.put_meta("schema_version", b"99")
     with pytest.raises(StoreError, match="schema version 99 is newer"):
+        Store(tmp_path / "db")
+
+
+def test_a_named_database_first_opened_inside_a_write_transaction_does_not_wait_for_itself(tmp_path):
+    with Store(tmp_path / "db") as store:
+        with store.write() as txn:  # opening "fresh" needs a write transaction: it must be this one
+            txn.put(b"k", b"v", db=store.db("fresh"))
+        assert entries(store, "fresh") == [(b"k", b"v")]
+    with Store(tmp_path / "db", readonly=True) as store:
+        assert not store.has("never") and entries(store, "never") == []
+
+
+def test_a_checkpoint_keeps_its_journal_from_a_horizon_and_only_for_its_run(tmp_path):
+    with Store(tmp_path / "db") as store:
+        for upto in (100, 200, 300):
+            write_checkpoint(store, "lgbm_ai", Checkpoint(run_id=7, upto=upto, epoch=1, seqs={"sig.lgbm_ai": upto // 100},
+                                                          state=b"s%d" % upto),
+                             journal=(upto, b"j%d" % upto), keep_journal_from=200)
+        found = read_checkpoint(store, "lgbm_ai", run_id=7)
+        assert (found.upto, found.state, found.seqs) == (300, b"s300", {"sig.lgbm_ai": 3})
+        assert read_journal(store, "lgbm_ai", upto=300) == [b"j200", b"j300"]
+        assert read_journal(store, "lgbm_ai", upto=250) == [b"j200"]
+        assert read_checkpoint(store, "lgbm_ai", run_id=8) is None  # another run never resumes this one
+        assert read_checkpoint(store, "trader", run_id=7) is None
+
+
+def test_an_older_schema_is_read_but_not_written_until_migrated(tmp_path):
+    with Store(tmp_path / "db") as store:
+        store.put_meta("schema_version", b"1")
+    with Store(tmp_path / "db", readonly=True) as store:
+        assert store.schema_version == 1
+    with pytest.raises(StoreError, match=r"schema version 1 is older .* run `python -m supervisor db migrate"):
         Store(tmp_path / "db")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config.schema import TestConfig
-from marketdata.sources import parse_time
+from config.times import parse_time
 from training.windows import DAY_MS, WindowError, resolve_windows
 
 START, END = parse_time("2021-04-02"), parse_time("2021-05-14")

@@ -1,33 +1,29 @@
-"""`python -m supervisor monitor`, `run --monitor` and `demo`.
+"""`python -m supervisor demo`: the whole system offline, in under two minutes — and its configuration.
 
-Consumes the config and run directory; `monitor` attaches to a running daemon (`--once` prints one
-screen as text and exits); `run --monitor` runs the daemon with the monitor on the same terminal
-(logs go to `<run dir>/supervisor.log`); `demo` is the offline tour: the whole topology on the
-synthetic market (2 days of training, 1 of validation, 1 of test, 5 symbols) at full speed with the
-monitor, mistral_ai on the configured model or else on a tiny model it writes itself (and says
+The demo's configuration lives here and nowhere else (`demo_config`): the config's own topology on
+the SYNTHETIC market (2 days of training, 1 of validation, 1 of test, 5 symbols) at full speed with
+the monitor, mistral_ai on the configured model or else on a tiny model it writes itself (and says
 so), ending with a report and its plots.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import shutil
 import threading
-import time
 from pathlib import Path
 
 import msgspec
-import uvloop
 from rich.console import Console
 
-from actors.base import LOG_LEVEL_ENV
+from config.runtime import LOG_LEVEL_ENV
 from config.schema import PeperConfig
 from llm.tiny_model import write_tiny_model
 from monitor.app import Monitor
-from supervisor.daemon import Daemon
-from supervisor.train_commands import train_then_report
-from training.catalog import Catalog
+from storage.catalog import Catalog
+from supervisor.commands.train import DaemonTopology, train_then_report
 from training.loop import train
 from training.windows import Window, resolve_windows
 
@@ -36,38 +32,13 @@ DEMO_WINDOWS = {"train_from": "2021-01-01", "train_to": "2021-01-03", "validate_
                 "validate_to": "2021-01-04", "test_from": None, "test_to": "2021-01-05"}
 
 
-def monitor(config: PeperConfig, run_dir: Path, *, once: bool, duration_s: float | None) -> int:
-    viewer = Monitor(config, run_dir)
-    try:
-        if once:
-            viewer.snapshot()
-            ends = time.monotonic() + (duration_s or 1.5)
-            while time.monotonic() < ends:
-                viewer.step()
-            Console().print(viewer.text(width=Console().width, height=max(24, Console().height)), soft_wrap=True)
-        else:
-            viewer.run(Console(), duration_s=duration_s)
-    finally:
-        viewer.close()
-    return 0
+def add_parser(commands, common: argparse.ArgumentParser) -> None:
+    commands.add_parser("demo", parents=[common], help="offline tour: synthetic market, whole topology, monitor, report")
 
 
-def run_with_monitor(config: PeperConfig, run_dir: Path, *, exit_at_end: bool) -> int:
-    log_file = run_dir.parent / f"{run_dir.name}-supervisor.log"
-    logging.basicConfig(level=logging.INFO, filename=log_file, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault(LOG_LEVEL_ENV, "WARNING")
-    console = Console()
-    viewer = Monitor(config, run_dir)
-    thread = threading.Thread(target=viewer.run, args=(console,), name="monitor", daemon=True)
-    thread.start()
-    try:
-        uvloop.run(Daemon(config, run_dir, exit_at_end=exit_at_end).run())
-    finally:
-        viewer.stopping.set()
-        thread.join(timeout=5)
-        viewer.close()
-        console.print(f"supervisor log: {log_file}")
-    return 0
+def main(config: PeperConfig, args: argparse.Namespace) -> int:
+    run_dir = args.run_dir if args.explicit_run_dir else args.run_dir.with_name("peper-demo")
+    return demo(config, run_dir)
 
 
 def demo(config: PeperConfig, run_dir: Path) -> int:
@@ -94,7 +65,7 @@ async def _train_with_monitor(config: PeperConfig, catalog: Catalog, windows: li
     thread = threading.Thread(target=viewer.run, args=(console,), name="monitor", daemon=True)
     thread.start()
     try:
-        return await train(config, catalog, windows, run_dir, console, show_progress=False,
+        return await train(config, catalog, windows, lambda: DaemonTopology(run_dir), console, show_progress=False,
                            on_session=lambda path: current.update(recording=path))
     finally:
         viewer.stopping.set()

@@ -1,8 +1,9 @@
 """OTP-style restart decisions: which exits restart, the budget R in P seconds, the backoff.
 
-Consumes a restart kind and the exits of a process; produces "restart after this delay", "leave
-it stopped" or `RestartBudgetExceeded`. Pure logic on an injected clock, so it is unit-tested
-alone; the supervisor uses it for actors and llm_supervisor for the llama.cpp server.
+Consumes a restart kind and the exits of a process; produces "restart after this delay" or "leave
+it stopped" (the caller raises `RestartBudgetExceeded` when the budget is spent). Pure logic on an
+injected clock, so it is unit-tested alone; the daemon uses it for actors, llm_supervisor for the
+llama.cpp server — part of the contract both sides share, hence here, below both.
 """
 
 from __future__ import annotations
@@ -11,16 +12,6 @@ from collections import deque
 from typing import Literal
 
 RestartKind = Literal["permanent", "transient", "temporary"]
-
-
-class RestartBudgetExceeded(Exception):
-    def __init__(self, actor: str, restarts: int, period_s: float, last_error: str):
-        self.actor = actor
-        self.last_error = last_error
-        super().__init__(
-            f"actor {actor!r} exceeded its restart budget ({restarts} restarts in {period_s:g} s); "
-            f"last error: {last_error or 'none reported'}"
-        )
 
 
 def should_restart(kind: RestartKind, returncode: int, killed_by_supervisor: bool) -> bool:

@@ -23,18 +23,21 @@ import time
 from collections import deque
 from pathlib import Path
 
-from actors.base import RESTARTS_ENV
-from actors.restart_policy import RestartBudget, RestartBudgetExceeded, should_restart
+from config.restart_policy import RestartBudget, should_restart
+from config.runtime import RESTARTS_ENV, RUN_ID_ENV
 from config.schema import ActorSpec, SupervisorConfig
 from messages.control import ActorStatus, Heartbeat
+from messages.counters import NoCounters
+from messages.errors import RestartBudgetExceeded
 
 log = logging.getLogger("supervisor")
 _ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*|.*: error: .*)$")
 
 
 class ManagedActor:
-    def __init__(self, name: str, spec: ActorSpec, settings: SupervisorConfig, run_dir: Path):
+    def __init__(self, name: str, spec: ActorSpec, settings: SupervisorConfig, run_dir: Path, run_id: int = 0):
         self.name = name
+        self.run_id = run_id
         self.spec = spec
         self.settings = settings
         self.run_dir = run_dir
@@ -93,7 +96,7 @@ class ManagedActor:
         command = [sys.executable, "-m", self.module, "--run-dir", str(self.run_dir), "--name", self.name, *self.spec.args]
         self.process = await asyncio.create_subprocess_exec(
             *command,
-            env={**os.environ, RESTARTS_ENV: str(self.restarts)},
+            env={**os.environ, RESTARTS_ENV: str(self.restarts), RUN_ID_ENV: str(self.run_id)},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -207,7 +210,8 @@ class ManagedActor:
             msgs_out=beat.msgs_out if beat else 0,
             malformed=beat.malformed if beat else 0,
             seq_gaps=beat.seq_gaps if beat else 0,
-            counters=dict(beat.counters) if beat else {},
+            duplicates=beat.duplicates if beat else 0,
+            counters=beat.counters if beat else NoCounters(),
             last_error=self.last_error,
         )
 

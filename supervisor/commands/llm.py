@@ -8,6 +8,7 @@ their units, and stops it; exit status 1 with the reason when the server cannot 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from pathlib import Path
 
@@ -15,12 +16,27 @@ import msgspec
 from rich.console import Console
 
 from config.schema import PeperConfig
-from llm.server import LlmServer, ProbeFailed, ServerRefused
+from llm.server import LlmServer, ProbeFailed
 from llm.tiny_model import write_tiny_model
+from messages.errors import LlmError
 
 
-class LlmCheckFailed(Exception):
-    """The configured LLM server cannot be started or does not answer."""
+def add_parser(commands, common: argparse.ArgumentParser) -> None:
+    llm = commands.add_parser("llm", parents=[common], help="LLM smoke tests: write a tiny model, check the server")
+    actions = llm.add_subparsers(dest="llm_command", metavar="LLM_COMMAND", required=True)
+    tiny = actions.add_parser("tiny-model", help="write a tiny random-weight llama GGUF (a few hundred KiB)")
+    tiny.add_argument("path", type=Path, help="where to write the .gguf file")
+    check_parser = actions.add_parser("check", parents=[common], help="start the configured LLM server, probe it, stop it")
+    check_parser.add_argument("--model", type=Path, help="model file to serve instead of [mistral] model_path")
+    check_parser.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def main(config: PeperConfig, args: argparse.Namespace) -> int:
+    if args.llm_command == "tiny-model":
+        tiny_model(args.path)
+    else:
+        check(config, args.model, args.json)
+    return 0
 
 
 def tiny_model(path: Path) -> None:
@@ -41,14 +57,11 @@ def check(config: PeperConfig, model: Path | None, as_json: bool) -> None:
 
 
 async def _check(server: LlmServer) -> dict[str, object]:
-    try:
-        seconds = await server.start()
-    except ServerRefused as exc:
-        raise LlmCheckFailed(str(exc)) from exc
+    seconds = await server.start()
     try:
         latencies = [await server.probe() for _ in range(3)]
     except ProbeFailed as exc:
-        raise LlmCheckFailed(f"the server started but a probe failed: {exc}") from exc
+        raise LlmError(f"the server started but a probe failed: {exc}") from exc
     finally:
         await server.stop()
     return {"url": server.base_url, "model": server.config.model_path, "start_to_ready_s": seconds,

@@ -1,7 +1,8 @@
 """The daemon's private run directory: created 0700, locked against a second daemon, cleaned up.
 
 Consumes a path; produces a locked directory holding `daemon.lock` (the daemon's pid),
-`config.json` (the resolved configuration actors read) and the ipc sockets.
+`config.json` (the resolved configuration actors read) and the ipc sockets — the layout
+`config.runtime` names, which the actors and the clients share.
 """
 
 from __future__ import annotations
@@ -11,16 +12,13 @@ import os
 import stat
 from pathlib import Path
 
-import msgspec
-
-from actors.base import CONFIG_FILE_NAME
-from config.schema import PeperConfig
-
-LOCK_FILE_NAME = "daemon.lock"
-
-
-class RunDirectoryError(Exception):
-    """The run directory cannot be used; the message says why and what to do."""
+from config.runtime import (
+    CONFIG_FILE_NAME,
+    LOCK_FILE_NAME,
+    SOCKET_FILE_NAMES,
+    read_daemon_pid,
+)
+from messages.errors import RunDirectoryError
 
 
 class RunDirectory:
@@ -56,15 +54,9 @@ class RunDirectory:
         os.write(handle, str(os.getpid()).encode())
         self._lock_handle = handle
 
-    def write_config(self, config: PeperConfig) -> None:
-        target = self.path / CONFIG_FILE_NAME
-        temporary = target.with_suffix(".tmp")
-        temporary.write_bytes(msgspec.json.encode(config))
-        temporary.replace(target)
-
     def release(self) -> None:
         """Remove what the daemon put here, then the directory itself if nothing else is left."""
-        for name in (CONFIG_FILE_NAME, "publish.sock", "subscribe.sock", "control.sock", LOCK_FILE_NAME):
+        for name in (CONFIG_FILE_NAME, *SOCKET_FILE_NAMES, LOCK_FILE_NAME):
             (self.path / name).unlink(missing_ok=True)
         if self._lock_handle is not None:
             os.close(self._lock_handle)
@@ -73,25 +65,3 @@ class RunDirectory:
             self.path.rmdir()
         except OSError:
             pass
-
-
-def read_daemon_pid(path: Path) -> int | None:
-    try:
-        return int((path / LOCK_FILE_NAME).read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def daemon_is_running(path: Path) -> bool:
-    """True while some process holds the run directory's lock."""
-    try:
-        handle = os.open(path / LOCK_FILE_NAME, os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(handle)
-    return False

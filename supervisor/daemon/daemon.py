@@ -20,9 +20,10 @@ import msgspec
 import zmq
 import zmq.asyncio
 
-from actors.restart_policy import RestartBudgetExceeded
 from config.endpoints import endpoints_for
+from config.runtime import write_run_config
 from config.schema import PeperConfig
+from config.topology import topology_of
 from messages.control import (
     CONTROL_DECODER,
     CONTROL_ENCODER,
@@ -33,15 +34,12 @@ from messages.control import (
     StatusRequest,
     StopRequest,
 )
-from supervisor.broker import Broker, BrokerError
-from supervisor.process_table import ManagedActor
-from supervisor.run_directory import RunDirectory
+from messages.errors import BindError, DaemonError, RestartBudgetExceeded
+from supervisor.daemon.broker import Broker
+from supervisor.daemon.process_table import ManagedActor
+from supervisor.daemon.run_directory import RunDirectory
 
 log = logging.getLogger("supervisor")
-
-
-class DaemonError(Exception):
-    """The daemon cannot start or had to give up; the message is one line for the user."""
 
 
 class Daemon:
@@ -51,9 +49,10 @@ class Daemon:
         self.run_directory = RunDirectory(run_dir)
         self.endpoints = endpoints_for(config.bus, run_dir)
         self.exit_at_end = exit_at_end
-        self.order = config.start_order()
+        self.order = topology_of(config).order
+        self.run_id = time.time_ns()
         self.actors = {
-            name: ManagedActor(name, config.actors[name], config.supervisor, run_dir) for name in self.order
+            name: ManagedActor(name, config.actors[name], config.supervisor, run_dir, self.run_id) for name in self.order
         }
         self.started_at = time.monotonic()
         self._stop_requested: asyncio.Event | None = None
@@ -67,7 +66,7 @@ class Daemon:
         broker: Broker | None = None
         supervisors: list[asyncio.Task[None]] = []
         try:
-            self.run_directory.write_config(self.config)
+            write_run_config(self.run_directory.path, self.config)
             broker = Broker(zmq.Context.shadow(context.underlying), self.endpoints, self.config.bus.hwm)
             broker.start()
             control = self._bind_control(context)
@@ -84,8 +83,6 @@ class Daemon:
             if failure is not None:
                 raise DaemonError(str(failure)) from failure
             log.info("supervisor stopped: %s", self._stop_reason)
-        except BrokerError as exc:
-            raise DaemonError(str(exc)) from exc
         finally:
             for task in supervisors:
                 task.cancel()
@@ -152,7 +149,7 @@ class Daemon:
             control.bind(self.endpoints.control)
         except zmq.ZMQError as exc:
             control.close(linger=0)
-            raise BrokerError(f"cannot bind the control socket at {self.endpoints.control}: {zmq.strerror(exc.errno)}") from exc
+            raise BindError(f"cannot bind the control socket at {self.endpoints.control}: {zmq.strerror(exc.errno)}") from exc
         return control
 
     async def _serve_control(self, control: zmq.asyncio.Socket) -> None:

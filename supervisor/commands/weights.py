@@ -8,6 +8,7 @@ version is seen), so the trader adopts it at once; without one, the version is w
 
 from __future__ import annotations
 
+import argparse
 import time
 import uuid
 from pathlib import Path
@@ -18,17 +19,34 @@ from rich.console import Console
 from rich.table import Table
 
 from config.endpoints import endpoints_for
+from config.runtime import daemon_is_running
 from config.schema import PeperConfig
 from messages import topics
 from messages.codec import Codec
+from messages.errors import WeightsError
 from messages.learning import Weights, WeightsCommand
 from storage.store import Store
 from storage.weights import all_weights, get_weights, latest_weights, put_weights
-from supervisor.run_directory import daemon_is_running
 
 
-class WeightsError(Exception):
-    """A weights command cannot be done; the message says why."""
+def add_parser(commands, common: argparse.ArgumentParser) -> None:
+    weights = commands.add_parser("weights", parents=[common], help="list, show or roll back weight versions")
+    weights.add_argument("action", choices=["list", "show", "rollback"], help="what to do")
+    weights.add_argument("version", nargs="?", type=int, help="the version to show or roll back to")
+    weights.add_argument("--db", metavar="PATH", help="the LMDB environment (default [database] path)")
+
+
+def main(config: PeperConfig, args: argparse.Namespace) -> int:
+    db = Path(args.db or config.database.path)
+    if args.action == "list":
+        list_versions(db)
+    elif args.version is None:
+        raise WeightsError(f"weights {args.action} needs a VERSION")
+    elif args.action == "show":
+        show_version(db, args.version)
+    else:
+        print(f"rolled back: version {rollback(config, args.run_dir, db, args.version)} equals version {args.version}")
+    return 0
 
 
 def list_versions(db: Path) -> None:

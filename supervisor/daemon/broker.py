@@ -12,10 +12,7 @@ import threading
 import zmq
 
 from config.endpoints import Endpoints
-
-
-class BrokerError(Exception):
-    """An endpoint cannot be bound (e.g. the port is in use)."""
+from messages.errors import BindError
 
 
 class Broker:
@@ -25,7 +22,7 @@ class Broker:
         self._frontend = self._bind(zmq.XSUB, endpoints.publish, hwm)
         try:
             self._backend = self._bind(zmq.XPUB, endpoints.subscribe, hwm)
-        except BrokerError:
+        except BindError:
             self._frontend.close(linger=0)
             raise
         self._control = context.socket(zmq.PAIR)
@@ -41,7 +38,7 @@ class Broker:
             socket.bind(address)
         except zmq.ZMQError as exc:
             socket.close(linger=0)
-            raise BrokerError(f"cannot bind the bus at {address}: {zmq.strerror(exc.errno)}") from exc
+            raise BindError(f"cannot bind the bus at {address}: {zmq.strerror(exc.errno)}") from exc
         return socket
 
     def start(self) -> None:

@@ -1,0 +1,58 @@
+"""The process entry point of every actor: `python -m actors.<name> --run-dir DIR [--name NAME]`.
+
+Consumes the command line and the run directory the supervisor prepared (`config.runtime`);
+produces a running actor that dies with its supervisor (PR_SET_PDEATHSIG) and exits with the
+actor's status: 0 when it stopped in order or finished its job, non-zero (with one line on
+stderr) when it cannot start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import inspect
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import msgspec
+import uvloop
+
+from config.endpoints import endpoints_for
+from config.runtime import CONFIG_FILE_NAME, LOG_LEVEL_ENV, load_run_config
+
+if TYPE_CHECKING:
+    from actors.base import Actor
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGTERM this process when the supervisor dies, so no actor is orphaned."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+def main(actor_class: type[Actor], argv: list[str] | None = None) -> None:
+    default_name = actor_class.__module__.rsplit(".", 1)[-1]
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {actor_class.__module__}",
+        description=(inspect.getdoc(sys.modules[actor_class.__module__]) or "").split("\n\n")[0],
+    )
+    parser.add_argument("--run-dir", required=True, type=Path, help="the supervisor's run directory")
+    parser.add_argument("--name", default=default_name, help=f"actor name on the bus (default {default_name})")
+    actor_class.add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get(LOG_LEVEL_ENV, "INFO"), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parent = os.getppid()
+    die_with_parent()
+    if os.getppid() != parent:
+        sys.exit(f"{args.name}: supervisor exited before the actor started")
+    try:
+        config = load_run_config(args.run_dir)
+    except (OSError, msgspec.DecodeError) as exc:
+        sys.exit(f"{args.name}: cannot read {args.run_dir / CONFIG_FILE_NAME}: {exc}")
+    actor = actor_class(args.name, config, endpoints_for(config.bus, args.run_dir), args)
+    sys.exit(uvloop.run(actor.run()))

@@ -1,0 +1,108 @@
+"""What the daemon and its actors agree on: the environment, the run directory's layout, the control client.
+
+The daemon writes the resolved configuration into its private run directory (`config.json`),
+holds `daemon.lock` there, binds the bus's ipc sockets beside them, and starts each actor with
+`PEPER_RESTARTS` (how often it was restarted), `PEPER_RUN_ID` (which run this is) and
+`PEPER_LOG_LEVEL` in its environment. Actors
+read the config back with `load_run_config`; command-line clients and the monitor talk to the
+daemon's control socket with `request` (`status`, `stop`). Both sides import this module, and it
+imports nothing above `config`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+import msgspec
+import zmq
+
+from config.endpoints import endpoints_for
+from config.schema import BusConfig, PeperConfig
+from messages.control import (
+    CONTROL_DECODER,
+    CONTROL_ENCODER,
+    ControlMessage,
+    StatusReply,
+    StatusRequest,
+    StopRequest,
+)
+from messages.errors import DaemonUnreachable
+
+RESTARTS_ENV = "PEPER_RESTARTS"    # how often the supervisor restarted this actor (0 at first start)
+LOG_LEVEL_ENV = "PEPER_LOG_LEVEL"  # the actors' log level (INFO unless set; `train` sets WARNING)
+RUN_ID_ENV = "PEPER_RUN_ID"        # the daemon run: a checkpoint of another run is never resumed
+CONFIG_FILE_NAME = "config.json"   # the resolved configuration, written by the daemon
+LOCK_FILE_NAME = "daemon.lock"     # held (flock) by the running daemon, holds its pid
+SOCKET_FILE_NAMES = ("publish.sock", "subscribe.sock", "control.sock")
+
+
+def restarts_from_environment() -> int:
+    return int(os.environ.get(RESTARTS_ENV, "0"))
+
+
+def load_run_config(run_dir: Path) -> PeperConfig:
+    """The resolved configuration the supervisor wrote into its run directory."""
+    return msgspec.json.decode((run_dir / CONFIG_FILE_NAME).read_bytes(), type=PeperConfig)
+
+
+def write_run_config(run_dir: Path, config: PeperConfig) -> None:
+    target = run_dir / CONFIG_FILE_NAME
+    temporary = target.with_suffix(".tmp")
+    temporary.write_bytes(msgspec.json.encode(config))
+    temporary.replace(target)
+
+
+def read_daemon_pid(run_dir: Path) -> int | None:
+    try:
+        return int((run_dir / LOCK_FILE_NAME).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def daemon_is_running(run_dir: Path) -> bool:
+    """True while some process holds the run directory's lock."""
+    try:
+        handle = os.open(run_dir / LOCK_FILE_NAME, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(handle)
+    return False
+
+
+def request(bus: BusConfig, run_dir: Path, message: ControlMessage, timeout_s: float = 5.0) -> ControlMessage:
+    """One request to the daemon's control socket, one reply; DaemonUnreachable with the reason."""
+    if not daemon_is_running(run_dir):
+        raise DaemonUnreachable(f"no supervisor is running on {run_dir}")
+    context = zmq.Context()
+    socket = context.socket(zmq.DEALER)
+    socket.setsockopt(zmq.LINGER, 0)
+    try:
+        socket.connect(endpoints_for(bus, run_dir).control)
+        socket.send(CONTROL_ENCODER.encode(message))
+        if not socket.poll(int(timeout_s * 1000)):
+            raise DaemonUnreachable(f"the supervisor on {run_dir} did not answer within {timeout_s:g} s")
+        try:
+            return CONTROL_DECODER.decode(socket.recv())
+        except msgspec.DecodeError as exc:
+            raise DaemonUnreachable(f"the supervisor on {run_dir} sent an undecodable reply: {exc}") from exc
+    finally:
+        socket.close(linger=0)
+        context.term()
+
+
+def status(bus: BusConfig, run_dir: Path) -> StatusReply:
+    reply = request(bus, run_dir, StatusRequest())
+    if not isinstance(reply, StatusReply):
+        raise DaemonUnreachable(f"the supervisor on {run_dir} answered a status request with {type(reply).__name__}")
+    return reply
+
+
+def stop(bus: BusConfig, run_dir: Path, reason: str = "python -m supervisor stop") -> ControlMessage:
+    return request(bus, run_dir, StopRequest(reason=reason))

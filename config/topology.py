@@ -1,0 +1,126 @@
+"""The topology, declared once in `[actors]`; everything else about it is derived here and checked.
+
+Consumes a `PeperConfig`; produces a `Topology` (who is the feed, the recorder, the trader, the
+learner, the models; who acknowledges the replay; the start order), or a `TopologyError` whose one
+line names the key that asks for the impossible.
+
+Roles: the actors Peper ships have theirs by name (`ROLE_BY_NAME`); any other actor says
+`role = "model"` (or feed, recorder, trader, learner, llm) in its table, or is "other".
+Derived, never written:
+- models: the enabled actors of role model, by name;
+- acknowledgers (`ackers`): the enabled recorder, models, trader and learner — a replay moves on
+  only as fast as the slowest of them (credit-based flow control, DESIGN.md §3);
+- start order: every actor after its `after` list, the models after the LLM supervisor, the feed
+  last of all (after every acknowledger): nothing is sent before every receiver listens;
+- experts: the models the learner weighs, with their initial weights from
+  `[learning.initial_weights]` (a model it does not name starts at 0, which the learner's
+  projection lifts to `min_weight`; an empty table means equal weights).
+Refused: an initial weight for a model that is not enabled (or not a model); a learner without a
+trader; a trader without a model; two actors of a role that has one; an `after` naming no actor;
+a cycle of `after`s. (Weight bounds that the enabled models cannot meet are widened to 1/n by the
+projection: one model alone weighs 1.0.)
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from config.schema import PeperConfig
+from messages.errors import TopologyError
+
+ROLE_BY_NAME = {
+    "market_feed": "feed", "recorder": "recorder", "trader": "trader", "rl_learner": "learner",
+    "trading_ai": "model", "lava_ai": "model", "lgbm_ai": "model", "mistral_ai": "model",
+    "llm_supervisor": "llm",
+}
+SINGLE_ROLES = ("feed", "recorder", "trader", "learner", "llm")
+
+
+class Topology(msgspec.Struct, frozen=True):
+    order: list[str]                 # enabled actors in start order
+    roles: dict[str, str]            # every enabled actor -> its role
+    models: list[str]                # enabled models, by name
+    ackers: list[str]                # who acknowledges a replay's ticks
+    feed: str | None = None
+    recorder: str | None = None
+    trader: str | None = None
+    learner: str | None = None
+    llm: str | None = None
+
+    def initial_weights(self, config: PeperConfig) -> dict[str, float]:
+        """Each model's initial weight, before the learner's projection (unnamed models: 0; none
+        named at all: equal weights)."""
+        given = config.learning.initial_weights
+        if not given:
+            return {model: 1.0 / len(self.models) for model in self.models}
+        return {model: float(given.get(model, 0.0)) for model in self.models}
+
+
+def role_of(name: str, spec_role: str) -> str:
+    return spec_role or ROLE_BY_NAME.get(name, "other")
+
+
+def topology_of(config: PeperConfig) -> Topology:
+    """The topology the config declares, checked; TopologyError names the offending key."""
+    specs = config.actors
+    enabled = {name: spec for name, spec in specs.items() if spec.enabled}
+    roles = {name: role_of(name, spec.role) for name, spec in enabled.items()}
+    single: dict[str, str] = {}
+    for role in SINGLE_ROLES:
+        holders = sorted(name for name, held in roles.items() if held == role)
+        if len(holders) > 1:
+            raise TopologyError(f"[actors]: {' and '.join(holders)} both have role {role!r}; a topology has one {role}")
+        if holders:
+            single[role] = holders[0]
+    models = sorted(name for name, role in roles.items() if role == "model")
+    _check_weights(config, models, roles)
+    if "learner" in single and "trader" not in single:
+        raise TopologyError(f"[actors.{single['learner']}]: a learner needs a trader to apply its weights; "
+                            "enable the trader or disable the learner")
+    if "trader" in single and not models:
+        raise TopologyError(f"[actors.{single['trader']}]: the trader needs at least one enabled model to vote")
+    ackers = [name for name in (single.get("recorder"), *models, single.get("trader"), single.get("learner")) if name]
+    order = _start_order(config, enabled, roles, ackers, single)
+    return Topology(order=order, roles=roles, models=models, ackers=ackers, **single)
+
+
+def _check_weights(config: PeperConfig, models: list[str], roles: dict[str, str]) -> None:
+    for name in config.learning.initial_weights:
+        if name not in models:
+            what = (f"{name} is not a model" if name in roles else
+                    f"{name} is disabled" if name in config.actors else f"{name} is not an actor")
+            raise TopologyError(f"[learning.initial_weights] key {name}: {what}; the enabled models are "
+                                f"{', '.join(models) or 'none'}")
+
+
+def _start_order(config: PeperConfig, enabled: dict, roles: dict[str, str], ackers: list[str],
+                 single: dict[str, str]) -> list[str]:
+    needs: dict[str, list[str]] = {}
+    for name, spec in enabled.items():
+        for dependency in spec.after:
+            if dependency not in config.actors:
+                raise TopologyError(f"[actors.{name}] after: {dependency!r} is not an actor")
+        implied = []
+        if roles[name] == "model" and "llm" in single:
+            implied.append(single["llm"])
+        if roles[name] == "feed":
+            implied.extend(ackers)
+        needs[name] = [d for d in (*spec.after, *implied) if d in enabled and d != name]
+    order: list[str] = []
+    visiting: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        if name in visiting:
+            cycle = " -> ".join([*visiting[visiting.index(name):], name])
+            raise TopologyError(f"[actors]: actors start after each other in a cycle: {cycle}")
+        visiting.append(name)
+        for dependency in needs[name]:
+            visit(dependency)
+        visiting.pop()
+        order.append(name)
+
+    for name in enabled:
+        visit(name)
+    return order

@@ -1,0 +1,104 @@
+"""The learner's schedule: one new weights version at the first bar of every period, from the credit before it.
+
+Consumes, tick by tick, every expert's shadow-book net return (`observe`); produces `Weights`
+versions. A period is `update_every_bars` bars long and aligned to the epoch (bar time //
+period): at the first tick of a new period the rule is fed each expert's compound return over the
+ticks of the periods since the last update, and the new version is effective from that tick — so
+a version never uses a bar at or after the one it is first applied to, and the trader, which knows
+the schedule, applies it exactly there (`actors.trader`). Version 0 is the projected initial
+weights; a rollback to V appends a new version equal to V. State (a Struct, for checkpoints): the
+current version, its weights and period, the credit accumulated since, and the rule's own state.
+"""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+import numpy as np
+
+from config.schema import LearningConfig
+from learning.engine import make_rule, project
+from messages.learning import Weights
+
+
+class LearnerState(msgspec.Struct):
+    version: int
+    weights: dict[str, float]
+    effective_from: int
+    period: int | None = None              # the period of the newest tick observed
+    growth: dict[str, list[float]] = {}    # log(1 + return) per expert and tick since the last update
+    updates: int = 0
+    rule: bytes = b""
+
+
+def period_of(bar_time: int, period_ms: int) -> int:
+    return bar_time // period_ms
+
+
+class Learner:
+    def __init__(self, config: LearningConfig, experts: list[str], initial: dict[str, float], interval_ms: int,
+                 start: Weights | None = None):
+        self.config = config
+        self.experts = list(experts)
+        self.period_ms = config.update_every_bars * interval_ms
+        self.rule = make_rule(config)
+        if start is None:
+            start = Weights(version=0, effective_from=0, weights=project(initial, config), cause=["initial"])
+        self.state = LearnerState(start.version, dict(start.weights), start.effective_from,
+                                  growth={e: [] for e in self.experts})
+
+    @property
+    def current(self) -> Weights:
+        state = self.state
+        return Weights(version=state.version, effective_from=state.effective_from, weights=dict(state.weights),
+                       cause=["current"])
+
+    def observe(self, ticks: np.ndarray, returns: np.ndarray) -> list[Weights]:
+        """ticks: bar times ascending; returns: [expert, tick]. The versions due, oldest first."""
+        state = self.state
+        periods = ticks // self.period_ms
+        versions: list[Weights] = []
+        growth = np.log1p(returns)
+        start = 0
+        for index in range(len(ticks) + 1):
+            boundary = index == len(ticks) or (state.period is not None and periods[index] != state.period)
+            if not boundary:
+                if state.period is None:
+                    state.period = int(periods[index])
+                continue
+            for e, expert in enumerate(self.experts):
+                state.growth.setdefault(expert, []).extend(growth[e, start:index].tolist())
+            start = index
+            if index == len(ticks):
+                break
+            versions.append(self._update(int(ticks[index])))
+            state.period = int(periods[index])
+        return versions
+
+    def _update(self, effective_from: int) -> Weights:
+        state = self.state
+        # fsum is exactly rounded, so the credit is the same however the ticks came in chunks
+        credit = {expert: math.expm1(math.fsum(state.growth.get(expert, []))) for expert in self.experts}
+        weights = self.rule.update(dict(state.weights), {e: c for e, c in credit.items() if e in state.weights})
+        state.growth = {expert: [] for expert in self.experts}
+        state.updates += 1
+        return self._new_version(weights, effective_from, ["update"])
+
+    def rollback(self, target: Weights, effective_from: int, request_id: str) -> Weights:
+        return self._new_version(dict(target.weights), effective_from, [f"rollback:{target.version}", request_id])
+
+    def _new_version(self, weights: dict[str, float], effective_from: int, cause: list[str]) -> Weights:
+        state = self.state
+        state.version += 1
+        state.weights, state.effective_from = weights, effective_from
+        return Weights(version=state.version, effective_from=effective_from, weights=dict(weights), cause=cause,
+                       ts_event=effective_from)
+
+    def snapshot(self) -> bytes:
+        self.state.rule = self.rule.snapshot()
+        return msgspec.msgpack.encode(self.state)
+
+    def restore(self, raw: bytes) -> None:
+        self.state = msgspec.msgpack.decode(raw, type=LearnerState)
+        self.rule.restore(self.state.rule)

@@ -1,0 +1,114 @@
+"""Every error Peper raises on purpose, as one tree; the command line turns any of them into one line.
+
+```
+PeperError                      base: the message is one line a user can act on
+├── ConfigError                 peper.toml, an environment override or a flag is wrong (config)
+│   └── TopologyError           the [actors] table asks for something impossible (config.topology)
+├── SourceError                 a replay source or a time cannot be read (marketdata)
+├── StoreError                  an LMDB store cannot be used: missing, corrupt, newer (storage)
+├── InputError                  one bad piece of input: counted, logged, dropped; the process goes on
+│   ├── MalformedFrame          a bus frame that is not `topic SP msgpack` of the right type (messages)
+│   ├── BadFrame                a Binance frame or REST row that does not parse (marketdata.binance)
+│   └── BadAnswer               an LLM answer that is not the JSON asked for (llm.prompt)
+├── DaemonError                 the daemon cannot start, cannot be reached, or gave up (supervisor)
+│   ├── BindError               a bus endpoint cannot be bound (a port in use)
+│   ├── RunDirectoryError       the run directory is taken, foreign or open to others
+│   ├── DaemonUnreachable       no daemon answers on that run directory
+│   └── RestartBudgetExceeded   an actor kept failing: it and its last error are named
+├── LlmError                    the LLM server cannot be started or does not answer (llm)
+├── WindowError                 training windows are empty, overlap or lie outside the data (training)
+├── ReportError                 a report cannot be written from that catalog (analytics)
+└── WeightsError                a weights or policy command cannot be done (supervisor)
+```
+
+Imports nothing; every package raises from here, so `except PeperError` is the only catch the
+command line needs. A broken invariant is not a PeperError: it crashes the actor, and the
+supervisor restarts it.
+"""
+
+from __future__ import annotations
+
+
+class PeperError(Exception):
+    """Base of every deliberate error; `str(error)` is one line for the user."""
+
+
+class ConfigError(PeperError):
+    """peper.toml (or an override) is not valid; the message names the file or variable and the key."""
+
+
+class TopologyError(ConfigError):
+    """The [actors] table names an unknown or disabled model, a learner without a trader, ..."""
+
+
+class SourceError(PeperError):
+    """A replay source cannot be used; the message names the source and what is wrong with it."""
+
+
+class StoreError(PeperError):
+    """An LMDB environment cannot be used; the message names the path, the reason and what to do."""
+
+
+class InputError(PeperError):
+    """One bad piece of input, with a short `reason` to count it by."""
+
+    def __init__(self, reason: str, detail: str):
+        self.reason = reason
+        super().__init__(f"{reason}: {detail}")
+
+
+class MalformedFrame(InputError):
+    """A frame that is not `known-topic SP msgpack-message-of-the-right-type`."""
+
+    def __init__(self, detail: str):
+        super().__init__("malformed", detail)
+
+
+class BadFrame(InputError):
+    """A Binance combined-stream frame or REST kline row that is not what the protocol says."""
+
+
+class BadAnswer(InputError):
+    """An LLM answer that is not the JSON object the schema asks for."""
+
+
+class DaemonError(PeperError):
+    """The daemon cannot start or had to give up."""
+
+
+class BindError(DaemonError):
+    """An endpoint cannot be bound (e.g. the port is in use)."""
+
+
+class RunDirectoryError(DaemonError):
+    """The run directory cannot be used; the message says why and what to do."""
+
+
+class DaemonUnreachable(DaemonError):
+    """No daemon answers on that run directory."""
+
+
+class RestartBudgetExceeded(DaemonError):
+    def __init__(self, actor: str, restarts: int, period_s: float, last_error: str):
+        self.actor = actor
+        self.last_error = last_error
+        super().__init__(
+            f"actor {actor!r} exceeded its restart budget ({restarts} restarts in {period_s:g} s); "
+            f"last error: {last_error or 'none reported'}"
+        )
+
+
+class LlmError(PeperError):
+    """The LLM server cannot be started, or a check of it failed."""
+
+
+class WindowError(PeperError):
+    """A window is empty, overlaps another, or lies outside the data; the message says which."""
+
+
+class ReportError(PeperError):
+    """A report cannot be made from what is stored."""
+
+
+class WeightsError(PeperError):
+    """A weights or policy command cannot be done; the message says why."""

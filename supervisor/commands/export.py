@@ -1,0 +1,98 @@
+"""`export stream|decisions|trades|weights --db PATH`: a recording as JSON lines (DESIGN.md §8).
+
+Consumes an LMDB recording (opened read-only, so it works while the recorder writes; an older
+schema is read as it is, `storage.schema`); produces one JSON object per line on stdout:
+- stream: `{"topic", "seq", "src", "ts_event", "type", "data", "ts_sent", "epoch"}` in key order
+  (topic, then market time); `ts_sent` and `epoch` are the only wall-clock fields;
+- decisions: `symbol, bar_time, weights_version, score, action, votes[{model, action, confidence}]`;
+- trades: `trade_id, symbol, side, entry_time, entry_price, exit_time, exit_price, fees, pnl,
+  return, votes`;
+- weights: `version, effective_from, weights, cause`, from the `weights` database.
+Decisions and trades come in market-time order; none of them holds a wall-clock field, so two
+replays of the same data export identical decisions, trades and weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import msgspec
+
+from analytics.recording import decision_row, trade_row
+from config.schema import PeperConfig
+from messages import topics
+from messages.codec import Codec
+from messages.trading import DecisionBatch, TradeClosed
+from storage.schema import current
+from storage.store import Store
+from storage.stream import StreamReader
+from storage.weights import all_weights
+
+ENVELOPE = ("seq", "src", "ts_event", "ts_sent", "epoch", "type")
+
+
+def add_parser(commands, common: argparse.ArgumentParser) -> None:
+    export = commands.add_parser("export", parents=[common], help="print recorded data as JSON lines")
+    export.add_argument("what", choices=["stream", "decisions", "trades", "weights"], help="what to export")
+    export.add_argument("--db", metavar="PATH", required=True, help="the LMDB environment (a recording)")
+    export.add_argument("--topic", help="stream only: just this topic (e.g. md.kline)")
+
+
+def main(config: PeperConfig, args: argparse.Namespace) -> int:
+    try:
+        if args.what == "stream":
+            export_stream(Path(args.db), args.topic)
+        else:
+            export_records(Path(args.db), args.what)
+    except BrokenPipeError:  # the reader (e.g. `head`) has had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def export_stream(db: Path, topic: str | None, out: TextIO = sys.stdout) -> int:
+    codec = Codec()
+    encoder = msgspec.json.Encoder()
+    written = 0
+    with Store(db, readonly=True) as store:
+        for name, _, _, _, payload in StreamReader(store).records(topic):
+            message = codec.decode_payload(payload)
+            fields = msgspec.to_builtins(message)
+            line = {
+                "topic": name, "seq": message.seq, "src": message.src, "ts_event": message.ts_event,
+                "type": type(message).__name__, "data": {k: v for k, v in fields.items() if k not in ENVELOPE},
+                "ts_sent": message.ts_sent, "epoch": message.epoch,
+            }
+            out.write(encoder.encode(line).decode())
+            out.write("\n")
+            written += 1
+    return written
+
+
+def recorded(store: Store, topic: str) -> list:
+    """Every message recorded on `topic`, in today's shapes."""
+    codec = Codec()
+    return [current(codec.decode_payload(payload)) for *_, payload in StreamReader(store).records(topic)]
+
+
+def export_records(db: Path, what: str, out: TextIO = sys.stdout) -> int:
+    """decisions, trades or weights as JSON lines; returns how many."""
+    encoder = msgspec.json.Encoder()
+    with Store(db, readonly=True) as store:
+        if what == "weights":
+            rows = [{"version": w.version, "effective_from": w.effective_from, "weights": w.weights, "cause": w.cause}
+                    for w in all_weights(store)]
+        elif what == "decisions":
+            batches = [d for d in recorded(store, topics.DECISION) if isinstance(d, DecisionBatch)]
+            rows = sorted((decision_row(batch, row) for batch in batches for row in range(len(batch.symbol))),
+                          key=lambda row: (row["bar_time"], row["symbol"]))
+        else:
+            rows = [trade_row(t) for t in recorded(store, topics.TRADE_CLOSED) if isinstance(t, TradeClosed)]
+            rows.sort(key=lambda row: (row["exit_time"], row["trade_id"]))
+    for row in rows:
+        out.write(encoder.encode(row).decode())
+        out.write("\n")
+    return len(rows)

@@ -1,0 +1,63 @@
+"""`python -m supervisor monitor` and `run --monitor`: the live monitor, attached or beside the daemon.
+
+Consumes the config and run directory; `monitor` attaches to a running daemon (`--once` prints one
+screen as text and exits, `--duration S` exits after S seconds); `run --monitor` runs the daemon
+with the monitor on the same terminal (logs go to `<run dir>-supervisor.log`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+import uvloop
+from rich.console import Console
+
+from config.runtime import LOG_LEVEL_ENV
+from config.schema import PeperConfig
+from monitor.app import Monitor
+from supervisor.daemon import Daemon
+
+
+def add_parser(commands, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser("monitor", parents=[common], help="attach a live read-only view to a running daemon")
+    parser.add_argument("--once", action="store_true", help="print one screen as text after a moment, then exit")
+    parser.add_argument("--duration", type=float, metavar="S", help="exit after S seconds (default: until Ctrl-C)")
+
+
+def main(config: PeperConfig, args: argparse.Namespace) -> int:
+    viewer = Monitor(config, args.run_dir)
+    try:
+        if args.once:
+            viewer.snapshot()
+            ends = time.monotonic() + (args.duration or 1.5)
+            while time.monotonic() < ends:
+                viewer.step()
+            Console().print(viewer.text(width=Console().width, height=max(24, Console().height)), soft_wrap=True)
+        else:
+            viewer.run(Console(), duration_s=args.duration)
+    finally:
+        viewer.close()
+    return 0
+
+
+def run_with_monitor(config: PeperConfig, run_dir: Path, *, exit_at_end: bool) -> int:
+    log_file = run_dir.parent / f"{run_dir.name}-supervisor.log"
+    logging.basicConfig(level=logging.INFO, filename=log_file, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault(LOG_LEVEL_ENV, "WARNING")
+    console = Console()
+    viewer = Monitor(config, run_dir)
+    thread = threading.Thread(target=viewer.run, args=(console,), name="monitor", daemon=True)
+    thread.start()
+    try:
+        uvloop.run(Daemon(config, run_dir, exit_at_end=exit_at_end).run())
+    finally:
+        viewer.stopping.set()
+        thread.join(timeout=5)
+        viewer.close()
+        console.print(f"supervisor log: {log_file}")
+    return 0

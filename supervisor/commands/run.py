@@ -1,0 +1,116 @@
+"""`run` (the default), `status` and `stop`: the daemon and the two commands that talk to a running one.
+
+`run` checks the replay source and the window, then starts the daemon and the topology of
+`[actors]` (`--monitor` shows the live monitor on this terminal, logs going to a file); `status`
+prints the daemon's actors as a table (`--json`: one document); `stop` stops it in order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import msgspec
+import uvloop
+from rich.console import Console
+from rich.table import Table
+
+from config import runtime
+from config.schema import PeperConfig
+from config.times import parse_time
+from marketdata.sources import check_source
+from messages.control import Reply
+from messages.errors import StoreError
+from storage.store import Store
+from storage.weights import latest_weights
+from supervisor.daemon import Daemon
+
+
+def add_parser(commands, common: argparse.ArgumentParser) -> None:
+    run = commands.add_parser("run", parents=[common], help="start the daemon and the topology (the default)",
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    source = run.add_mutually_exclusive_group()
+    source.add_argument("--replay", metavar="SOURCE", help="replay a klines file/folder, lmdb:PATH or synthetic[:SEED] "
+                        "(default: [feed] source)")
+    source.add_argument("--live", action="store_true", help="use Binance's live websocket streams")
+    run.add_argument("--from", dest="start", metavar="T", help="replay window start (ISO date/datetime, UTC)")
+    run.add_argument("--to", dest="end", metavar="T", help="replay window end, exclusive (ISO date/datetime, UTC)")
+    run.add_argument("--speed", metavar="X", help="replay speed: a multiple of real time, or max ([feed] speed)")
+    run.add_argument("--db", metavar="PATH", help="LMDB environment to record into ([database] path)")
+    run.add_argument("--exit-at-end", action="store_true", help="stop once every finite (transient) actor has finished")
+    run.add_argument("--monitor", action="store_true", help="show the live monitor on this terminal (logs go to a file)")
+    status = commands.add_parser("status", parents=[common], help="show the actors of a running daemon")
+    status.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    commands.add_parser("stop", parents=[common], help="stop a running daemon in order")
+
+
+def overrides(args: argparse.Namespace) -> dict[str, object]:
+    """The `run` flags as config overrides (validated like the file)."""
+    if args.command != "run":
+        return {}
+    found: dict[str, object] = {}
+    if args.replay:
+        found.update({"feed.mode": "replay", "feed.source": args.replay})
+    if args.live:
+        found["feed.mode"] = "live"
+    for flag, key in (("start", "feed.start"), ("end", "feed.end"), ("speed", "feed.speed"), ("db", "database.path")):
+        if getattr(args, flag):
+            found[key] = getattr(args, flag)
+    return found
+
+
+def main(config: PeperConfig, args: argparse.Namespace) -> int:
+    if args.command == "status":
+        return show_status(config, args)
+    if args.command == "stop":
+        reply = runtime.stop(config.bus, args.run_dir)
+        print(reply.detail if isinstance(reply, Reply) else reply)
+        return 0
+    if config.feed.mode == "replay":
+        check_source(config.feed.source, interval=config.feed.interval)
+        for moment in (config.feed.start, config.feed.end):
+            if moment:
+                parse_time(moment)
+    config = following_the_store(config)
+    if args.monitor:
+        from supervisor.commands.monitor import run_with_monitor
+        return run_with_monitor(config, args.run_dir, exit_at_end=args.exit_at_end)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvloop.run(Daemon(config, args.run_dir, exit_at_end=args.exit_at_end).run())
+    return 0
+
+
+def following_the_store(config: PeperConfig) -> PeperConfig:
+    """Number the run's initial weights after the versions the store already holds."""
+    try:
+        with Store(config.database.path, readonly=True) as store:
+            latest = latest_weights(store)
+    except StoreError:  # no store yet, or not readable: the recorder says so when it opens it
+        return config
+    if latest is None or latest.version < config.learning.start_version:
+        return config
+    return msgspec.structs.replace(config, learning=msgspec.structs.replace(config.learning, start_version=latest.version + 1))
+
+
+def show_status(config: PeperConfig, args: argparse.Namespace) -> int:
+    reply = runtime.status(config.bus, args.run_dir)
+    if args.json:
+        document = msgspec.to_builtins(reply)
+        document.pop("type", None)
+        print(msgspec.json.encode(document).decode())
+        return 0
+    table = Table(title=f"supervisor pid {reply.daemon_pid} on {reply.run_dir}, up {reply.uptime_s:.1f} s")
+    for column in ("actor", "state", "pid", "restarts", "uptime (s)", "heartbeat age (s)", "msgs in", "msgs out",
+                   "malformed", "seq gaps"):
+        table.add_column(column, justify="left" if column in ("actor", "state") else "right")
+    for actor in reply.actors:
+        table.add_row(actor.name, actor.state, _or_dash(actor.pid), str(actor.restarts), _or_dash(actor.uptime_s),
+                      _or_dash(actor.heartbeat_age_s), str(actor.msgs_in), str(actor.msgs_out), str(actor.malformed),
+                      str(actor.seq_gaps))
+    Console().print(table)
+    return 0
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)

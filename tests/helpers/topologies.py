@@ -1,0 +1,25 @@
+"""The topologies the integration tests run, built typed (`config.build`), never as TOML text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from config.build import configured, topology
+from config.schema import PeperConfig
+from tests.helpers.data import SYMBOLS
+
+FEED = {"restart": "transient"}
+SLOW = {"module": "tests.helpers.slow_consumer", "role": "model"}
+
+
+def replay(db: Path, source: str, window: tuple[str, str] = ("", ""), *, actors: dict[str, dict[str, Any]] | None = None,
+           chunk: int = 256, credit: int = 1024, symbols: list[str] = SYMBOLS, **sections: dict[str, Any]) -> PeperConfig:
+    """A replay of `source` over `window` recorded into `db`: the recorder and the feed, plus `actors`."""
+    tables = topology("recorder", market_feed=FEED)
+    tables.update(actors or {})
+    feed = {"source": str(source), "start": window[0], "end": window[1], "chunk_ticks": chunk, "credit_window": credit,
+            **sections.pop("feed", {})}
+    learning = {"initial_weights": {}, **sections.pop("learning", {})}
+    return configured(test={"symbols": symbols, **sections.pop("test", {})}, database={"path": str(db),
+                      **sections.pop("database", {})}, feed=feed, learning=learning, actors=tables, **sections)

@@ -1,0 +1,76 @@
+"""The runtime's pure parts: which frames to take (duplicates, gaps, lineages, resync gates), what
+to keep for a restarted acknowledger, and the lifecycle table."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.runtime.lifecycle import Lifecycle
+from actors.runtime.outbox import Outbox
+from actors.runtime.sequence import ACCEPT, DUPLICATE, GATED, SequenceTracker
+
+
+def test_duplicates_are_dropped_and_gaps_counted_per_publisher_and_topic():
+    tracker = SequenceTracker()
+    assert [tracker.check("feed", "md.kline", 7, seq, True) for seq in (1, 2, 2, 1, 3)] == [
+        ACCEPT, ACCEPT, DUPLICATE, DUPLICATE, ACCEPT]
+    assert tracker.check("feed", "clock", 7, 1, True) is ACCEPT  # another topic counts on its own
+    assert tracker.check("model", "md.kline", 7, 1, True) is ACCEPT  # another publisher too
+    assert tracker.check("feed", "md.kline", 7, 6, True) is ACCEPT
+    assert tracker.gaps == 2 and tracker.duplicates == 2
+    assert tracker.check("feed", "md.kline", 7, 4, True) is DUPLICATE  # late: below the last taken
+
+
+def test_a_publisher_that_resumed_its_lineage_repeats_seqs_that_are_dropped_and_a_fresh_one_starts_over():
+    tracker = SequenceTracker()
+    for seq in (1, 2, 3, 4):
+        tracker.check("lgbm_ai", "sig.lgbm_ai", 100, seq, True)
+    # restored from its checkpoint after seq 2: same epoch, so 3 and 4 again are duplicates, 5 is new
+    assert [tracker.check("lgbm_ai", "sig.lgbm_ai", 100, seq, True) for seq in (3, 4, 5)] == [DUPLICATE, DUPLICATE, ACCEPT]
+    # a fresh process (new epoch) counts from 1 again: taken, and the restart noted
+    assert tracker.check("lgbm_ai", "sig.lgbm_ai", 200, 1, True) is ACCEPT
+    assert tracker.check("lgbm_ai", "sig.lgbm_ai", 200, 2, True) is ACCEPT
+    assert tracker.gaps == 0 and tracker.restarted_publishers == []
+    assert tracker.check("lgbm_ai", "sig.lgbm_ai", 300, 9, True) is ACCEPT  # a fresh epoch not starting at 1
+    assert tracker.restarted_publishers == [("lgbm_ai", "sig.lgbm_ai", 2, 9)]
+
+
+def test_a_resync_gate_drops_a_sources_data_until_its_marker_then_counts_afresh():
+    tracker = SequenceTracker()
+    tracker.check("market_feed", "md.kline", 1, 1, True)
+    tracker.check("market_feed", "md.kline", 1, 2, True)
+    tracker.gate({"market_feed", "lava_ai"})
+    assert tracker.check("market_feed", "md.kline", 1, 3, True) is GATED          # newer, arrived first
+    assert tracker.check("market_feed", "sys.lifecycle", 9, 1, False) is ACCEPT  # not data: never gated
+    assert tracker.check("trading_ai", "sig.trading_ai", 1, 1, True) is ACCEPT   # not a gated source
+    assert tracker.open("market_feed") and not tracker.open("market_feed")
+    # the re-sent frames repeat seqs this process saw before the gate; after the marker they are taken
+    assert [tracker.check("market_feed", "md.kline", 1, seq, True) for seq in (2, 3, 3)] == [ACCEPT, ACCEPT, DUPLICATE]
+    assert tracker.gated == {"lava_ai"}
+    assert tracker.check("lava_ai", "sig.lava_ai", 1, 5, True) is GATED
+
+
+def test_the_outbox_keeps_frames_until_every_acknowledger_has_them_and_resends_after_a_position():
+    outbox = Outbox(["recorder", "trader", "lava_ai"], me="lava_ai")
+    for position in (100, 200, 300):
+        outbox.keep(position, f"frame-{position}".encode())
+    outbox.acknowledge("recorder", 200)
+    assert len(outbox) == 3  # the trader has acknowledged nothing yet
+    outbox.acknowledge("trader", 100)
+    assert len(outbox) == 2
+    outbox.acknowledge("ghost", 999)  # not an acknowledger: ignored
+    outbox.acknowledge("trader", 300)
+    assert [f for _, f in outbox.frames] == [b"frame-300"]
+    # the trader restarted from its checkpoint at 100: everything kept after 100 again
+    outbox.keep(400, b"frame-400")
+    assert outbox.after("trader", 100) == [b"frame-300", b"frame-400"]
+    assert outbox.acked["trader"] == 100
+
+
+def test_the_lifecycle_refuses_a_transition_its_table_does_not_have():
+    lifecycle = Lifecycle()
+    assert lifecycle.move("running") == "running"
+    with pytest.raises(RuntimeError, match="cannot go from running to starting"):
+        lifecycle.move("starting")
+    lifecycle.move("stopping")
+    lifecycle.move("stopped")

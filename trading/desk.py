@@ -1,0 +1,94 @@
+"""The trading desk: the ensemble and the paper broker over ready chunks, with the weights by version.
+
+Consumes ready chunks (`trading.assembly.Ready`) and weights versions (`Weights`, applied from
+their `effective_from`); produces per decided part of a chunk the rows' scores, the version each
+row was decided with, and the broker's trades and marked-to-market equity; `decision_batch` turns
+a decided chunk into the `DecisionBatch` the trader publishes. The trader actor runs it on the
+bus; the offline simulations (`learning.simulate`: baselines, configuration choices in `train`)
+run the very same object on recorded chunks, so what is chosen offline is what the topology trades.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+import numpy as np
+
+from config.schema import TraderConfig
+from messages.learning import Weights
+from messages.trading import DecisionBatch, ModelVote
+from signals.model import ACTION_NAMES
+from trading.assembly import Ready
+from trading.broker import BookResult, BookRules, PaperBroker
+from trading.ensemble import action_names, scores
+
+
+@dataclass
+class Decided:
+    lo: int                  # first row
+    hi: int                  # end row
+    score: np.ndarray
+    versions: np.ndarray     # the weights version each row was decided with
+    result: BookResult
+
+
+class Desk:
+    def __init__(self, models: list[str], config: TraderConfig, symbols: list[str], initial: Weights,
+                 rules: BookRules | None = None):
+        self.models = list(models)
+        self.config = config
+        self.broker = PaperBroker(rules or BookRules.of(config), config.initial_equity, symbols)
+        self.versions: list[tuple[int, int, Weights]] = [(initial.effective_from, initial.version, initial)]
+
+    def add_version(self, weights: Weights) -> None:
+        if all(version != weights.version for _, version, _ in self.versions):
+            bisect.insort(self.versions, (weights.effective_from, weights.version, weights),
+                          key=lambda item: (item[0], item[1]))
+
+    def has_version_from(self, tick: int) -> bool:
+        return any(effective == tick for effective, _, _ in self.versions)
+
+    def decide(self, ready: Ready, first_tick: int, end_tick: int) -> Decided:
+        """Decide ticks [first_tick, end_tick) of a ready chunk, each with its newest effective version."""
+        chunk, ticks = ready.chunk, ready.ticks
+        lo = int(np.searchsorted(chunk.open_time, ticks[first_tick], "left"))
+        hi = int(np.searchsorted(chunk.open_time, ticks[end_tick], "left")) if end_tick < len(ticks) else len(chunk)
+        part_ticks = ticks[first_tick:end_tick]
+        row_versions = self._versions_for(part_ticks)[np.searchsorted(part_ticks, chunk.open_time[lo:hi])]
+        score = scores(ready.action[:, lo:hi], ready.confidence[:, lo:hi], self._weight_matrix(row_versions))
+        result = self.broker.run(chunk.rows(lo, hi), part_ticks, score, lambda row: votes_at(ready, self.models, lo + row))
+        return Decided(lo, hi, score, row_versions, result)
+
+    def forget_versions(self, last_tick: int) -> None:
+        """Keep only the versions that can still apply: the newest effective one and those after it."""
+        current = max(version for effective, version, _ in self.versions if effective <= last_tick)
+        self.versions = [entry for entry in self.versions if entry[1] >= current or entry[0] > last_tick]
+
+    def _versions_for(self, ticks: np.ndarray) -> np.ndarray:
+        effective = np.array([entry[0] for entry in self.versions], np.int64)
+        newest = np.maximum.accumulate(np.array([entry[1] for entry in self.versions], np.int64))
+        return newest[np.searchsorted(effective, ticks, "right") - 1]
+
+    def _weight_matrix(self, row_versions: np.ndarray) -> np.ndarray:
+        by_version = {version: weights for _, version, weights in self.versions}
+        distinct, inverse = np.unique(row_versions, return_inverse=True)
+        table = np.array([[by_version[int(v)].weights.get(model, 0.0) for v in distinct] for model in self.models])
+        return table[:, inverse]
+
+    def decision_batch(self, ready: Ready, parts: list[Decided]) -> DecisionBatch:
+        batch = ready.batch
+        score = np.concatenate([part.score for part in parts]) if parts else np.empty(0)
+        versions = np.concatenate([part.versions for part in parts]) if parts else np.empty(0, np.int64)
+        names = np.array(ACTION_NAMES, dtype=object)
+        return DecisionBatch(
+            symbol=batch.symbol, bar_time=batch.open_time, weights_version=versions.tolist(), score=score.tolist(),
+            action=action_names(score, self.config.entry_threshold), models=self.models,
+            vote_action=[names[ready.action[m].astype(np.int64) + 1].tolist() for m in range(len(self.models))],
+            vote_confidence=ready.confidence.tolist(), ts_event=batch.ts_event,
+        )
+
+
+def votes_at(ready: Ready, models: list[str], row: int) -> list[ModelVote]:
+    return [ModelVote(model, ACTION_NAMES[int(ready.action[m, row]) + 1], float(ready.confidence[m, row]))
+            for m, model in enumerate(models)]
