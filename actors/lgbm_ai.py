@@ -3,7 +3,8 @@
 Consumes `md.kline`, `clock`; produces `sig.lgbm_ai` (`VoteBatch`, version `lgbm-<V>`) and
 `ack.lgbm_ai`; writes every model it trains to the `models` database of its own store
 (`[database] path` on its host — a model never needs another actor's disk). Config: `[lgbm_ai]`
-(horizon, windows, LightGBM parameters, `pinned_version`), `[trader] fee_rate`. Logic and the
+(barriers, windows, LightGBM parameters, `pinned_version`), `[trader]` (the barriers it follows, fees,
+slippage). Logic and the
 walk-forward rules: `signals.lgbm`. Its checkpoint holds the feature state and the current model's
 version; the training window's samples are its journal.
 """
@@ -17,7 +18,7 @@ from actors.voting import VotingActor
 from marketdata.table import INTERVAL_MS
 from messages.counters import LgbmCounters
 from messages.market import KlineBatch
-from signals.lgbm import LgbmModel, StoredModel
+from signals.lgbm import LgbmModel, StoredModel, barriers_of
 from storage.models import get_model, put_model
 
 
@@ -27,9 +28,11 @@ class LgbmAi(VotingActor):
     def make_model(self) -> LgbmModel:
         store = self.own_store()
         try:
+            trader = self.config.trader
+            barriers = barriers_of(self.config.lgbm_ai, trader.take_profit, trader.stop_loss, trader.fee_rate,
+                                   trader.slippage)
             return LgbmModel(
-                self.config.lgbm_ai, self.config.test.symbols, self.config.trader.fee_rate,
-                INTERVAL_MS[self.config.feed.interval],
+                self.config.lgbm_ai, self.config.test.symbols, barriers, INTERVAL_MS[self.config.feed.interval],
                 save=lambda model: put_model(store, model.version, msgspec.msgpack.encode(model)),
                 load=lambda version: _decoded(get_model(store, version)), log=self.log.info,
             )

@@ -21,13 +21,12 @@ import msgspec
 
 from actors.base import Actor
 from actors.runtime.entry import main
-from learning.engine import project
-from learning.learner import Learner
+from learning.learner import Learner, first_version
 from marketdata.chunk import Universe
 from marketdata.table import INTERVAL_MS
 from messages import topics
 from messages.counters import LearnerCounters
-from messages.learning import Credit, Weights, WeightsCommand
+from messages.learning import Credit, WeightsCommand
 from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
 from storage.weights import get_weights, put_weights
@@ -52,9 +51,10 @@ class RlLearner(Actor):
         self.interval_ms = INTERVAL_MS[config.feed.interval]
         self.assembler = ChunkAssembler(self.models, Universe(config.test.symbols))
         self.books = ShadowBooks(self.models, config.trader, config.test.symbols)
-        initial = project(self.topology.initial_weights(config), config.learning)
-        start = Weights(version=config.learning.start_version, effective_from=0, weights=initial, cause=["initial"])
-        self.learner = Learner(config.learning, self.models, initial, self.interval_ms, start)
+        start = first_version(config)
+        self.experts = self.topology.experts(config)
+        self.learner = Learner(config.learning, self.experts, self.topology.initial_weights(config), self.interval_ms, start)
+        self.credit_rows = [self.books.experts.index(expert) for expert in self.experts]
         self.last_tick: int | None = None
         self.position = -1
         self.sources = {name for name in (self.topology.feed, *self.models) if name}
@@ -96,7 +96,7 @@ class RlLearner(Actor):
             self.publish(topics.CREDIT, Credit(experts=self.books.experts, bar_time=ready.ticks.tolist(),
                                                returns=returns.tolist(), equity=equity.tolist(), ts_event=position),
                          position)
-            versions = self.learner.observe(ready.ticks, returns[: len(self.models)])
+            versions = self.learner.observe(ready.ticks, returns[self.credit_rows])
             for version in versions:
                 self.publish(topics.WEIGHTS, version, position)
             self.last_tick = int(ready.ticks[-1])

@@ -24,7 +24,7 @@ import time
 
 from actors.base import Actor
 from actors.runtime.entry import main
-from learning.engine import project
+from learning.learner import first_version
 from marketdata.chunk import Universe
 from marketdata.table import INTERVAL_MS
 from messages import topics
@@ -44,9 +44,9 @@ class Trader(Actor):
     async def on_start(self) -> None:
         config = self.config
         self.assembler = ChunkAssembler(self.topology.models, Universe(config.test.symbols))
-        initial = Weights(version=config.learning.start_version, effective_from=0, cause=["initial"],
-                          weights=project(self.topology.initial_weights(config), config.learning))
-        self.desk = Desk(self.topology.models, config.trader, config.test.symbols, initial)
+        initial = first_version(config)
+        self.desk = Desk(self.topology.models, config.trader, config.test.symbols, initial,
+                         experts=self.topology.experts(config))
         self.waits_for_learner = self.replay and self.topology.learner is not None
         self.period_ms = config.learning.update_every_bars * INTERVAL_MS[config.feed.interval]
         self.last_tick: int | None = None

@@ -20,7 +20,7 @@ from analytics.metrics import (
 from analytics.recording import Recording, trade_row
 from analytics.simulate import (
     as_traded,
-    buy_and_hold_equity,
+    buy_and_hold,
     fixed_weight_sets,
     shadow_equity,
     with_weights,
@@ -42,7 +42,7 @@ def metrics_of(trades: list[TradeClosed], times, equity, recording: Recording, c
     return document
 
 
-def baselines(recording: Recording, config: PeperConfig) -> dict[str, dict[str, object]]:
+def baselines_of(recording: Recording, config: PeperConfig) -> dict[str, dict[str, object]]:
     topology = topology_of(config)
     models = topology.models
     chunks = recording.chunks(models, config.test.symbols)
@@ -50,11 +50,9 @@ def baselines(recording: Recording, config: PeperConfig) -> dict[str, dict[str, 
     for name, weights in fixed_weight_sets(config, models, topology.initial_weights(config)).items():
         result = with_weights(recording, weights, config, models, chunks)
         found[name] = metrics_of(result.trades, *result.curve(), recording, config)
-    times, values = buy_and_hold_equity(recording, config)
-    symbols = recording.closes()
-    winners = sum(1 for _, opens, closes in symbols.values() if closes[-1] > opens[0])
-    hold = as_dict(curve_metrics(times.tolist(), values.tolist(), config.trader.initial_equity, positions=len(symbols),
-                                 winners=winners))
+    times, values, pnls = buy_and_hold(chunks, config.trader)
+    hold = as_dict(curve_metrics(times.tolist(), values.tolist(), config.trader.initial_equity, positions=len(pnls),
+                                 winners=sum(pnl > 0 for pnl in pnls)))
     hold["exposure"] = 1.0 if len(times) else 0.0
     cash = as_dict(curve_metrics([], [], config.trader.initial_equity, positions=0, winners=0))
     cash["exposure"] = 0.0
@@ -82,15 +80,14 @@ def per_symbol(trades: list[TradeClosed], recording: Recording, config: PeperCon
             for symbol in recording.symbols}
 
 
-def evaluate(recording: Recording, config: PeperConfig) -> dict[str, object]:
-    topology = topology_of(config)
-    traded = as_traded(recording, config, topology.models, topology.initial_weights(config))
+def evaluate(recording: Recording, config: PeperConfig, *, baselines: bool = True) -> dict[str, object]:
+    traded = as_traded(recording, config)
     return {
         "bars": sum(len(batch.symbol) for batch in recording.klines),
         "symbols": recording.symbols,
         "synthetic": recording.synthetic,
         "metrics": metrics_of(recording.trades, *traded.curve(), recording, config),
-        "baselines": baselines(recording, config),
+        "baselines": baselines_of(recording, config) if baselines else {},
         "per_model": per_model(recording, config),
         "per_symbol": per_symbol(recording.trades, recording, config),
         "gaps": [{"symbol": g.symbol, "start": g.start, "end": g.end, "kind": g.kind, "detail": g.detail}

@@ -1,15 +1,17 @@
 """The report's PNG plots (matplotlib, Agg), each returned with the series drawn.
 
-Consumes the report document and the recordings it was computed from; produces, in a folder:
-`weights.png` (each model's weight by version, session starts marked), `equity.png` (the test
-session's equity with buy-and-hold and initial weights, all marked to market, drawdown below),
-`models.png` (each expert's shadow-book equity) and `sessions.png` (win rate and ROI of every
-session). Returns {plot name: {"file", "series"}} — the data behind each line
-or bar, so tests check what was drawn without reading pixels.
+Consumes the report document and the span's recording; produces, in a folder: `equity.png` (each
+strategy's equity over the folds' test windows one after another, from the daily returns the
+aggregate is computed from, the learned policy's drawdown below), `folds.png` (each strategy's ROI
+per fold), `weights.png` (the policy's weights over the span, each expert by day) and `models.png`
+(each expert's shadow-book equity over the span). Dates on every time axis. Returns {plot name:
+{"file", "series"}} — the data behind each line or bar, so tests check what was drawn without
+reading pixels.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import matplotlib
@@ -18,126 +20,112 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from analytics.recording import Recording, read_recording
-from analytics.simulate import as_traded, buy_and_hold_equity, shadow_equity, with_weights
+from analytics.recording import Recording
+from analytics.simulate import shadow_equity
 from config.schema import PeperConfig
 from config.topology import topology_of
-from learning.engine import project
-from storage.catalog import Catalog
 
-HOURS = 3_600_000
+HIGHLIGHTED = ("learned", "cash", "buy_and_hold", "equal_weights", "initial_weights", "seed")
 
 
-def write_plots(document: dict, recordings: dict[str, Recording], config: PeperConfig, folder: Path) -> dict[str, dict]:
+def write_plots(document: dict, recording: Recording, config: PeperConfig, folder: Path) -> dict[str, dict]:
     folder.mkdir(parents=True, exist_ok=True)
-    plots = {"weights": weights_plot(document, folder / "weights.png"),
-             "sessions": sessions_plot(document, folder / "sessions.png")}
-    section = document.get("out_of_sample") or document.get("in_sample")
-    if section:
-        recording = recordings[section["session"]]
-        plots["equity"] = equity_plot(recording, config, folder / "equity.png")
-        plots["models"] = models_plot(recording, config, folder / "models.png")
-    return plots
+    return {"equity": equity_plot(document, config, folder / "equity.png"),
+            "folds": folds_plot(document, folder / "folds.png"),
+            "weights": weights_plot(document, folder / "weights.png"),
+            "models": models_plot(recording, config, folder / "models.png")}
+
+
+def equity_plot(document: dict, config: PeperConfig, path: Path) -> dict:
+    daily = document["daily"]
+    days = [_day(text) for text in daily["day"]]
+    initial = config.trader.initial_equity
+    series = {name: (initial * np.cumprod(1 + np.asarray(daily[name]))).tolist()
+              for name in document["aggregate"] if name in daily}
+    learned = np.asarray(series["learned"])
+    peak = np.maximum.accumulate(learned) if len(learned) else learned
+    drawdown = ((peak - learned) / peak).tolist() if len(learned) else []
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True, height_ratios=(3, 1))
+    for name, values in series.items():
+        top.plot(days, values, label=name, linewidth=2.0 if name == "learned" else 1.0,
+                 alpha=1.0 if name in HIGHLIGHTED else 0.5)
+    for fold in document["folds"][1:]:
+        top.axvline(_day(fold["test"]["start"]), color="grey", linewidth=0.6, linestyle=":")
+    top.set(title="Equity over the folds' test windows, one after another (daily closes)", ylabel="equity (USDT)")
+    top.legend(fontsize=7, ncol=2)
+    bottom.fill_between(days, [-d * 100 for d in drawdown], color="tab:red", alpha=0.5)
+    bottom.set(xlabel="date (UTC)", ylabel="learned drawdown (%)")
+    figure.autofmt_xdate()
+    _save(figure, path)
+    return {"file": path.name, "series": {"day": daily["day"], **series, "drawdown": drawdown}}
+
+
+def folds_plot(document: dict, path: Path) -> dict:
+    folds = document["folds"]
+    names = list(document["aggregate"])
+    series = {name: [fold["strategies"][name]["roi"] * 100 for fold in folds] for name in names}
+    figure, axes = plt.subplots(figsize=(10, 4.5))
+    width = 0.8 / max(1, len(names))
+    for index, name in enumerate(names):
+        axes.bar(np.arange(len(folds)) + index * width, series[name], width, label=name)
+    axes.set_xticks(np.arange(len(folds)) + 0.4 - width / 2, [f"fold {f['number']}\n{f['test']['start'][:10]}" for f in folds])
+    axes.axhline(0, color="black", linewidth=0.6)
+    axes.set(title="ROI on each fold's test window", ylabel="ROI (%)")
+    axes.legend(fontsize=7, ncol=3)
+    _save(figure, path)
+    return {"file": path.name, "series": {"fold": [f["number"] for f in folds], **series}}
 
 
 def weights_plot(document: dict, path: Path) -> dict:
-    versions = [w["version"] for w in document["weights"]]
-    models = sorted({m for w in document["weights"] for m in w["weights"]})
-    series = {m: [w["weights"].get(m, 0.0) for w in document["weights"]] for m in models}
-    marks = {s["id"]: s["weights_from"] for s in document["sessions"] if s["kind"] == "train"}
-    figure, axes = plt.subplots(figsize=(9, 4.5))
-    for model, values in series.items():
-        axes.plot(versions, values, label=model, drawstyle="steps-post")
-    for session_id, version in marks.items():
-        axes.axvline(version, color="grey", linewidth=0.6, linestyle=":")
-        axes.annotate(session_id, (version, 1.0), fontsize=7, rotation=90, va="top", color="grey")
-    axes.set(title="Model weights by version", xlabel="weights version", ylabel="weight (fraction)", ylim=(0, 1))
+    path_points = document["policy_weights"]
+    days = [_day(point["day"]) for point in path_points]
+    experts = sorted({e for point in path_points for e in point["weights"]})
+    series = {e: [point["weights"].get(e, 0.0) for point in path_points] for e in experts}
+    figure, axes = plt.subplots(figsize=(10, 4.5))
+    for expert, values in series.items():
+        axes.plot(days, values, label=expert, drawstyle="steps-post")
+    axes.set(title="The policy's weights as it learned along the span", xlabel="date (UTC)", ylabel="weight (fraction)",
+             ylim=(0, 1))
     axes.legend(loc="upper left", fontsize=8)
+    figure.autofmt_xdate()
     _save(figure, path)
-    return {"file": path.name, "series": {"version": versions, **series, "session_starts": marks}}
-
-
-def equity_plot(recording: Recording, config: PeperConfig, path: Path) -> dict:
-    """The session's equity and the baselines', all marked to market at every tick, drawdown below."""
-    topology = topology_of(config)
-    initial = topology.initial_weights(config)
-    chunks = recording.chunks(topology.models, config.test.symbols)
-    traded = as_traded(recording, config, topology.models, initial, chunks)
-    baseline = with_weights(recording, project(initial, config.learning), config, topology.models, chunks)
-    curves = {"learned": traded.curve(), "initial_weights": baseline.curve(), "buy_and_hold": buy_and_hold_equity(recording, config)}
-    thinned = {name: _thin(*curve) for name, curve in curves.items()}
-    start = int(thinned["learned"][0][0]) if len(thinned["learned"][0]) else 0
-    learned_times, learned = thinned["learned"]
-    peak = np.maximum.accumulate(learned) if len(learned) else learned
-    drawdown = ((peak - learned) / peak).tolist() if len(learned) else []
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, height_ratios=(3, 1))
-    for name, (xs, ys) in thinned.items():
-        top.plot((xs - start) / HOURS, ys, label=name)
-    top.set(title="Equity, marked to market at every bar", ylabel="equity (USDT)")
-    top.legend(fontsize=8)
-    bottom.fill_between((learned_times - start) / HOURS, [-d * 100 for d in drawdown], color="tab:red", alpha=0.5)
-    bottom.set(xlabel="hours since the window start", ylabel="drawdown (%)")
-    _save(figure, path)
-    return {"file": path.name, "series": {name: {"time": xs.tolist(), "equity": ys.tolist()} for name, (xs, ys) in thinned.items()}
-            | {"drawdown": drawdown}}
-
-
-def _thin(times: np.ndarray, values: np.ndarray, points: int = 2000) -> tuple[np.ndarray, np.ndarray]:
-    step = max(1, len(times) // points)
-    keep = np.unique(np.concatenate([np.arange(0, len(times), step), [len(times) - 1]])) if len(times) else np.empty(0, int)
-    return np.asarray(times)[keep], np.asarray(values)[keep]
+    return {"file": path.name, "series": {"day": [point["day"] for point in path_points], **series}}
 
 
 def models_plot(recording: Recording, config: PeperConfig, path: Path) -> dict:
     """Each expert's shadow-book equity after every chunk (its votes alone, traded like the trader)."""
     times, series = shadow_equity(recording, config, topology_of(config).models)
-    start = times[0] if times else 0
-    figure, axes = plt.subplots(figsize=(9, 4.5))
+    dates = [datetime.fromtimestamp(t / 1000, UTC) for t in times]
+    figure, axes = plt.subplots(figsize=(10, 4.5))
     for expert, values in series.items():
-        axes.plot([(t - start) / HOURS for t in times], values, label=expert)
-    axes.set(title="Each expert's shadow book: its votes alone, traded like the trader",
-             xlabel="hours since the window start", ylabel="equity (USDT)")
+        axes.plot(dates, values, label=expert)
+    axes.set(title="Each expert's shadow book over the span: its votes alone, traded like the trader",
+             xlabel="date (UTC)", ylabel="equity (USDT)")
     axes.legend(fontsize=8)
+    figure.autofmt_xdate()
     _save(figure, path)
     return {"file": path.name, "series": {"time": times, **series}}
 
 
-def sessions_plot(document: dict, path: Path) -> dict:
-    sessions = document["sessions"]
-    labels = [s["id"] for s in sessions]
-    win_rates = [(s["metrics"].get("win_rate") or 0.0) * 100 for s in sessions]
-    rois = [(s["metrics"].get("roi") or 0.0) * 100 for s in sessions]
-    colours = {"train": "tab:blue", "validate": "tab:orange", "test": "tab:green"}
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5))
-    for axes, values, title, unit in ((left, win_rates, "Win rate by session", "win rate (%)"),
-                                      (right, rois, "ROI by session", "ROI (%)")):
-        axes.bar(range(len(values)), values, color=[colours[s["kind"]] for s in sessions])
-        axes.set_xticks(range(len(values)), labels, rotation=60, fontsize=7, ha="right")
-        axes.set(title=title, ylabel=unit)
-    left.axhline(document["target_win_rate"] * 100, color="grey", linestyle="--", linewidth=0.8)
+def comparison_plot(documents: dict[int, dict], initial_equity: float, path: Path) -> Path:
+    """The seed's plot_performance_comparison: two runs' learned equity over their test windows."""
+    figure, axes = plt.subplots(figsize=(10, 4.5))
+    for run, daily in documents.items():
+        axes.plot([_day(text) for text in daily["day"]], initial_equity * np.cumprod(1 + np.asarray(daily["learned"])),
+                  label=f"run {run}")
+    axes.set(title="Learned equity over the test windows", xlabel="date (UTC)", ylabel="equity (USDT)")
+    axes.legend()
+    figure.autofmt_xdate()
+    path.parent.mkdir(parents=True, exist_ok=True)
     _save(figure, path)
-    return {"file": path.name, "series": {"session": labels, "win_rate_pct": win_rates, "roi_pct": rois}}
+    return path
+
+
+def _day(text: str) -> datetime:
+    return datetime.fromisoformat(text[:10]).replace(tzinfo=UTC)
 
 
 def _save(figure, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
-
-
-def comparison_plot(catalog: Catalog, before: str, after: str, path: Path) -> Path:
-    """The seed's plot_performance_comparison: both sessions' equity, marked to market, from each start."""
-    sessions = {s.id: s for s in catalog.sessions()}
-    figure, axes = plt.subplots(figsize=(9, 4.5))
-    for session_id in (before, after):
-        session = sessions[session_id]
-        config = catalog.run_config(session.run)
-        recording = read_recording(catalog.path.parent / session.recording)
-        topology = topology_of(config)
-        times, values = as_traded(recording, config, topology.models, topology.initial_weights(config)).curve()
-        axes.plot((times - session.start) / HOURS, values, label=session_id)
-    axes.set(title="Equity, marked to market", xlabel="hours since the session's window start", ylabel="equity (USDT)")
-    axes.legend()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _save(figure, path)
-    return path

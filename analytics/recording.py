@@ -60,17 +60,6 @@ class Recording:
         return np.unique(np.concatenate([np.asarray(b.open_time, np.int64) for b in self.klines])) if self.klines \
             else np.empty(0, np.int64)
 
-    def closes(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """symbol -> (open times, opens, closes)."""
-        found: dict[str, tuple[list, list, list]] = {}
-        for batch in self.klines:
-            for symbol, time, open_, close in zip(batch.symbol, batch.open_time, batch.open, batch.close):
-                entry = found.setdefault(symbol, ([], [], []))
-                entry[0].append(time)
-                entry[1].append(open_)
-                entry[2].append(close)
-        return {s: (np.array(t, np.int64), np.array(o), np.array(c)) for s, (t, o, c) in sorted(found.items())}
-
     def chunks(self, models: list[str], symbols: list[str]) -> list[Ready]:
         """The chunks as the trader saw them: each kline batch with every model's votes on it."""
         assembler = ChunkAssembler(models, Universe(symbols))

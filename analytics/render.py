@@ -1,8 +1,9 @@
-"""The report document as Markdown and as HTML with its plots embedded.
+"""The report document as tables, Markdown and HTML with its plots embedded.
 
 Consumes the document of `analytics.report` and the plots of `analytics.plots`; produces text.
-Both say the same: the run, the stop reason, iterations, then in-sample and out-of-sample each
-with the criteria table, the baselines, per model, per symbol and the flagged gaps.
+All three say the same, in the same order: the verdict first, then the folds, the aggregate with
+its bootstrap intervals, the seed's criteria, every configuration tried, the policy, each model's
+shadow book over the span and the gap ledger. Every figure carries its unit.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ import html
 from datetime import UTC, datetime
 from pathlib import Path
 
-STRATEGY_COLUMNS = (("trades", "trades", "{}"), ("win_rate", "win rate", "pct"), ("roi", "ROI", "pct"),
-                    ("total_pnl", "PnL (USDT)", "{:.2f}"), ("max_drawdown", "max DD", "pct"),
-                    ("sharpe", "Sharpe", "{:.2f}"), ("profit_factor", "profit factor", "{:.2f}"),
-                    ("exposure", "exposure", "pct"))
+FIGURES = (("roi", "ROI", "pct"), ("sharpe", "Sharpe (annualised)", "{:.2f}"), ("max_drawdown", "max DD", "pct"),
+           ("win_rate", "win rate", "pct"), ("trades", "trades", "{}"))
 
 
 def fmt(value: object, style: str = "{}") -> str:
@@ -26,67 +25,71 @@ def fmt(value: object, style: str = "{}") -> str:
     return style.format(value)
 
 
+def strategy_rows(strategies: dict[str, dict]) -> list[list[str]]:
+    return [[name, *(fmt(metrics.get(key), style) for key, _, style in FIGURES)] for name, metrics in strategies.items()]
+
+
 def tables(document: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, header, rows) for every table of the report, in order."""
-    found = [("Iterations (train: learning on; validate: weights frozen)",
-              ["iteration", "train trades", "train win rate", "train ROI", "validate trades", "validate win rate",
-               "validate ROI", "fewest trades on a symbol (validate)", "weights version"],
-              [[str(row["iteration"]), *_iteration_cells(row.get("train")), *_iteration_cells(row.get("validate")),
-                fmt((row.get("validate") or {}).get("min_trades_per_symbol")), fmt(row.get("weights_version"))]
-               for row in document["iterations"]])]
-    for key, title in (("in_sample", "In-sample (training window)"), ("out_of_sample", "Out-of-sample (test window)")):
-        section = document.get(key)
-        if not section:
-            found.append((f"{title}: not run", ["note"], [["the run was interrupted before this session"]]))
-            continue
-        window = section["window"]
-        label = f"{title}, session {section['session']}, {window['start']} .. {window['end']}"
-        found.append((f"{label}: the seed's production criteria", ["criterion", "value", "met"],
-                      [[c["criterion"], c["value"], {True: "yes", False: "no", None: "n/a"}[c["met"]]] for c in section["criteria"]]))
-        rows = [["learned (as traded)", *_strategy_cells(section["metrics"])]]
-        rows += [[name, *_strategy_cells(metrics)] for name, metrics in section["baselines"].items()]
-        found.append((f"{label}: strategy and baselines", ["strategy", *[c[1] for c in STRATEGY_COLUMNS]], rows))
-        found.append((f"{label}: per model (its shadow book: its votes alone, traded like the trader)",
-                      ["model", "votes", "abstentions", "shadow equity (USDT)", "shadow ROI"],
-                      [[m, str(d["votes"]), str(d["abstentions"]), fmt(d["shadow_equity"], "{:,.2f}"),
-                        fmt(d["shadow_roi"], "pct")] for m, d in section["per_model"].items()]))
-        found.append((f"{label}: per symbol", ["symbol", *[c[1] for c in STRATEGY_COLUMNS[:-1]]],
-                      [[s, *_strategy_cells(d)[:-1]] for s, d in section["per_symbol"].items()]))
-        found.append((f"{label}: gap ledger", ["symbol", "from", "to", "kind", "detail"],
-                      [[g["symbol"], _minute(g["start"]), _minute(g["end"]), g["kind"], g["detail"]] for g in section["gaps"]]
-                      or [["-", "-", "-", "-", "no gaps in this window"]]))
+    figures = [label for _, label, _ in FIGURES]
+    metric = document["metric"]
+    found = [("Folds: each chose on its validation window, then traded its test window",
+              ["fold", "validate", "test", f"chosen (validation {metric})", "learned test ROI", "learned test Sharpe"],
+              [[str(f["number"]), _window(f["validate"]), _window(f["test"]),
+                f"#{f['chosen']} {_changes(f['chosen_changes'])} ({fmt(f['validation'][metric], _style(metric))})",
+                fmt(f["strategies"]["learned"]["roi"], "pct"), fmt(f["strategies"]["learned"]["sharpe"], "{:.2f}")]
+               for f in document["folds"]])]
+    for fold in document["folds"]:
+        found.append((f"Fold {fold['number']}, test window {_window(fold['test'])}", ["strategy", *figures],
+                      strategy_rows(fold["strategies"])))
+    intervals = document["intervals"]
+    rows = [[*row, _interval(intervals.get(row[0]))] for row in strategy_rows(document["aggregate"])]
+    found.append(("Aggregate over the test windows, one after another",
+                  ["strategy", *figures, "learned Sharpe minus this, 95 % CI"], rows))
+    found.append(("The seed's production criteria (aggregate)", ["criterion", "value", "met"],
+                  [[c["criterion"], c["value"], {True: "yes", False: "no", None: "n/a"}[c["met"]]]
+                   for c in document["criteria"]]))
+    chosen_in = {}
+    for fold in document["folds"]:
+        chosen_in.setdefault(fold["chosen"], []).append(str(fold["number"]))
+    found.append((f"Configurations tried: {document['configurations_tried']} (chosen on validation only)",
+                  ["#", "configuration", *(f"validate {f['number']}: {metric}" for f in document["folds"]), "chosen in folds"],
+                  [[str(t["number"]), _changes(t["changes"]), *(fmt(v[metric], _style(metric)) for v in t["validation"]),
+                    ", ".join(chosen_in.get(t["number"], [])) or "-"] for t in document["tried"]]))
+    policy = document["policy"]
+    if policy:
+        found.append((f"Policy {policy['id']} (what `run --policy {policy['id']}` starts from)", ["item", "value"], [
+            ["weights version", str(policy["weights_version"])],
+            ["weights", ", ".join(f"{k} {v:.3f}" for k, v in policy["weights"].items())],
+            ["lgbm_ai model version", str(policy["lgbm_version"]) if policy["lgbm_version"] else "none trained"],
+            ["thresholds", ", ".join(f"{k} {v:g}" for k, v in policy["thresholds"].items())],
+            ["configuration", _changes(policy["changes"])],
+            ["learned up to", policy["learned_upto"]]]))
+    span = document["span_session"]
+    found.append((f"Each model over the span {_window(span['window'])} (its shadow book: its votes alone, traded like "
+                  "the trader)", ["model", "votes", "abstentions", "shadow equity (USDT)", "shadow ROI"],
+                  [[m, str(d["votes"]), str(d["abstentions"]), fmt(d["shadow_equity"], "{:,.2f}"),
+                    fmt(d["shadow_roi"], "pct")] for m, d in span["per_model"].items()]))
+    found.append(("Gap ledger of the span", ["symbol", "from", "to", "kind", "detail"],
+                  [[g["symbol"], _minute(g["start"]), _minute(g["end"]), g["kind"], g["detail"]] for g in span["gaps"]]
+                  or [["-", "-", "-", "-", "no gaps"]]))
     return found
 
 
-def _minute(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _iteration_cells(metrics: dict | None) -> list[str]:
-    metrics = metrics or {}
-    return [fmt(metrics.get("trades")), fmt(metrics.get("win_rate"), "pct"), fmt(metrics.get("roi"), "pct")]
-
-
-def _strategy_cells(metrics: dict) -> list[str]:
-    return [fmt(metrics.get(key), style) for key, _, style in STRATEGY_COLUMNS]
-
-
 def summary_lines(document: dict) -> list[str]:
-    windows = ", ".join(f"{kind} {w['start']} .. {w['end']} ({w['days']:g} days)" for kind, w in document["windows"].items())
-    kept = document.get("kept") or {}
-    lines = [f"Run {document['run']} on {document['source']} ({document['interval']} bars; "
-             f"{', '.join(document['symbols'])}); algorithm {document['algorithm']}, seed {document['seed']}, "
-             f"config {document['config_hash']}.",
-             f"Windows: {windows}.",
-             f"Kept: the weights validated in {kept.get('session', '-')}, stored as weights version {kept.get('version', '-')}."]
-    if document["interrupted"]:
-        lines.append("The run was interrupted (Ctrl-C); what was recorded is reported.")
-    for key in ("in_sample", "out_of_sample"):
-        section = document.get(key)
-        if section:
-            if section.get("synthetic"):
-                lines.append(f"{key}: SYNTHETIC market data.")
-            lines.extend(f"{key}: {note}" for note in section.get("llm", []))
+    span = document["span"]
+    lines = [document["verdict"]["text"],
+             f"Run {document['run']} on {document['source']} ({document['interval']} bars; {', '.join(document['symbols'])}), "
+             f"span {span['start']} .. {span['end']} ({span['days']:g} days), {len(document['folds'])} fold(s), "
+             f"{document['configurations_tried']} configuration(s) tried, chosen on validation {document['metric']}; "
+             f"config {document['config_hash']}."]
+    sure = document["verdict"]["sharpe_better_at_95"]
+    lines.append("Learned Sharpe above a baseline's with 95 % confidence (block bootstrap): "
+                 + (", ".join(sure) if sure else "none"))
+    span_session = document["span_session"]
+    if span_session["synthetic"]:
+        lines.append("SYNTHETIC market data.")
+    lines.extend(span_session["llm"])
     return lines
 
 
@@ -120,3 +123,25 @@ def html_page(document: dict, plots: dict[str, dict], plots_dir: Path) -> str:
         out.append(f"<h3>{escape(name)}</h3><img alt='{escape(name)}' src='data:image/png;base64,{encoded}'>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"
+
+
+def _window(window: dict) -> str:
+    return f"{window['start'][:16]} .. {window['end'][:16]} ({window['days']:g} days)"
+
+
+def _changes(changes: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in changes.items()) or "the run's own configuration"
+
+
+def _style(metric: str) -> str:
+    return "{:.2f}" if metric == "sharpe" else "pct"
+
+
+def _interval(found: dict | None) -> str:
+    if not found or found["difference"] is None:
+        return "-"
+    return f"{found['difference']:+.2f} [{found['low']:+.2f}, {found['high']:+.2f}]"
+
+
+def _minute(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")

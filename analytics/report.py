@@ -1,12 +1,14 @@
 """The report of a training run, as one JSON-ready document (the seed's ReinforcementAnalytics).
 
-Consumes the catalog (sessions, weights, the run's config) and the sessions' recordings; produces
-a dict with: the run (source, windows, algorithm, seed, config hash, stop reason, kept weights),
-one row per iteration, `in_sample` (the kept iteration's training session) and `out_of_sample`
-(the test session), each with metrics, baselines, per-model and per-symbol results, gaps and the
-seed's production criteria; the weights history; `--compare` documents. Wall-clock fields live
-only under `sessions[*].started_at/ended_at` and `generated_at`, so two runs of the same training
-give documents equal apart from them.
+Consumes the catalog (the run's config, its outcome document from `train`, its policy, its span
+session) and the span's recording; produces a dict that says first whether learning helped — the
+verdict: the learned policy against every baseline, aggregated over the folds' test windows — then
+each fold (its windows, the configuration chosen on validation, every strategy on its test
+window), the aggregate with each baseline's bootstrap interval of the Sharpe difference, the seed's
+criteria (win rate always beside ROI), every configuration tried with its validation figures, the
+policy, and the span as the topology traded it (per model shadow books, gaps, the LLM's notes).
+Wall-clock fields live only under `span_session.started_at/ended_at` and `generated_at`, so two
+runs of the same training give documents equal apart from them.
 """
 
 from __future__ import annotations
@@ -19,123 +21,146 @@ from config.schema import PeperConfig
 from config.times import iso
 from messages.errors import ReportError
 from storage.catalog import Catalog
+from storage.policies import get_policy
 from storage.sessions import SessionRecord
-from storage.weights import all_weights
 
-MAX_DRAWDOWN = 0.15  # the seed's production criterion
-TRADES_FACTOR = 2    # ... trades at least twice the initial-weights baseline's
-COMPARED = ("win_rate", "roi", "total_pnl", "trades", "max_drawdown", "sharpe", "profit_factor")
+LEARNED = "learned"
+WIN_RATE_WITHOUT_PROFIT = 0.5   # a win rate at or above this with a loss is bought, not earned
+TRADES_FACTOR = 2               # the seed: at least twice the initial-weights baseline's trades
+COMPARED = ("roi", "sharpe", "max_drawdown", "win_rate", "trades")
 
 
-def build_report(catalog: Catalog, run: int | None = None) -> tuple[dict[str, object], dict[str, Recording]]:
-    """The document, and the recordings it was computed from (for the plots), by session id."""
+def build_report(catalog: Catalog, run: int | None = None) -> tuple[dict[str, object], Recording | None]:
+    """The document, and the span's recording it was computed from (for the plots)."""
+    run = pick_run(catalog, run)
+    config = catalog.run_config(run)
+    outcome = catalog.result(run)
+    if outcome is None:
+        raise ReportError(f"run {run} in {catalog.path} was interrupted before it was judged: nothing to report")
+    session = next(s for s in catalog.sessions(run) if s.kind == "span")
+    recording = read_recording(catalog.path.parent / session.recording)
+    policy = get_policy(catalog.store, int(outcome["policy"]))
+    aggregate = outcome["aggregate"]
+    document = {
+        "run": run,
+        "source": session.source,
+        "interval": config.feed.interval,
+        "symbols": list(config.test.symbols),
+        "config_hash": session.config_hash,
+        "metric": outcome["metric"],
+        "span": outcome["span"],
+        "verdict": verdict(aggregate, outcome["intervals"], config),
+        "configurations_tried": len(outcome["tried"]),
+        "folds": outcome["folds"],
+        "aggregate": aggregate,
+        "intervals": outcome["intervals"],
+        "criteria": criteria(aggregate, config),
+        "tried": outcome["tried"],
+        "policy": None if policy is None else {
+            "id": policy.id, "weights_version": policy.weights_version, "weights": policy.weights,
+            "lgbm_version": policy.lgbm_version, "thresholds": policy.thresholds, "changes": policy.changes,
+            "learned_upto": iso(policy.created_at)},
+        "policy_weights": outcome["policy_weights"],
+        "daily": outcome["daily"],
+        "span_session": span_section(session, recording, config),
+        "generated_at": time.time(),
+    }
+    return document, recording
+
+
+def pick_run(catalog: Catalog, run: int | None) -> int:
     runs = catalog.runs()
     if not runs:
         raise ReportError(f"{catalog.path} holds no training run yet (run `python -m supervisor train`)")
-    run = runs[-1] if run is None else run
-    if run not in runs:
+    if run is not None and run not in runs:
         raise ReportError(f"{catalog.path} has no run {run}; it has runs {', '.join(map(str, runs))}")
-    config = catalog.run_config(run)
-    sessions = catalog.sessions(run)
-    by_id = {s.id: s for s in sessions}
-    best = catalog.best(run) or {}
-    kept = by_id.get(str(best.get("session", "")))
-    recordings: dict[str, Recording] = {}
-    sections: dict[str, object] = {}
-    train_sessions = [s for s in sessions if s.kind == "train"]
-    validations = [s for s in sessions if s.kind == "validate"]
-    in_sample = by_id.get(f"{run}.train-{kept.iteration}") if kept else (train_sessions[-1] if train_sessions else None)
-    for name, session, improvements in (
-        ("in_sample", in_sample, [s.metrics.get("win_rate") for s in train_sessions]),
-        ("out_of_sample", by_id.get(f"{run}.test"), [s.metrics.get("win_rate") for s in validations]),
-    ):
-        if session is None:
-            sections[name] = None
+    return runs[-1] if run is None else run
+
+
+def verdict(aggregate: dict[str, dict], intervals: dict[str, dict], config: PeperConfig) -> dict[str, object]:
+    """Did the learned policy beat every baseline on ROI and on Sharpe, with ROI > 0 and drawdown in bounds?"""
+    learned = aggregate[LEARNED]
+    missed = []
+    for name, metrics in aggregate.items():
+        if name == LEARNED:
             continue
-        recordings[session.id] = read_recording(catalog.path.parent / session.recording)
-        section = evaluate(recordings[session.id], config)
-        section["session"] = session.id
-        section["window"] = _window(session)
-        section["criteria"] = criteria(section, improvements, config)
-        section["llm"] = session.notes
-        sections[name] = section
-    versions = [w for w in all_weights(catalog.store)
-                if train_sessions and train_sessions[0].weights_from <= w.version <= int(best.get("version", w.version))]
-    document = {
-        "run": run,
-        "source": sessions[0].source if sessions else "",
-        "interval": config.feed.interval,
-        "symbols": list(config.test.symbols),
-        "algorithm": config.learning.algorithm,
-        "seed": config.learning.seed,
-        "config_hash": sessions[0].config_hash if sessions else "",
-        "windows": {kind: _window(next(s for s in sessions if s.kind == kind))
-                    for kind in ("train", "validate", "test") if any(s.kind == kind for s in sessions)},
-        "target_win_rate": config.test.target_win_rate,
-        "min_trades_per_symbol": config.test.min_trades_per_symbol,
-        "kept": best,
-        "interrupted": any(s.interrupted for s in sessions),
-        "iterations": iteration_rows(sessions),
-        **sections,
-        "weights": [{"version": w.version, "weights": w.weights, "cause": w.cause[:2]} for w in versions],
-        "sessions": [{"id": s.id, "kind": s.kind, "window": _window(s), "weights_from": s.weights_from,
-                      "weights_to": s.weights_to, "metrics": s.metrics, "interrupted": s.interrupted,
-                      "started_at": s.started_at, "ended_at": s.ended_at} for s in sessions],
-        "generated_at": time.time(),
+        for key in ("roi", "sharpe"):
+            if not _greater(learned[key], metrics[key]):
+                missed.append(f"{name} on {key} ({_figure(key, learned[key])} vs {_figure(key, metrics[key])})")
+    if learned["roi"] <= 0:
+        missed.append(f"ROI after fees is not positive ({_figure('roi', learned['roi'])})")
+    if learned["max_drawdown"] > config.test.max_drawdown:
+        missed.append(f"max drawdown {_figure('roi', learned['max_drawdown'])} exceeds "
+                      f"{_figure('roi', config.test.max_drawdown)}")
+    sure = sorted(name for name, found in intervals.items() if found["low"] is not None and found["low"] > 0)
+    summary = (f"learned: ROI {_figure('roi', learned['roi'])}, Sharpe {_figure('sharpe', learned['sharpe'])}, "
+               f"max drawdown {_figure('roi', learned['max_drawdown'])}, {learned['trades']} trades, win rate "
+               f"{_figure('roi', learned['win_rate'])}, over the folds' test windows")
+    return {
+        "learning_helped": not missed,
+        "text": ("Learning helped: the learned policy beat every baseline on ROI and Sharpe, " if not missed else
+                 "Learning did not clear the bar: ") + summary + ("." if not missed else "; missed: " + "; ".join(missed) + "."),
+        "missed": missed,
+        "sharpe_better_at_95": sure,
     }
-    return document, recordings
 
 
-def iteration_rows(sessions: list[SessionRecord]) -> list[dict[str, object]]:
-    rows: dict[int, dict[str, object]] = {}
-    for session in sessions:
-        if session.kind in ("train", "validate"):
-            row = rows.setdefault(session.iteration, {"iteration": session.iteration})
-            row[session.kind] = {k: session.metrics.get(k) for k in ("trades", "win_rate", "roi", "max_drawdown", "min_trades_per_symbol")}
-            if session.kind == "train":
-                row["weights_version"] = session.weights_to
-    return [rows[i] for i in sorted(rows)]
-
-
-def criteria(section: dict[str, object], win_rates: list[object], config: PeperConfig) -> list[dict[str, object]]:
-    """The seed's production criteria, each with the figure and whether it is met (None: not judgeable)."""
-    metrics = section["metrics"]
-    initial_trades = section["baselines"]["initial_weights"]["trades"]
-    win_rate = metrics["win_rate"]
-    rates = [float(r) for r in win_rates if r is not None]
-    steps = [later > earlier for earlier, later in zip(rates, rates[1:])]
+def criteria(aggregate: dict[str, dict], config: PeperConfig) -> list[dict[str, object]]:
+    """The seed's production criteria on the aggregate, each with its figure and whether it is met
+    (None: not judgeable); win rate sits beside ROI, and a win rate bought with a loss is said so."""
+    learned = aggregate[LEARNED]
+    win_rate, roi = learned["win_rate"], learned["roi"]
+    trader = config.trader
+    initial_trades = aggregate["initial_weights"]["trades"]
+    bought = win_rate is not None and win_rate >= WIN_RATE_WITHOUT_PROFIT and roi <= 0
     return [
-        {"criterion": f"win rate >= {config.test.target_win_rate:.0%}", "value": _percent(win_rate),
+        {"criterion": f"win rate >= {config.test.target_win_rate:.0%}",
+         "value": f"{_figure('roi', win_rate)} (ROI {_figure('roi', roi)})",
          "met": None if win_rate is None else win_rate >= config.test.target_win_rate},
-        {"criterion": "ROI > 0", "value": _percent(metrics["roi"]), "met": metrics["roi"] > 0},
-        {"criterion": f"trades >= {TRADES_FACTOR}x initial weights ({initial_trades})", "value": str(metrics["trades"]),
-         "met": metrics["trades"] >= TRADES_FACTOR * initial_trades},
-        {"criterion": f"max drawdown <= {MAX_DRAWDOWN:.0%}", "value": _percent(metrics["max_drawdown"]),
-         "met": metrics["max_drawdown"] <= MAX_DRAWDOWN},
-        {"criterion": "win rate improved on every iteration",
-         "value": " -> ".join(_percent(r) for r in rates) or "-",
-         "met": all(steps) if steps else None},
+        {"criterion": "ROI > 0 after fees", "value": _figure("roi", roi), "met": roi > 0},
+        {"criterion": f"max drawdown <= {config.test.max_drawdown:.0%}", "value": _figure("roi", learned["max_drawdown"]),
+         "met": learned["max_drawdown"] <= config.test.max_drawdown},
+        {"criterion": f"trades >= {TRADES_FACTOR}x initial weights ({initial_trades})", "value": str(learned["trades"]),
+         "met": learned["trades"] >= TRADES_FACTOR * initial_trades},
+        {"criterion": "win rate earned, not bought (no win rate >= 50 % with a loss)",
+         "value": (f"BOUGHT: {_figure('roi', win_rate)} won while ROI {_figure('roi', roi)} (take-profit "
+                   f"{_figure('roi', trader.take_profit)}, stop-loss {_figure('roi', trader.stop_loss)})") if bought
+         else f"take-profit {_figure('roi', trader.take_profit)}, stop-loss {_figure('roi', trader.stop_loss)}",
+         "met": None if win_rate is None else not bought},
     ]
 
 
-def compare(catalog: Catalog, before: str, after: str) -> dict[str, object]:
-    """The seed's calculate_improvement_metrics: after minus before, for each compared metric."""
-    sessions = {s.id: s for s in catalog.sessions()}
-    for session_id in (before, after):
-        if session_id not in sessions:
-            raise ReportError(f"no session {session_id!r} in {catalog.path}; it has: {', '.join(sessions) or 'none'}")
-    a, b = sessions[before].metrics, sessions[after].metrics
-    return {
-        "before": before, "after": after,
-        "metrics": {key: {"before": a.get(key), "after": b.get(key),
-                          "change": None if a.get(key) is None or b.get(key) is None else b[key] - a[key]}
-                    for key in COMPARED},
-    }
+def span_section(session: SessionRecord, recording: Recording, config: PeperConfig) -> dict[str, object]:
+    """The span as the topology traded it with the run's own config: its figures, each model's
+    shadow book and voting, the gaps, what the LLM did."""
+    found = evaluate(recording, config, baselines=False)
+    return {"session": session.id, "window": {"start": iso(session.start), "end": iso(session.end),
+                                              "days": (session.end - session.start) / 86_400_000},
+            "synthetic": found["synthetic"], "bars": found["bars"], "metrics": found["metrics"],
+            "per_model": found["per_model"], "gaps": found["gaps"], "llm": session.notes,
+            "started_at": session.started_at, "ended_at": session.ended_at}
 
 
-def _window(session: SessionRecord) -> dict[str, object]:
-    return {"start": iso(session.start), "end": iso(session.end), "days": (session.end - session.start) / 86_400_000}
+def compare(catalog: Catalog, before: int, after: int) -> dict[str, object]:
+    """The seed's calculate_improvement_metrics: run `after`'s learned aggregate minus run `before`'s."""
+    found = {}
+    for run in (before, after):
+        outcome = catalog.result(pick_run(catalog, run))
+        if outcome is None:
+            raise ReportError(f"run {run} in {catalog.path} was interrupted before it was judged")
+        found[run] = outcome["aggregate"][LEARNED]
+    a, b = found[before], found[after]
+    return {"before": before, "after": after,
+            "metrics": {key: {"before": a[key], "after": b[key],
+                              "change": None if a[key] is None or b[key] is None else b[key] - a[key]}
+                        for key in COMPARED}}
 
 
-def _percent(value: object) -> str:
-    return "-" if value is None else f"{float(value) * 100:.1f} %"
+def _greater(value: float | None, other: float | None) -> bool:
+    return value is not None and (other is None or value > other)
+
+
+def _figure(key: str, value: object) -> str:
+    if value is None:
+        return "-"
+    return f"{float(value):.2f}" if key == "sharpe" else f"{float(value) * 100:.1f} %"

@@ -3,7 +3,7 @@
 Names: `replay` (the whole topology against the raw bus), `peer` (nautilus_trader on the same
 bars), `latency` (live frame -> decision), `memory` (peak RSS over long replays), `recovery`
 (kill -9 of each actor, the LLM server's faults), `recorder` (messages into LMDB), `learning`
-(each algorithm out of sample against the baselines), and the component benchmarks `bus`, `feed`,
+(walk-forward folds: the learned policy against every baseline out of sample), and the component benchmarks `bus`, `feed`,
 `models`, `trading`, `llm`; `all` runs every one. Rates are medians of --runs runs (3; 1 with
 --quick), each with its `_runs` list; the JSON document also holds the machine and versions.
 """
@@ -11,6 +11,7 @@ bars), `latency` (live frame -> decision), `memory` (peak RSS over long replays)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -65,9 +66,8 @@ def run_one(name: str, args: argparse.Namespace, document: dict[str, object]) ->
         case "memory":
             return replay.memory(document.get("replay") or replay.run(1, quick), quick)
         case "learning":
-            return learning.run(runs, quick, data=args.data, train_from=args.train_from, train_to=args.train_to,
-                                test_from=args.test_from, test_to=args.test_to, interval=args.interval,
-                                iterations=args.iterations)
+            return learning.run(runs, quick, data=args.data, interval=args.interval, folds=args.folds,
+                                train_from=args.train_from, test_from=args.test_from, test_to=args.test_to)
         case _:
             return {"replay": replay.run, "latency": latency.run, "recovery": recovery.run, "recorder": recorder.run,
                     "bus": bus.run, "feed": feed.run, "models": models.run, "trading": trading.run,
@@ -82,11 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="smaller workloads, for a fast check (all: under 5 minutes)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results as one JSON document")
     learn = parser.add_argument_group("learning")
-    learn.add_argument("--data", type=Path, help="folder of <SYMBOL>-<interval>.csv[.gz] klines (default ../shared/data/klines)")
+    learn.add_argument("--data", type=Path, help="folder of <SYMBOL>-<interval>.csv[.gz] klines "
+                       "(default ../shared/data/klines-2021-2022)")
     learn.add_argument("--interval", choices=["1m", "3m", "5m", "15m", "30m", "1h"], help="bar interval (default: from the file names)")
-    for flag in ("train-from", "train-to", "test-from", "test-to"):
-        learn.add_argument(f"--{flag}", metavar="T", help=f"{flag.replace('-', ' ')} (ISO date/datetime, UTC)")
-    learn.add_argument("--iterations", type=int, default=1, help="training iterations per algorithm (default 1)")
+    learn.add_argument("--folds", type=int, metavar="K", help="walk-forward folds (default 4; 2 with --quick)")
+    for flag, meaning in (("train-from", "first bar used (default: the data's first)"),
+                          ("test-from", "first test window's start (default: a quarter into the data)"),
+                          ("test-to", "last test window's end (default: the data's end)")):
+        learn.add_argument(f"--{flag}", metavar="T", help=f"{meaning}; ISO date/datetime, UTC")
     return parser
 
 
@@ -102,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     for name in names:
         began = time.monotonic()
-        with console.status(f"running {name} ({args.runs} run{'s' if args.runs > 1 else ''}) ..."):
+        status = console.status(f"running {name} ({args.runs} run{'s' if args.runs > 1 else ''}) ...")
+        with status if name != "learning" else contextlib.nullcontext():  # learning shows its own progress bars
             document[name] = run_one(name, args, document)
         document[name]["elapsed_s"] = round(time.monotonic() - began, 1)
         print_section(name, document[name])
@@ -140,16 +144,25 @@ def _console() -> Console:
 
 
 def print_learning(section: dict[str, object]) -> None:
-    table = Table(title=f"bench learning: test window {section['test_window']} ({section['interval']} bars; "
-                        f"trained on {section['train_window']}, {section['iterations']} iteration(s))", title_justify="left")
-    for column in ("strategy", "trades", "win rate", "ROI", "max drawdown", "Sharpe"):
-        table.add_column(column, justify="left" if column == "strategy" else "right")
-    for strategy, m in section["test"].items():
-        table.add_row(strategy, str(m["trades"]), _percent(m["win_rate"]), _percent(m["roi"]), _percent(m["max_drawdown"]),
-                      "-" if m["sharpe"] is None else f"{m['sharpe']:.2f}")
-    _console().print(table)
+    console = _console()
+    console.print(section["verdict"], markup=False, soft_wrap=True)
+    columns = ("strategy", "ROI", "Sharpe", "max drawdown", "win rate", "trades")
+    for title, strategies in [(f"aggregate over the {len(section['folds'])} test windows ({section['interval']} bars)",
+                               section["aggregate"])] + [
+            (f"fold {i}: test {f['test_window']['start'][:10]} .. {f['test_window']['end'][:10]}, chosen "
+             f"{', '.join(f'{k}={v}' for k, v in f['chosen'].items()) or 'as configured'}",
+             {k: v for k, v in f.items() if k not in ("validate_window", "test_window", "chosen")})
+            for i, f in enumerate(section["folds"], start=1)]:
+        table = Table(title=f"bench learning, {title}", title_justify="left")
+        for column in columns:
+            table.add_column(column, justify="left" if column == "strategy" else "right")
+        for strategy, m in strategies.items():
+            table.add_row(strategy, _percent(m["roi"]), "-" if m["sharpe"] is None else f"{m['sharpe']:.2f}",
+                          _percent(m["max_drawdown"]), _percent(m["win_rate"]), str(m["trades"]))
+        console.print(table)
+    console.print(f"{section['configurations_tried']} configurations tried, chosen on validation {section['metric']}")
     for note in section.get("notes", []):
-        _console().print(f"note: {note}", markup=False, soft_wrap=True)
+        console.print(f"note: {note}", markup=False, soft_wrap=True)
 
 
 def _shown(value: object) -> str:

@@ -1,13 +1,19 @@
-"""Learning benchmark: does learning help out of sample? Each algorithm trained, then tested.
+"""Learning benchmark: does learning beat not learning, out of sample, walk-forward?
 
-Consumes a folder of klines in the shared format (`<SYMBOL>-<interval>.csv[.gz]`, 1m, 3m or 5m;
-the interval is read from the file names, or `--interval`), a training window and a test window;
-produces the section `learning`: for each learning algorithm (`seed`, `hedge`, `thompson`), the
-training loop of `python -m supervisor train` on the training window (its last fifth validates,
-the rest trains; `--iterations`, default 1) and one walk-forward session on the test window with
-the kept weights; then, for the test window, `test.<strategy>.{win_rate, roi, max_drawdown,
-trades, sharpe}` for the three algorithms, `equal_weights`, `initial_weights`, each model alone
-and `buy_and_hold` (the baselines replayed on the recorded votes of the same test window).
+Consumes a folder of klines in the shared format (`<SYMBOL>-<interval>.csv[.gz]`, any interval;
+read from the file names, or `--interval`) and the shipped peper.toml; runs exactly what `python -m
+supervisor train --folds K` runs — the span replayed once through the whole topology, then every
+configuration of `[training] grid` and every baseline over the recorded votes, each fold choosing
+on its validation window only — and produces the section `learning`: `aggregate.<strategy>` over
+the folds' test windows one after another and `folds[i].<strategy>` for each test window, each
+with `roi`, `sharpe`, `max_drawdown`, `win_rate`, `trades`; the strategies are `learned`, `cash`,
+`buy_and_hold`, `equal_weights`, `initial_weights`, `seed` and each model alone. Also every
+configuration tried (with its validation figures), the bootstrap intervals and the verdict.
+
+Windows, unless given: the first quarter of the data only trains; the rest is cut into K test
+windows; each validates on the `[test] validation_days` before it (at most one test window, and at
+most half of what comes before the first test window, so the first fold has data to train on).
+`--quick`: the first 45 days of the data, two folds.
 """
 
 from __future__ import annotations
@@ -20,24 +26,23 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import msgspec
 from rich.console import Console
 
 from analytics.report import build_report
-from bench.data import KLINES, REPO_ROOT_CONFIG
+from bench.data import KLINES_2021_2022, REPO_ROOT_CONFIG
 from config import load_config
+from config.build import configured
 from config.runtime import LOG_LEVEL_ENV
-from config.schema import PeperConfig
-from config.times import parse_time
+from config.times import DAY_MS, iso, parse_time
 from messages.errors import SourceError
 from storage.catalog import Catalog
 from supervisor.commands.train import DaemonTopology, data_span
 from supervisor.harness import short_run_dir
 from training.loop import train
-from training.windows import Window, check_windows
+from training.windows import FLAGS, resolve_plan
 
-ALGORITHMS = ("seed", "hedge", "thompson")
-FIELDS = ("win_rate", "roi", "max_drawdown", "trades", "sharpe")
+FIELDS = ("roi", "sharpe", "max_drawdown", "win_rate", "trades")
+QUICK_DAYS = 45
 _INTERVAL = re.compile(r"^[A-Z0-9]+-(\d+[mh])\b")
 
 
@@ -46,35 +51,15 @@ def detect_interval(folder: Path) -> str:
     if not found:
         raise SourceError(f"{folder}: no <SYMBOL>-<interval>.csv[.gz] kline files")
     if len(found) > 1:
-        if "1m" in found:
-            return "1m"
         raise SourceError(f"{folder}: klines of several intervals ({', '.join(found)}); choose one with --interval")
     return found[0]
 
 
-def windows_for(train_from: str, train_to: str, test_from: str, test_to: str) -> list[Window]:
-    train_start, train_end = parse_time(train_from), parse_time(train_to)
-    validate_start = train_end - (train_end - train_start) // 5
-    return [Window("train", train_start, validate_start), Window("validate", validate_start, train_end),
-            Window("test", parse_time(test_from), parse_time(test_to))]
-
-
-def learn(config: PeperConfig, windows: list[Window], workdir: Path, console: Console) -> dict:
-    catalog = Catalog(workdir / "train.lmdb")
-    try:
-        run_dir = short_run_dir()
-        asyncio.run(train(config, catalog, windows, lambda: DaemonTopology(run_dir), console, show_progress=False))
-        document, _ = build_report(catalog)
-    finally:
-        catalog.close()
-    return document
-
-
 @contextlib.contextmanager
 def quiet_actors() -> Iterator[None]:
-    """Actors log warnings only meanwhile: their routine lines would drown the table."""
+    """Actors log warnings only meanwhile: their routine lines would drown the progress bars."""
     previous = os.environ.get(LOG_LEVEL_ENV)
-    os.environ[LOG_LEVEL_ENV] = "WARNING"
+    os.environ[LOG_LEVEL_ENV] = "ERROR"
     try:
         yield
     finally:
@@ -84,38 +69,54 @@ def quiet_actors() -> Iterator[None]:
             os.environ[LOG_LEVEL_ENV] = previous
 
 
-def pick(metrics: dict) -> dict[str, object]:
-    return {field: metrics.get(field) for field in FIELDS}
-
-
-def run(runs: int, quick: bool, *, data: Path | None = None, train_from: str | None = None, train_to: str | None = None,
-        test_from: str | None = None, test_to: str | None = None, interval: str | None = None,
-        iterations: int = 1) -> dict[str, object]:
-    data = data or KLINES
+def run(runs: int, quick: bool, *, data: Path | None = None, interval: str | None = None, folds: int | None = None,
+        train_from: str | None = None, test_from: str | None = None, test_to: str | None = None) -> dict[str, object]:
+    """One training run (learning is deterministic: `runs` does not repeat it)."""
+    data = data or KLINES_2021_2022
     interval = interval or detect_interval(data)
-    if not all((train_from, train_to, test_from, test_to)):
-        train_from, train_to, test_from, test_to = (
-            ("2021-04-02", "2021-04-04T12:00", "2021-04-04T12:00", "2021-04-05") if quick
-            else ("2021-04-02", "2021-04-30", "2021-05-07", "2021-05-14"))
-    windows = windows_for(train_from, train_to, test_from, test_to)
+    folds = folds or (2 if quick else 4)
     base = load_config(REPO_ROOT_CONFIG, environ={}, overrides={
-        "feed.source": str(data), "feed.interval": interval, "test.max_iterations": iterations})
-    check_windows(windows, *data_span(base, {}))
+        "feed.source": str(data), "feed.interval": interval, "training.folds": folds})
+    start, end = data_span(base, {})
+    if quick:
+        end = min(end, start + QUICK_DAYS * DAY_MS)
+    first = parse_time(train_from) if train_from else start
+    test_start = parse_time(test_from) if test_from else _day(first + (end - first) // 4)
+    test_end = parse_time(test_to) if test_to else end
+    fold_days = (test_end - test_start) / folds / DAY_MS
+    before_days = (test_start - first) / DAY_MS
+    config = configured(base, test={"validation_days": min(base.test.validation_days, fold_days, before_days / 2)})
+    flags = {**dict.fromkeys(FLAGS), "train_from": iso(first), "test_from": iso(test_start), "test_to": iso(test_end)}
+    plan = resolve_plan(flags, config.test, folds, start, end)
     console = Console(stderr=True)
-    test: dict[str, dict[str, object]] = {}
-    baselines: dict[str, dict] = {}
-    notes: list[str] = []
     with tempfile.TemporaryDirectory() as scratch, quiet_actors():
-        for algorithm in ALGORITHMS:
-            config = msgspec.structs.replace(base, learning=msgspec.structs.replace(base.learning, algorithm=algorithm))
-            document = learn(config, windows, Path(scratch) / algorithm, console)
-            section = document["out_of_sample"]
-            test[algorithm] = pick(section["metrics"])
-            baselines = baselines or section["baselines"]
-            notes = notes or section["llm"]
-    for name, metrics in baselines.items():
-        test[name] = pick(metrics)
-    return {"data": str(data), "interval": interval, "iterations": iterations,
-            "windows": {w.kind: w.describe() for w in windows},
-            "train_window": f"{train_from} .. {train_to} (last fifth validates)", "test_window": f"{test_from} .. {test_to}",
-            "test": test, "notes": notes}
+        catalog = Catalog(Path(scratch) / "train.lmdb")
+        try:
+            run_dir = short_run_dir()
+            asyncio.run(train(config, catalog, plan, lambda: DaemonTopology(run_dir), console))
+            document, _ = build_report(catalog)
+        finally:
+            catalog.close()
+    return section_of(document, data, interval)
+
+
+def section_of(document: dict, data: Path, interval: str) -> dict[str, object]:
+    def figures(strategies: dict[str, dict]) -> dict[str, dict[str, object]]:
+        return {name: {field: metrics[field] for field in FIELDS} for name, metrics in strategies.items()}
+
+    return {
+        "data": str(data), "interval": interval, "span": document["span"], "metric": document["metric"],
+        "verdict": document["verdict"]["text"], "learning_helped": document["verdict"]["learning_helped"],
+        "aggregate": figures(document["aggregate"]),
+        "folds": [{"validate_window": fold["validate"], "test_window": fold["test"], "chosen": fold["chosen_changes"],
+                   **figures(fold["strategies"])} for fold in document["folds"]],
+        "sharpe_difference_95": document["intervals"],
+        "configurations_tried": document["configurations_tried"],
+        "tried": document["tried"],
+        "policy": document["policy"],
+        "notes": document["span_session"]["llm"],
+    }
+
+
+def _day(ms: int) -> int:
+    return ms - ms % DAY_MS

@@ -34,15 +34,19 @@ class LavaAiConfig(Section):
 
 
 class LgbmAiConfig(Section):
-    horizon_bars: PositiveInt = 15
-    train_window_days: PositiveFloat = 5.0
-    retrain_every_days: PositiveFloat = 2.0
-    min_train_days: PositiveFloat = 2.0
-    validation_fraction: Annotated[float, Meta(gt=0.0, lt=0.5)] = 0.2
+    horizon_bars: PositiveInt = 48
+    take_profit: Annotated[float, Meta(ge=0.0)] = 0.0
+    stop_loss: Annotated[float, Meta(ge=0.0)] = 0.0
+    train_window_days: PositiveFloat = 20.0
+    retrain_every_days: PositiveFloat = 7.0
+    min_train_days: PositiveFloat = 10.0
+    calibration_fraction: Annotated[float, Meta(gt=0.0, lt=0.5)] = 0.25
+    embargo_bars: Annotated[int, Meta(ge=0)] = 12
     num_leaves: Annotated[int, Meta(ge=2, le=1024)] = 15
-    n_estimators: Annotated[int, Meta(ge=1, le=5000)] = 100
-    learning_rate: Annotated[float, Meta(gt=0.0, le=1.0)] = 0.05
-    buy_above: Fraction = 0.55
-    sell_below: Fraction = 0.45
+    min_data_in_leaf: Annotated[int, Meta(ge=1)] = 200
+    feature_fraction: Annotated[float, Meta(gt=0.0, le=1.0)] = 0.8
+    n_estimators: Annotated[int, Meta(ge=1, le=5000)] = 150
+    learning_rate: Annotated[float, Meta(gt=0.0, le=1.0)] = 0.03
+    min_edge: Annotated[float, Meta(ge=0.0)] = 0.001
     seed: Annotated[int, Meta(ge=0)] = 7
     pinned_version: Annotated[int, Meta(ge=0)] = 0

@@ -27,6 +27,8 @@ from config.section import (
     Symbol,
 )
 
+Expert = Literal["cash", "hold"]
+
 
 class LearningConfig(Section):
     algorithm: Literal["seed", "hedge", "thompson"] = "seed"
@@ -34,12 +36,21 @@ class LearningConfig(Section):
     reward_multiplier: PositiveFloat = 1.5
     punishment_multiplier: PositiveFloat = 0.8
     weight_decay: Fraction = 0.001
+    return_scale: PositiveFloat = 0.01
+    hedge_eta: PositiveFloat = 50.0
+    discount: Fraction = 0.9
+    fixed_share: Fraction = 0.02
+    shrinkage: Fraction = 0.0
+    max_change: Fraction = 1.0
     min_weight: Fraction = 0.05
     max_weight: Fraction = 0.70
     seed: NonNegativeInt = 7
     update_every_bars: PositiveInt = 60
-    start_version: NonNegativeInt = 0   # the number of the initial weights' version (`run` follows the store's history)
-    initial_weights: dict[str, Fraction] = {}  # model -> weight; empty: equal weights (peper.toml: the seed's)
+    reference_experts: list[Expert] = []
+    start_version: NonNegativeInt = 0           # the number of the first version (`run` follows the store's history)
+    start_weights: dict[str, Fraction] = {}     # that version's weights (a policy's, the store's newest); empty: initial
+    start_state: str = ""                       # a policy's learner state (base64), carried on
+    initial_weights: dict[str, Fraction] = {}   # the prior; model -> weight; empty: equal weights
 
     def __post_init__(self) -> None:
         if self.min_weight > self.max_weight:
@@ -50,14 +61,24 @@ class LearningConfig(Section):
 
 
 class TestConfig(Section):
-    test_period_days: PositiveInt = 30
-    validation_days: PositiveFloat = 7.0
     symbols: Annotated[list[Symbol], Meta(min_length=1)] = msgspec.field(
         default_factory=lambda: ["SOLUSDT", "ADAUSDT", "BTCUSDT", "ETHUSDT", "BNBUSDT"]
     )
-    max_iterations: PositiveInt = 10
+    test_period_days: PositiveFloat = 30.0
+    validation_days: PositiveFloat = 14.0
     target_win_rate: Fraction = 0.65
-    min_trades_per_symbol: NonNegativeInt = 5
+    max_drawdown: Fraction = 0.15
+
+
+GridValue = str | float | int | bool | list[str]
+
+
+class TrainingConfig(Section):
+    folds: PositiveInt = 1
+    metric: Literal["sharpe", "roi"] = "sharpe"
+    bootstrap_block_days: PositiveInt = 5
+    bootstrap_samples: PositiveInt = 2000
+    grid: dict[str, list[GridValue]] | list[dict[str, list[GridValue]]] = {}  # a product, or a union of products
 
 
 class DatabaseConfig(Section):
@@ -104,10 +125,17 @@ class TraderConfig(Section):
     position_fraction: Fraction = 0.2
     stop_loss: Fraction = 0.02
     take_profit: Annotated[float, Meta(ge=0.0)] = 0.04
+    slip_risk_exits: bool = True
     max_holding_bars: PositiveInt = 60
+    min_holding_bars: NonNegativeInt = 0
     initial_equity: PositiveFloat = 10_000.0
     entry_threshold: Fraction = 0.3
+    exit_threshold: Annotated[float, Meta(ge=-1.0, le=1.0)] = -0.3
     vote_deadline_ms: PositiveInt = 2000
+
+    def __post_init__(self) -> None:
+        if self.exit_threshold >= self.entry_threshold:
+            raise ValueError(f"exit_threshold {self.exit_threshold} must be below entry_threshold {self.entry_threshold}")
 
 
 class BusConfig(Section):
@@ -146,6 +174,7 @@ class ActorSpec(Section):
 class PeperConfig(Section):
     learning: LearningConfig = msgspec.field(default_factory=LearningConfig)
     test: TestConfig = msgspec.field(default_factory=TestConfig)
+    training: TrainingConfig = msgspec.field(default_factory=TrainingConfig)
     mistral: MistralConfig = msgspec.field(default_factory=MistralConfig)
     database: DatabaseConfig = msgspec.field(default_factory=DatabaseConfig)
     recorder: RecorderConfig = msgspec.field(default_factory=RecorderConfig)

@@ -2,7 +2,7 @@
 
 Consumes a `PeperConfig` (or any nested dict of strings, numbers, booleans, lists and tables);
 produces TOML text that `config.loader` reads back into an equal config. Tables become `[a.b]`
-sections; strings are written with JSON's escapes, which TOML's basic strings share.
+sections (a table inside a list: an inline table); strings are written with JSON's escapes, which TOML's basic strings share.
 """
 
 from __future__ import annotations
@@ -54,4 +54,6 @@ def _value(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_value(item) for item in value) + "]"
+    if isinstance(value, dict):  # in a list: an inline table
+        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write {type(value).__name__} as TOML")

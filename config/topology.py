@@ -47,13 +47,19 @@ class Topology(msgspec.Struct, frozen=True):
     learner: str | None = None
     llm: str | None = None
 
+    def experts(self, config: PeperConfig) -> list[str]:
+        """What the learner weighs and the ensemble hears: the models, then the reference experts
+        `[learning] reference_experts` lets take weight (`cash` always votes SELL, `hold` always BUY)."""
+        return [*self.models, *config.learning.reference_experts]
+
     def initial_weights(self, config: PeperConfig) -> dict[str, float]:
-        """Each model's initial weight, before the learner's projection (unnamed models: 0; none
+        """Each expert's initial weight, before the learner's projection (unnamed ones: 0; none
         named at all: equal weights)."""
+        experts = self.experts(config)
         given = config.learning.initial_weights
         if not given:
-            return {model: 1.0 / len(self.models) for model in self.models}
-        return {model: float(given.get(model, 0.0)) for model in self.models}
+            return {expert: 1.0 / len(experts) for expert in experts}
+        return {expert: float(given.get(expert, 0.0)) for expert in experts}
 
 
 def role_of(name: str, spec_role: str) -> str:
@@ -86,11 +92,22 @@ def topology_of(config: PeperConfig) -> Topology:
 
 def _check_weights(config: PeperConfig, models: list[str], roles: dict[str, str]) -> None:
     for name in config.learning.initial_weights:
+        if name in config.learning.reference_experts:
+            continue
+        if name in ("cash", "hold"):
+            raise TopologyError(f"[learning.initial_weights] key {name}: a reference expert takes weight only when "
+                                f"[learning] reference_experts names it")
         if name not in models:
             what = (f"{name} is not a model" if name in roles else
                     f"{name} is disabled" if name in config.actors else f"{name} is not an actor")
             raise TopologyError(f"[learning.initial_weights] key {name}: {what}; the enabled models are "
                                 f"{', '.join(models) or 'none'}")
+    start = config.learning.start_weights
+    experts = [*models, *config.learning.reference_experts]
+    if start and sorted(start) != sorted(experts):
+        raise TopologyError(f"[learning.start_weights] weighs {', '.join(sorted(start))}, but the experts are "
+                            f"{', '.join(experts)}: they come from a run with other experts (a policy, or an earlier run on "
+                            "this store); enable the same models and [learning] reference_experts, or use a fresh --db")
 
 
 def _start_order(config: PeperConfig, enabled: dict, roles: dict[str, str], ackers: list[str],

@@ -12,12 +12,14 @@ current version, its weights and period, the credit accumulated since, and the r
 
 from __future__ import annotations
 
+import base64
 import math
 
 import msgspec
 import numpy as np
 
-from config.schema import LearningConfig
+from config.schema import LearningConfig, PeperConfig
+from config.topology import topology_of
 from learning.engine import make_rule, project
 from messages.learning import Weights
 
@@ -32,6 +34,14 @@ class LearnerState(msgspec.Struct):
     rule: bytes = b""
 
 
+def first_version(config: PeperConfig) -> Weights:
+    """Version `start_version`: `start_weights` when given (a policy's, or the store's newest), else
+    the projected initial weights — what the trader and the learner start from."""
+    learning = config.learning
+    weights = learning.start_weights or project(topology_of(config).initial_weights(config), learning)
+    return Weights(version=learning.start_version, effective_from=0, weights=dict(weights), cause=["initial"])
+
+
 def period_of(bar_time: int, period_ms: int) -> int:
     return bar_time // period_ms
 
@@ -42,11 +52,15 @@ class Learner:
         self.config = config
         self.experts = list(experts)
         self.period_ms = config.update_every_bars * interval_ms
-        self.rule = make_rule(config)
+        self.rule = make_rule(config, project(initial, config))
         if start is None:
             start = Weights(version=0, effective_from=0, weights=project(initial, config), cause=["initial"])
         self.state = LearnerState(start.version, dict(start.weights), start.effective_from,
                                   growth={e: [] for e in self.experts})
+        if config.start_state:  # a policy's learner, carried on from where training left it
+            self.restore(base64.b64decode(config.start_state))
+            self.state.version, self.state.weights = start.version, dict(start.weights)
+            self.state.effective_from, self.state.period = start.effective_from, None
 
     @property
     def current(self) -> Weights:

@@ -1,14 +1,15 @@
 """Recorded chunks through the learner and the desk in one process: the topology's result, offline.
 
 Consumes ready chunks (bars and every model's votes, `trading.assembly.Ready`, e.g. rebuilt from a
-recording) and a configuration; produces the trades, the equity marked to market at every tick,
-each expert's shadow equity, and the weights versions — exactly what the trader and rl_learner
-would have produced on the bus from the same votes (the same `ShadowBooks`, `Learner` and `Desk`
-objects, applied in the same order: a chunk's credit and versions first, then its decisions with
-each tick's newest effective version). With `learn=False` the weights stay at `initial`: the
-fixed-weights baselines; with the versions a session recorded, that session as it traded. Votes
-do not depend on the weights, so one recording serves every configuration of weights, learner and
-thresholds.
+recording) and a configuration; produces the trades, the equity marked to market at every tick and
+the weights versions — exactly what the trader and rl_learner would have produced on the bus from
+the same votes: the same `ShadowBooks`, `Learner` and `Desk` objects applied in the same order (a
+chunk's credit and versions first, then its decisions, each tick with its newest effective
+version). With `learn=False` the weights stay fixed (`weights` as given — a model alone weighs 1,
+the others 0 — default the projected initial ones): the baselines; with `versions`, a recorded session's versions are applied instead: that session as it
+traded. Votes do not depend on the weights, so one recording serves every configuration of weights,
+learner and thresholds; `credit` (the shadow books' returns per chunk, for these trader rules) may
+be handed in when several runs share it.
 """
 
 from __future__ import annotations
@@ -18,23 +19,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from config.schema import LearningConfig, TraderConfig
-from learning.learner import Learner
+from config.schema import PeperConfig
+from config.topology import topology_of
+from learning.learner import Learner, first_version
 from messages.learning import Weights
 from messages.trading import TradeClosed
 from trading.assembly import Ready
-from trading.broker import BookRules
 from trading.desk import Desk
 from trading.shadow import ShadowBooks
 
 
 @dataclass
 class Simulation:
-    trades: list[TradeClosed] = field(default_factory=list)
+    initial_equity: float
     times: list[np.ndarray] = field(default_factory=list)       # tick times, per chunk
     equity: list[np.ndarray] = field(default_factory=list)      # marked to market at each tick, per chunk
+    trades: list[TradeClosed] = field(default_factory=list)
     versions: list[Weights] = field(default_factory=list)
-    expert_equity: dict[str, list[float]] = field(default_factory=dict)  # each expert's equity after each chunk
+    learner: Learner | None = None
 
     def curve(self) -> tuple[np.ndarray, np.ndarray]:
         if not self.times:
@@ -42,22 +44,34 @@ class Simulation:
         return np.concatenate(self.times), np.concatenate(self.equity)
 
 
-def simulate(chunks: Iterable[Ready], models: list[str], trader: TraderConfig, learning: LearningConfig,
-             symbols: list[str], interval_ms: int, initial: Weights, *, learn: bool,
-             rules: BookRules | None = None, versions: Iterable[Weights] = ()) -> Simulation:
-    """`versions`: weights versions to apply from their `effective_from` (a recorded session's)."""
-    desk = Desk(models, trader, symbols, initial, rules)
+def shadow_credit(chunks: Iterable[Ready], config: PeperConfig) -> tuple[list[str], list[np.ndarray]]:
+    """Every expert's shadow-book returns, per chunk ([expert, tick]), for the config's trader rules."""
+    books = ShadowBooks(topology_of(config).models, config.trader, config.test.symbols)
+    return books.experts, [books.run(ready)[0] for ready in chunks]
+
+
+def simulate(chunks: Iterable[Ready], config: PeperConfig, interval_ms: int, *, learn: bool,
+             weights: dict[str, float] | None = None, versions: Iterable[Weights] = (),
+             credit: tuple[list[str], list[np.ndarray]] | None = None) -> Simulation:
+    topology = topology_of(config)
+    experts = topology.experts(config)
+    prior = topology.initial_weights(config)
+    start = first_version(config)
+    if weights is not None:
+        start = Weights(version=start.version, effective_from=0, weights=dict(weights), cause=["fixed"])
+    desk = Desk(topology.models, config.trader, config.test.symbols, start, experts=experts)
     for version in versions:
         desk.add_version(version)
-    learner = Learner(learning, models, initial.weights, interval_ms, initial) if learn else None
-    books = ShadowBooks(models, trader, symbols, rules) if learn else None
-    result = Simulation(versions=[initial])
-    for ready in chunks:
-        if learner is not None:
-            returns, equity = books.run(ready)
-            for expert, value in zip(books.experts, equity.tolist()):
-                result.expert_equity.setdefault(expert, []).append(value)
-            for version in learner.observe(ready.ticks, returns[: len(models)]):
+    result = Simulation(config.trader.initial_equity, versions=[start])
+    books = ShadowBooks(topology.models, config.trader, config.test.symbols) if learn and credit is None else None
+    if learn:
+        result.learner = Learner(config.learning, experts, prior, interval_ms, start)
+        names = credit[0] if credit is not None else books.experts
+        rows = [names.index(expert) for expert in experts]
+    for index, ready in enumerate(chunks):
+        if learn:
+            returns = credit[1][index] if credit is not None else books.run(ready)[0]
+            for version in result.learner.observe(ready.ticks, returns[rows]):
                 desk.add_version(version)
                 result.versions.append(version)
         decided = desk.decide(ready, 0, len(ready.ticks))

@@ -40,7 +40,7 @@ from storage.store import Store
 from storage.stream import StreamReader
 from storage.weights import all_weights
 
-SUBSCRIBED = (topics.KLINE, topics.CLOCK, topics.SIGNAL_PREFIX, topics.WEIGHTS, topics.TRADE_OPEN,
+SUBSCRIBED = (topics.KLINE, topics.CLOCK, topics.SIGNAL_PREFIX, topics.WEIGHTS, topics.CREDIT, topics.TRADE_OPEN,
               topics.TRADE_CLOSED, topics.LLM_STATUS, topics.GAP)
 RECEIVE_QUEUE = 2_000  # messages held for a slow monitor before ZeroMQ drops (for the monitor only)
 

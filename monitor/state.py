@@ -1,8 +1,8 @@
 """What the monitor knows: the latest of everything, folded from a snapshot and then bus updates.
 
 Consumes the daemon's `StatusReply` (every refresh), the recording's snapshot (weights history,
-closed trades, gaps — read-only from LMDB when attaching) and decoded bus messages; produces plain
-fields the view draws. Updates older than the snapshot (a weights version or a trade it already
+closed trades, gaps — read-only from LMDB when attaching) and decoded bus messages (among them
+each expert's shadow-book equity from `rl.credit`); produces plain fields the view draws. Updates older than the snapshot (a weights version or a trade it already
 holds) are dropped, so attaching mid-run neither loses nor double-counts anything.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from analytics.metrics import trade_metrics
 from messages.control import StatusReply
-from messages.learning import Weights
+from messages.learning import Credit, Weights
 from messages.llm import LlmStatus
 from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
@@ -53,6 +53,7 @@ class MonitorState:
     synthetic: bool = False
     votes: dict[str, dict[str, tuple[str | None, float, str]]] = field(default_factory=dict)  # model -> symbol -> vote
     weights: dict[int, dict[str, float]] = field(default_factory=dict)     # version -> weights (recent)
+    shadow_equity: dict[str, float] = field(default_factory=dict)          # expert -> its shadow book's equity (USDT)
     open_positions: dict[str, TradeOpen] = field(default_factory=dict)     # symbol -> open trade
     closed: dict[str, TradeClosed] = field(default_factory=dict)           # trade id -> trade
     llm: LlmStatus | None = None
@@ -109,6 +110,8 @@ class MonitorState:
                     self.weights[message.version] = dict(message.weights)
                     for old in sorted(self.weights)[:-WEIGHT_HISTORY]:
                         del self.weights[old]
+            case Credit():
+                self.shadow_equity.update(zip(message.experts, message.equity))
             case TradeOpen():
                 self.open_positions[message.symbol] = message
             case TradeClosed():

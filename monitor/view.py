@@ -80,10 +80,12 @@ def signals_panel(state: MonitorState, rows: int) -> Panel:
 
 
 def weights_panel(state: MonitorState) -> Panel:
-    table = _table("model", "weight", "history")
+    table = _table("expert", "weight", "history", "shadow PnL")
     series = state.weight_series()
     for model, values in series.items():
-        table.add_row(model, f"{values[-1]:.3f}", sparkline(values))
+        equity = state.shadow_equity.get(model)
+        table.add_row(model, f"{values[-1]:.3f}", sparkline(values),
+                      "-" if equity is None else f"{equity - state.initial_equity:+,.0f} USDT")
     version = max(state.weights) if state.weights else "-"
     return Panel(table, title=f"weights · version {version}", title_align="left")
 

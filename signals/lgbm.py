@@ -1,21 +1,32 @@
-"""lgbm_ai: a LightGBM classifier of the sign of the forward H-bar return net of fees, walk-forward.
+"""lgbm_ai: a LightGBM classifier of whether a trade entered now would make money, trained walk-forward.
 
-Consumes chunks of bars; produces per row a feature vector from past bars only (`features`),
-samples kept for the trailing training window, and votes: BUY when p(up net of fees) >= `buy_above`,
-SELL when <= `sell_below`, else HOLD, confidence = |p - 0.5| * 2.
+Consumes chunks of bars; produces per row a feature vector from past bars only (`features`, then
+the cross-sectional `market_features`), the samples of the training window, and votes.
 
-Walk-forward: the first model is trained at the first bar after `min_train_days` of data, then
-every `retrain_every_days`, on the trailing `train_window_days`; a model trained at bar time T
-uses only samples whose label window ends by T (open time <= T - H bars) and votes only bars after
-T. A chunk that crosses a training point is voted in parts, each with the model in effect, and
-`Votes.segments` says which rows each version voted. Training runs in a thread (`vote` is async),
-so the actor keeps its heartbeats. Models are saved and loaded through callbacks the actor hands in
-(`storage.models`), so this module never touches storage. With `pinned_version` that version is
-used and never replaced.
+Labels are fee-aware triple barriers: a long entered at the next bar's open (slipped) exits at the
+take-profit, at the stop (first when a bar reaches both) or at the close `horizon_bars` later; the
+label is 1 when that exit nets a profit after both fees and both slippages. The barriers are the
+trader's `take_profit` / `stop_loss` unless `[lgbm_ai]` sets its own, so the model learns exactly
+what the broker will do. Walk-forward, purged and embargoed: a model trained at bar time T uses
+only samples whose label window ends by T; the newest `calibration_fraction` of them calibrates
+its probabilities (Platt scaling), and every fitting sample whose label window reaches into the
+calibration period, or lies within `embargo_bars` before it, is left out of the fit. The vote:
+p = the calibrated probability of a win; expected value EV = p * take_profit - (1 - p) * stop -
+costs; BUY when EV >= min_edge (confidence p), SELL when EV <= -min_edge (confidence 1 - p), else
+HOLD.
 
-State: per symbol the tails the features need (`FeatureState`); the samples of the training
-window are a journal — each chunk's new samples are handed to the actor as one entry
-(`take_journal`) and given back after a restart (`restore`), so a checkpoint stays small.
+Features (per symbol, from its past): log returns over 1, 3, 12, 48 and 288 bars; volatility of
+1-bar returns over 12, 48 and 288 bars and the short/long ratio (the volatility regime); RSI 14;
+the distance to the 48- and 288-bar EMAs; the bar's range and body; the volume z-score over 288
+bars; the time of day and the day of week. Across symbols, at the same bar: the market factor (the
+mean 12-, 48- and 288-bar return of every symbol) and each symbol's 48-bar return relative to it.
+
+Walk-forward schedule: the first model after `min_train_days` of data, then every
+`retrain_every_days`, on the trailing `train_window_days`; a chunk that crosses a training point is
+voted in parts, each with the model in effect (`Votes.segments`). Training runs in a thread
+(`vote` is async) so the actor keeps its heartbeats. Models are saved and loaded through callbacks
+the actor hands in. The training window's samples are a journal: each chunk's new samples are one
+entry (`take_journal`), given back after a restart (`restore`), so a checkpoint stays small.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import lightgbm
 import msgspec
@@ -35,51 +47,265 @@ from marketdata.chunk import BarChunk
 from signals.kernels import RsiState, ema, log_returns, rolling_mean_std, wilder_rsi
 from signals.model import BUY, HOLD, SELL, WARM_UP, Votes, choose
 
-FEATURES = ("ret_1", "ret_5", "ret_15", "ret_60", "vol_15", "vol_60", "rsi_14", "volume_z_60",
-            "ema_50_gap", "range", "tod_sin", "tod_cos")
-LOOKBACK = 61
-REASONS = ("p(up net of fees) below sell_below", "p(up net of fees) between the thresholds",
-           "p(up net of fees) above buy_above", "no trained model yet")
+SYMBOL_FEATURES = ("ret_1", "ret_3", "ret_12", "ret_48", "ret_288", "vol_12", "vol_48", "vol_288", "vol_ratio",
+                   "rsi_14", "ema_48_gap", "ema_288_gap", "range", "body", "volume_z", "tod_sin", "tod_cos",
+                   "dow_sin", "dow_cos")
+MARKET_FEATURES = ("market_12", "market_48", "market_288", "relative_48")
+FEATURES = SYMBOL_FEATURES + MARKET_FEATURES
+LOOKBACK = 289
+WEEK_MS = 7 * DAY_MS
+REASONS = ("expected value below -min_edge", "expected value within min_edge", "expected value above min_edge",
+           "no trained model yet")
 
 
 class FeatureState(msgspec.Struct):
     bars: int = 0
-    closes: list[float] = []        # the last LOOKBACK - 1 closes
+    closes: list[float] = []
     previous_close: float | None = None
-    return_15_tail: list[float] = []
-    return_60_tail: list[float] = []
+    return_tails: dict[str, list[float]] = {}
     volume_tail: list[float] = []
     rsi: RsiState = msgspec.field(default_factory=RsiState)
-    ema: float | None = None
+    ema_48: float | None = None
+    ema_288: float | None = None
+
+
+def features(state: FeatureState, chunk: BarChunk, rows: np.ndarray) -> np.ndarray:
+    """One symbol's own feature rows (NaN rows in the warm-up), advancing its state."""
+    close, volume = chunk.close[rows], chunk.volume[rows]
+    full = np.concatenate([np.asarray(state.closes, np.float64), close])
+    index = len(state.closes) + np.arange(len(rows))
+    first = state.previous_close is None
+    returns, state.previous_close = log_returns(close, state.previous_close)
+    usable = returns[1:] if first else returns
+    vols = {}
+    for n in (12, 48, 288):
+        _, std, state.return_tails[str(n)] = rolling_mean_std(usable, n, state.return_tails.get(str(n), []))
+        vols[n] = np.concatenate([[np.nan], std]) if first else std
+    log_volume = np.log1p(volume)
+    volume_mean, volume_std, state.volume_tail = rolling_mean_std(log_volume, 288, state.volume_tail)
+    rsi = wilder_rsi(close.tolist(), 14, state.rsi)
+    ema_48, state.ema_48 = ema(close.tolist(), 2.0 / 49, state.ema_48)
+    ema_288, state.ema_288 = ema(close.tolist(), 2.0 / 289, state.ema_288)
+    number = state.bars + np.arange(1, len(rows) + 1)
+    state.bars += len(rows)
+    state.closes = full[-(LOOKBACK - 1):].tolist()
+
+    def back(k: int) -> np.ndarray:
+        before = index - k
+        return np.log(close / np.where(before >= 0, full[np.maximum(before, 0)], np.nan))
+
+    times = chunk.open_time[rows]
+    day = (times % DAY_MS) / DAY_MS * 2 * math.pi
+    week = (times % WEEK_MS) / WEEK_MS * 2 * math.pi
+    with np.errstate(divide="ignore", invalid="ignore"):
+        matrix = np.column_stack([
+            back(1), back(3), back(12), back(48), back(288), vols[12], vols[48], vols[288], vols[12] / vols[288],
+            rsi / 100.0, close / ema_48 - 1.0, close / ema_288 - 1.0,
+            (chunk.high[rows] - chunk.low[rows]) / close, (close - chunk.open[rows]) / close,
+            np.where(volume_std == 0.0, 0.0, (log_volume - volume_mean) / volume_std),
+            np.sin(day), np.cos(day), np.sin(week), np.cos(week),
+        ])
+    matrix[number < LOOKBACK] = np.nan
+    return matrix
+
+
+def market_features(times: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Per row: the mean 12-, 48- and 288-bar return over every symbol with features at that bar
+    time (the market factor), and the row's 48-bar return relative to it."""
+    ticks, tick = np.unique(times, return_inverse=True)
+    found = np.full((len(times), len(MARKET_FEATURES)), np.nan)
+    ready = ~np.isnan(own).any(axis=1)
+    count = np.bincount(tick[ready], minlength=len(ticks))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for column, name in enumerate(("ret_12", "ret_48", "ret_288")):
+            values = own[ready, SYMBOL_FEATURES.index(name)]
+            mean = np.bincount(tick[ready], weights=values, minlength=len(ticks)) / count
+            found[:, column] = mean[tick]
+        found[:, 3] = own[:, SYMBOL_FEATURES.index("ret_48")] - found[:, 1]
+    found[~ready] = np.nan
+    return found
 
 
 class StoredModel(msgspec.Struct, frozen=True):
     version: int
     train_start: int        # first sample's open time, ms UTC
-    label_end: int          # last sample's label window ends here (open time + H bars), ms UTC
+    label_end: int          # the last fitted or calibrating sample's label window ends here, ms UTC
     trained_at: int         # bar time T of training: the model is used for bars after it
     horizon_bars: int
     features: list[str]
     samples: int
-    metrics: dict[str, float]  # validation accuracy, logloss, positive share
+    metrics: dict[str, float]  # calibration accuracy, log loss, AUC, win share
+    calibration: list[float]   # Platt scaling: p = 1 / (1 + exp(-(a * logit + b)))
     booster: str            # LightGBM's model_to_string()
 
 
 class Samples(msgspec.Struct):
-    """Rows of the training window: open time, symbol index, close, features (NaN in warm-up)."""
+    """Rows of the training window: open time, symbol, the bar, features (NaN in warm-up)."""
     open_time: bytes   # int64
     symbol: bytes      # int64
-    close: bytes       # float64
+    bars: bytes        # float64, rows x (open, high, low, close)
     features: bytes    # float64, rows x len(FEATURES)
 
     @staticmethod
-    def of(open_time: np.ndarray, symbol: np.ndarray, close: np.ndarray, features: np.ndarray) -> Samples:
+    def of(open_time: np.ndarray, symbol: np.ndarray, bars: np.ndarray, matrix: np.ndarray) -> Samples:
         return Samples(open_time.astype(np.int64).tobytes(), symbol.astype(np.int64).tobytes(),
-                       close.astype(np.float64).tobytes(), features.astype(np.float64).tobytes())
+                       bars.astype(np.float64).tobytes(), matrix.astype(np.float64).tobytes())
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         return (np.frombuffer(self.open_time, np.int64), np.frombuffer(self.symbol, np.int64),
-                np.frombuffer(self.close, np.float64), np.frombuffer(self.features, np.float64).reshape(-1, len(FEATURES)))
+                np.frombuffer(self.bars, np.float64).reshape(-1, 4),
+                np.frombuffer(self.features, np.float64).reshape(-1, len(FEATURES)))
+
+
+@dataclass(frozen=True)
+class Barriers:
+    take_profit: float
+    stop_loss: float
+    horizon: int
+    fee_rate: float
+    slippage: float
+
+    @property
+    def cost(self) -> float:
+        """Both fees and both slippages, as a fraction of the entry."""
+        return 2 * self.fee_rate + 2 * self.slippage
+
+    def breakeven(self) -> float:
+        """The win probability at which a trade's expected value is zero."""
+        return (self.stop_loss + self.cost) / (self.take_profit + self.stop_loss)
+
+
+def triple_barrier_labels(open_time: np.ndarray, symbol: np.ndarray, bars: np.ndarray, barriers: Barriers,
+                          interval_ms: int, slippage: float, fee_rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """(label, label end time) per sample; the label is NaN where the sample's path is incomplete.
+
+    The trade of the sample at bar s enters at bar s+1's open (slipped up) and is watched over bars
+    s+1 .. s+h of the same symbol, which must all be there: it exits at the stop (at the bar's open
+    when it opens beyond it; the stop first when a bar reaches both), at the target, or at bar s+h's
+    close, every exit slipped down. Label 1: the exit nets a profit after both fees."""
+    label = np.full(len(open_time), np.nan)
+    end = np.full(len(open_time), np.iinfo(np.int64).max, np.int64)
+    order = np.lexsort((open_time, symbol))
+    h = barriers.horizon
+    for sym in np.unique(symbol):
+        rows = order[symbol[order] == sym]
+        times = open_time[rows]
+        if len(rows) <= h:
+            continue
+        o, hi, lo, c = (bars[rows, column] for column in range(4))
+        starts = np.arange(len(rows) - h)
+        path = starts[:, None] + np.arange(1, h + 1)[None, :]
+        entry = o[starts + 1] * (1 + slippage)
+        target, stop = entry * (1 + barriers.take_profit), entry * (1 - barriers.stop_loss)
+        hit_stop, hit_target = lo[path] <= stop[:, None], hi[path] >= target[:, None]
+        first_stop = np.where(hit_stop.any(1), hit_stop.argmax(1), h)
+        first_target = np.where(hit_target.any(1), hit_target.argmax(1), h)
+        stopped = (first_stop < h) & (first_stop <= first_target)
+        took_profit = (first_target < h) & (first_target < first_stop)
+        at = np.arange(len(starts))
+        exit_price = np.where(stopped, np.minimum(stop, o[path[at, np.minimum(first_stop, h - 1)]]),
+                              np.where(took_profit, np.maximum(target, o[path[at, np.minimum(first_target, h - 1)]]),
+                                       c[starts + h])) * (1 - slippage)
+        net = exit_price / entry - 1 - 2 * fee_rate
+        complete = times[starts + h] - times[starts] == h * interval_ms
+        label[rows[starts[complete]]] = (net[complete] > 0).astype(float)
+        end[rows[starts[complete]]] = times[starts[complete] + h]
+    return label, end
+
+
+def fit_platt(raw: np.ndarray, label: np.ndarray) -> tuple[float, float]:
+    """Logistic calibration p = sigmoid(a * logit(raw) + b): Newton's method on the log loss with a
+    light L2 pull toward the identity (a = 1, b = 0), each step halved until the loss falls."""
+    x = _logit(raw)
+
+    def loss(a: float, b: float) -> float:
+        z = a * x + b
+        return float(np.sum(np.logaddexp(0, z) - label * z) + 0.5e-3 * ((a - 1) ** 2 + b * b))
+
+    a, b = 1.0, 0.0
+    current = loss(a, b)
+    for _ in range(50):
+        p = _sigmoid(a * x + b)
+        w = p * (1 - p)
+        grad = np.array([np.dot(p - label, x) + 1e-3 * (a - 1), np.sum(p - label) + 1e-3 * b])
+        hess = np.array([[np.dot(w, x * x) + 1e-3, np.dot(w, x)], [np.dot(w, x), np.sum(w) + 1e-3]])
+        step = np.linalg.solve(hess, grad)
+        scale = 1.0
+        while scale > 1e-4 and loss(a - scale * step[0], b - scale * step[1]) > current:
+            scale /= 2
+        a, b = a - scale * step[0], b - scale * step[1]
+        previous, current = current, loss(a, b)
+        if previous - current < 1e-10:
+            break
+    return float(a), float(b)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    clipped = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(clipped / (1 - clipped))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1 + np.tanh(0.5 * z))
+
+
+def calibrated(booster: lightgbm.Booster, calibration: list[float], matrix: np.ndarray) -> np.ndarray:
+    a, b = calibration
+    return _sigmoid(a * _logit(booster.predict(matrix)) + b)
+
+
+def train_window(samples: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], config: LgbmAiConfig,
+                 barriers: Barriers, interval_ms: int, trained_at: int, version: int) -> StoredModel | None:
+    """Train on the trailing window ending at `trained_at`; None when too few labels or one class."""
+    open_time, symbol, bars, matrix = samples
+    start = trained_at - int(config.train_window_days * DAY_MS)
+    label, label_end = triple_barrier_labels(open_time, symbol, bars, barriers, interval_ms, barriers.slippage,
+                                             barriers.fee_rate)
+    usable = (~np.isnan(label) & ~np.isnan(matrix).any(axis=1) & (open_time >= start) & (label_end <= trained_at))
+    if usable.sum() < 500 or len(np.unique(label[usable])) < 2:
+        return None
+    times = open_time[usable]
+    cut = np.quantile(times, 1 - config.calibration_fraction)
+    embargo = config.embargo_bars * interval_ms
+    fit = usable & (label_end < cut - embargo)          # purged: no label window reaches the calibration set
+    calibrate = usable & (open_time >= cut)
+    if fit.sum() < 300 or calibrate.sum() < 100 or len(np.unique(label[fit])) < 2:
+        return None
+    booster = lightgbm.train(
+        {"objective": "binary", "num_leaves": config.num_leaves, "learning_rate": config.learning_rate,
+         "min_data_in_leaf": config.min_data_in_leaf, "feature_fraction": config.feature_fraction,
+         "num_threads": 1, "deterministic": True, "force_row_wise": True, "seed": config.seed, "verbosity": -1},
+        lightgbm.Dataset(matrix[fit], label[fit], feature_name=list(FEATURES)),
+        num_boost_round=config.n_estimators,
+    )
+    raw = booster.predict(matrix[calibrate])
+    actual = label[calibrate]
+    a, b = fit_platt(raw, actual) if len(np.unique(actual)) == 2 else (1.0, 0.0)
+    p = calibrated(booster, [a, b], matrix[calibrate])
+    clipped = np.clip(p, 1e-9, 1 - 1e-9)
+    metrics = {
+        "calibration_accuracy": float(np.mean((p > 0.5) == actual)),
+        "calibration_logloss": float(-np.mean(actual * np.log(clipped) + (1 - actual) * np.log(1 - clipped))),
+        "calibration_auc": _auc(raw, actual), "win_share": float(label[fit].mean()),
+        "breakeven": barriers.breakeven(),
+    }
+    return StoredModel(
+        version=version, train_start=int(open_time[fit].min()), label_end=int(label_end[usable].max()),
+        trained_at=trained_at, horizon_bars=barriers.horizon, features=list(FEATURES), samples=int(fit.sum()),
+        metrics=metrics, calibration=[a, b], booster=booster.model_to_string(),
+    )
+
+
+def _auc(score: np.ndarray, label: np.ndarray) -> float:
+    positives, negatives = label == 1, label == 0
+    if not positives.any() or not negatives.any():
+        return float("nan")
+    ranks = np.argsort(np.argsort(score)) + 1
+    return float((ranks[positives].sum() - positives.sum() * (positives.sum() + 1) / 2) / (positives.sum() * negatives.sum()))
+
+
+def load_booster(model: StoredModel) -> lightgbm.Booster:
+    return lightgbm.Booster(model_str=model.booster)
 
 
 class LgbmState(msgspec.Struct):
@@ -90,106 +316,14 @@ class LgbmState(msgspec.Struct):
     next_version: int = 1
 
 
-def features(state: FeatureState, chunk: BarChunk, rows: np.ndarray) -> np.ndarray:
-    """One symbol's feature rows (NaN rows in the warm-up), advancing its state."""
-    close, volume = chunk.close[rows], chunk.volume[rows]
-    full = np.concatenate([np.asarray(state.closes, np.float64), close])
-    offset = len(state.closes)
-    first_return = state.previous_close is None
-    returns, state.previous_close = log_returns(close, state.previous_close)
-    usable_returns = returns[1:] if first_return else returns
-    _, vol_15, state.return_15_tail = rolling_mean_std(usable_returns, 15, state.return_15_tail)
-    _, vol_60, state.return_60_tail = rolling_mean_std(usable_returns, 60, state.return_60_tail)
-    if first_return:
-        vol_15, vol_60 = np.concatenate([[np.nan], vol_15]), np.concatenate([[np.nan], vol_60])
-    log_volume = np.log1p(volume)
-    volume_mean, volume_std, state.volume_tail = rolling_mean_std(log_volume, 60, state.volume_tail)
-    rsi = wilder_rsi(close.tolist(), 14, state.rsi)
-    ema_50, state.ema = ema(close.tolist(), 2.0 / 51, state.ema)
-    number = state.bars + np.arange(1, len(rows) + 1)
-    state.bars += len(rows)
-    state.closes = full[-(LOOKBACK - 1):].tolist()
-    index = offset + np.arange(len(rows))
-
-    def lag(k: int) -> np.ndarray:
-        back = index - k
-        return np.where(back >= 0, full[np.maximum(back, 0)], np.nan)
-
-    minute = (chunk.open_time[rows] % DAY_MS) / DAY_MS * 2 * math.pi
-    with np.errstate(divide="ignore", invalid="ignore"):
-        matrix = np.column_stack([
-            np.log(close / lag(1)), np.log(close / lag(5)), np.log(close / lag(15)), np.log(close / lag(60)),
-            vol_15, vol_60, rsi / 100.0,
-            np.where(volume_std == 0.0, 0.0, (log_volume - volume_mean) / volume_std),
-            close / ema_50 - 1.0, (chunk.high[rows] - chunk.low[rows]) / close, np.sin(minute), np.cos(minute),
-        ])
-    matrix[number < LOOKBACK] = np.nan
-    return matrix
-
-
-def labelled(open_time: np.ndarray, symbol: np.ndarray, close: np.ndarray, rows: np.ndarray, interval_ms: int,
-             horizon: int, fee_rate: float, trained_at: int, start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Feature rows, labels (1: log return over H bars > 2 * fee) and open times of the samples in
-    [start, trained_at - H bars] whose symbol has a bar exactly H bars later."""
-    ahead = horizon * interval_ms
-    usable = ~np.isnan(rows).any(axis=1) & (open_time >= start) & (open_time <= trained_at - ahead)
-    key = symbol * (1 << 44) + open_time  # (symbol, time) as one sortable number
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    wanted = key + ahead
-    found = np.searchsorted(sorted_key, wanted)
-    hit = found < len(sorted_key)
-    hit[hit] = sorted_key[found[hit]] == wanted[hit]
-    take = usable & hit
-    future = close[order[found[take]]]
-    labels = (np.log(future / close[take]) > 2 * fee_rate).astype(np.int64)
-    return rows[take], labels, open_time[take]
-
-
-def train_window(samples: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], config: LgbmAiConfig,
-                 interval_ms: int, fee_rate: float, trained_at: int, version: int) -> StoredModel | None:
-    """Train on the trailing window ending at `trained_at`; None when too few samples or one class."""
-    open_time, symbol, close, rows = samples
-    start = trained_at - int(config.train_window_days * DAY_MS)
-    matrix, labels, times = labelled(open_time, symbol, close, rows, interval_ms, config.horizon_bars, fee_rate,
-                                     trained_at, start)
-    if len(labels) < 200 or labels.min() == labels.max():
-        return None
-    order = np.argsort(times, kind="stable")
-    matrix, labels, times = matrix[order], labels[order], times[order]
-    split = int(len(labels) * (1 - config.validation_fraction))
-    booster = lightgbm.train(
-        {"objective": "binary", "num_leaves": config.num_leaves, "learning_rate": config.learning_rate,
-         "num_threads": 1, "deterministic": True, "force_row_wise": True, "seed": config.seed, "verbosity": -1},
-        lightgbm.Dataset(matrix[:split], labels[:split], feature_name=list(FEATURES)),
-        num_boost_round=config.n_estimators,
-    )
-    predicted = booster.predict(matrix[split:])
-    actual = labels[split:]
-    clipped = np.clip(predicted, 1e-9, 1 - 1e-9)
-    metrics = {
-        "validation_accuracy": float(np.mean((predicted > 0.5) == actual)),
-        "validation_logloss": float(-np.mean(actual * np.log(clipped) + (1 - actual) * np.log(1 - clipped))),
-        "positive_share": float(labels.mean()),
-    }
-    return StoredModel(
-        version=version, train_start=int(times[0]), label_end=int(times[-1]) + config.horizon_bars * interval_ms,
-        trained_at=trained_at, horizon_bars=config.horizon_bars, features=list(FEATURES), samples=len(labels),
-        metrics=metrics, booster=booster.model_to_string(),
-    )
-
-
-def load_booster(model: StoredModel) -> lightgbm.Booster:
-    return lightgbm.Booster(model_str=model.booster)
-
-
 class LgbmModel:
     """The walk-forward classifier as a chunk model; `save`/`load` store models by version."""
 
-    def __init__(self, config: LgbmAiConfig, symbols: list[str], fee_rate: float, interval_ms: int,
+    def __init__(self, config: LgbmAiConfig, symbols: list[str], barriers: Barriers, interval_ms: int,
                  save: Callable[[StoredModel], None], load: Callable[[int], StoredModel | None],
                  log: Callable[[str], None] = lambda text: None):
-        self.config, self.symbols, self.fee_rate, self.interval_ms = config, list(symbols), fee_rate, interval_ms
+        self.config, self.symbols, self.barriers = config, list(symbols), barriers
+        self.interval_ms = interval_ms
         self.save, self.load, self.log = save, load, log
         self.state = LgbmState()
         self.model: StoredModel | None = None
@@ -213,22 +347,24 @@ class LgbmModel:
         self.state.next_version = max(self.state.next_version, model.version + 1)
         self.state.next_train = model.trained_at + int(self.config.retrain_every_days * DAY_MS)
         self.log(f"using model {model.version} ({how}): trained at {model.trained_at} on {model.samples} samples, "
-                 f"{model.metrics}")
+                 f"{ {k: round(v, 4) for k, v in model.metrics.items()} }")
 
     async def vote(self, chunk: BarChunk) -> Votes:
         """Features for every row first (they use past bars only), then predictions part by part."""
         votes = Votes.abstaining(chunk)
-        matrix = np.full((len(chunk), len(FEATURES)), np.nan)
+        own = np.full((len(chunk), len(SYMBOL_FEATURES)), np.nan)
         for symbol, rows in chunk.rows_by_symbol():
             state = self.state.features.setdefault(self.symbols[symbol], FeatureState())
-            matrix[rows] = features(state, chunk, rows)
+            own[rows] = features(state, chunk, rows)
+        matrix = np.column_stack([own, market_features(chunk.open_time, own)])
         usable = np.flatnonzero(chunk.problem == 0)
-        self._pending = Samples.of(chunk.open_time[usable], chunk.symbol[usable], chunk.close[usable], matrix[usable])
+        bars = np.column_stack([chunk.open, chunk.high, chunk.low, chunk.close])[usable]
+        self._pending = Samples.of(chunk.open_time[usable], chunk.symbol[usable], bars, matrix[usable])
         self.journal.append(self._pending)
         segments: list[tuple[int, int, str]] = []
         start = 0
         previous_tick = self.state.last_time
-        for row, bar_time in self._training_points(chunk):
+        for row, _ in self._training_points(chunk):
             self._predict(chunk, matrix, start, row, votes)
             segments.append((start, row, self.version()))
             before = chunk.open_time[:row][chunk.problem[:row] == 0]
@@ -272,18 +408,20 @@ class LgbmModel:
         votes.reason[rows] = WARM_UP if self.booster is not None else REASONS[3]
         if self.booster is None or not len(ready):
             return
-        p = self.booster.predict(matrix[ready])
-        config = self.config
-        code = np.where(p >= config.buy_above, 2, np.where(p <= config.sell_below, 0, 1))
+        p = calibrated(self.booster, self.model.calibration, matrix[ready])
+        barriers = self.barriers
+        expected = p * barriers.take_profit - (1 - p) * barriers.stop_loss - barriers.cost
+        edge = self.config.min_edge
+        code = np.where(expected >= edge, 2, np.where(expected <= -edge, 0, 1))
         votes.action[ready] = np.array([SELL, HOLD, BUY], np.int8)[code]
-        votes.confidence[ready] = np.minimum(1.0, np.abs(p - 0.5) * 2)
+        votes.confidence[ready] = np.where(code == 0, 1 - p, p)
         votes.reason[ready] = choose(code, REASONS)
 
     async def _train(self, trained_at: int) -> None:
         started = time.monotonic()
         samples = self._samples()
         version = self.state.next_version
-        model = await asyncio.to_thread(train_window, samples, self.config, self.interval_ms, self.fee_rate,
+        model = await asyncio.to_thread(train_window, samples, self.config, self.barriers, self.interval_ms,
                                         trained_at, version)
         self.training_s += time.monotonic() - started
         self.state.next_train = trained_at + int(self.config.retrain_every_days * DAY_MS)
@@ -298,7 +436,7 @@ class LgbmModel:
     def _samples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         parts = [entry.arrays() for entry in self.journal]
         if not parts:
-            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty((0, len(FEATURES)))
+            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, 4)), np.empty((0, len(FEATURES)))
         return tuple(np.concatenate(column) for column in zip(*parts))  # type: ignore[return-value]
 
     def _forget_old_samples(self) -> None:
@@ -310,7 +448,7 @@ class LgbmModel:
     def horizon(self) -> int:
         """The oldest bar time a future training can still use (ms UTC)."""
         last = self.state.last_time or 0
-        ahead = self.config.horizon_bars * self.interval_ms
+        ahead = self.barriers.horizon * self.interval_ms
         return last - int(self.config.train_window_days * DAY_MS) - ahead
 
     # ----- checkpoints ----------------------------------------------------------------------------
@@ -332,3 +470,11 @@ class LgbmModel:
                 next_train, next_version = self.state.next_train, self.state.next_version
                 self._adopt(stored, "restored after a restart")
                 self.state.next_train, self.state.next_version = next_train, next_version
+
+
+def barriers_of(config: LgbmAiConfig, trader_take_profit: float, trader_stop_loss: float, fee_rate: float,
+                slippage: float) -> Barriers:
+    """The label's barriers: `[lgbm_ai]`'s own, else the trader's; the trader's fees and slippage."""
+    return Barriers(config.take_profit or trader_take_profit, config.stop_loss or trader_stop_loss, config.horizon_bars,
+                    fee_rate, slippage)
+

@@ -8,11 +8,11 @@
 | `models` | lgbm_ai | every trained LightGBM model, by version |
 | `llm_cache` | mistral_ai | LLM answers keyed by (model file hash, request) |
 | `checkpoint.<actor>` | that actor | its newest checkpoint: state, the bar time it reached, its seqs |
-| `sessions`, `policies` | `train` (training catalogs only) | sessions of a training run; the policies it produced |
+| `sessions`, `policies` | `train` (training catalogs only) | each run's span session; the policies it produced (their weights and models are catalog versions in `weights`, `models`) |
 
 Readers (replays, exports, analytics, the monitor, recovery) open read-only and read while the
 writers write (LMDB's MVCC). `store` opens an environment and checks its schema version; `stream`,
-`weights`, `models`, `llm_cache`, `checkpoints`, `sessions` are the formats of their databases,
+`weights`, `models`, `llm_cache`, `checkpoints`, `sessions`, `policies` are the formats of their databases,
 `recording` the recorder's own bookkeeping, `schema` how older recordings are read and migrated,
 `backup` hot copies. Imports `messages` and `config` only.
 """

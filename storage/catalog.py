@@ -1,9 +1,10 @@
-"""The training catalog: one LMDB holding a training run's sessions, weights versions and models.
+"""The training catalog: one LMDB holding the training runs, their outcomes and their policies.
 
 Consumes the path of `[database] training_path`; produces a `Catalog` that numbers runs, stores
-each run's resolved config, and lays out the sessions' own recordings in `<name>.sessions/` beside
-it. Every weights version any session produced is copied here, numbered as the learner numbered it,
-so `python -m supervisor weights list --db <catalog>` shows the whole history of every run.
+each run's resolved config and its outcome document (what `report` renders), and lays out the
+sessions' own recordings in `<name>.sessions/` beside it. Each policy's weights and lgbm_ai model
+are catalog versions (`weights`, `models`), so `python -m supervisor weights list --db <catalog>`
+shows every policy's weights.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from storage.sessions import SessionRecord, all_sessions, put_session
 from storage.store import Store
 
 RUN_CONFIG_KEY = "train.config.{run}"
-BEST_KEY = "train.best.{run}"
+RESULT_KEY = "train.result.{run}"
 
 
 class Catalog:
@@ -55,11 +56,12 @@ class Catalog:
             raise KeyError(f"run {run} is not in {self.path}")
         return msgspec.json.decode(raw, type=PeperConfig)
 
-    def save_best(self, run: int, session_id: str, version: int) -> None:
-        self.store.put_meta(BEST_KEY.format(run=run), msgspec.json.encode({"session": session_id, "version": version}))
+    def save_result(self, run: int, document: dict[str, object]) -> None:
+        self.store.put_meta(RESULT_KEY.format(run=run), msgspec.json.encode(document))
 
-    def best(self, run: int) -> dict[str, object] | None:
-        raw = self.store.get_meta(BEST_KEY.format(run=run))
+    def result(self, run: int) -> dict[str, object] | None:
+        """The run's outcome (`training.walk_forward`), or None for a run interrupted before it."""
+        raw = self.store.get_meta(RESULT_KEY.format(run=run))
         return None if raw is None else msgspec.json.decode(raw)
 
 

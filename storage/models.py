@@ -14,9 +14,13 @@ from storage.store import Store, entries
 _VERSION = struct.Struct(">I")
 
 
-def put_model(store: Store, version: int, record: bytes) -> None:
-    with store.write() as txn:
-        txn.put(_VERSION.pack(version), record, db=store.db("models"))
+def put_model(store: Store, version: int, record: bytes, txn=None) -> None:
+    """Store a model (`txn` to join a write transaction already open)."""
+    if txn is None:
+        with store.write() as own:
+            put_model(store, version, record, own)
+        return
+    txn.put(_VERSION.pack(version), record, db=store.db("models"))
 
 
 def get_model(store: Store, version: int) -> bytes | None:

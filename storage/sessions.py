@@ -13,14 +13,14 @@ import msgspec
 
 from storage.store import Store, entries
 
-SessionKind = Literal["train", "validate", "test"]
+SessionKind = Literal["span", "train", "validate", "test"]  # today only span; the rest in older catalogs
 
 
 class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
-    id: str                      # "<run>.<kind>-<iteration>", e.g. "1.train-2", "1.test"
+    id: str                      # "<run>.span" (older catalogs: "<run>.<kind>-<iteration>", "<run>.test")
     run: int                     # training runs in one catalog are numbered 1, 2, ...
     kind: SessionKind
-    iteration: int               # 0 for the test session
+    iteration: int               # 0 (older catalogs: the training iteration)
     source: str                  # the replayed kline source
     interval: str
     start: int                   # window start, ms UTC (inclusive)

@@ -57,7 +57,8 @@ class BookRules:
             fee_rate=config.fee_rate, slippage=config.slippage, position_fraction=config.position_fraction,
             stop_loss=config.stop_loss, take_profit=config.take_profit, max_holding_bars=config.max_holding_bars,
             allow_short=config.allow_short, enter_threshold=config.entry_threshold,
-            exit_threshold=-config.entry_threshold,
+            exit_threshold=config.exit_threshold, min_holding_bars=config.min_holding_bars,
+            slip_risk_exits=config.slip_risk_exits,
         )
 
 

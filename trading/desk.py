@@ -18,7 +18,7 @@ import numpy as np
 from config.schema import TraderConfig
 from messages.learning import Weights
 from messages.trading import DecisionBatch, ModelVote
-from signals.model import ACTION_NAMES
+from signals.model import ACTION_NAMES, BUY, SELL
 from trading.assembly import Ready
 from trading.broker import BookResult, BookRules, PaperBroker
 from trading.ensemble import action_names, scores
@@ -33,10 +33,17 @@ class Decided:
     result: BookResult
 
 
+REFERENCE_VOTES = {"cash": SELL, "hold": BUY}  # a reference expert's constant vote, at full confidence
+
+
 class Desk:
+    """`models` vote in the ready chunks; `experts` are the models plus the reference experts the
+    ensemble hears (`cash` always SELL, `hold` always BUY), weighed like any model."""
+
     def __init__(self, models: list[str], config: TraderConfig, symbols: list[str], initial: Weights,
-                 rules: BookRules | None = None):
+                 rules: BookRules | None = None, experts: list[str] | None = None):
         self.models = list(models)
+        self.experts = list(experts or models)
         self.config = config
         self.broker = PaperBroker(rules or BookRules.of(config), config.initial_equity, symbols)
         self.versions: list[tuple[int, int, Weights]] = [(initial.effective_from, initial.version, initial)]
@@ -56,9 +63,18 @@ class Desk:
         hi = int(np.searchsorted(chunk.open_time, ticks[end_tick], "left")) if end_tick < len(ticks) else len(chunk)
         part_ticks = ticks[first_tick:end_tick]
         row_versions = self._versions_for(part_ticks)[np.searchsorted(part_ticks, chunk.open_time[lo:hi])]
-        score = scores(ready.action[:, lo:hi], ready.confidence[:, lo:hi], self._weight_matrix(row_versions))
-        result = self.broker.run(chunk.rows(lo, hi), part_ticks, score, lambda row: votes_at(ready, self.models, lo + row))
+        action, confidence = self._votes(ready, lo, hi)
+        score = scores(action, confidence, self._weight_matrix(row_versions))
+        result = self.broker.run(chunk.rows(lo, hi), part_ticks, score,
+                                 lambda row: votes_at(self.experts, action, confidence, row))
         return Decided(lo, hi, score, row_versions, result)
+
+    def _votes(self, ready: Ready, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """[expert, row] action codes and confidences: the models' votes, then the reference experts'."""
+        extra = [REFERENCE_VOTES[e] for e in self.experts[len(self.models):]]
+        action = np.concatenate([ready.action[:, lo:hi], np.repeat(np.array(extra, np.int8)[:, None], hi - lo, 1)])
+        confidence = np.concatenate([ready.confidence[:, lo:hi], np.ones((len(extra), hi - lo))])
+        return action, confidence
 
     def forget_versions(self, last_tick: int) -> None:
         """Keep only the versions that can still apply: the newest effective one and those after it."""
@@ -73,7 +89,7 @@ class Desk:
     def _weight_matrix(self, row_versions: np.ndarray) -> np.ndarray:
         by_version = {version: weights for _, version, weights in self.versions}
         distinct, inverse = np.unique(row_versions, return_inverse=True)
-        table = np.array([[by_version[int(v)].weights.get(model, 0.0) for v in distinct] for model in self.models])
+        table = np.array([[by_version[int(v)].weights.get(expert, 0.0) for v in distinct] for expert in self.experts])
         return table[:, inverse]
 
     def decision_batch(self, ready: Ready, parts: list[Decided]) -> DecisionBatch:
@@ -81,14 +97,15 @@ class Desk:
         score = np.concatenate([part.score for part in parts]) if parts else np.empty(0)
         versions = np.concatenate([part.versions for part in parts]) if parts else np.empty(0, np.int64)
         names = np.array(ACTION_NAMES, dtype=object)
+        action, confidence = self._votes(ready, 0, len(ready.chunk))
         return DecisionBatch(
             symbol=batch.symbol, bar_time=batch.open_time, weights_version=versions.tolist(), score=score.tolist(),
-            action=action_names(score, self.config.entry_threshold), models=self.models,
-            vote_action=[names[ready.action[m].astype(np.int64) + 1].tolist() for m in range(len(self.models))],
-            vote_confidence=ready.confidence.tolist(), ts_event=batch.ts_event,
+            action=action_names(score, self.config.entry_threshold, self.config.exit_threshold), models=self.experts,
+            vote_action=[names[row.astype(np.int64) + 1].tolist() for row in action],
+            vote_confidence=confidence.tolist(), ts_event=batch.ts_event,
         )
 
 
-def votes_at(ready: Ready, models: list[str], row: int) -> list[ModelVote]:
-    return [ModelVote(model, ACTION_NAMES[int(ready.action[m, row]) + 1], float(ready.confidence[m, row]))
-            for m, model in enumerate(models)]
+def votes_at(experts: list[str], action: np.ndarray, confidence: np.ndarray, row: int) -> list[ModelVote]:
+    return [ModelVote(expert, ACTION_NAMES[int(action[e, row]) + 1], float(confidence[e, row]))
+            for e, expert in enumerate(experts)]

@@ -1,1 +1,2 @@
-"""The training loop: iterations of replay over a training window, validation, a walk-forward test."""
+"""Training: record the span once, try every configuration on the recorded votes, choose each fold
+on its validation window, judge it on its test window, store the policy (`loop` ties them)."""

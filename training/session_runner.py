@@ -1,10 +1,11 @@
 """Run one session: one window replayed through the whole topology, recorded in its own LMDB.
 
-Consumes the run's config, a `SessionPlan` (window, learning on or off, the weights to start from,
-the lgbm model to pin), the catalog, a Rich progress bar and the callable that runs a topology to
-its end (`RunTopology`: the command line hands in the daemon; training never imports it);
-produces the session's recording (`<catalog>.sessions/<id>.lmdb`), its `SessionRecord` in the
-catalog, and the weights versions and lgbm models it made, copied into the catalog.
+Consumes the run's config, a `SessionPlan` (its id and window), the catalog, a Rich progress bar
+and the callable that runs a topology to its end (`RunTopology`: the command line hands in the
+daemon; training never imports it); produces the session's recording
+(`<catalog>.sessions/<id>.lmdb`: every bar, vote, decision, trade and weights version, and the
+lgbm_ai models trained walk-forward along it) and its `SessionRecord` in the catalog. LLM answers
+are shared: the catalog's cache seeds the session's, and what the session asked is copied back.
 """
 
 from __future__ import annotations
@@ -16,20 +17,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import msgspec
 from rich.progress import Progress, TaskID
 
 from analytics.evaluation import as_dict
 from analytics.metrics import strategy_metrics
 from analytics.recording import Recording, read_recording, trade_row
 from analytics.simulate import as_traded
+from config.build import configured
 from config.schema import PeperConfig
 from config.times import iso
 from config.topology import topology_of
 from marketdata.table import INTERVAL_MS
 from messages.errors import StoreError
 from storage.catalog import Catalog, config_hash
-from storage.models import latest_model
 from storage.recording import last_batch
 from storage.sessions import SessionKind, SessionRecord, copy_database
 from storage.store import Store
@@ -56,18 +56,7 @@ class SessionPlan:
     id: str
     run: int
     kind: SessionKind
-    iteration: int
     window: Window
-    learning: bool
-    weights: dict[str, float]    # the weights the trader starts with
-    weights_version: int          # the catalog version those weights are
-    pinned_model: int = 0         # lgbm model version to use throughout (0: train walk-forward)
-
-
-@dataclass
-class SessionOutcome:
-    record: SessionRecord
-    final_weights: dict[str, float]
 
 
 class SessionRunner:
@@ -87,15 +76,13 @@ class SessionRunner:
         if self.topology is not None:
             self.topology.stop("interrupted (Ctrl-C): ending this session, keeping what was recorded")
 
-    async def run(self, plan: SessionPlan) -> SessionOutcome:
+    async def run(self, plan: SessionPlan) -> SessionRecord:
         recording = self.catalog.recording_path(plan.id)
         if recording.exists():
             shutil.rmtree(recording)
         recording.parent.mkdir(parents=True, exist_ok=True)
         with Store(recording) as store:
-            for name in ("weights", "models", "llm_cache"):
-                copy_database(self.catalog.store, store, name)
-        weights_before = len(all_weights(self.catalog.store))
+            copy_database(self.catalog.store, store, "llm_cache")
         config = self.session_config(plan, recording)
         if self.on_session:
             self.on_session(recording)
@@ -109,23 +96,12 @@ class SessionRunner:
             watcher.cancel()
             self.topology = None
             self.progress.remove_task(bars_task)
-        return self._conclude(plan, recording, config, started, weights_before)
+        return self._conclude(plan, recording, config, started)
 
     def session_config(self, plan: SessionPlan, recording: Path) -> PeperConfig:
-        config = self.config
-        replace = msgspec.structs.replace
-        actors = dict(config.actors)
-        learner = topology_of(config).learner
-        if learner is not None:
-            actors[learner] = replace(actors[learner], enabled=plan.learning)
-        return replace(
-            config,
-            feed=replace(config.feed, mode="replay", start=iso(plan.window.start), end=iso(plan.window.end), speed="max"),
-            database=replace(config.database, path=str(recording)),
-            learning=replace(config.learning, initial_weights=dict(plan.weights), start_version=plan.weights_version),
-            lgbm_ai=replace(config.lgbm_ai, pinned_version=plan.pinned_model),
-            actors=actors,
-        )
+        window = plan.window
+        return configured(self.config, feed={"mode": "replay", "start": iso(window.start), "end": iso(window.end),
+                                             "speed": "max"}, database={"path": str(recording)})
 
     def _ticks(self, window: Window) -> int:
         return max(1, (window.end - window.start) // INTERVAL_MS[self.config.feed.interval])
@@ -143,38 +119,26 @@ class SessionRunner:
             if record is not None and record.last_clock >= window.start:
                 self.progress.update(task, completed=(record.last_clock - window.start) // interval + 1)
 
-    def _conclude(self, plan: SessionPlan, recording: Path, config: PeperConfig, started: float,
-                  weights_before: int) -> SessionOutcome:
+    def _conclude(self, plan: SessionPlan, recording: Path, config: PeperConfig, started: float) -> SessionRecord:
         with Store(recording, readonly=True) as store:
+            copy_database(store, self.catalog.store, "llm_cache")
             versions = all_weights(store)
-            for name in ("models", "llm_cache"):
-                copy_database(store, self.catalog.store, name)
-            copy_database(store, self.catalog.store, "weights")
         data = read_recording(recording)
         rows = [trade_row(t) for t in data.trades]
-        topology = topology_of(config)
-        traded = as_traded(data, config, topology.models, topology.initial_weights(config))
+        traded = as_traded(data, config)
         metrics = as_dict(strategy_metrics(rows, *traded.curve(), config.trader.initial_equity))
-        per_symbol = {s: sum(1 for t in data.trades if t.symbol == s) for s in data.symbols}
-        metrics["min_trades_per_symbol"] = min(per_symbol.values(), default=0)
         metrics["bars"] = sum(len(batch.symbol) for batch in data.klines)
-        final = dict(versions[-1].weights) if plan.learning and len(versions) > weights_before else dict(plan.weights)
         record = SessionRecord(
-            id=plan.id, run=plan.run, kind=plan.kind, iteration=plan.iteration, source=config.feed.source,
+            id=plan.id, run=plan.run, kind=plan.kind, iteration=0, source=config.feed.source,
             interval=config.feed.interval, start=plan.window.start, end=plan.window.end,
             algorithm=config.learning.algorithm, seed=config.learning.seed, config_hash=config_hash(config),
             recording=str(recording.relative_to(self.catalog.path.parent)), started_at=started, ended_at=time.time(),
-            interrupted=self.interrupted, learning=plan.learning,
-            weights_from=weights_before if plan.learning else plan.weights_version,
-            weights_to=len(versions) - 1 if plan.learning else plan.weights_version,
+            interrupted=self.interrupted, learning=topology_of(config).learner is not None,
+            weights_from=versions[0].version if versions else 0, weights_to=versions[-1].version if versions else 0,
             metrics=metrics, notes=llm_notes(data, config),
         )
         self.catalog.put_session(record)
-        return SessionOutcome(record, final)
-
-    def newest_model(self) -> int:
-        found = latest_model(self.catalog.store)
-        return found[0] if found else 0
+        return record
 
 
 def llm_notes(data: Recording, config: PeperConfig) -> list[str]:

@@ -2,5 +2,5 @@
 `main(config, args) -> exit status`; `supervisor.__main__` parses, loads the config and dispatches.
 
 `run` (the daemon, `status`, `stop`), `monitor`, `demo`, `train`, `report`, `export`, `weights`,
-`db`, `llm`.
+`policy`, `db`, `llm`.
 """

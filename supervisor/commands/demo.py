@@ -1,8 +1,8 @@
 """`python -m supervisor demo`: the whole system offline, in under two minutes — and its configuration.
 
 The demo's configuration lives here and nowhere else (`demo_config`): the config's own topology on
-the SYNTHETIC market (2 days of training, 1 of validation, 1 of test, 5 symbols) at full speed with
-the monitor, mistral_ai on the configured model or else on a tiny model it writes itself (and says
+the SYNTHETIC market (2 days of training, 1 of validation, 1 of test, 5 symbols; one fold) at full
+speed with the monitor following the span's replay, mistral_ai on the configured model or else on a tiny model it writes itself (and says
 so), ending with a report and its plots.
 """
 
@@ -25,7 +25,7 @@ from monitor.app import Monitor
 from storage.catalog import Catalog
 from supervisor.commands.train import DaemonTopology, train_then_report
 from training.loop import train
-from training.windows import Window, resolve_windows
+from training.windows import Plan, resolve_plan
 
 DEMO_DIR = Path("data/demo")
 DEMO_WINDOWS = {"train_from": "2021-01-01", "train_to": "2021-01-03", "validate_from": None,
@@ -52,20 +52,21 @@ def demo(config: PeperConfig, run_dir: Path) -> int:
     catalog_path = DEMO_DIR / "train.lmdb"
     for old in (catalog_path, DEMO_DIR / "train.sessions"):
         shutil.rmtree(old, ignore_errors=True)
-    windows = resolve_windows(DEMO_WINDOWS, config.test, 0, 2**62)
-    console.print("Peper demo: a SYNTHETIC market (not real prices), " + "; ".join(w.describe() for w in windows),
-                  markup=False, soft_wrap=True)
+    plan = resolve_plan(DEMO_WINDOWS, config.test, 1, 0, 2**62)
+    fold = plan.folds[0]
+    console.print("Peper demo: a SYNTHETIC market (not real prices), " + "; ".join(
+        w.describe() for w in (fold.train, fold.validate, fold.test)), markup=False, soft_wrap=True)
     catalog = Catalog(catalog_path)
-    return train_then_report(_train_with_monitor(config, catalog, windows, run_dir, console), catalog, config, console)
+    return train_then_report(_train_with_monitor(config, catalog, plan, run_dir, console), catalog, config, console)
 
 
-async def _train_with_monitor(config: PeperConfig, catalog: Catalog, windows: list[Window], run_dir: Path, console: Console):
+async def _train_with_monitor(config: PeperConfig, catalog: Catalog, plan: Plan, run_dir: Path, console: Console):
     current = {"recording": catalog.recording_path("none")}
     viewer = Monitor(config, run_dir, recording=lambda: current["recording"])
     thread = threading.Thread(target=viewer.run, args=(console,), name="monitor", daemon=True)
     thread.start()
     try:
-        return await train(config, catalog, windows, lambda: DaemonTopology(run_dir), console, show_progress=False,
+        return await train(config, catalog, plan, lambda: DaemonTopology(run_dir), console, show_progress=False,
                            on_session=lambda path: current.update(recording=path))
     finally:
         viewer.stopping.set()
@@ -92,6 +93,6 @@ def demo_config(config: PeperConfig, console: Console) -> PeperConfig:
         mistral_ai=replace(config.mistral_ai, every_n_bars=max(config.mistral_ai.every_n_bars, 120),
                            max_tokens=max(config.mistral_ai.max_tokens, 192)),  # a tiny model rambles
         lgbm_ai=replace(config.lgbm_ai, min_train_days=1.0, retrain_every_days=1.0),
-        test=replace(config.test, max_iterations=1, target_win_rate=config.test.target_win_rate),
+        training=replace(config.training, folds=1),
         database=replace(config.database, training_path=str(DEMO_DIR / "train.lmdb")),
     )

@@ -3,6 +3,12 @@
 `run` checks the replay source and the window, then starts the daemon and the topology of
 `[actors]` (`--monitor` shows the live monitor on this terminal, logs going to a file); `status`
 prints the daemon's actors as a table (`--json`: one document); `stop` stops it in order.
+
+Where a run starts: with `--policy ID|latest`, from that policy of the training catalog (its
+learning section, thresholds, weights version, learner state and lgbm_ai model, installed into the
+run's store first); otherwise from the newest weights version the run's store already holds (so
+an offline `weights rollback V` decides what the next run starts from); in a fresh store, from
+`[learning] initial_weights`.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 import msgspec
 import uvloop
@@ -17,14 +24,17 @@ from rich.console import Console
 from rich.table import Table
 
 from config import runtime
+from config.build import configured
 from config.schema import PeperConfig
 from config.times import parse_time
 from marketdata.sources import check_source
 from messages.control import Reply
 from messages.errors import StoreError
+from storage.catalog import Catalog
 from storage.store import Store
 from storage.weights import latest_weights
 from supervisor.daemon import Daemon
+from training.policies import apply_policy, find_policy, install_policy
 
 
 def add_parser(commands, common: argparse.ArgumentParser) -> None:
@@ -40,6 +50,8 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
     run.add_argument("--db", metavar="PATH", help="LMDB environment to record into ([database] path)")
     run.add_argument("--exit-at-end", action="store_true", help="stop once every finite (transient) actor has finished")
     run.add_argument("--monitor", action="store_true", help="show the live monitor on this terminal (logs go to a file)")
+    run.add_argument("--policy", metavar="ID", help="start from a policy `train` stored: its id, or latest")
+    run.add_argument("--catalog", metavar="PATH", help="the training catalog holding the policy ([database] training_path)")
     status = commands.add_parser("status", parents=[common], help="show the actors of a running daemon")
     status.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     commands.add_parser("stop", parents=[common], help="stop a running daemon in order")
@@ -72,7 +84,7 @@ def main(config: PeperConfig, args: argparse.Namespace) -> int:
         for moment in (config.feed.start, config.feed.end):
             if moment:
                 parse_time(moment)
-    config = following_the_store(config)
+    config = with_policy(config, args) if args.policy else following_the_store(config)
     if args.monitor:
         from supervisor.commands.monitor import run_with_monitor
         return run_with_monitor(config, args.run_dir, exit_at_end=args.exit_at_end)
@@ -81,8 +93,22 @@ def main(config: PeperConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def with_policy(config: PeperConfig, args: argparse.Namespace) -> PeperConfig:
+    """The config started from the policy, whose weights and model are put into the run's store."""
+    catalog = Catalog(Path(args.catalog or config.database.training_path), readonly=True)
+    try:
+        policy = find_policy(catalog, args.policy)
+        started = apply_policy(config, policy)
+        install_policy(catalog, policy, Path(config.database.path))
+    finally:
+        catalog.close()
+    print(f"starting from policy {policy.id} (training run {policy.run}): weights version {policy.weights_version}, "
+          f"lgbm_ai model {policy.lgbm_version or 'none (trained walk-forward)'}", file=sys.stderr)
+    return started
+
+
 def following_the_store(config: PeperConfig) -> PeperConfig:
-    """Number the run's initial weights after the versions the store already holds."""
+    """Start from the newest weights version the store holds (a learner's, or a rollback's)."""
     try:
         with Store(config.database.path, readonly=True) as store:
             latest = latest_weights(store)
@@ -90,7 +116,7 @@ def following_the_store(config: PeperConfig) -> PeperConfig:
         return config
     if latest is None or latest.version < config.learning.start_version:
         return config
-    return msgspec.structs.replace(config, learning=msgspec.structs.replace(config.learning, start_version=latest.version + 1))
+    return configured(config, learning={"start_version": latest.version, "start_weights": latest.weights})
 
 
 def show_status(config: PeperConfig, args: argparse.Namespace) -> int:

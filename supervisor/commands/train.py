@@ -1,8 +1,9 @@
-"""`python -m supervisor train`: iterations of replay over a training window, validation, a walk-forward test.
+"""`python -m supervisor train`: record the span once, choose on validation, judge walk-forward on test.
 
-Consumes the config and the window flags; runs the training loop (`training.loop`) over windows of
-a kline source — each session's topology run by the daemon in this process (`DaemonTopology`) —
-and then writes its report (`supervisor.commands.report`).
+Consumes the config (`[training]`, `[test]`) and the window flags; runs the training loop
+(`training.loop`) over a kline source — the span's topology run by the daemon in this process
+(`DaemonTopology`) — then writes its report (`supervisor.commands.report`) and prints the policy
+it stored (`--json`: the report document on stdout).
 """
 
 from __future__ import annotations
@@ -28,27 +29,28 @@ from supervisor.commands.report import console_for, write_report
 from supervisor.daemon import Daemon
 from training.loop import TrainResult, train
 from training.session_runner import Topology
-from training.windows import resolve_windows
-
-WINDOW_FLAGS = ("train_from", "train_to", "validate_from", "validate_to", "test_from", "test_to")
+from training.windows import FLAGS, resolve_plan
 
 
 def add_parser(commands, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
-        "train", parents=[common], help="train the weights over a window, validate, then test out of sample",
-        description="Iterations of replay over the training window through the whole topology (learner on, weights "
-                    "carried forward), each validated on the following window with the weights frozen; stops at "
-                    "[test] target_win_rate or max_iterations; then one walk-forward test on a later window. "
-                    "Missing window dates are filled from the end of the data: test = the last test_period_days, "
-                    "validation = the validation_days before, training = the rest.")
+        "train", parents=[common], help="choose the learner and thresholds on validation, judge them out of sample",
+        description="Replays the span once through the whole topology and records every model's votes; then runs "
+                    "every configuration of [training] grid and every baseline over those votes through the trader's "
+                    "and learner's own code. Each fold chooses on its validation window only and is judged on its "
+                    "test window; the report aggregates the test windows. Missing dates are filled from the end of "
+                    "the data: the tests cover the last [test] test_period_days (cut into --folds windows), each "
+                    "validation the validation_days before its test, training everything earlier. The last fold's "
+                    "choice, learned through the span, is stored as a policy for `run --policy`.")
     parser.add_argument("--replay", metavar="SOURCE", help="klines folder/file, lmdb:PATH or synthetic[:SEED] (default [feed] source)")
-    for flag in WINDOW_FLAGS:
+    for flag in FLAGS:
         kind, _, edge = flag.partition("_")
         parser.add_argument(f"--{kind}-{edge}", dest=flag, metavar="T",
                             help=f"{kind} window {'start' if edge == 'from' else 'end, exclusive'} (ISO date/datetime, UTC)")
-    parser.add_argument("--iterations", type=int, metavar="N", help="at most N iterations (default [test] max_iterations)")
+    parser.add_argument("--folds", type=int, metavar="K", help="walk-forward folds over the test span (default [training] folds)")
     parser.add_argument("--algorithm", choices=["seed", "hedge", "thompson"], help="weight update rule (default [learning] algorithm)")
     parser.add_argument("--db", metavar="PATH", help="training catalog (default [database] training_path)")
+    parser.add_argument("--json", action="store_true", help="print the report's JSON document on stdout")
     parser.add_argument("--verbose", action="store_true", help="show every actor's log lines, not only warnings")
 
 
@@ -56,8 +58,8 @@ def overrides(args: argparse.Namespace) -> dict[str, object]:
     found: dict[str, object] = {}
     if args.replay:
         found.update({"feed.mode": "replay", "feed.source": args.replay})
-    if args.iterations is not None:
-        found["test.max_iterations"] = args.iterations
+    if args.folds is not None:
+        found["training.folds"] = args.folds
     if args.algorithm:
         found["learning.algorithm"] = args.algorithm
     return found
@@ -84,27 +86,37 @@ def main(config: PeperConfig, args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, handlers=[RichHandler(console=console)],
                         format="%(name)s: %(message)s")
     os.environ.setdefault(LOG_LEVEL_ENV, "INFO" if args.verbose else "WARNING")
-    flags = {flag: getattr(args, flag) for flag in WINDOW_FLAGS}
-    data_start, data_end = data_span(config, flags)
-    windows = resolve_windows(flags, config.test, data_start, data_end)
-    for window in windows:
-        console.print(window.describe())
+    flags = {flag: getattr(args, flag) for flag in FLAGS}
+    with console.status(f"reading {config.feed.source} for its span ..."):
+        data_start, data_end = data_span(config, flags)
+    plan = resolve_plan(flags, config.test, config.training.folds, data_start, data_end)
+    for fold in plan.folds:
+        console.print(f"fold {fold.number}: " + "; ".join(w.describe() for w in (fold.train, fold.validate, fold.test)))
     catalog = Catalog(Path(args.db or config.database.training_path))
     run_dir = args.run_dir if args.explicit_run_dir else args.run_dir.with_name(args.run_dir.name + "-train")
-    return train_then_report(train(config, catalog, windows, lambda: DaemonTopology(run_dir), console), catalog, config,
-                             console)
+    return train_then_report(train(config, catalog, plan, lambda: DaemonTopology(run_dir), console), catalog, config,
+                             console, as_json=args.json)
 
 
 def train_then_report(training: Coroutine[Any, Any, TrainResult], catalog: Catalog, config: PeperConfig,
-                      console: Console) -> int:
+                      console: Console, *, as_json: bool = False) -> int:
     """Run the training loop, write its report, close the catalog; 130 when Ctrl-C ended it."""
     try:
-        result = uvloop.run(training)
-        console.print(f"run {result.run}: {result.stop_reason}")
-        write_report(catalog, result.run, config, console, as_json=False)
+        try:
+            result = uvloop.run(training)
+        except KeyboardInterrupt:
+            console.print("interrupted (Ctrl-C) while judging the configurations: the span's recording is kept in "
+                          f"{catalog.sessions_dir}; no policy was stored")
+            return 130
+        if result.interrupted:
+            return 130
+        document = write_report(catalog, result.run, config, console, as_json=as_json)
+        policy = document["policy"]
+        console.print(f"stored policy {policy['id']}: weights version {policy['weights_version']}, lgbm_ai model "
+                      f"{policy['lgbm_version'] or 'none'}; trade with it: python -m supervisor run --policy {policy['id']}")
     finally:
         catalog.close()
-    return 130 if result.interrupted else 0
+    return 0
 
 
 def data_span(config: PeperConfig, flags: dict[str, str | None]) -> tuple[int, int]:

@@ -1,5 +1,5 @@
 """Each benchmark's harness on a tiny window: it runs, measures what it says, and fills the JSON
-contract (`replay.bars_per_s`, `peer.ratio`, `latency.p50_us`, ... `learning.test.<strategy>`).
+contract (`replay.bars_per_s`, `peer.ratio`, `latency.p50_us`, ... `learning.aggregate.<strategy>`).
 Correctness of the harness only: no figure here is judged for speed."""
 
 from __future__ import annotations
@@ -73,17 +73,19 @@ def write_3m_klines(folder: Path, symbols: list[str], start: str, end: str) -> N
 
 def test_learning_on_a_folder_of_3m_klines(tmp_path):
     folder = tmp_path / "klines-3m"
-    write_3m_klines(folder, ["BTCUSDT", "ETHUSDT"], "2021-04-02", "2021-04-05")
-    section = learning.run(1, True, data=folder, train_from="2021-04-02", train_to="2021-04-04",
-                           test_from="2021-04-04", test_to="2021-04-05")
-    assert section["interval"] == "3m"
-    strategies = {"seed", "hedge", "thompson", "cash", "equal_weights", "initial_weights", "buy_and_hold",
-                  "trading_ai", "lava_ai", "lgbm_ai", "mistral_ai"}
-    assert set(section["test"]) == strategies
-    for metrics in section["test"].values():
-        assert set(metrics) == {"win_rate", "roi", "max_drawdown", "trades", "sharpe"}
-        assert metrics["max_drawdown"] >= 0
-    assert section["test"]["buy_and_hold"]["trades"] == 2
+    write_3m_klines(folder, ["BTCUSDT", "ETHUSDT"], "2021-04-02", "2021-04-06")
+    section = learning.run(1, True, data=folder, folds=2)
+    assert section["interval"] == "3m" and section["span"]["start"] == "2021-04-02"
+    strategies = ["learned", "cash", "buy_and_hold", "equal_weights", "initial_weights", "seed",
+                  "lava_ai", "lgbm_ai", "mistral_ai", "trading_ai"]
+    assert list(section["aggregate"]) == strategies and len(section["folds"]) == 2
+    assert section["folds"][0]["test_window"]["start"] == "2021-04-03"  # a quarter into the data
+    for metrics in [section["aggregate"], *section["folds"]]:
+        for strategy in strategies:
+            assert set(metrics[strategy]) == {"roi", "sharpe", "max_drawdown", "win_rate", "trades"}
+            assert metrics[strategy]["max_drawdown"] >= 0
+    assert section["aggregate"]["buy_and_hold"]["trades"] == 2 * 2  # both symbols, bought again in each fold
+    assert section["configurations_tried"] == len(section["tried"]) == 16
 
 
 def test_bench_writes_one_json_document_with_the_machine(tmp_path):

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import msgspec
 
@@ -19,6 +20,15 @@ from tests.helpers.topologies import SLOW, replay
 WEEK = ("2021-04-19", "2021-04-26")  # 7 days holding both exchange-wide gaps of the 1m data
 
 
+def heartbeat_after(daemon, name: str, moment: float):
+    """The actor's status once its latest heartbeat (and the counters it carries) is younger than
+    `moment` (time.monotonic()); None before. Counters travel with heartbeats, so a status read
+    right after the feed finished may still hold the consumer's counters of a moment before."""
+    status = daemon.actor(name)
+    age = status.heartbeat_age_s
+    return status if age is not None and time.monotonic() - age > moment else None
+
+
 @requires_shared_data
 def test_replay_of_a_week_with_a_slow_consumer_loses_nothing_and_keeps_order(tmp_path):
     db = tmp_path / "week.lmdb"
@@ -26,7 +36,9 @@ def test_replay_of_a_week_with_a_slow_consumer_loses_nothing_and_keeps_order(tmp
     expected = source_bars(str(KLINES), *(parse_time(t) for t in WEEK))
     with running_daemon(tmp_path, topology) as daemon:
         daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 240, "the replay finished")
-        consumer = daemon.actor("slow")
+        finished = time.monotonic()
+        consumer = daemon.wait_for(lambda: heartbeat_after(daemon, "slow", finished), 10,
+                                   "a heartbeat of the consumer sent after the replay finished")
     assert consumer.counters.counts["bars"] == len(expected) == 48_230
     assert consumer.counters.counts["out_of_order"] == 0
     assert consumer.seq_gaps == 0 and consumer.malformed == 0
@@ -71,9 +83,9 @@ def test_recorder_killed_mid_replay_is_restarted_and_the_recording_is_complete(t
 
 
 def test_bad_replay_sources_fail_with_one_clear_line(tmp_path):
-    empty = tmp_path / "BTCUSDT-1m.csv"
+    empty = tmp_path / "BTCUSDT-5m.csv"  # the interval of the shipped peper.toml
     empty.write_text("")
-    wrong = tmp_path / "wrong" / "ETHUSDT-1m.csv"
+    wrong = tmp_path / "wrong" / "ETHUSDT-5m.csv"
     wrong.parent.mkdir()
     wrong.write_text("time,price\n1,2\n")
     cases = {

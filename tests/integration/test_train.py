@@ -1,5 +1,5 @@
-"""`python -m supervisor train` and `report` on a small window of the shared 1m data, end to end:
-real daemons and actors per session, real LMDB catalogs, real PNGs."""
+"""`python -m supervisor train`, `report`, `policy` and `run --policy` on nine days of the shared
+5m data, end to end: a real daemon and actors for the span, real LMDB catalogs, real PNGs."""
 
 from __future__ import annotations
 
@@ -13,36 +13,39 @@ import msgspec
 import pytest
 
 from analytics.recording import read_recording
-from analytics.simulate import with_weights
-from config import load_config
-from config.topology import topology_of
 from storage.catalog import Catalog
-from storage.weights import all_weights
+from storage.policies import all_policies
 from supervisor.harness import short_run_dir
 from tests.helpers.data import KLINES, REPO_ROOT, requires_shared_data
 
 pytestmark = requires_shared_data
-WINDOWS = ["--train-from", "2021-04-02", "--train-to", "2021-04-04", "--validate-to", "2021-04-05", "--test-to", "2021-04-06"]
+WINDOWS = ["--train-from", "2021-01-01", "--test-from", "2021-01-06", "--test-to", "2021-01-10", "--folds", "2"]
 SETTINGS = {
     "PEPER_TEST__SYMBOLS": '["BTCUSDT", "ETHUSDT"]',
-    "PEPER_TEST__TARGET_WIN_RATE": "0.0",       # the first validation meets it: the rule stops training
-    "PEPER_TEST__MIN_TRADES_PER_SYMBOL": "0",
-    "PEPER_LGBM_AI__MIN_TRAIN_DAYS": "1.0",     # so a model exists to pin for validation and test
-    "PEPER_LGBM_AI__RETRAIN_EVERY_DAYS": "0.5",
+    "PEPER_TEST__VALIDATION_DAYS": "1.0",
+    "PEPER_TRAINING__BOOTSTRAP_SAMPLES": "200",
+    "PEPER_LGBM_AI__MIN_TRAIN_DAYS": "2.0",     # so a model exists for the policy
+    "PEPER_LGBM_AI__RETRAIN_EVERY_DAYS": "2.0",
+    "PEPER_LGBM_AI__MIN_DATA_IN_LEAF": "20",
+    "PEPER_LEARNING__UPDATE_EVERY_BARS": "48",  # every 4 hours: versions within a day
 }
+STRATEGIES = ["learned", "cash", "buy_and_hold", "equal_weights", "initial_weights", "seed", "lava_ai", "lgbm_ai",
+              "mistral_ai", "trading_ai"]
+
+
+def supervisor(workdir: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, "-m", "supervisor", *args, "--run-dir", str(short_run_dir())],
+                            cwd=workdir, env={**os.environ, **SETTINGS, **(env or {})}, capture_output=True, text=True,
+                            timeout=600)
+    if check:
+        assert result.returncode == 0, result.stderr[-3000:]
+    return result
 
 
 def train(workdir: Path, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     workdir.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO_ROOT / "peper.toml", workdir / "peper.toml")
-    env = {**os.environ, **SETTINGS}
-    result = subprocess.run(
-        [sys.executable, "-m", "supervisor", "train", "--replay", str(KLINES), *WINDOWS, "--iterations", "3",
-         "--db", "train.lmdb", "--run-dir", str(short_run_dir()), *extra],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
-    if check:
-        assert result.returncode == 0, result.stderr[-3000:]
-    return result
+    return supervisor(workdir, "train", "--replay", str(KLINES), *WINDOWS, "--db", "train.lmdb", *extra, check=check)
 
 
 @pytest.fixture(scope="module")
@@ -53,91 +56,111 @@ def two_runs(tmp_path_factory) -> tuple[Path, Path]:
     return base / "a", base / "b"
 
 
+def report_of(workdir: Path) -> dict:
+    return msgspec.json.decode((workdir / "reports/run-1/report.json").read_bytes())
+
+
 def without_wall_clock(document: dict) -> dict:
     document.pop("generated_at")
-    for session in document["sessions"]:
-        session.pop("started_at"), session.pop("ended_at")
+    document["span_session"].pop("started_at"), document["span_session"].pop("ended_at")
     for plot in document["plots"].values():
         plot.pop("file")
     return document
 
 
-def test_train_stores_sessions_stops_by_the_rule_and_reports_baselines_and_criteria(two_runs):
+def test_train_judges_every_fold_against_every_baseline_and_stores_a_policy(two_runs):
     workdir, _ = two_runs
+    report = report_of(workdir)
+    assert report["verdict"]["text"].startswith(("Learning helped", "Learning did not clear the bar"))
+    assert report["configurations_tried"] == 16 == len(report["tried"])
+    assert [fold["test"]["start"][:10] for fold in report["folds"]] == ["2021-01-06", "2021-01-08"]
+    for fold in report["folds"]:
+        assert list(fold["strategies"]) == STRATEGIES
+        assert fold["validate"]["end"] == fold["test"]["start"] and fold["validate"]["days"] == 1
+    assert list(report["aggregate"]) == STRATEGIES and set(report["intervals"]) == set(STRATEGIES[1:])
+    criteria = [row["criterion"] for row in report["criteria"]]
+    assert criteria[0].startswith("win rate >=") and "max drawdown <= 15%" in criteria
+    assert any(c.startswith("win rate earned, not bought") for c in criteria)
+    assert (workdir / "reports/run-1/report.md").read_text().count("| learned |") == 3  # two folds and the aggregate
+    assert "data:image/png;base64," in (workdir / "reports/run-1/report.html").read_text()
+    assert report["span_session"]["per_model"]["mistral_ai"]["votes"] == 0
+    assert any("model file" in note and "missing" in note for note in report["span_session"]["llm"])
     catalog = Catalog(workdir / "train.lmdb", readonly=True)
     try:
-        sessions = catalog.sessions(1)
-        # target win rate 0 is met by the first validation: no second iteration
-        assert [s.id for s in sessions] == ["1.train-1", "1.validate-1", "1.test"]
-        trained, validated, tested = sessions
-        assert trained.learning and not validated.learning and not tested.learning
-        assert trained.weights_to > trained.weights_from, "the learner made no version"
-        assert validated.weights_from == trained.weights_to
-        assert catalog.best(1)["session"] == "1.validate-1"
-        kept = all_weights(catalog.store)[-1]
-        assert kept.cause[0] == f"best:{trained.weights_to}" and tested.weights_from == kept.version
-        # a frozen session's trades are exactly what its weights give on its votes
-        config = load_config(workdir / "peper.toml", environ=SETTINGS)
-        recording = read_recording(workdir / tested.recording)
-        assert recording.trades, "the test session made no trades"
-        replayed = with_weights(recording, kept.weights, config, topology_of(config).models).trades
-        assert [(t.trade_id, t.exit_time, t.pnl) for t in replayed] == [(t.trade_id, t.exit_time, t.pnl) for t in recording.trades]
+        (policy,) = all_policies(catalog.store)
+        assert report["policy"]["id"] == policy.id and policy.lgbm_version >= 1
+        assert policy.changes == report["folds"][-1]["chosen_changes"]
+        assert policy.thresholds["entry_threshold"] == policy.changes["trader.entry_threshold"]
+        span = read_recording(workdir / catalog.sessions(1)[0].recording)
+        assert len(span.klines) and span.vote_batches["lgbm_ai"]
     finally:
         catalog.close()
-    report = msgspec.json.decode((workdir / "reports/run-1/report.json").read_bytes())
-    assert (workdir / "reports/run-1/report.md").stat().st_size > 2000
-    assert "data:image/png;base64," in (workdir / "reports/run-1/report.html").read_text()
-    for section in ("in_sample", "out_of_sample"):
-        assert set(report[section]["baselines"]) == {"cash", "buy_and_hold", "equal_weights", "initial_weights",
-                                                      "trading_ai", "lava_ai", "lgbm_ai", "mistral_ai"}
-        criteria = [row["criterion"] for row in report[section]["criteria"]]
-        assert criteria[0].startswith("win rate >=") and "max drawdown <= 15%" in criteria and len(criteria) == 5
-    assert report["out_of_sample"]["session"] == "1.test"
-    assert any("model file" in note and "missing" in note for note in report["out_of_sample"]["llm"]), report["out_of_sample"]["llm"]
-    assert report["out_of_sample"]["per_model"]["mistral_ai"]["votes"] == 0
 
 
 def test_the_same_training_twice_gives_the_same_report(two_runs):
-    first, second = (msgspec.json.decode((w / "reports/run-1/report.json").read_bytes()) for w in two_runs)
+    first, second = (report_of(workdir) for workdir in two_runs)
     assert without_wall_clock(first) == without_wall_clock(second)
 
 
 def test_plots_are_pngs_of_the_data_behind_them(two_runs):
     workdir, _ = two_runs
-    report = msgspec.json.decode((workdir / "reports/run-1/report.json").read_bytes())
-    for name in ("weights", "equity", "models", "sessions"):
+    report = report_of(workdir)
+    for name in ("equity", "folds", "weights", "models"):
         png = Path(report["plots"][name]["file"])
-        png = png if png.is_absolute() else workdir / png
-        data = png.read_bytes()
+        data = (png if png.is_absolute() else workdir / png).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and 10_000 < len(data) < 2_000_000, (name, len(data))
     series = {name: plot["series"] for name, plot in report["plots"].items()}
-    assert series["weights"]["version"] == [w["version"] for w in report["weights"]]
-    assert series["weights"]["lava_ai"] == [w["weights"]["lava_ai"] for w in report["weights"]]
-    assert series["sessions"]["session"] == ["1.train-1", "1.validate-1", "1.test"]
-    test_metrics = report["out_of_sample"]["metrics"]
-    learned = series["equity"]["learned"]["equity"]
-    assert len(learned) == 1440  # one day, every tick marked to market
-    assert learned[-1] == pytest.approx(10_000.0 * (1 + test_metrics["roi"]))
-    assert max(series["equity"]["drawdown"]) == pytest.approx(test_metrics["max_drawdown"])
-    for model, values in report["out_of_sample"]["per_model"].items():
+    learned = series["equity"]["learned"]
+    assert len(learned) == 4 == len(series["equity"]["day"])  # the four test days, one close each
+    assert learned[-1] == pytest.approx(10_000.0 * (1 + report["aggregate"]["learned"]["roi"]))
+    assert series["folds"]["learned"] == pytest.approx([f["strategies"]["learned"]["roi"] * 100 for f in report["folds"]])
+    for model, values in report["span_session"]["per_model"].items():
         assert series["models"][model][-1] == pytest.approx(values["shadow_equity"])
 
 
-def test_report_compares_two_sessions(two_runs):
+def test_a_run_with_the_policy_trades_with_its_weights_and_model_from_the_first_bar_and_a_rollback_decides_the_next(two_runs):
     workdir, _ = two_runs
-    result = subprocess.run([sys.executable, "-m", "supervisor", "report", "--db", "train.lmdb", "--compare",
-                             "1.validate-1", "1.test", "--json"], cwd=workdir, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    shown = msgspec.json.decode(supervisor(workdir, "policy", "show", "latest", "--db", "train.lmdb", "--json").stdout)
+    assert {"id", "weights_version", "weights", "lgbm_version"} <= set(shown)
+    supervisor(workdir, "run", "--replay", str(KLINES), "--from", "2021-01-12", "--to", "2021-01-13", "--policy", "latest",
+               "--catalog", "train.lmdb", "--db", "policy-run.lmdb", "--exit-at-end")
+    recording = read_recording(workdir / "policy-run.lmdb")
+    first = recording.decisions[0]
+    assert first.bar_time[0] == min(b.open_time[0] for b in recording.klines)
+    assert first.weights_version[0] == shown["weights_version"]  # the first bar already uses it
+    assert recording.weights[0].version == shown["weights_version"] and recording.weights[0].weights == shown["weights"]
+    assert {batch.version for batch in recording.vote_batches["lgbm_ai"]} == {f"lgbm-{shown['lgbm_version']}"}
+    # offline, a rollback decides what the next run on that store starts from
+    newest = recording.weights[-1].version
+    assert newest > shown["weights_version"], "the learner made no version in a day"
+    supervisor(workdir, "weights", "rollback", str(shown["weights_version"]), "--db", "policy-run.lmdb")
+    experts = {"PEPER_LEARNING__REFERENCE_EXPERTS": msgspec.json.encode(shown["learning"]["reference_experts"]).decode()}
+    supervisor(workdir, "run", "--replay", str(KLINES), "--from", "2021-01-13", "--to", "2021-01-14",
+               "--db", "policy-run.lmdb", "--exit-at-end", env=experts)
+    later = read_recording(workdir / "policy-run.lmdb")
+    resumed = next(batch for batch in later.decisions if batch.bar_time[0] >= first.bar_time[0] + 86_400_000)
+    assert resumed.weights_version[0] == newest + 1
+    rolled = next(w for w in later.weights if w.version == newest + 1)
+    assert rolled.cause == [f"rollback:{shown['weights_version']}"] and rolled.weights == shown["weights"]
+    refused = supervisor(workdir, "run", "--replay", str(KLINES), "--from", "2021-01-12", "--to", "2021-01-13",
+                         "--policy", "7", "--catalog", "train.lmdb", "--db", "other.lmdb", check=False)
+    assert refused.returncode == 1 and "no policy '7'" in refused.stderr
+
+
+def test_report_compares_two_runs(two_runs):
+    workdir, _ = two_runs
+    train(workdir)  # run 2 in the same catalog
+    result = supervisor(workdir, "report", "--db", "train.lmdb", "--compare", "1", "2", "--json")
     document = msgspec.json.decode(result.stdout)
     change = document["metrics"]["trades"]
-    assert change["change"] == change["after"] - change["before"]
+    assert change["change"] == change["after"] - change["before"] == 0  # the same training: the same trades
     assert Path(workdir / document["plot"]).read_bytes()[:4] == b"\x89PNG"
 
 
 @pytest.mark.parametrize(("flags", "message"), [
-    (["--validate-from", "2021-04-03"], "overlap"),
-    (["--test-from", "2021-04-06", "--test-to", "2021-04-06"], "is empty"),
+    (["--test-from", "2021-01-09", "--test-to", "2021-01-09"], "is empty"),
     (["--test-to", "2021-07-01"], "lies outside the data"),
+    (["--validate-from", "2021-01-03"], "with --folds the validation windows follow the test windows"),
 ])
 def test_bad_windows_fail_with_a_clear_error_before_anything_runs(tmp_path, flags, message):
     result = train(tmp_path, *flags, check=False)

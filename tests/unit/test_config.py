@@ -28,8 +28,7 @@ def test_the_shipped_peper_toml_carries_the_seed_configuration():
     assert (learning.weight_decay, learning.min_weight, learning.max_weight) == (0.001, 0.05, 0.70)
     assert learning.initial_weights == {"trading_ai": 0.25, "lava_ai": 0.35, "lgbm_ai": 0.40, "mistral_ai": 0.0}
     assert config.test.symbols == ["SOLUSDT", "ADAUSDT", "BTCUSDT", "ETHUSDT", "BNBUSDT"]
-    assert (config.test.test_period_days, config.test.max_iterations) == (30, 10)
-    assert (config.test.target_win_rate, config.test.min_trades_per_symbol) == (0.65, 5)
+    assert (config.test.test_period_days, config.test.target_win_rate, config.test.max_drawdown) == (30, 0.65, 0.15)
     assert config.mistral.model_path == "models/mistral-7b-instruct-v0.1.Q4_K_M.gguf"
     assert (config.mistral.port, config.mistral.startup_timeout, config.mistral.health_check_interval) == (8080, 120, 30)
     assert (config.database.backup_interval, config.database.max_backup_files) == (3600, 10)

@@ -12,14 +12,13 @@ from marketdata.chunk import BarChunk, Universe
 from marketdata.files import read_kline_files
 from messages.market import KlineBatch
 from signals import kernels
-from signals.lgbm import FEATURES, FeatureState, features
+from signals.lgbm import SYMBOL_FEATURES, FeatureState, features
 from signals.mean_reversion import MeanReversion
 from signals.model import ACTION_NAMES
 from signals.technical import TechnicalRules
 from tests.helpers.data import KLINES, requires_shared_data
 from tests.reference import Bar
 from tests.reference.indicators import Ema, Macd, RollingStats, WilderRsi
-from tests.reference.lgbm_features import FeatureState as ReferenceFeatures
 from tests.reference.mean_reversion import MeanReversion as ReferenceMeanReversion
 from tests.reference.technical import TechnicalRules as ReferenceRules
 
@@ -132,20 +131,24 @@ def test_each_rule_model_votes_as_its_per_bar_reference_across_chunks(btc, size,
 
 
 @requires_shared_data
-@pytest.mark.parametrize("size", CHUNKS)
-def test_lgbm_features_equal_the_per_bar_reference_across_chunks(btc, size):
+def test_lgbm_features_are_the_same_however_the_bars_are_cut_and_equal_their_definitions(btc):
     times, columns = btc
-    state, rows = FeatureState(), []
-    for chunk in chunks_of(times, columns, "BTCUSDT", size):
-        rows.append(features(state, chunk, np.arange(len(chunk))))
-    got = np.concatenate(rows)
-    oracle = ReferenceFeatures()
-    expected = [oracle.update(Bar(int(t), *(float(columns[c][i]) for c in ("open", "high", "low", "close", "volume"))))
-                for i, t in enumerate(times)]
-    warm = np.array([e is None for e in expected])
-    assert np.array_equal(np.isnan(got).any(axis=1), warm)
-    np.testing.assert_allclose(got[~warm], np.array([e for e in expected if e is not None]), rtol=0, atol=1e-9)
-    assert got.shape[1] == len(FEATURES)
+    whole = []
+    for size in CHUNKS:
+        state, rows = FeatureState(), []
+        for chunk in chunks_of(times, columns, "BTCUSDT", size):
+            rows.append(features(state, chunk, np.arange(len(chunk))))
+        whole.append(np.concatenate(rows))
+    np.testing.assert_allclose(whole[0], whole[1], rtol=0, atol=1e-9, equal_nan=True)
+    np.testing.assert_allclose(whole[0], whole[2], rtol=0, atol=1e-9, equal_nan=True)
+    got, close = whole[2], columns["close"]
+    assert np.isnan(got[:288]).all(axis=1).all() and not np.isnan(got[288:]).any()
+    column = {name: i for i, name in enumerate(SYMBOL_FEATURES)}
+    t = np.arange(288, len(close))
+    np.testing.assert_allclose(got[t, column["ret_48"]], np.log(close[t] / close[t - 48]), rtol=0, atol=1e-12)
+    returns = np.diff(np.log(close))
+    windows = np.lib.stride_tricks.sliding_window_view(returns, 288)  # window i ends at return i + 287 = bar i + 288
+    np.testing.assert_allclose(got[t, column["vol_288"]], windows[t - 288].std(axis=1), rtol=0, atol=1e-12)
 
 
 @requires_shared_data

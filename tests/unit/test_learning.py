@@ -40,7 +40,7 @@ def seed_weights() -> dict[str, float]:
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from(["seed", "hedge", "thompson"]), st.lists(st.one_of(credits, st.integers(0, 30)), max_size=30))
 def test_any_sequence_of_updates_and_rollbacks_stays_on_the_capped_simplex(algorithm, steps):
-    rule = make_rule(LearningConfig(algorithm=algorithm))
+    rule = make_rule(LearningConfig(algorithm=algorithm), seed_weights())
     history = [seed_weights()]
     for step in steps:
         if isinstance(step, int):  # a rollback: a new version equal to an old one
@@ -53,8 +53,8 @@ def test_any_sequence_of_updates_and_rollbacks_stays_on_the_capped_simplex(algor
 @settings(max_examples=200, deadline=None)
 @given(credits)
 def test_a_reward_never_lowers_and_a_punishment_never_raises_the_pre_projection_weight(credit):
-    rule = SeedRule(CONFIG)
     weights = project({m: 0.25 for m in MODELS}, CONFIG)
+    rule = SeedRule(CONFIG, weights)
     decayed = {m: w - CONFIG.weight_decay * (w - 0.25) for m, w in weights.items()}
     updated = rule.raw_update(weights, credit)
     for model in MODELS:
@@ -82,8 +82,8 @@ def test_the_projection_is_the_nearest_point_not_clip_then_divide(values):
 
 @pytest.mark.parametrize("algorithm", ["seed", "hedge", "thompson"])
 def test_a_model_at_the_floor_whose_book_wins_gains_weight_and_one_whose_book_loses_falls(algorithm):
-    rule = make_rule(LearningConfig(algorithm=algorithm))
     weights = start = seed_weights()
+    rule = make_rule(LearningConfig(algorithm=algorithm), start)
     assert weights["mistral_ai"] == CONFIG.min_weight
     for _ in range(50):
         weights = rule.update(weights, {"mistral_ai": 0.02, "lgbm_ai": -0.02, "trading_ai": 0.0, "lava_ai": 0.0})
@@ -95,7 +95,7 @@ def test_thompson_and_hedge_are_reproducible_from_their_seed():
     start = project({m: 0.25 for m in MODELS}, CONFIG)
     credit = {m: 0.01 * (i - 1.5) for i, m in enumerate(MODELS)}
     for rule_class in (Thompson, Hedge):
-        first, second = rule_class(CONFIG), rule_class(CONFIG)
+        first, second = rule_class(CONFIG, start), rule_class(CONFIG, start)
         assert [first.update(start, credit) for _ in range(5)] == [second.update(start, credit) for _ in range(5)]
 
 
@@ -116,7 +116,8 @@ def test_the_learner_updates_at_each_period_from_the_ticks_before_it_however_the
     assert [v.effective_from for v in versions] == [t * 60_000 for t in range(10, 96, 10)]
     assert [v.version for v in versions] == list(range(1, 10))
     # the first update used bars 00:01..00:09 only: Hedge on their compound returns
-    first = Hedge(config).update(project({m: 0.25 for m in MODELS}, config),
+    prior = project({m: 0.25 for m in MODELS}, config)
+    first = Hedge(config, prior).update(prior,
                                  {m: math.expm1(math.fsum(np.log1p(returns[i, :9]).tolist())) for i, m in enumerate(MODELS)})
     assert versions[0].weights == first
 
@@ -160,7 +161,7 @@ def test_shadow_books_equal_hand_computed_books_with_fees_at_every_change_and_ma
                                rtol=0, atol=1e-12)
 
 
-def test_on_a_market_where_every_model_loses_after_fees_weight_flows_to_the_best_loser_and_cash_keeps_its_money():
+def test_on_a_market_where_every_model_loses_after_fees_weight_flows_to_cash_where_it_may_take_weight():
     trader = TraderConfig(fee_rate=0.01, slippage=0.0, position_fraction=0.5, stop_loss=0.0, take_profit=0.0,
                           max_holding_bars=1000, entry_threshold=0.3, initial_equity=1000.0)
     closes = [100.0 * (1 + 0.001 * ((i % 4) - 1.5)) for i in range(200)]  # flat chop: every round trip pays 2 %
@@ -170,8 +171,34 @@ def test_on_a_market_where_every_model_loses_after_fees_weight_flows_to_the_best
     returns, equity = books.run(ready_chunk(closes, [churn, slow]))
     churn_equity, slow_equity, cash_equity = (equity[books.experts.index(e)] for e in ("churn", "slow", "cash"))
     assert churn_equity < slow_equity < cash_equity == 1000.0
-    learner = Learner(LearningConfig(algorithm="hedge", update_every_bars=50, min_weight=0.05, max_weight=0.95),
-                      ["churn", "slow"], {"churn": 0.5, "slow": 0.5}, 60_000)
-    versions = learner.observe(np.arange(200, dtype=np.int64) * 60_000, returns[:2])
-    assert versions[-1].weights["slow"] > versions[-1].weights["churn"]
-    assert isinstance(versions[-1], Weights)
+    ticks = np.arange(200, dtype=np.int64) * 60_000
+    config = LearningConfig(algorithm="hedge", update_every_bars=50, min_weight=0.05, max_weight=0.95, fixed_share=0.0)
+    without = Learner(config, ["churn", "slow"], {"churn": 0.5, "slow": 0.5}, 60_000).observe(ticks, returns[:2])
+    assert without[-1].weights["slow"] > without[-1].weights["churn"]  # without cash: the better loser
+    experts = ["churn", "slow", "cash"]
+    rows = [books.experts.index(e) for e in experts]
+    with_cash = Learner(config, experts, {"churn": 0.5, "slow": 0.5, "cash": 0.0}, 60_000).observe(ticks, returns[rows])
+    assert isinstance(with_cash[-1], Weights)
+    assert with_cash[-1].weights["cash"] > 0.5 > with_cash[-1].weights["slow"] > with_cash[-1].weights["churn"]
+
+
+def test_hedge_forgets_with_its_discount_and_a_fixed_share_keeps_every_expert_in_reach():
+    config = LearningConfig(algorithm="hedge", hedge_eta=50.0, discount=0.5, fixed_share=0.1, min_weight=0.0,
+                            max_weight=1.0)
+    rule = Hedge(config, {"a": 0.5, "b": 0.5})
+    weights = {"a": 0.5, "b": 0.5}
+    for _ in range(5):
+        weights = rule.update(weights, {"a": 0.05, "b": -0.05})
+    assert weights["a"] > 0.9 and weights["b"] >= 0.1 / 2 - 1e-12  # the fixed share's floor
+    assert rule.state.score["a"] == pytest.approx(0.05 * (1 + 0.5 + 0.25 + 0.125 + 0.0625))
+    for _ in range(6):  # the regime turns: b's recent gains outweigh a's discounted past
+        weights = rule.update(weights, {"a": -0.05, "b": 0.05})
+    assert weights["b"] > weights["a"]
+
+
+def test_no_weight_moves_more_than_the_cap_in_one_update():
+    config = LearningConfig(algorithm="hedge", hedge_eta=500.0, max_change=0.05, min_weight=0.0, max_weight=1.0,
+                            fixed_share=0.0)
+    start = {"a": 0.5, "b": 0.5}
+    after = Hedge(config, start).update(start, {"a": 0.2, "b": -0.2})
+    assert after["a"] == pytest.approx(0.55) and after["b"] == pytest.approx(0.45)

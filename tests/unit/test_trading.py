@@ -55,7 +55,7 @@ def test_scores_renormalise_over_the_models_that_voted():
 
 def test_an_order_fills_at_the_next_bars_open_with_fees_never_at_the_decision_bar():
     config = TraderConfig(fee_rate=0.001, slippage=0.0, stop_loss=0.5, take_profit=0.5, position_fraction=0.5,
-                          entry_threshold=0.3)
+                          entry_threshold=0.3, exit_threshold=-0.3)
     broker = PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS)
     rows = [("AAA", 0, 100, 101, 99, 100), ("AAA", 60_000, 102, 103, 101, 102), ("AAA", 120_000, 104, 105, 103, 104)]
     opened, [trade], equity = run(broker, rows, [0.5, -0.5, 0.0])
@@ -77,7 +77,8 @@ def test_slippage_moves_both_fills_against_the_trader():
 
 
 def test_stop_loss_take_profit_and_max_holding_close_positions():
-    rules = BookRules.of(TraderConfig(fee_rate=0.0, slippage=0.0, stop_loss=0.02, take_profit=0.04, max_holding_bars=3))
+    rules = BookRules.of(TraderConfig(fee_rate=0.0, slippage=0.0, stop_loss=0.02, take_profit=0.04, max_holding_bars=3,
+                                      slip_risk_exits=False))
     rows = [("AAA", 0, 100, 100, 100, 100), ("AAA", 60_000, 100, 100.5, 97, 99),      # buys; stop at 98 hit
             ("AAA", 120_000, 100, 105, 99.5, 104),                                   # bought again; target 104
             ("AAA", 180_000, 100, 100.1, 99.9, 100), ("AAA", 240_000, 100, 100.1, 99.9, 100),
@@ -136,7 +137,7 @@ def reference_trades(config: TraderConfig, rows, score):
 @pytest.mark.parametrize("allow_short", [False, True])
 def test_the_chunk_broker_makes_the_per_bar_brokers_trades_however_the_bars_are_cut(size, allow_short):
     config = TraderConfig(allow_short=allow_short, max_holding_bars=40, stop_loss=0.02, take_profit=0.03,
-                          entry_threshold=0.3)
+                          entry_threshold=0.3, exit_threshold=-0.3, slip_risk_exits=False)  # the old broker's rules
     rows, score = random_market(seed=11)
     expected_opened, expected_closed, expected_equity = reference_trades(config, rows, score)
     broker = PaperBroker(BookRules.of(config), config.initial_equity, SYMBOLS)
@@ -158,3 +159,17 @@ def test_equity_marked_to_market_is_the_same_however_the_bars_are_cut():
     curves = [run(PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS), rows, score, size)[2] for size in (1, 7, 256)]
     assert curves[0] == curves[1] == curves[2]
     assert len(curves[0]) == 800 and min(curves[0]) < 10_000 < max(curves[0])
+
+
+def test_hysteresis_a_minimum_hold_and_slipped_stops():
+    config = TraderConfig(fee_rate=0.0, slippage=0.01, stop_loss=0.05, take_profit=0.5, entry_threshold=0.5,
+                          exit_threshold=-0.2, min_holding_bars=3, max_holding_bars=100)
+    rows = [("AAA", 60_000 * t, 100, 100, 100, 100) for t in range(8)]
+    # buys at 0.6; 0.3 and -0.1 are above the exit threshold; -0.5 at bar 2 comes before the minimum hold
+    score = [0.6, 0.3, -0.5, -0.1, -0.3, 0.0, 0.0, 0.0]
+    [opened], [closed], _ = run(PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS), rows, score)
+    assert opened.entry_time == 60_000 and closed.exit_time == 5 * 60_000 and closed.exit_reason == "signal"
+    stop = [("AAA", 0, 100, 100, 100, 100), ("AAA", 60_000, 100, 100, 100, 100), ("AAA", 120_000, 100, 100, 90, 92)]
+    _, [stopped], _ = run(PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS), stop, [0.9, 0.0, 0.0])
+    entry = 100 * 1.01
+    assert stopped.exit_reason == "stop-loss" and stopped.exit_price == pytest.approx(entry * 0.95 * 0.99)

@@ -1,0 +1,128 @@
+"""The walk-forward judgement of `train` over recorded votes: choices made on validation windows
+only, baselines sliced like the learned policy, aggregates compounded, bootstrap intervals that
+mean what they say, and the grid as products or a union of products."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analytics.bootstrap import sharpe_difference
+from config.build import configured, topology
+from config.models import LavaAiConfig, TradingAiConfig
+from config.times import DAY_MS, parse_time
+from marketdata.sources import load_source
+from messages.errors import ConfigError
+from signals.mean_reversion import MeanReversion
+from signals.technical import TechnicalRules
+from tests.helpers.chunks import voted_chunks
+from tests.unit.test_learning import ready_chunk
+from training.evaluate import Part, buy_and_hold_part, summarize
+from training.search import candidates
+from training.walk_forward import evaluate_plan
+from training.windows import FLAGS, Window, resolve_plan
+
+SYMBOLS = ["AAAUSDT", "BBBUSDT"]
+GRID = [{"learning.algorithm": ["hedge"], "learning.hedge_eta": [5.0, 50.0], "trader.entry_threshold": [0.2, 0.4]},
+        {"learning.algorithm": ["seed", "thompson"], "learning.reference_experts": [["cash"], []]}]
+
+
+def run_config():
+    return configured(
+        feed={"interval": "5m"}, test={"symbols": SYMBOLS, "validation_days": 2},
+        trader={"position_fraction": 0.3, "stop_loss": 0.03, "take_profit": 0.0, "max_holding_bars": 288},
+        learning={"update_every_bars": 48, "initial_weights": {}},
+        training={"grid": GRID, "bootstrap_samples": 200},
+        actors=topology("trader", "rl_learner", "lava_ai", "trading_ai"))
+
+
+def chunks_of(table):
+    models = [MeanReversion(LavaAiConfig(window=24, z_entry=1.5), SYMBOLS),
+              TechnicalRules(TradingAiConfig(ema_fast=6, ema_slow=24, macd_fast=6, macd_slow=24, macd_signal=4), SYMBOLS)]
+    return voted_chunks(table, models, SYMBOLS)
+
+
+def judged(table):
+    config = run_config()
+    flags = {**dict.fromkeys(FLAGS), "test_from": "2021-01-07", "test_to": "2021-01-11"}
+    plan = resolve_plan(flags, config.test, 2, int(table.open_time[0]), int(table.open_time[-1]) + 300_000)
+    return plan, evaluate_plan(chunks_of(table), config, plan, 300_000).document
+
+
+def test_perturbing_the_last_test_window_changes_its_results_but_no_choice():
+    table = load_source("synthetic:12", interval="5m", symbols=SYMBOLS, end_ms=parse_time("2021-01-11"))
+    plan, before = judged(table)
+    test = plan.folds[-1].test
+    inside = (table.open_time >= test.start) & (table.open_time < test.end)
+    factor = np.random.default_rng(3).uniform(0.9, 1.1, int(inside.sum()))
+    for column in ("open", "high", "low", "close"):
+        table.values[column][inside] *= factor
+    _, after = judged(table)
+    assert [fold["chosen"] for fold in after["folds"]] == [fold["chosen"] for fold in before["folds"]]
+    assert after["tried"] == before["tried"]  # every configuration's validation figures, unchanged
+    assert after["folds"][-1]["strategies"]["learned"] != before["folds"][-1]["strategies"]["learned"]
+    assert after["folds"][-1]["strategies"]["buy_and_hold"] != before["folds"][-1]["strategies"]["buy_and_hold"]
+
+
+def test_every_fold_reports_the_learned_policy_beside_every_baseline_on_its_test_window():
+    table = load_source("synthetic:12", interval="5m", symbols=SYMBOLS, end_ms=parse_time("2021-01-11"))
+    plan, document = judged(table)
+    names = ["learned", "cash", "buy_and_hold", "equal_weights", "initial_weights", "seed", "lava_ai", "trading_ai"]
+    assert len(document["tried"]) == 4 + 4
+    for fold in document["folds"]:
+        assert list(fold["strategies"]) == names
+        assert fold["strategies"]["cash"] == {"roi": 0.0, "sharpe": 0.0, "max_drawdown": 0.0, "win_rate": None, "trades": 0}
+        assert fold["validation"] == document["tried"][fold["chosen"] - 1]["validation"][fold["number"] - 1]
+    for name in names:  # the aggregate compounds the folds' test windows
+        growth = np.prod([1 + fold["strategies"][name]["roi"] for fold in document["folds"]])
+        assert document["aggregate"][name]["roi"] == pytest.approx(growth - 1)
+        assert document["aggregate"][name]["trades"] == sum(fold["strategies"][name]["trades"] for fold in document["folds"])
+    assert len(document["daily"]["day"]) == len(document["daily"]["learned"]) == 4
+    assert document["intervals"]["cash"]["low"] <= document["intervals"]["cash"]["difference"] <= document["intervals"]["cash"]["high"]
+
+
+def test_buy_and_hold_buys_equal_parts_at_the_windows_first_opens_and_marks_every_close():
+    config = configured(trader={"fee_rate": 0.001, "slippage": 0.0, "initial_equity": 1000.0})
+    chunks = [ready_chunk([100.0, 110.0, 121.0, 99.0], [[0, 0, 0, 0]])]
+    times = chunks[0].ticks
+    part = buy_and_hold_part(chunks, Window("test", int(times[1]), int(times[3]) + 1), config.trader)
+    opens = chunks[0].chunk.open
+    units = 1000.0 / (opens[1] * 1.001)
+    assert part.equity.tolist() == pytest.approx([units * 110.0 * 0.999, units * 121.0 * 0.999, units * 99.0 * 0.999])
+    assert part.before == 1000.0 and part.pnls == pytest.approx([units * 99.0 * 0.999 - 1000.0])
+
+
+def test_summarize_compounds_parts_and_measures_drawdown_across_them():
+    day = np.array([0, DAY_MS], np.int64)
+    first = Part(day, np.array([110.0, 100.0]), 100.0, [5.0, -1.0])
+    second = Part(day + 2 * DAY_MS, np.array([2200.0, 1980.0]), 2000.0, [3.0])
+    figures, daily = summarize([first, second])
+    assert figures["roi"] == pytest.approx(1.0 * 0.99 - 1)
+    assert daily.tolist() == pytest.approx([0.1, 100 / 110 - 1, 0.1, 0.9 - 1])
+    assert figures["max_drawdown"] == pytest.approx(1 - 0.99 * 1.0 / 1.1)  # from the peak 1.1 to the last close 0.99
+    assert (figures["trades"], figures["win_rate"]) == (3, pytest.approx(2 / 3))
+
+
+def test_the_bootstrap_interval_is_zero_for_equal_strategies_and_above_zero_for_a_dominant_one():
+    rng = np.random.default_rng(1)
+    returns = rng.normal(0.001, 0.01, 200)
+    same = sharpe_difference(returns, returns.copy(), block_days=5, samples=300, seed=1)
+    assert same == {"difference": 0.0, "low": 0.0, "high": 0.0}
+    better = sharpe_difference(returns + 0.01, returns, block_days=5, samples=300, seed=1)
+    assert 0 < better["low"] <= better["difference"] <= better["high"]
+    assert sharpe_difference(returns, returns, block_days=5, samples=300, seed=1) == same  # reproducible from the seed
+    with pytest.raises(ValueError, match="different lengths"):
+        sharpe_difference(returns, returns[:-1], block_days=5, samples=10, seed=1)
+
+
+def test_the_grid_is_a_product_or_a_union_of_products_and_a_bad_key_is_named():
+    config = run_config()
+    found = candidates(config)
+    assert len(found) == 4 + 4 and [c.number for c in found] == list(range(1, 9))
+    assert found[0].changes == {"learning.algorithm": "hedge", "learning.hedge_eta": 5.0, "trader.entry_threshold": 0.2}
+    assert found[0].config.learning.hedge_eta == 5.0 and found[0].config.trader.entry_threshold == 0.2
+    assert candidates(configured(config, training={"grid": {}}))[0].changes == {}
+    with pytest.raises(ConfigError, match=r"\[training.grid\] trader.entry_threshold=2.0"):
+        candidates(configured(config, training={"grid": {"trader.entry_threshold": [2.0]}}))
+    with pytest.raises(ConfigError, match="expected section.key"):
+        candidates(configured(config, training={"grid": {"hedge_eta": [1.0]}}))

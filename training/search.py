@@ -1,0 +1,118 @@
+"""The configurations `train` tries, each run over the recorded votes, and the one each fold keeps.
+
+Consumes the run's config, `[training] grid` (every combination of its values is a configuration:
+a learner, its parameters, the ensemble's thresholds, ...; `[[training.grid]]` tables: the
+configurations of each, one after another, so a learner's own parameters combine only with it), the recorded chunks of the whole span
+(bars and every model's votes: they do not depend on the weights) and the folds; produces, per
+configuration, one continuous offline run — the trader's `Desk` and rl_learner's `ShadowBooks`
+and `Learner`, the very objects the topology runs (`learning.simulate`) — reduced to what is kept
+of it (`Tried`): its figures on every validation window, its part of every test window, where its
+learner ended; and, per fold, the configuration whose validation window scored best (`[training]
+metric`). `choose` reads the validation figures only: a run is causal (every weight, vote and
+fill uses only bars before it), so what a test window holds cannot change a validation score.
+Shadow books depend only on the trader's rules, so each set of rules computes them once.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from config.build import configured
+from config.schema import PeperConfig
+from config.topology import topology_of
+from learning.simulate import shadow_credit, simulate
+from messages.errors import ConfigError
+from trading.assembly import Ready
+from trading.broker import BookRules
+from training.evaluate import Part, run_part, summarize
+from training.windows import Fold
+
+
+@dataclass(frozen=True)
+class Candidate:
+    number: int
+    changes: dict[str, object]   # grid key -> value
+    config: PeperConfig
+
+    def describe(self) -> str:
+        return ", ".join(f"{key}={value}" for key, value in self.changes.items()) or "the run's own configuration"
+
+
+@dataclass
+class Tried:
+    candidate: Candidate
+    validation: list[dict[str, float | int | None]]   # per fold
+    tests: list[Part]                                  # per fold
+    learner_state: bytes                               # where its learner ended, at the span's end
+    final_weights: dict[str, float]
+    final_version: int
+    weights_path: list[tuple[int, dict[str, float]]]   # (effective from, weights) of every version
+
+
+def candidates(config: PeperConfig) -> list[Candidate]:
+    """Every combination of `[training] grid`'s values applied to `config`, each validated like a
+    file (a bad key or value is a ConfigError naming it); the run's own config when the grid is empty."""
+    grid = config.training.grid
+    products = grid if isinstance(grid, list) else [grid]
+    combinations = [dict(zip(sorted(product), values))
+                    for product in products for values in itertools.product(*(product[key] for key in sorted(product)))]
+    found = []
+    for number, changes in enumerate(combinations or [{}], start=1):
+        try:
+            candidate = configured(config, **sections_of(changes))
+            topology_of(candidate)
+        except ConfigError as exc:
+            raise ConfigError(f"[training.grid] {', '.join(f'{k}={v}' for k, v in changes.items())}: {exc}") from exc
+        found.append(Candidate(number, changes, candidate))
+    return found
+
+
+def sections_of(changes: dict[str, object]) -> dict[str, dict[str, object]]:
+    """{"learning.hedge_eta": 20} -> {"learning": {"hedge_eta": 20}}."""
+    sections: dict[str, dict[str, object]] = {}
+    for key, value in changes.items():
+        section, _, name = key.partition(".")
+        if not name:
+            raise ConfigError(f"[training.grid] key {key!r}: expected section.key, e.g. \"learning.hedge_eta\"")
+        sections.setdefault(section, {})[name] = value
+    return sections
+
+
+class ShadowCache:
+    """Shadow-book returns per chunk, computed once per set of trader rules."""
+
+    def __init__(self, chunks: list[Ready]):
+        self.chunks = chunks
+        self._by_rules: dict[BookRules, tuple[list[str], list[np.ndarray]]] = {}
+
+    def credit(self, config: PeperConfig) -> tuple[list[str], list[np.ndarray]]:
+        rules = BookRules.of(config.trader)
+        if rules not in self._by_rules:
+            self._by_rules[rules] = shadow_credit(self.chunks, config)
+        return self._by_rules[rules]
+
+
+def try_candidate(candidate: Candidate, chunks: list[Ready], shadow: ShadowCache, interval_ms: int,
+                  folds: list[Fold]) -> Tried:
+    """One continuous offline run of a configuration over every chunk, learning as the topology would."""
+    run = simulate(chunks, candidate.config, interval_ms, learn=True, credit=shadow.credit(candidate.config))
+    current = run.learner.current
+    return Tried(candidate, validation=[summarize([run_part(run, fold.validate)])[0] for fold in folds],
+                 tests=[run_part(run, fold.test) for fold in folds], learner_state=run.learner.snapshot(),
+                 final_weights=current.weights, final_version=current.version,
+                 weights_path=[(version.effective_from, dict(version.weights)) for version in run.versions])
+
+
+def choose(tried: list[Tried], fold: int, metric: str) -> Tried:
+    """The configuration whose validation window of fold `fold` (0-based) scores best on `metric`,
+    then on ROI, then the lower number — the test windows are never read here."""
+
+    def key(one: Tried) -> tuple[float, float, int]:
+        found = one.validation[fold]
+        value = found[metric] if found[metric] is not None else float("-inf")
+        return value, found["roi"], -one.candidate.number
+
+    return max(tried, key=key)
