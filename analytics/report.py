@@ -80,11 +80,12 @@ def pick_run(catalog: Catalog, run: int | None) -> int:
 def verdict(aggregate: dict[str, dict], intervals: dict[str, dict], config: PeperConfig) -> dict[str, object]:
     """Did the learned policy beat every baseline on ROI and on Sharpe, with ROI > 0 and drawdown in bounds?"""
     learned = aggregate[LEARNED]
-    missed = []
+    judged = ("roi", "sharpe") if learned["sharpe"] is not None else ("roi",)
+    missed = [] if "sharpe" in judged else ["Sharpe cannot be judged on fewer than two test days"]
     for name, metrics in aggregate.items():
         if name == LEARNED:
             continue
-        for key in ("roi", "sharpe"):
+        for key in judged:
             if not _greater(learned[key], metrics[key]):
                 missed.append(f"{name} on {key} ({_figure(key, learned[key])} vs {_figure(key, metrics[key])})")
     if learned["roi"] <= 0:
@@ -121,7 +122,7 @@ def criteria(aggregate: dict[str, dict], config: PeperConfig) -> list[dict[str, 
         {"criterion": f"max drawdown <= {config.test.max_drawdown:.0%}", "value": _figure("roi", learned["max_drawdown"]),
          "met": learned["max_drawdown"] <= config.test.max_drawdown},
         {"criterion": f"trades >= {TRADES_FACTOR}x initial weights ({initial_trades})", "value": str(learned["trades"]),
-         "met": learned["trades"] >= TRADES_FACTOR * initial_trades},
+         "met": learned["trades"] >= max(1, TRADES_FACTOR * initial_trades)},
         {"criterion": "win rate earned, not bought (no win rate >= 50 % with a loss)",
          "value": (f"BOUGHT: {_figure('roi', win_rate)} won while ROI {_figure('roi', roi)} (take-profit "
                    f"{_figure('roi', trader.take_profit)}, stop-loss {_figure('roi', trader.stop_loss)})") if bought

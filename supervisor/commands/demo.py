@@ -72,6 +72,7 @@ async def _train_with_monitor(config: PeperConfig, catalog: Catalog, plan: Plan,
         viewer.stopping.set()
         thread.join(timeout=5)
         viewer.close()
+        console.print()  # the monitor's last frame ends mid-line
 
 
 def demo_config(config: PeperConfig, console: Console) -> PeperConfig:
@@ -92,7 +93,7 @@ def demo_config(config: PeperConfig, console: Console) -> PeperConfig:
         mistral=mistral,
         mistral_ai=replace(config.mistral_ai, every_n_bars=max(config.mistral_ai.every_n_bars, 120),
                            max_tokens=max(config.mistral_ai.max_tokens, 192)),  # a tiny model rambles
-        lgbm_ai=replace(config.lgbm_ai, min_train_days=1.0, retrain_every_days=1.0),
+        lgbm_ai=replace(config.lgbm_ai, min_train_days=1.0, retrain_every_days=1.0, horizon_bars=48, min_data_in_leaf=50),
         training=replace(config.training, folds=1),
         database=replace(config.database, training_path=str(DEMO_DIR / "train.lmdb")),
     )
