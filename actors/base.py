@@ -101,6 +101,7 @@ class Actor(Recovery):
         self._hello_seen: asyncio.Event | None = None
         self._route_proven = False  # until the own hello came back, lifecycle events wait
         self._held_events: list[LifecycleEvent] = []
+        self._own_store: Store | None = None
         self._checkpoints: Store | None = None
 
     # ----- hooks for subclasses -------------------------------------------------------------
@@ -146,8 +147,9 @@ class Actor(Recovery):
         self.resent_frames += 1
 
     def acknowledge(self, upto: int, **fields: Any) -> None:
-        """Everything up to bar time `upto` is handled (and checkpointed, if the actor keeps state)."""
-        self.publish(topics.ack(self.name), Ack(upto=upto, ts_event=max(upto, 0), **fields))
+        """Everything up to bar time `upto` is handled (and checkpointed); live, nothing waits for it."""
+        if self.replay:
+            self.publish(topics.ack(self.name), Ack(upto=upto, ts_event=max(upto, 0), **fields))
 
     def spawn(self, coroutine: Awaitable[Any], name: str) -> asyncio.Task[Any]:
         """Run background work whose failure fails the actor."""
@@ -200,8 +202,8 @@ class Actor(Recovery):
             raise
         finally:
             self._sockets.close()
-            if self._checkpoints is not None:
-                self._checkpoints.close()
+            for store in filter(None, (self._own_store, self._checkpoints)):
+                store.close()
 
     def _beat(self) -> Heartbeat:
         return Heartbeat(actor=self.name, pid=os.getpid(), state=self.lifecycle.state, msgs_in=self.msgs_in,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import msgspec
 
+import actors.runtime.without_pandas  # noqa: F401  (before lightgbm)
 from actors.runtime.entry import main
 from actors.voting import VotingActor
 from marketdata.table import INTERVAL_MS

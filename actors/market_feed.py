@@ -19,6 +19,7 @@ byte for byte. `speed` paces ticks at a multiple of market time, or `max`. Confi
 from __future__ import annotations
 
 import asyncio
+import resource
 import time
 
 from actors.base import Actor
@@ -108,6 +109,7 @@ class MarketFeed(Actor):
         ticks, window = self.chunker.ticks, feed.credit_window
         pace = None if feed.speed == "max" else float(feed.speed)
         started, first_time = time.monotonic(), int(self.chunker.tick_time[0])
+        cpu_started = time.process_time()
         sent = 0
         while sent < ticks:
             slowest = min(self.acked.values(), default=sent)
@@ -137,6 +139,8 @@ class MarketFeed(Actor):
         elapsed = time.monotonic() - started
         bars = len(self.chunker.table)
         self.counters.bars, self.counters.replay_s = bars, round(elapsed, 6)
+        self.counters.replay_cpu_s = round(time.process_time() - cpu_started, 6)
+        self.counters.peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         self.log.info(
             "replay complete: %d bars acknowledged by %s in %.3f s (%.0f bars/s)",
             bars, ", ".join(self.acked) or "nobody (no ackers configured)", elapsed, bars / max(elapsed, 1e-9),

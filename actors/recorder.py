@@ -6,7 +6,9 @@ databases of `[database] path` (key topic | ts_event | src | seq, value the payl
 received) and, in the same transaction as each batch, its `BatchRecord` (`storage.recording`).
 
 A batch is committed when the socket runs dry or holds `[recorder] batch_messages`, whichever
-comes first, so a burst is one transaction and a trickle is never held back. After a kill -9 in a
+comes first, so a burst is one transaction and a trickle is never held back. The commit (and its
+fsync) runs in a worker thread, one at a time, while the loop goes on receiving: what arrives
+during one commit is the next batch (group commit), and acknowledgements follow each commit. After a kill -9 in a
 replay, the messages of the batch that was being filled are lost: restarted, the recorder says so,
 with the last durable batch, and asks every publisher that keeps its frames (the feed, the models,
 the trader, the learner) to re-send everything after the last durable clock.
@@ -47,6 +49,8 @@ class Recorder(Actor):
                 self.last_batch.number, self.last_batch.messages, self.last_batch.last_clock,
             )
         self.acked_clock = self.pending_clock = self.last_batch.last_clock
+        self.commit_wanted = asyncio.Event()
+        self.writing: tuple[asyncio.Future, BatchRecord] | None = None   # the commit in the worker thread
         self.sources = {name for name in (self.topology.feed, *self.topology.models, self.topology.trader,
                                           self.topology.learner) if name}
         if self.resumed:
@@ -56,6 +60,7 @@ class Recorder(Actor):
         if self.resumed:
             self.request_resync(self.last_batch.last_clock, self.sources)
         self.spawn(self._backups(), "backups")
+        self.spawn(self._committer(), "commits")
 
     def on_frame(self, topic: str, message: BusMessage, frame: bytes) -> None:
         """Every frame taken, e.g. `md.kline <msgpack KlineBatch>`: queued for the next commit."""
@@ -63,24 +68,40 @@ class Recorder(Actor):
         if type(message) is Clock and message.bar_time > self.pending_clock:
             self.pending_clock = message.bar_time
         if len(self.writer.pending) >= self.config.recorder.batch_messages:
-            self._commit()
+            self.commit_wanted.set()
 
     def on_drained(self) -> None:
-        self._commit()
+        if self.writer.pending:
+            self.commit_wanted.set()
 
-    def _commit(self) -> None:
-        count = len(self.writer.pending)
-        if not count:
-            return
-        record = BatchRecord(self.last_batch.number + 1, count, self.pending_clock, self.run_id)
-        self.writer.commit(meta={BATCH_KEY: encode_batch(record)})
+    async def _committer(self) -> None:
+        while True:
+            await self.commit_wanted.wait()
+            self.commit_wanted.clear()
+            while self.writer.pending:
+                batch, record = self._next_batch()
+                future = asyncio.get_running_loop().run_in_executor(None, self._write, batch, record)
+                self.writing = (future, record)
+                await asyncio.shield(future)  # a stop waits for it in on_stop rather than abandoning it
+                self.writing = None
+                self._committed(record)
+
+    def _next_batch(self) -> tuple[list, BatchRecord]:
+        batch = self.writer.take()
+        return batch, BatchRecord(self.last_batch.number + 1, len(batch), self.pending_clock, self.run_id)
+
+    def _write(self, batch: list, record: BatchRecord) -> None:
+        self.writer.write(batch, meta={BATCH_KEY: encode_batch(record)})
+
+    def _committed(self, record: BatchRecord) -> None:
+        count = record.messages
         self.last_batch = record
         counters = self.counters
         counters.written += count
         counters.batches += 1
         counters.last_clock = record.last_clock
-        if self.pending_clock > self.acked_clock:
-            self.acked_clock = self.pending_clock
+        if record.last_clock > self.acked_clock:
+            self.acked_clock = record.last_clock
             self.acknowledge(self.acked_clock, received=counters.written)
 
     async def _backups(self) -> None:
@@ -93,7 +114,14 @@ class Recorder(Actor):
             self.log.info("hot backup %s written in %.2f s", target, time.monotonic() - started)
 
     async def on_stop(self) -> None:
-        self._commit()
+        if self.writing is not None:  # the batch being written when the stop came
+            future, record = self.writing
+            await future
+            self._committed(record)
+        if self.writer.pending:
+            batch, record = self._next_batch()
+            self._write(batch, record)
+            self._committed(record)
         self.store.close()
 
 

@@ -105,14 +105,13 @@ class RlLearner(Actor):
             counters.ticks += len(ready.ticks)
             counters.updates = self.learner.state.updates
             counters.version = self.learner.state.version
-            store = self.own_store()
-            if self.replay:  # the versions are committed with the checkpoint: one transaction a chunk
+            if versions:  # durable before the checkpoint: a restart from an older one makes them again, equal
+                put_weights(self.own_store(), *versions)
+            if self.replay:
                 state = _State(self.learner.snapshot(), self.books.snapshot(), self.last_tick)
-                self.checkpoint(position, msgspec.msgpack.encode(state),
-                                also=lambda txn, found=versions: put_weights(store, *found, txn=txn))
+                self.checkpoint(position, msgspec.msgpack.encode(state))
                 counters.checkpoints += 1
             else:
-                put_weights(store, *versions)
                 self.acknowledge(position)
 
     def on_weights_command(self, topic: str, command: WeightsCommand) -> None:

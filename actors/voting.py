@@ -41,7 +41,7 @@ class VotingActor(Actor):
             self.expect_resync({self.topology.feed})
         found = self.restore()
         if found is not None:
-            self.model.restore(found.state, read_journal(self.own_store(), self.name, found.upto))
+            self.model.restore(found.state, read_journal(self.checkpoint_store(), self.name, found.upto))
             self.position = self.counters.restored_upto = found.upto
             self.log.info("restarted: resumed from the checkpoint at %d", found.upto)
 

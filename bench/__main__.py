@@ -1,7 +1,7 @@
 """`python -m bench <name>`: run a benchmark, print a Rich table, optionally write JSON.
 
-Names: `replay` (the whole topology against the raw bus), `peer` (nautilus_trader on the same
-bars), `latency` (live frame -> decision), `memory` (peak RSS over long replays), `recovery`
+Names: `replay` (the whole topology against the raw bus), `peer` (Peper beside nautilus_trader and
+freqtrade on the same bars), `latency` (live frame -> decision), `memory` (peak RSS over long replays), `recovery`
 (kill -9 of each actor, the LLM server's faults), `recorder` (messages into LMDB), `learning`
 (walk-forward folds: the learned policy against every baseline out of sample), and the component benchmarks `bus`, `feed`,
 `models`, `trading`, `llm`; `all` runs every one. Rates are medians of --runs runs (3; 1 with
@@ -34,6 +34,7 @@ from bench import (
     trading,
 )
 from bench.machine import describe_machine
+from messages.errors import PeperError
 
 UNITS = {"msgs_per_s": "msg/s", "kill9_to_running_ms": "ms", "sigstop_to_running_ms": "ms", "messages": "messages",
          "payload_bytes": "bytes", "bars": "bars", "bars_per_s": "bars/s", "peak_rss_mb": "MiB", "peak_rss_mb_long": "MiB",
@@ -43,14 +44,22 @@ UNITS = {"msgs_per_s": "msg/s", "kill9_to_running_ms": "ms", "sigstop_to_running
          "profit_factor": "ratio", "start_to_ready_ms": "ms", "probe_latency_ms": "ms", "kill9_to_ready_ms": "ms",
          "sigstop_to_ready_ms": "ms", "health_check_interval_s": "s", "probe_timeout_s": "s",
          "raw_ceiling_bars_per_s": "bars/s", "full_over_raw": "ratio", "cpu_s_per_1000_bars": "CPU s/1,000 bars",
-         "nautilus_bars_per_s": "bars/s", "nautilus_load_s": "s", "ratio": "ratio", "ms": "ms", "long_over_short": "ratio",
+         "nautilus_bars_per_s": "bars/s", "nautilus_load_s": "s", "ratio": "ratio", "ratio_training": "ratio", "ms": "ms", "long_over_short": "ratio",
          "llm_server_kill9_ms": "ms", "llm_server_sigstop_ms": "ms", "batches": "transactions",
          "messages_per_batch": "messages", "bars_short": "bars", "bars_long": "bars", "warmup_s": "s",
          "bar_period_s": "s", "bars_per_run": "bars", "decisions_measured": "decisions", "p50_us": "µs",
          "p99_us": "µs", "p99_9_us": "µs", "symbols": "symbols", "elapsed_s": "s", "ours_bars_per_s": "bars/s",
          "nautilus_orders_filled": "orders", "lgbm_pinned_version": "version", "mistral_cache_hits": "answers",
-         "mistral_llm_requests": "requests"}
+         "mistral_llm_requests": "requests", "hop_p50_us": "µs", "hop_p99_us": "µs", "llm_hop_p50_us": "µs", "llm_hop_p99_us": "µs"}
+SUFFIX_UNITS = (("_bars_per_s", "bars/s"), ("_trades", "trades"), ("_mb", "MiB"), ("_bars", "bars"), ("_ms", "ms"),
+                ("_us", "µs"), ("_s", "s"))
 WIDE = 132  # columns for tables written to a file or pipe
+
+
+def unit_of(key: str) -> str:
+    """A figure's unit: by its name, else by its name's ending (`freqtrade_bars_per_s`: bars/s)."""
+    found = UNITS.get(key, UNITS.get(key.removeprefix("llm_")))
+    return found if found is not None else next((unit for suffix, unit in SUFFIX_UNITS if key.endswith(suffix)), "")
 ORDER = ("replay", "peer", "latency", "memory", "recovery", "recorder", "learning", "bus", "feed", "models", "trading", "llm")
 
 
@@ -58,11 +67,7 @@ def run_one(name: str, args: argparse.Namespace, document: dict[str, object]) ->
     runs, quick = args.runs, args.quick
     match name:
         case "peer":
-            section = peer.run(runs, quick)
-            ours = document.get("replay") or replay.run(1, quick)
-            section["ratio"] = round(ours["bars_per_s"] / section["nautilus_bars_per_s"], 3)
-            section["ours_bars_per_s"] = ours["bars_per_s"]
-            return section
+            return peer.run(runs, quick, status=lambda text: _console(stderr=True).print(text, markup=False))
         case "memory":
             return replay.memory(document.get("replay") or replay.run(1, quick), quick)
         case "learning":
@@ -94,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except PeperError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.runs = args.runs if args.runs is not None else (1 if args.quick else 3)
@@ -106,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         began = time.monotonic()
         status = console.status(f"running {name} ({args.runs} run{'s' if args.runs > 1 else ''}) ...")
-        with status if name != "learning" else contextlib.nullcontext():  # learning shows its own progress bars
+        with status if name not in ("learning", "peer") else contextlib.nullcontext():  # they say their own progress
             document[name] = run_one(name, args, document)
         document[name]["elapsed_s"] = round(time.monotonic() - began, 1)
         print_section(name, document[name])
@@ -132,15 +145,15 @@ def print_section(name: str, section: dict[str, object]) -> None:
         if isinstance(value, dict):
             for item, figure in value.items():
                 item_runs = runs.get(item) if isinstance(runs, dict) else None
-                table.add_row(f"{key}.{item}", _shown(figure), UNITS.get(key, ""), _shown_runs(item_runs))
+                table.add_row(f"{key}.{item}", _shown(figure), unit_of(key), _shown_runs(item_runs))
             continue
-        table.add_row(key, _shown(value), UNITS.get(key, UNITS.get(key.removeprefix("llm_"), "")), _shown_runs(runs))
+        table.add_row(key, _shown(value), unit_of(key), _shown_runs(runs))
     _console().print(table)
 
 
-def _console() -> Console:
-    console = Console()
-    return console if console.is_terminal else Console(width=WIDE)
+def _console(stderr: bool = False) -> Console:
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, width=WIDE)
 
 
 def print_learning(section: dict[str, object]) -> None:

@@ -12,8 +12,7 @@ import tempfile
 from pathlib import Path
 
 from bench.data import SYMBOLS
-from bench.topology import finished, replay_config
-from bench.watch import ActorWatcher
+from bench.topology import measured, replay_config
 from storage.store import Store
 from storage.stream import StreamReader
 from supervisor.harness import running_daemon
@@ -21,8 +20,8 @@ from supervisor.harness import running_daemon
 
 def measure(workdir: Path, start: str, end: str) -> dict[str, object]:
     db = workdir / "feed.lmdb"
-    with running_daemon(workdir, replay_config(db, start, end, {"recorder": {}})) as daemon, ActorWatcher(daemon) as watcher:
-        feed = finished(daemon, 600)
+    with running_daemon(workdir, replay_config(db, start, end, {"recorder": {}})) as daemon:
+        feed, watcher = measured(daemon, 600)
     bars, seconds = feed.bars, feed.replay_s
     with Store(db, readonly=True) as store:
         size, messages = store.size_bytes(), StreamReader(store).count()

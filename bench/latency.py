@@ -5,7 +5,9 @@ bar every `BAR_PERIOD_S`); produces the section `latency`: per (bar, symbol), th
 double starting to send the bar's closing frames to the trader publishing its decision (the
 decision's `ts_sent`), as p50 / p99 / p99.9 in µs; first with the LLM excluded (trading_ai,
 lava_ai, lgbm_ai), then (`llm_*`) with mistral_ai and the tiny model's server in the topology
-(live, a cache miss never blocks a bar). Bars backfilled over REST at start are not counted.
+(live, a cache miss never blocks a bar). Bars backfilled over REST at start are not counted. Per hop
+(`hop_p50_us`, `hop_p99_us`), from the messages' `ts_sent` stamps: closing frame -> the feed's
+kline message, kline -> each model's votes, the last vote -> the trader's decision.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from config.times import parse_time
 from llm.tiny_model import write_tiny_model
 from marketdata.binance_double import BinanceDouble
 from marketdata.sources import load_source
+from messages import topics
+from messages.market import KlineBatch
+from messages.signals import VoteBatch
 from messages.trading import DecisionBatch
 from supervisor.harness import free_port, running_daemon
 
@@ -42,7 +47,7 @@ def topology(db: Path, double: BinanceDouble, model: Path | None) -> PeperConfig
                       actors={**actors, "market_feed": {}}, **llm)
 
 
-def measure(workdir: Path, bars: int, with_llm: bool) -> list[float]:
+def measure(workdir: Path, bars: int, with_llm: bool) -> tuple[list[float], dict[str, list[float]]]:
     start = parse_time("2021-04-05")
     table = load_source(str(KLINES), interval="1m", symbols=SYMBOLS, start_ms=start, end_ms=start + bars * 60_000)
     db = workdir / "live.lmdb"
@@ -57,7 +62,30 @@ def measure(workdir: Path, bars: int, with_llm: bool) -> list[float]:
     finally:
         double.stop()
     sent = double.closing_sent_ns
-    return [(d.ts_sent - sent[d.bar_time[0]]) / 1000 for d in _decisions(db) for _ in d.symbol if d.bar_time[0] in sent]
+    decisions = [d for d in _decisions(db) if d.bar_time[0] in sent]
+    total = [(d.ts_sent - sent[d.bar_time[0]]) / 1000 for d in decisions for _ in d.symbol]
+    return total, hops(db, decisions, sent)
+
+
+def hops(db: Path, decisions: list[DecisionBatch], sent: dict[int, int]) -> dict[str, list[float]]:
+    """Per bar, where the time went (µs, from `ts_sent` stamps): closing frame -> the feed's kline
+    message (`feed`), kline -> each model's votes (`<model>`), the last vote -> the decision (`trader`)."""
+    klines = {k.open_time[0]: k.ts_sent for k in recorded_messages(db, topics.KLINE) if isinstance(k, KlineBatch)}
+    votes: dict[str, dict[int, int]] = {}
+    for model in {v.model for d in decisions for v in d.votes(0)}:
+        for batch in recorded_messages(db, topics.signal(model)):
+            if isinstance(batch, VoteBatch) and batch.bar_time:
+                votes.setdefault(model, {})[batch.bar_time[0]] = batch.ts_sent
+    found: dict[str, list[float]] = {"feed": [], "trader": [], **{model: [] for model in votes}}
+    for decision in decisions:
+        bar = decision.bar_time[0]
+        if bar not in klines or any(bar not in by_bar for by_bar in votes.values()):
+            continue
+        found["feed"].append((klines[bar] - sent[bar]) / 1000)
+        for model, by_bar in votes.items():
+            found[model].append((by_bar[bar] - klines[bar]) / 1000)
+        found["trader"].append((decision.ts_sent - max(by_bar[bar] for by_bar in votes.values())) / 1000)
+    return found
 
 
 def _decisions(db: Path) -> list[DecisionBatch]:
@@ -77,14 +105,19 @@ def run(runs: int, quick: bool, bars: int | None = None) -> dict[str, object]:
     for prefix, with_llm in (("", False), ("llm_", True)):
         per_run = []
         samples = 0
+        breakdown: dict[str, list[float]] = {}
         for _ in range(runs):
             with tempfile.TemporaryDirectory() as workdir:
-                latencies = measure(Path(workdir), bars, with_llm)
+                latencies, by_hop = measure(Path(workdir), bars, with_llm)
             per_run.append(_percentiles(latencies))
             samples += len(latencies)
+            for hop, values in by_hop.items():
+                breakdown.setdefault(hop, []).extend(values)
         for key in ("p50_us", "p99_us", "p99_9_us"):
             values = [p[key] for p in per_run]
             section[prefix + key] = round(statistics.median(values), 1)
             section[f"{prefix}{key}_runs"] = values
         section[prefix + "decisions_measured"] = samples
+        section[prefix + "hop_p50_us"] = {hop: _percentiles(values)["p50_us"] for hop, values in breakdown.items() if values}
+        section[prefix + "hop_p99_us"] = {hop: _percentiles(values)["p99_us"] for hop, values in breakdown.items() if values}
     return section

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from analytics.recording import recorded_messages
 from bench.data import KLINES, SYMBOLS
-from bench.topology import finished, replay_config
-from bench.watch import ActorWatcher
+from bench.topology import measured, replay_config
 from config.schema import LgbmAiConfig
 from config.times import parse_time
 from marketdata.sources import load_source
@@ -51,8 +50,9 @@ def hit_rates(db: Path, table, horizon: int) -> dict[str, dict[str, float]]:
 def measure(workdir: Path, start: str, end: str) -> dict[str, object]:
     db = workdir / "models.lmdb"
     config = replay_config(db, start, end, {"recorder": {}, **{model: {} for model in MODELS}})
-    with running_daemon(workdir, config) as daemon, ActorWatcher(daemon) as watcher:
-        bars = finished(daemon, 1800).bars
+    with running_daemon(workdir, config) as daemon:
+        feed, watcher = measured(daemon, 1800)
+        bars = feed.bars
         lgbm = daemon.actor("lgbm_ai").counters
     table = load_source(str(KLINES), interval="1m", symbols=SYMBOLS, start_ms=parse_time(start), end_ms=parse_time(end))
     rates = hit_rates(db, table, LgbmAiConfig().horizon_bars)

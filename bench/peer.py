@@ -1,89 +1,100 @@
-"""Peer benchmark: nautilus_trader's BacktestEngine on the same bars, as the yardstick for replay speed.
+"""Peer benchmark: Peper's full topology beside nautilus_trader and freqtrade, on the same bars.
 
-Consumes the shared 1m klines (the replay window's 5 symbols) and nautilus_trader (the `bench`
-extra, never a runtime dependency); produces the section `peer`: `nautilus_bars_per_s` (bars
-through `engine.run()` with its example EMA 10/20 crossover strategy on every symbol; loading and
-wrangling the bars is timed apart as `nautilus_load_s`), and, when the replay benchmark ran in the
-same invocation, `ratio` = our full-topology replay bars/s / nautilus bars/s.
+Consumes the shared 1m klines (five symbols, 2021-04-02 .. 05-14: 42 days, ~300 k bars; three days
+with --quick); produces the section `peer`. Each run, alternating, on the same bars:
+- nautilus_trader (`bench.peers.nautilus_run`, its own process): a long-only EMA 10/20 cross per
+  symbol, 0.1 % fee, logging bypassed, no analysis; bars/s through `engine.run()`;
+- freqtrade (`bench.peers.freqtrade_run`, in its own virtual environment, offline: markets served
+  locally, every network call refused): the same strategy and fee; bars/s in its backtest phase;
+- Peper: the whole topology (four models — lgbm_ai on a stored model, mistral_ai from its cache —
+  trader, learner, recorder) replaying the window at full speed, first send to last acknowledgement;
+and once more Peper with lgbm_ai training walk-forward inside the timed run (`ours_training`).
+Each row has bars/s, trades (closed round trips) and peak RSS (ours: the sum over its processes,
+and the largest one); `ratio` = ours over the faster peer. A warm-up pass first trains the lgbm
+models and fills the LLM cache (as `bench replay`).
 """
 
 from __future__ import annotations
 
+import json
 import statistics
-import time
-from decimal import Decimal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
+from analytics.recording import recorded_messages
 from bench.data import KLINES, SYMBOLS
+from bench.peers.freqtrade_env import freqtrade_python
+from bench.replay import prepared_models, replay_once
 from config.times import parse_time
-from marketdata.sources import load_source
-from marketdata.table import KlineTable
+from messages import topics
+from messages.errors import BenchError
+
+WINDOW = ("2021-04-02", "2021-05-14")
+QUICK_WINDOW = ("2021-04-02", "2021-04-05")
+FREQTRADE_RUNNER = Path(__file__).with_name("peers") / "freqtrade_run.py"
 
 
-def _instrument(symbol: str, first_price: float):
-    from nautilus_trader.model import currencies
-    from nautilus_trader.model.identifiers import InstrumentId, Symbol, Venue
-    from nautilus_trader.model.instruments import CurrencyPair
-    from nautilus_trader.model.objects import Price, Quantity
-
-    base = getattr(currencies, symbol.removesuffix("USDT"))
-    return CurrencyPair(
-        instrument_id=InstrumentId(Symbol(symbol), Venue("BINANCE")), raw_symbol=Symbol(symbol),
-        base_currency=base, quote_currency=currencies.USDT, price_precision=5, size_precision=4,
-        price_increment=Price(1e-05, precision=5), size_increment=Quantity(1e-04, precision=4),
-        lot_size=None, max_quantity=None, min_quantity=None, max_notional=None, min_notional=None,
-        max_price=None, min_price=None, margin_init=Decimal(0), margin_maint=Decimal(0),
-        maker_fee=Decimal("0.001"), taker_fee=Decimal("0.001"), ts_event=0, ts_init=0,
-    )
+def run_nautilus(start: str, end: str) -> dict[str, object]:
+    return _json_of([sys.executable, "-m", "bench.peers.nautilus_run", "--start", start, "--end", end], "nautilus_trader")
 
 
-def run_nautilus(table: KlineTable) -> tuple[float, float, int, int]:
-    """(seconds in engine.run(), seconds loading, bars, orders filled) for an EMA 10/20 cross on every symbol."""
-    import pandas as pd
-    from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
-    from nautilus_trader.config import LoggingConfig
-    from nautilus_trader.examples.strategies.ema_cross import EMACross, EMACrossConfig
-    from nautilus_trader.model.currencies import USDT
-    from nautilus_trader.model.data import BarType
-    from nautilus_trader.model.enums import AccountType, OmsType
-    from nautilus_trader.model.identifiers import Venue
-    from nautilus_trader.model.objects import Money
-    from nautilus_trader.persistence.wranglers import BarDataWrangler
-
-    started = time.perf_counter()
-    engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(bypass_logging=True)))
-    engine.add_venue(Venue("BINANCE"), OmsType.NETTING, AccountType.MARGIN, [Money(10_000_000, USDT)], base_currency=USDT)
-    bars = 0
-    for index, symbol in enumerate(table.symbols):
-        rows = table.symbol_index == index
-        frame = pd.DataFrame({column: table.values[column][rows] for column in ("open", "high", "low", "close", "volume")},
-                             index=pd.to_datetime(table.open_time[rows] + table.interval_ms, unit="ms", utc=True))
-        instrument = _instrument(symbol, float(frame["close"].iloc[0]))
-        bar_type = BarType.from_str(f"{symbol}.BINANCE-{table.interval_ms // 60_000}-MINUTE-LAST-EXTERNAL")
-        engine.add_instrument(instrument)
-        data = BarDataWrangler(bar_type, instrument).process(frame)
-        engine.add_data(data)
-        bars += len(data)
-        size = Decimal(str(round(1_000 / float(frame["close"].iloc[0]), 4) or 0.0001))
-        engine.add_strategy(EMACross(EMACrossConfig(
-            instrument_id=instrument.id, bar_type=bar_type, trade_size=size, fast_ema_period=10, slow_ema_period=20,
-            subscribe_trade_ticks=False, subscribe_quote_ticks=False, request_bars=False, strategy_id=f"EMACross-{index:03d}",
-            order_id_tag=f"{index:03d}")))
-    loaded = time.perf_counter()
-    engine.run()
-    ran = time.perf_counter()
-    fills = len(engine.trader.generate_order_fills_report())
-    engine.dispose()
-    return ran - loaded, loaded - started, bars, fills
+def run_freqtrade(python: Path, start: str, end: str, workdir: Path) -> dict[str, object]:
+    found = _json_of([str(python), str(FREQTRADE_RUNNER), "--data", str(KLINES), "--symbols", *SYMBOLS,
+                      "--start-ms", str(parse_time(start)), "--end-ms", str(parse_time(end)), "--workdir", str(workdir)],
+                     "freqtrade")
+    if found["network_refused"]:
+        raise BenchError(f"freqtrade tried the network ({', '.join(found['network_refused'])}): not an offline run")
+    return found
 
 
-def run(runs: int, quick: bool, window: tuple[str, str] | None = None) -> dict[str, object]:
-    start, end = window or (("2021-04-02", "2021-04-05") if quick else ("2021-04-02", "2021-05-02"))
-    table = load_source(str(KLINES), interval="1m", symbols=SYMBOLS, start_ms=parse_time(start), end_ms=parse_time(end))
-    rates, loads = [], []
-    for _ in range(runs):
-        run_s, load_s, bars, fills = run_nautilus(table)
-        rates.append(round(bars / run_s, 1))
-        loads.append(round(load_s, 2))
-    return {"window": f"{start} .. {end}", "bars": bars, "nautilus_bars_per_s": statistics.median(rates),
-            "nautilus_bars_per_s_runs": rates, "nautilus_load_s": statistics.median(loads), "nautilus_load_s_runs": loads, "nautilus_orders_filled": fills,
-            "strategy": "nautilus_trader examples EMACross, EMA 10/20, one per symbol"}
+def run_ours(workdir: Path, start: str, end: str, model: Path, pinned: int, source_db: Path | None) -> dict[str, object]:
+    db = workdir / "ours.lmdb"
+    result = replay_once(workdir, db, start, end, model=model, pinned=pinned, seed_from=source_db)
+    trades = len(recorded_messages(db, topics.TRADE_CLOSED))
+    return {"bars": result["bars"], "seconds": result["seconds"], "trades": trades,
+            "peak_rss_mb": sum(result["peak_rss_mb"].values()), "largest_process_mb": max(result["peak_rss_mb"].values())}
+
+
+def _json_of(command: list[str], peer: str) -> dict[str, object]:
+    result = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+    if result.returncode != 0:
+        raise BenchError(f"the {peer} peer failed (exit {result.returncode}): {result.stderr.strip()[-800:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _rate(result: dict[str, object]) -> float:
+    return round(result["bars"] / result["seconds"], 1)
+
+
+def run(runs: int, quick: bool, window: tuple[str, str] | None = None, status=lambda text: None) -> dict[str, object]:
+    start, end = window or (QUICK_WINDOW if quick else WINDOW)
+    python = freqtrade_python(status)
+    rows: dict[str, list[dict[str, object]]] = {"nautilus": [], "freqtrade": [], "ours": [], "ours_training": []}
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        model, warm_db, pinned = prepared_models(scratch, start, end)
+        for index in range(runs):
+            status(f"run {index + 1}/{runs}: nautilus_trader")
+            rows["nautilus"].append(run_nautilus(start, end))
+            status(f"run {index + 1}/{runs}: freqtrade")
+            rows["freqtrade"].append(run_freqtrade(python, start, end, scratch / f"freqtrade-{index}"))
+            status(f"run {index + 1}/{runs}: Peper's topology")
+            rows["ours"].append(run_ours(scratch / f"ours-{index}", start, end, model, pinned, warm_db))
+        status("Peper's topology with lgbm_ai training walk-forward inside the timed run")
+        rows["ours_training"].append(run_ours(scratch / "ours-training", start, end, model, 0, None))
+    section: dict[str, object] = {"window": f"{start} .. {end} (exclusive), 5 symbols, 1m", "bars": rows["ours"][-1]["bars"],
+                                  "strategy": "peers: long-only EMA 10/20 cross, 0.1 % fee; ours: the full topology"}
+    for name, results in rows.items():
+        rates = [_rate(r) for r in results]
+        section[f"{name}_bars_per_s"] = statistics.median(rates)
+        section[f"{name}_bars_per_s_runs"] = rates
+        section[f"{name}_trades"] = results[-1]["trades"]
+        section[f"{name}_peak_rss_mb"] = round(max(r["peak_rss_mb"] for r in results), 1)
+    section["ours_largest_process_mb"] = round(max(r["largest_process_mb"] for r in rows["ours"]), 1)
+    section["nautilus_bars"], section["freqtrade_bars"] = rows["nautilus"][-1]["bars"], rows["freqtrade"][-1]["bars"]
+    faster = max(section["nautilus_bars_per_s"], section["freqtrade_bars_per_s"])
+    section["ratio"] = round(section["ours_bars_per_s"] / faster, 3)
+    section["ratio_training"] = round(section["ours_training_bars_per_s"] / faster, 3)
+    return section

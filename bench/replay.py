@@ -8,7 +8,10 @@ Consumes the shared klines; produces the sections `replay` and `memory`.
   cache from the tiny test model (mistral_ai asks every 240 bars, in both passes). In the same
   run, `raw_ceiling_bars_per_s`: as many processes (one pulse per publishing actor, sending the
   count and mean size that actor published; one sink in the recorder's place) moving the same
-  messages through the same broker with no logic, from a common start until the sink has all;
+  messages through the same broker with no logic (a few thousand messages, far below the
+  high-water mark; should one still be lost, the sink's sequence gaps or its streams' ends show it
+  and the benchmark stops at once with an error naming the loss), from a common start until the
+  sink has all;
   `full_over_raw` = bars_per_s / raw_ceiling_bars_per_s.
 - memory: `peak_rss_mb` per actor (VmHWM) over the replay window, and over the 132-day 5m data,
   with the ratio long/short per actor: flat means memory does not grow with the replay's length.
@@ -22,11 +25,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.topology import finished, replay_config
-from bench.watch import ActorWatcher
+from bench.topology import measured, replay_config
 from config.build import configured, topology
 from config.schema import PeperConfig
 from llm.tiny_model import write_tiny_model
+from messages.errors import BenchError
 from storage.models import latest_model
 from storage.sessions import copy_database
 from storage.store import Store
@@ -47,15 +50,30 @@ def full_topology(db: Path, start: str, end: str, *, model: Path, port: int, pin
 
 
 def replay_once(workdir: Path, db: Path, start: str, end: str, *, model: Path, pinned: int, interval: str = "1m",
-                with_server: bool = False) -> dict[str, object]:
+                with_server: bool = False, seed_from: Path | None = None) -> dict[str, object]:
+    """One measured replay; `seed_from`: a store whose lgbm models and LLM answers are copied in first."""
+    if seed_from is not None:
+        _copy_models_and_cache(seed_from, db)
     config = full_topology(db, start, end, model=model, port=free_port(), pinned=pinned, interval=interval,
                            with_server=with_server)
     workdir.mkdir(parents=True, exist_ok=True)
-    with running_daemon(workdir, config) as daemon, ActorWatcher(daemon) as watcher:
-        feed = finished(daemon, 3600)
+    with running_daemon(workdir, config) as daemon:
+        feed, watcher = measured(daemon, 3600)
         mistral = daemon.actor("mistral_ai").counters
     return {"bars": feed.bars, "seconds": feed.replay_s, "cpu_s": watcher.cpu_s, "peak_rss_mb": watcher.peak_rss_mb,
             "mistral": mistral}
+
+
+def prepared_models(scratch: Path, start: str, end: str) -> tuple[Path, Path, int]:
+    """The warm-up pass: the tiny LLM written, lgbm_ai trained walk-forward and mistral_ai's answers
+    cached over the window, with the LLM server; returns (model file, the warm store, the newest
+    lgbm version to pin)."""
+    model = write_tiny_model(scratch / "tiny.gguf")
+    db = scratch / "warm.lmdb"
+    replay_once(scratch / "warm", db, start, end, model=model, pinned=0, with_server=True)
+    with Store(db) as store:
+        pinned = (latest_model(store) or (0, b""))[0]
+    return model, db, pinned
 
 
 def published(db: Path) -> dict[str, tuple[int, float]]:
@@ -80,9 +98,17 @@ def raw_ceiling(workdir: Path, traffic: dict[str, tuple[int, float]], bars: int)
                                  "args": ["--count", str(count), "--payload-bytes", str(int(size)), "--start-at", str(start_at)]}
               for index, (src, (count, size)) in enumerate(sorted(traffic.items()))}
     config = configured(actors=topology(sink={"args": ["--ack-every", "1000000000"]}, **pulses))
+
+    def complete() -> bool:
+        sink = daemon.actor("sink")
+        lost = sink.seq_gaps or (sink.counters.ends == len(traffic) and sink.counters.pulses < total)
+        if lost:
+            raise BenchError(f"the raw run lost messages: the sink has {sink.counters.pulses} of {total}, "
+                             f"{sink.seq_gaps} sequence gaps; a benchmark that loses messages measures nothing")
+        return sink.counters.pulses >= total
+
     with running_daemon(workdir, config) as daemon:
-        wait_for(lambda: daemon.actor("sink").counters.pulses >= total, 600, "the sink got every message",
-                 interval_s=0.005)
+        wait_for(complete, 600, "the sink got every message", interval_s=0.005)
         finished = time.time()
     return bars / (finished - start_at), total
 
@@ -96,16 +122,14 @@ def run(runs: int, quick: bool, window: tuple[str, str] | None = None) -> dict[s
     results, raws = [], []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
-        model = write_tiny_model(scratch / "tiny.gguf")
-        db = scratch / "warm.lmdb"
-        warm = replay_once(scratch / "warm", db, start, end, model=model, pinned=0, with_server=True)
-        with Store(db) as store:
-            pinned = (latest_model(store) or (0, b""))[0]
+        started = time.monotonic()
+        model, db, pinned = prepared_models(scratch, start, end)
+        warmup_s = time.monotonic() - started
         traffic = None
         for index in range(runs):
             run_db = scratch / f"run-{index}.lmdb"
-            _copy_models_and_cache(db, run_db)
-            results.append(replay_once(scratch / f"run-{index}", run_db, start, end, model=model, pinned=pinned))
+            results.append(replay_once(scratch / f"run-{index}", run_db, start, end, model=model, pinned=pinned,
+                                       seed_from=db))
             traffic = traffic or published(run_db)
             raws.append(raw_ceiling(scratch / f"raw-{index}", traffic, results[-1]["bars"]))
     bars = results[-1]["bars"]
@@ -127,7 +151,7 @@ def run(runs: int, quick: bool, window: tuple[str, str] | None = None) -> dict[s
         "lgbm_pinned_version": pinned,
         "mistral_cache_hits": results[-1]["mistral"].cache_hits,
         "mistral_llm_requests": results[-1]["mistral"].llm_requests,
-        "warmup_s": round(warm["seconds"], 1),
+        "warmup_s": round(warmup_s, 1),
         "peak_rss_mb": {name: round(max(r["peak_rss_mb"].get(name, 0.0) for r in results), 1) for name in actors},
     }
 

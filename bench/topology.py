@@ -1,9 +1,9 @@
 """The topologies every benchmark runs, built typed (`config.build`): the shared klines through the given actors.
 
 `replay_config` builds a replay of ../shared/data klines (1m, the five symbols) through the actors
-given, with the shipped model settings and the seed's initial weights; `finished` waits until the
+given, with the models' default settings and the seed's initial weights; `finished` waits until the
 feed has completed the replay and returns its counters (bars, seconds from the first send to the
-last acknowledgement).
+last acknowledgement); `measured` also returns what each actor cost meanwhile.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import KLINES, SYMBOLS
+from bench.watch import ActorWatcher
 from config.build import configured
 from config.schema import PeperConfig
 from messages.counters import FeedCounters
@@ -35,6 +36,21 @@ def replay_config(db: Path, start: str, end: str, actors: dict[str, dict[str, An
 
 
 def finished(daemon: DaemonHandle, timeout_s: float) -> FeedCounters:
-    """The feed's counters once the replay is complete: `bars` and `replay_s`."""
+    """The feed's counters once the replay is complete: `bars` and `replay_s` (measured by the feed
+    itself, so polling slowly loses no precision and leaves the cores to the topology)."""
     return wait_for(lambda: (c := daemon.actor("market_feed").counters).replay_s > 0 and c, timeout_s,
-                    "the replay completed", interval_s=0.02)
+                    "the replay completed", interval_s=0.1)
+
+
+def measured(daemon: DaemonHandle, timeout_s: float) -> tuple[FeedCounters, ActorWatcher]:
+    """The replay's counters and what each actor cost during it: every other actor's CPU is marked
+    when the feed is being started (they are all running and idle then); the feed measures its own
+    (it exits when done)."""
+    watcher = ActorWatcher(daemon)
+    wait_for(lambda: daemon.actor("market_feed").state in ("starting", "running", "done"), 120, "the feed started")
+    watcher.mark({actor.name for actor in daemon.status().actors if actor.name != "market_feed"})
+    feed = finished(daemon, timeout_s)
+    watcher.read()
+    watcher.cpu_s["market_feed"] = feed.replay_cpu_s
+    watcher.peak_rss_mb["market_feed"] = feed.peak_rss_mb
+    return feed, watcher

@@ -32,6 +32,7 @@ from messages.errors import DaemonUnreachable
 
 RESTARTS_ENV = "PEPER_RESTARTS"    # how often the supervisor restarted this actor (0 at first start)
 LOG_LEVEL_ENV = "PEPER_LOG_LEVEL"  # the actors' log level (INFO unless set; `train` sets WARNING)
+PROFILE_ENV = "PEPER_PROFILE_DIR"  # set: every actor runs under cProfile and writes <dir>/<name>.prof
 RUN_ID_ENV = "PEPER_RUN_ID"        # the daemon run: a checkpoint of another run is never resumed
 CONFIG_FILE_NAME = "config.json"   # the resolved configuration, written by the daemon
 LOCK_FILE_NAME = "daemon.lock"     # held (flock) by the running daemon, holds its pid

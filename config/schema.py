@@ -107,8 +107,8 @@ class FeedConfig(Section):
     speed: Annotated[str, Meta(pattern=r"^(max|[0-9]+(\.[0-9]+)?)$")] = "max"
     start: str = ""
     end: str = ""
-    chunk_ticks: PositiveInt = 256
-    credit_window: PositiveInt = 1024
+    chunk_ticks: PositiveInt = 1024
+    credit_window: PositiveInt = 4096
     ws_url: str = "wss://stream.binance.com:9443/stream"
     rest_url: str = "https://api.binance.com"
     tick_deadline_s: Seconds = 5.0
@@ -169,6 +169,7 @@ class ActorSpec(Section):
     restart: Literal["permanent", "transient", "temporary"] = "permanent"
     after: list[ActorName] = msgspec.field(default_factory=list)
     args: list[str] = msgspec.field(default_factory=list)
+    nice: Annotated[int, Meta(ge=-20, le=19)] | None = None  # CPU priority; None: the role's (config.topology)
 
 
 class PeperConfig(Section):

@@ -25,7 +25,7 @@ def dumps(document: dict[str, Any] | PeperConfig) -> str:
 
 
 def _table(table: dict[str, Any], path: list[str], lines: list[str]) -> None:
-    scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
+    scalars = {k: v for k, v in table.items() if not isinstance(v, dict) and v is not None}  # None: absent
     tables = {k: v for k, v in table.items() if isinstance(v, dict)}
     if path and (scalars or not tables):
         lines.append(f"\n[{'.'.join(_key(p) for p in path)}]")

@@ -62,6 +62,16 @@ class Topology(msgspec.Struct, frozen=True):
         return {expert: float(given.get(expert, 0.0)) for expert in experts}
 
 
+ROLE_NICENESS = {"recorder": 5, "learner": 5, "llm": 10}  # off the bar -> decision path: they yield to it
+
+
+def niceness(config: PeperConfig, name: str) -> int:
+    """The actor's CPU niceness: `[actors.<name>] nice`, else its role's — the recorder, the learner and
+    the LLM's server are not on the path from a bar to its decision, so live they let it go first."""
+    spec = config.actors[name]
+    return spec.nice if spec.nice is not None else ROLE_NICENESS.get(role_of(name, spec.role), 0)
+
+
 def role_of(name: str, spec_role: str) -> str:
     return spec_role or ROLE_BY_NAME.get(name, "other")
 

@@ -16,6 +16,7 @@ import numpy as np
 from messages.market import KlineBatch
 
 OK, UNKNOWN_SYMBOL, BAD_VALUES, ZERO_VOLUME = 0, 1, 2, 3
+RECENT_SEQUENCES = 8  # symbol sequences whose indices `Universe` keeps
 PROBLEM_REASONS = ("", "symbol not in [test] symbols", "non-finite or non-positive price or volume", "zero volume")
 
 
@@ -25,13 +26,24 @@ class Universe:
     def __init__(self, symbols: list[str]):
         self.symbols = list(symbols)
         self.index = {symbol: i for i, symbol in enumerate(self.symbols)}
+        self._recent: dict[tuple[str, ...], np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.symbols)
 
     def indices(self, symbols: list[str]) -> np.ndarray:
-        index = self.index
-        return np.fromiter((index.get(s, -1) for s in symbols), np.int64, len(symbols))
+        """Each symbol's index (-1 outside the universe). Batches repeat the same symbol sequence
+        chunk after chunk, so the last few sequences' answers are kept (read-only arrays)."""
+        key = tuple(symbols)
+        found = self._recent.get(key)
+        if found is None:
+            index = self.index
+            found = np.fromiter((index.get(s, -1) for s in symbols), np.int64, len(symbols))
+            found.flags.writeable = False
+            if len(self._recent) >= RECENT_SEQUENCES:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[key] = found
+        return found
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ class NoCounters(Counters):
 class FeedCounters(Counters):
     bars: int = 0                     # replay: bars in the window
     replay_s: float = 0.0             # replay: first send to the last acknowledgement, once complete (s)
+    replay_cpu_s: float = 0.0         # replay: this process's CPU over the same span (s)
+    peak_rss_mb: float = 0.0          # replay: this process's peak resident memory when complete (MiB)
     ticks_sent: int = 0
     last_bar: int = 0                 # ms UTC of the newest bar sent
     resent_frames: int = 0

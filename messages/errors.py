@@ -18,7 +18,8 @@ PeperError                      base: the message is one line a user can act on
 ├── LlmError                    the LLM server cannot be started or does not answer (llm)
 ├── WindowError                 training windows are empty, overlap or lie outside the data (training)
 ├── ReportError                 a report cannot be written from that catalog (analytics)
-└── WeightsError                a weights or policy command cannot be done (supervisor)
+├── WeightsError                a weights or policy command cannot be done (supervisor)
+└── BenchError                  a benchmark cannot measure honestly: a peer failed, messages were lost (bench)
 ```
 
 Imports nothing; every package raises from here, so `except PeperError` is the only catch the
@@ -112,3 +113,7 @@ class ReportError(PeperError):
 
 class WeightsError(PeperError):
     """A weights or policy command cannot be done; the message says why."""
+
+
+class BenchError(PeperError):
+    """A benchmark cannot give an honest figure (a peer failed to run, a run lost messages)."""

@@ -6,7 +6,7 @@ Every kernel equals the textbook whole-series definition however the series is c
 - `wilder_rsi(x, period, state)`: average gain and loss seeded with the simple mean of the first
   `period` changes, then y = (y * (period - 1) + change) / period; RSI = 100 - 100 / (1 + gain / loss);
 - `rolling_mean_std(x, n, tail)`: mean and population std of the last n values (two-pass per
-  window, so no rounding accumulates over a long replay);
+  window, so no rounding accumulates over a long replay; the tail carried as float64 bytes);
 - `log_returns(x, previous)`: log(x[t] / x[t-1]) with the previous chunk's last value carried.
 The recursions are plain loops over Python floats (a scipy/numba kernel costs more per call than
 these do per bar at chunk sizes of a few hundred); the windows are numpy. Values not yet defined
@@ -76,17 +76,29 @@ def wilder_rsi(values: list[float], period: int, state: RsiState) -> np.ndarray:
     return np.array(out, np.float64)
 
 
-def rolling_mean_std(values: np.ndarray, n: int, tail: list[float]) -> tuple[np.ndarray, np.ndarray, list[float]]:
-    """Mean and population std of the n values ending at each position; `tail` holds up to n - 1 earlier ones."""
-    full = np.concatenate([np.asarray(tail, np.float64), values]) if tail else np.asarray(values, np.float64)
+def rolling_mean_std(values: np.ndarray, n: int, tail: bytes) -> tuple[np.ndarray, np.ndarray, bytes]:
+    """Mean and population std of the n values ending at each position; `tail` holds up to n - 1
+    earlier ones (float64 bytes: a checkpoint carries it as it is, no list to build per call)."""
+    earlier = np.frombuffer(tail, np.float64)
+    full = np.concatenate([earlier, values]) if len(earlier) else np.asarray(values, np.float64)
     mean = np.full(len(values), NAN)
     std = np.full(len(values), NAN)
-    if len(full) >= n:
-        windows = sliding_window_view(full, n)[max(0, len(tail) - n + 1):]
+    if len(full) >= n and len(values) == 1:  # live: one window, without the sliding view's setup
+        window = full[-n:]
+        window_mean = np.add.reduce(window) / n
+        deviation = window - window_mean
+        mean[0] = window_mean
+        std[0] = np.sqrt(np.add.reduce(np.multiply(deviation, deviation, out=deviation)) / n)
+    elif len(full) >= n:
+        windows = sliding_window_view(full, n)[max(0, len(earlier) - n + 1):]
         first = len(values) - len(windows)
-        mean[first:] = windows.mean(axis=1)
-        std[first:] = windows.std(axis=1)
-    return mean, std, full[-(n - 1):].tolist() if n > 1 else []
+        # numpy's own mean and var, with the mean computed once: the same operations, bit for bit,
+        # whatever the chunk (one bar live, a thousand in a replay)
+        window_mean = np.add.reduce(windows, axis=1) / n
+        deviation = windows - window_mean[:, None]
+        mean[first:] = window_mean
+        std[first:] = np.sqrt(np.add.reduce(np.multiply(deviation, deviation, out=deviation), axis=1) / n)
+    return mean, std, full[-(n - 1):].tobytes() if n > 1 else b""
 
 
 def log_returns(values: np.ndarray, previous: float | None) -> tuple[np.ndarray, float | None]:

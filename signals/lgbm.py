@@ -53,6 +53,7 @@ SYMBOL_FEATURES = ("ret_1", "ret_3", "ret_12", "ret_48", "ret_288", "vol_12", "v
 MARKET_FEATURES = ("market_12", "market_48", "market_288", "relative_48")
 FEATURES = SYMBOL_FEATURES + MARKET_FEATURES
 LOOKBACK = 289
+TRAINING_THREADS = 2  # fixed (not the machine's count) so a model is the same everywhere; votes wait for it meanwhile
 WEEK_MS = 7 * DAY_MS
 REASONS = ("expected value below -min_edge", "expected value within min_edge", "expected value above min_edge",
            "no trained model yet")
@@ -60,10 +61,10 @@ REASONS = ("expected value below -min_edge", "expected value within min_edge", "
 
 class FeatureState(msgspec.Struct):
     bars: int = 0
-    closes: list[float] = []
+    closes: bytes = b""                 # float64, the last LOOKBACK - 1 closes
     previous_close: float | None = None
-    return_tails: dict[str, list[float]] = {}
-    volume_tail: list[float] = []
+    return_tails: dict[str, bytes] = {}  # float64 tails of the rolling windows
+    volume_tail: bytes = b""
     rsi: RsiState = msgspec.field(default_factory=RsiState)
     ema_48: float | None = None
     ema_288: float | None = None
@@ -72,14 +73,15 @@ class FeatureState(msgspec.Struct):
 def features(state: FeatureState, chunk: BarChunk, rows: np.ndarray) -> np.ndarray:
     """One symbol's own feature rows (NaN rows in the warm-up), advancing its state."""
     close, volume = chunk.close[rows], chunk.volume[rows]
-    full = np.concatenate([np.asarray(state.closes, np.float64), close])
-    index = len(state.closes) + np.arange(len(rows))
+    earlier = np.frombuffer(state.closes, np.float64)
+    full = np.concatenate([earlier, close])
+    index = len(earlier) + np.arange(len(rows))
     first = state.previous_close is None
     returns, state.previous_close = log_returns(close, state.previous_close)
     usable = returns[1:] if first else returns
     vols = {}
     for n in (12, 48, 288):
-        _, std, state.return_tails[str(n)] = rolling_mean_std(usable, n, state.return_tails.get(str(n), []))
+        _, std, state.return_tails[str(n)] = rolling_mean_std(usable, n, state.return_tails.get(str(n), b""))
         vols[n] = np.concatenate([[np.nan], std]) if first else std
     log_volume = np.log1p(volume)
     volume_mean, volume_std, state.volume_tail = rolling_mean_std(log_volume, 288, state.volume_tail)
@@ -88,7 +90,7 @@ def features(state: FeatureState, chunk: BarChunk, rows: np.ndarray) -> np.ndarr
     ema_288, state.ema_288 = ema(close.tolist(), 2.0 / 289, state.ema_288)
     number = state.bars + np.arange(1, len(rows) + 1)
     state.bars += len(rows)
-    state.closes = full[-(LOOKBACK - 1):].tolist()
+    state.closes = full[-(LOOKBACK - 1):].tobytes()
 
     def back(k: int) -> np.ndarray:
         before = index - k
@@ -251,7 +253,8 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 def calibrated(booster: lightgbm.Booster, calibration: list[float], matrix: np.ndarray) -> np.ndarray:
     a, b = calibration
-    return _sigmoid(a * _logit(booster.predict(matrix)) + b)
+    # one thread: the topology's processes already share the cores, and OpenMP's extra threads cost more CPU
+    return _sigmoid(a * _logit(booster.predict(matrix, num_threads=1)) + b)
 
 
 def train_window(samples: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], config: LgbmAiConfig,
@@ -274,11 +277,12 @@ def train_window(samples: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     booster = lightgbm.train(
         {"objective": "binary", "num_leaves": config.num_leaves, "learning_rate": config.learning_rate,
          "min_data_in_leaf": config.min_data_in_leaf, "feature_fraction": config.feature_fraction,
-         "num_threads": 1, "deterministic": True, "force_row_wise": True, "seed": config.seed, "verbosity": -1},
+         "num_threads": TRAINING_THREADS, "deterministic": True, "force_row_wise": True, "seed": config.seed,
+         "verbosity": -1},
         lightgbm.Dataset(matrix[fit], label[fit], feature_name=list(FEATURES)),
         num_boost_round=config.n_estimators,
     )
-    raw = booster.predict(matrix[calibrate])
+    raw = booster.predict(matrix[calibrate], num_threads=1)
     actual = label[calibrate]
     a, b = fit_platt(raw, actual) if len(np.unique(actual)) == 2 else (1.0, 0.0)
     p = calibrated(booster, [a, b], matrix[calibrate])

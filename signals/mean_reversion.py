@@ -34,10 +34,10 @@ INSIDE, BEYOND, SPIKE, FLAT = range(4)
 class MeanReversionState(msgspec.Struct):
     bars: int = 0
     previous_close: float | None = None
-    price_tail: list[float] = []
-    volume_tail: list[float] = []
-    short_tail: list[float] = []
-    long_tail: list[float] = []
+    price_tail: bytes = b""    # float64, the last window - 1 values of each series
+    volume_tail: bytes = b""
+    short_tail: bytes = b""
+    long_tail: bytes = b""
 
 
 class MeanReversion(PerSymbolModel):

@@ -7,7 +7,7 @@
 | `weights` | rl_learner | every weights version (`weights`); `weights rollback` writes it only when no daemon runs |
 | `models` | lgbm_ai | every trained LightGBM model, by version |
 | `llm_cache` | mistral_ai | LLM answers keyed by (model file hash, request) |
-| `checkpoint.<actor>` | that actor | its newest checkpoint: state, the bar time it reached, its seqs |
+| `checkpoint.<actor>` (in `<store>.checkpoints`, not fsynced) | that actor | its newest checkpoint: state, the bar time it reached, its seqs; its journal |
 | `sessions`, `policies` | `train` (training catalogs only) | each run's span session; the policies it produced (their weights and models are catalog versions in `weights`, `models`) |
 
 Readers (replays, exports, analytics, the monitor, recovery) open read-only and read while the

@@ -5,14 +5,20 @@ which it has handled everything, the epoch and per-topic seqs of what it publish
 belongs to — and optionally a journal entry (history too big to rewrite at every checkpoint, such
 as lgbm_ai's training samples: each checkpoint adds the new part, and entries older than the actor
 still needs are deleted in the same transaction); produces them back after a restart. The actor
-writes it, durably, before it acknowledges that bar time, so everything after the checkpoint is
-still kept by the publishers it reads from. One writer per database: the actor named.
+writes it before it acknowledges that bar time, so everything after the checkpoint is still kept
+by the publishers it reads from. One writer per database: the actor named.
+
+Checkpoints live in an environment of their own beside the store (`checkpoint_path`), committed
+without fsync: they serve restarts within one daemon run (a new run never resumes an old one), and
+a process that dies leaves its committed pages in the page cache; a machine that dies ends the run.
+So no actor waits for the disk, or for another actor's fsync, at every chunk — and the store the
+recorder fsyncs is never written to without one.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from pathlib import Path
 
 import msgspec
 
@@ -39,14 +45,16 @@ def database_name(actor: str) -> str:
     return f"checkpoint.{actor}"
 
 
+def checkpoint_path(store_path: Path) -> Path:
+    """`data/peper.lmdb` -> `data/peper.lmdb.checkpoints`."""
+    return store_path.with_name(store_path.name + ".checkpoints")
+
+
 def write_checkpoint(store: Store, actor: str, checkpoint: Checkpoint, journal: tuple[int, bytes] | None = None,
-                     keep_journal_from: int | None = None, also: Callable[[object], None] | None = None) -> None:
-    """The checkpoint, a journal entry at its position, old entries gone, and what `also(txn)` writes
-    to the actor's other databases — one durable transaction."""
+                     keep_journal_from: int | None = None) -> None:
+    """The checkpoint, a journal entry at its position and old entries gone, in one transaction."""
     db = store.db(database_name(actor))
     with store.write() as txn:
-        if also is not None:
-            also(txn)
         txn.put(LATEST, _ENCODER.encode(checkpoint), db=db)
         if journal is not None:
             txn.put(JOURNAL + _POSITION.pack(journal[0]), journal[1], db=db)

@@ -58,7 +58,17 @@ class StreamWriter:
 
     def commit(self, meta: dict[str, bytes] | None = None) -> int:
         """Write every pending message (and `meta` entries) in one durable transaction; return how many."""
-        if not self.pending:
+        return self.write(self.take(), meta)
+
+    def take(self) -> list[tuple[str, int, str, int, bytes]]:
+        """The pending messages, handed over; new ones go into a fresh batch."""
+        batch, self.pending = self.pending, []
+        return batch
+
+    def write(self, batch: list[tuple[str, int, str, int, bytes]], meta: dict[str, bytes] | None = None) -> int:
+        """Write a taken batch (and `meta` entries) in one durable transaction; safe in a worker thread
+        while the owner goes on adding, as long as one write runs at a time."""
+        if not batch:
             return 0
         stream_db = self.store.db("stream")
         with self.store.write() as txn:
@@ -67,12 +77,10 @@ class StreamWriter:
             id_for = self.names.id_for
             items = [
                 (KEY.pack(id_for(b"t", topic, txn), ts_event, id_for(b"s", src, txn), seq), payload)
-                for topic, ts_event, src, seq, payload in self.pending
+                for topic, ts_event, src, seq, payload in batch
             ]
             txn.cursor(db=stream_db).putmulti(items)
-        written = len(self.pending)
-        self.pending = []
-        return written
+        return len(batch)
 
 
 class StreamReader:

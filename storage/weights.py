@@ -1,6 +1,7 @@
 """Versioned weights in `weights`: key = version (big-endian u32), value = the msgpack of the
 `Weights` message that announced it. Written by rl_learner only (and by `weights rollback` or
-`train` when no learner runs on that store); history is only ever appended to."""
+`train` when no learner runs on that store); history is only ever appended to (writing a version
+again with the same bytes — a restarted learner making it again — is allowed and changes nothing)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ def put_weights(store: Store, *versions: Weights, txn=None) -> None:
         return
     db = store.db("weights")
     for weights in versions:
-        if not txn.put(_VERSION.pack(weights.version), _ENCODER.encode(weights), db=db, overwrite=False):
-            raise WeightsError(f"weights version {weights.version} is already stored; history is never rewritten")
+        key, value = _VERSION.pack(weights.version), _ENCODER.encode(weights)
+        if not txn.put(key, value, db=db, overwrite=False) and bytes(txn.get(key, db=db)) != value:
+            raise WeightsError(f"weights version {weights.version} is already stored with other weights; history "
+                               "is never rewritten")
 
 
 def all_weights(store: Store) -> list[Weights]:

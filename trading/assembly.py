@@ -68,7 +68,7 @@ class ChunkAssembler:
             return
         times = np.asarray(batch.bar_time, np.int64)
         key = times * 65_536 + (self.universe.indices(batch.symbol) + 1)
-        codes = np.fromiter((ACTION_CODES[a] for a in batch.action), np.int8, len(batch.action))
+        codes = np.fromiter(map(ACTION_CODES.__getitem__, batch.action), np.int8, len(batch.action))
         confidence = np.asarray(batch.confidence, np.float64)
         placed = np.zeros(len(key), bool)
         for pending in self.pending:

@@ -3,7 +3,8 @@
 Consumes the command line and the run directory the supervisor prepared (`config.runtime`);
 produces a running actor that dies with its supervisor (PR_SET_PDEATHSIG) and exits with the
 actor's status: 0 when it stopped in order or finished its job, non-zero (with one line on
-stderr) when it cannot start.
+stderr) when it cannot start. With `PEPER_PROFILE_DIR` set, the actor runs under cProfile and
+writes `<dir>/<name>.prof` when it stops (for `python -m pstats`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import msgspec
 import uvloop
 
 from config.endpoints import endpoints_for
-from config.runtime import CONFIG_FILE_NAME, LOG_LEVEL_ENV, load_run_config
+from config.runtime import CONFIG_FILE_NAME, LOG_LEVEL_ENV, PROFILE_ENV, load_run_config
+from config.topology import niceness
 
 if TYPE_CHECKING:
     from actors.base import Actor
@@ -32,6 +34,15 @@ def die_with_parent() -> None:
     """Ask Linux to SIGTERM this process when the supervisor dies, so no actor is orphaned."""
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+def _take_niceness(config, name: str) -> None:
+    wanted = niceness(config, name) if name in config.actors else 0
+    if wanted:
+        try:
+            os.nice(wanted)
+        except OSError as exc:  # a negative niceness needs privileges
+            logging.getLogger(name).warning("cannot take niceness %d (%s); running at the default", wanted, exc)
 
 
 def main(actor_class: type[Actor], argv: list[str] | None = None) -> None:
@@ -54,5 +65,13 @@ def main(actor_class: type[Actor], argv: list[str] | None = None) -> None:
         config = load_run_config(args.run_dir)
     except (OSError, msgspec.DecodeError) as exc:
         sys.exit(f"{args.name}: cannot read {args.run_dir / CONFIG_FILE_NAME}: {exc}")
+    _take_niceness(config, args.name)
     actor = actor_class(args.name, config, endpoints_for(config.bus, args.run_dir), args)
-    sys.exit(uvloop.run(actor.run()))
+    profile_dir = os.environ.get(PROFILE_ENV)
+    if not profile_dir:
+        sys.exit(uvloop.run(actor.run()))
+    import cProfile  # a developer's tool: where this actor's CPU goes, one file per actor
+    profiler = cProfile.Profile()
+    status = profiler.runcall(uvloop.run, actor.run())
+    profiler.dump_stats(Path(profile_dir) / f"{args.name}.prof")
+    sys.exit(status)

@@ -1,10 +1,11 @@
 """How an actor survives its own restart and helps others survive theirs, without losing or repeating anything.
 
 Mixed into `actors.base.Actor`. Consumes the actor's store (`[database] path` of its host), its
-checkpoints there, and acknowledgements; produces checkpoints, resync requests and re-sent frames:
+checkpoints (in their own environment beside it, `storage.checkpoints`), and acknowledgements;
+produces checkpoints, resync requests and re-sent frames:
 - `checkpoint(upto, state)`: the actor's state at bar time `upto`, its lineage (epoch) and the
-  seqs of its data topics, written durably (with anything `also` writes in the same
-  transaction), then `upto` acknowledged — so whatever comes after it is still kept upstream;
+  seqs of its data topics, committed, then `upto` acknowledged — so whatever comes after it is
+  still kept upstream;
 - `restore()`: after a restart, this run's newest checkpoint, lineage and seqs taken back, so what
   the actor publishes again repeats what it published before, seq for seq, and receivers drop it;
 - `request_resync(upto, sources)`: ask the sources for every data frame after `upto`, dropping
@@ -16,13 +17,12 @@ checkpoints there, and acknowledgements; produces checkpoints, resync requests a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 from messages import topics
 from messages.errors import StoreError
 from messages.system import Ack, Resync
-from storage.checkpoints import Checkpoint, read_checkpoint, write_checkpoint
+from storage.checkpoints import Checkpoint, checkpoint_path, read_checkpoint, write_checkpoint
 from storage.store import Store
 
 RESYNC_RETRY_S = 1.0
@@ -30,11 +30,20 @@ RESYNC_RETRY_S = 1.0
 
 class Recovery:
     def own_store(self) -> Store:
-        """The store of this host (`[database] path`) that holds this actor's own databases — its
-        checkpoints, and lgbm_ai's models or mistral_ai's cache — opened once."""
+        """The store of this host (`[database] path`) that holds this actor's own databases —
+        lgbm_ai's models, mistral_ai's cache, rl_learner's weights — opened once."""
+        if self._own_store is None:
+            database = self.config.database
+            self._own_store = Store(Path(database.path), map_size_mb=database.map_size_mb)
+        return self._own_store
+
+    def checkpoint_store(self) -> Store:
+        """The checkpoints' own environment beside the store, committed without fsync
+        (`storage.checkpoints`), opened once."""
         if self._checkpoints is None:
             database = self.config.database
-            self._checkpoints = Store(Path(database.path), map_size_mb=database.map_size_mb)
+            self._checkpoints = Store(checkpoint_path(Path(database.path)), map_size_mb=database.map_size_mb,
+                                      durable=False)
         return self._checkpoints
 
     def restore(self) -> Checkpoint | None:
@@ -42,7 +51,7 @@ class Recovery:
         if not self.restarts or not self.replay:
             return None
         try:
-            found = read_checkpoint(self.own_store(), self.name, self.run_id)
+            found = read_checkpoint(self.checkpoint_store(), self.name, self.run_id)
         except StoreError as exc:
             self.log.warning("restarted, but no checkpoint could be read (%s); starting from nothing", exc)
             return None
@@ -53,13 +62,12 @@ class Recovery:
         return found
 
     def checkpoint(self, upto: int, state: bytes, journal: tuple[int, bytes] | None = None,
-                   keep_journal_from: int | None = None, also: Callable[[object], None] | None = None) -> None:
-        """Write the state reached at bar time `upto` (durably, with what `also(txn)` writes in the
-        same transaction), then acknowledge `upto`."""
+                   keep_journal_from: int | None = None) -> None:
+        """Write the state reached at bar time `upto`, then acknowledge `upto`."""
         data_seqs = {topic: seq for topic, seq in self.seqs.items() if topics.is_data(topic)}
-        write_checkpoint(self.own_store(), self.name,
+        write_checkpoint(self.checkpoint_store(), self.name,
                          Checkpoint(run_id=self.run_id, upto=upto, epoch=self.data_epoch, seqs=data_seqs, state=state),
-                         journal, keep_journal_from, also)
+                         journal, keep_journal_from)
         self.acknowledge(upto)
 
     def expect_resync(self, sources: set[str]) -> None:

@@ -25,13 +25,20 @@ def test_replay_against_the_raw_bus_and_the_peer_on_one_day():
     assert section["bars"] == 1440 * 5
     assert section["bars_per_s"] > 0 and section["raw_ceiling_bars_per_s"] > 0 and len(section["bars_per_s_runs"]) == 1
     assert section["full_over_raw"] == pytest.approx(section["bars_per_s"] / section["raw_ceiling_bars_per_s"], rel=1e-2)
-    assert set(section["cpu_s_per_1000_bars"]) == ACTORS and all(v > 0 for v in section["cpu_s_per_1000_bars"].values())
+    cpu = section["cpu_s_per_1000_bars"]  # CPU time comes in 10 ms ticks: one actor may show 0 over one day
+    assert set(cpu) == ACTORS and all(v >= 0 for v in cpu.values()) and sum(cpu.values()) > 0
     # mistral_ai answered from the cache the warm-up filled, and never asked a server
     assert section["mistral_cache_hits"] > 0 and section["mistral_llm_requests"] == 0
     assert section["lgbm_pinned_version"] == 0  # one day: lgbm never reaches its first training point
 
     compared = peer.run(1, True, window=("2021-04-02", "2021-04-03"))
-    assert compared["bars"] == 1440 * 5 and compared["nautilus_bars_per_s"] > 0 and compared["nautilus_orders_filled"] > 0
+    assert compared["bars"] == compared["nautilus_bars"] == compared["freqtrade_bars"] == 1440 * 5
+    for name in ("nautilus", "freqtrade", "ours", "ours_training"):
+        assert compared[f"{name}_bars_per_s"] > 0 and compared[f"{name}_peak_rss_mb"] > 0
+    # the peers trade the same strategy on the same bars: their round trips agree to within a few
+    assert compared["nautilus_trades"] > 50 and abs(compared["nautilus_trades"] - compared["freqtrade_trades"]) <= 5
+    assert compared["ratio"] == round(compared["ours_bars_per_s"] / max(compared["nautilus_bars_per_s"],
+                                                                         compared["freqtrade_bars_per_s"]), 3)
 
     memory = replay.memory(section, True, window=("2021-01-01", "2021-01-03"))
     assert memory["bars_long"] == 2 * 288 * 5 and set(memory["peak_rss_mb_long"]) == ACTORS

@@ -66,7 +66,7 @@ def test_ema_and_rsi_equal_the_per_bar_reference_across_chunks(btc, size):
 def test_rolling_mean_and_std_and_macd_equal_the_reference_across_chunks(btc, size):
     _, columns = btc
     closes = columns["close"]
-    means, stds, tail = [], [], []
+    means, stds, tail = [], [], b""
     for lo, hi in pieces(len(closes), size):
         mean, std, tail = kernels.rolling_mean_std(closes[lo:hi], 60, tail)
         means.append(mean)
@@ -87,6 +87,23 @@ def test_rolling_mean_and_std_and_macd_equal_the_reference_across_chunks(btc, si
     got = np.concatenate(lines)
     want = np.array([v[:2] for v in (macd.update(float(c)) for c in closes) if v is not None])
     np.testing.assert_allclose(got[25:], want, rtol=0, atol=1e-9)
+
+
+@requires_shared_data
+def test_rolling_windows_are_bit_identical_however_the_series_is_cut(btc):
+    """A paced replay cuts chunks by wall time; its decisions must equal a full-speed replay's byte for byte."""
+    _, columns = btc
+    closes = columns["close"]
+    results = []
+    for size in (1, 7, 256, len(closes)):
+        means, stds, tail = [], [], b""
+        for lo, hi in pieces(len(closes), size):
+            mean, std, tail = kernels.rolling_mean_std(closes[lo:hi], 288, tail)
+            means.append(mean)
+            stds.append(std)
+        results.append((np.concatenate(means), np.concatenate(stds)))
+    for mean, std in results[1:]:
+        assert np.array_equal(mean, results[0][0], equal_nan=True) and np.array_equal(std, results[0][1], equal_nan=True)
 
 
 def chunks_of(times, columns, symbol: str, size: int):
