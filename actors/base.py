@@ -36,7 +36,7 @@ from actors.runtime.heartbeat import heartbeat_loop
 from actors.runtime.lifecycle import Lifecycle
 from actors.runtime.outbox import Outbox
 from actors.runtime.recovery import Recovery
-from actors.runtime.sequence import ACCEPT, SequenceTracker
+from actors.runtime.sequence import ACCEPT, GATED, SequenceTracker
 from actors.runtime.sockets import BusSockets, prove_route, receive_loop
 from config.endpoints import Endpoints
 from config.runtime import RUN_ID_ENV, restarts_from_environment
@@ -47,6 +47,7 @@ from messages.codec import BusMessage, Codec
 from messages.control import CONTROL_ENCODER, Heartbeat, Ready
 from messages.counters import Counters, NoCounters
 from messages.errors import MalformedFrame
+from messages.market import Clock
 from messages.system import Ack, ErrorEvent, Hello, LifecycleState, Resync
 from messages.system import Lifecycle as LifecycleEvent
 from storage.checkpoints import Checkpoint
@@ -72,6 +73,7 @@ class Actor(Recovery):
     side_subscriptions: ClassVar[tuple[str, ...]] = ()  # read by a loop of their own (see runtime.sockets)
     Counters: ClassVar[type[Counters]] = NoCounters
     keeps_outbox: ClassVar[bool] = False                 # publishes data topics other actors resync from
+    durable_outbox: ClassVar[bool] = True                # ... and saves them with its checkpoints
 
     def __init__(self, name: str, config: PeperConfig, endpoints: Endpoints, args: argparse.Namespace):
         self.name = name
@@ -145,11 +147,6 @@ class Actor(Recovery):
         self._sockets.send(frame)
         self.msgs_out += 1
         self.resent_frames += 1
-
-    def acknowledge(self, upto: int, **fields: Any) -> None:
-        """Everything up to bar time `upto` is handled (and checkpointed); live, nothing waits for it."""
-        if self.replay:
-            self.publish(topics.ack(self.name), Ack(upto=upto, ts_event=max(upto, 0), **fields))
 
     def spawn(self, coroutine: Awaitable[Any], name: str) -> asyncio.Task[Any]:
         """Run background work whose failure fails the actor."""
@@ -273,7 +270,10 @@ class Actor(Recovery):
             return None
         if kind is Resync and message.acker == self.name and self.tracker.open(message.src):
             self.log.info("%s re-sends %d frames after %d", message.src, message.frames, message.upto)
-        if self.tracker.check(message.src, topic, message.epoch, message.seq, topics.is_data(topic)) is not ACCEPT:
+        verdict = self.tracker.check(message.src, topic, message.epoch, message.seq, topics.is_data(topic))
+        if verdict is not ACCEPT or (message.src == self.topology.feed and self.handled(message.ts_event)):
+            if verdict is not GATED and kind is Clock:  # had already (a restarted feed resumes behind us)
+                self.repeat_ack()
             return None
         self.msgs_in += 1
         if kind is Ack and self.outbox is not None and message.src != self.name:

@@ -6,7 +6,10 @@ every second in between (late subscribers learn the state at once).
 Config: `[mistral]`.
 
 It refuses clearly — status `down` with the reason, checked again every health interval — when
-the model file is missing or the port is taken by another process. Every
+the model file is missing or the port is taken by another process. A start that fails (a corrupt
+model: the server exits, or is not ready in time) counts against the restart budget like a crash.
+`LlmStatus.retrying` says whether a `down` server will be started again (so a replay's mistral_ai
+waits for it) or not (refused, or the budget spent: it abstains). Every
 `health_check_interval` it probes (liveness and a one-token completion). It restarts the server
 when it exits, hangs (a probe with no answer within `probe_timeout_s`) or fails
 `probe_failures_to_restart` probes in a row, with exponential backoff and a budget of
@@ -23,7 +26,7 @@ from collections import deque
 from actors.base import Actor
 from actors.runtime.entry import main
 from config.restart_policy import RestartBudget
-from llm.server import LlmServer, ProbeFailed, ServerRefused
+from llm.server import LlmServer, ProbeFailed, ServerRefused, StartFailed
 from messages import topics
 from messages.counters import LlmSupervisorCounters, bump
 from messages.llm import LlmStatus
@@ -42,6 +45,7 @@ class LlmSupervisor(Actor):
         self.restarts = 0
         self.last_error = ""
         self.status_state = "starting"
+        self.retrying = False
 
     async def on_running(self) -> None:
         self.spawn(self._supervise(), "supervise")
@@ -53,15 +57,18 @@ class LlmSupervisor(Actor):
             await asyncio.sleep(STATUS_REPEAT_S)
             self._publish(self.status_state)
 
-    def _publish(self, state: str, error: str | None = None) -> None:
+    def _publish(self, state: str, error: str | None = None, retrying: bool | None = None) -> None:
         if error is not None:
             self.last_error = error
+        if retrying is not None:
+            self.retrying = retrying
         self.status_state = state
         ordered = sorted(self.latencies)
         p50 = ordered[len(ordered) // 2] if ordered else None
         p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else None
         self.publish(topics.LLM_STATUS, LlmStatus(state=state, restarts=self.restarts, last_error=self.last_error,
-                                                  latency_p50_ms=p50, latency_p99_ms=p99))
+                                                  latency_p50_ms=p50, latency_p99_ms=p99,
+                                                  retrying=self.retrying and state == "down"))
         bump(self.counters.states, state)
 
     async def _supervise(self) -> None:
@@ -73,15 +80,23 @@ class LlmSupervisor(Actor):
             except ServerRefused as exc:  # not a crash: check again every health interval
                 if str(exc) != self.last_error:
                     self.log.error("LLM server refused: %s (checking again every %g s)", exc, interval)
-                self._publish("down", str(exc))
+                self._publish("down", str(exc), retrying=False)
                 await asyncio.sleep(interval)
+                continue
+            except StartFailed as exc:
+                self.log.warning("LLM server failed to start: %s", exc)
+                self.counters.failed_starts += 1
+                self._publish("down", str(exc), retrying=True)
+                await self.server.stop()
+                if not await self._back_off():
+                    return
                 continue
             self.log.info("LLM server ready in %.2f s at %s", seconds, self.server.base_url)
             self.counters.start_to_ready_ms = int(seconds * 1000)
             self._publish("ready", "")
             reason = await self._watch(interval)
             self.log.warning("restarting the LLM server: %s", reason)
-            self._publish("down", reason)
+            self._publish("down", reason, retrying=True)
             await self.server.stop()
             if not await self._back_off():
                 return
@@ -116,7 +131,7 @@ class LlmSupervisor(Actor):
         if delay is None:
             message = f"restart budget spent ({self.budget.max_restarts} restarts in {self.budget.period_s:g} s): {self.last_error}"
             self.log.error("giving up on the LLM server: %s", message)
-            self._publish("down", message)
+            self._publish("down", message, retrying=False)
             return False
         self.restarts += 1
         self.counters.restarts = self.restarts

@@ -14,6 +14,12 @@ acknowledged, and the frames not yet acknowledged by all are kept (the runtime's
 that restarts and asks to resync (`Ack(resync=True, upto=T)`) gets every kept frame after T again,
 byte for byte. `speed` paces ticks at a multiple of market time, or `max`. Config: `[feed]`,
 `[test] symbols`.
+
+Chunks always end at the same ticks (multiples of the chunk size, `chunk_size`), whatever the
+credit or the pacing, so a replay is cut the same way every time. The feed checkpoints how far
+its slowest acknowledger has come; killed, it restarts from there, its bars from a cache in the
+run directory (`marketdata.table_cache`), and sends the same frames with the same seqs again:
+acknowledgers that already had them drop them, the slowest gets what it lacks.
 """
 
 from __future__ import annotations
@@ -21,25 +27,46 @@ from __future__ import annotations
 import asyncio
 import resource
 import time
+from pathlib import Path
+
+import msgspec
 
 from actors.base import Actor
 from actors.runtime.entry import main
+from config.runtime import CACHE_DIR_NAME
 from config.times import parse_time
 from marketdata.binance import ClosedKline
 from marketdata.chunks import TickChunker
 from marketdata.live import LiveKlines
 from marketdata.sources import load_source
 from marketdata.table import COLUMNS
+from marketdata.table_cache import cached_table
 from messages import topics
 from messages.counters import FeedCounters, bump
 from messages.market import Clock, KlineBatch
 from messages.system import Ack, Gap, StreamEnd
+
+PACED_CHUNK_S = 0.1  # paced replays: chunks of about this much wall time
+
+
+def chunk_size(feed, interval_ms: int) -> int:
+    """Ticks per chunk: `chunk_ticks` at full speed; paced, what the speed covers in PACED_CHUNK_S —
+    fixed by the config alone, so the same replay is always cut the same way."""
+    if feed.speed == "max":
+        return feed.chunk_ticks
+    return max(1, min(feed.chunk_ticks, int(float(feed.speed) * PACED_CHUNK_S * 1000 // interval_ms)))
+
+
+class _State(msgspec.Struct):
+    slowest_tick: int   # ticks every acknowledger has
 
 
 class MarketFeed(Actor):
     subscriptions = (topics.ACK_PREFIX,)
     Counters = FeedCounters
     keeps_outbox = True
+    durable_outbox = False  # its frames are made again, the same, from the bars
+    acknowledges = False    # it is acknowledged, by the others
 
     async def on_start(self) -> None:
         feed = self.config.feed
@@ -49,18 +76,35 @@ class MarketFeed(Actor):
             return
         start = parse_time(feed.start) if feed.start else None
         end = parse_time(feed.end) if feed.end else None
-        table = await asyncio.to_thread(
-            load_source, feed.source, interval=feed.interval, symbols=self.config.test.symbols, start_ms=start, end_ms=end
-        )
+        key = f"{feed.source}|{feed.interval}|{','.join(self.config.test.symbols)}|{start}|{end}"
+        table = await asyncio.to_thread(cached_table, Path(self.args.run_dir) / CACHE_DIR_NAME, key, lambda: load_source(
+            feed.source, interval=feed.interval, symbols=self.config.test.symbols, start_ms=start, end_ms=end))
         self.chunker = TickChunker(table)
         self.gaps = self.chunker.gaps_before()
-        self.acked = {name: 0 for name in self.topology.ackers}  # acker -> ticks acknowledged
+        self.chunk = chunk_size(feed, table.interval_ms)
+        self.resume_tick = 0
+        found = self.restore()
+        if found is not None:  # resume from the slowest acknowledger: what it has, every other acker has too
+            self.resume_tick = msgspec.msgpack.decode(found.state, type=_State).slowest_tick
+            self._sequence_from(self.resume_tick)
+            self.log.info("restarted: resuming the replay at tick %d of %d (the slowest acknowledger's)",
+                          self.resume_tick, self.chunker.ticks)
+        self.acked = {name: self.resume_tick for name in self.topology.ackers}  # acker -> ticks acknowledged
+        self.saved_tick = self.resume_tick
         self.credit = asyncio.Event()
         label = " (SYNTHETIC market)" if table.synthetic else ""
         self.log.info(
-            "replaying %s%s: %d bars, %d ticks of %s, %d source gaps, speed %s",
+            "replaying %s%s: %d bars, %d ticks of %s, %d source gaps, speed %s, chunks of %d ticks",
             feed.source, label, len(table), self.chunker.ticks, ", ".join(table.symbols), len(self.gaps), feed.speed,
+            self.chunk,
         )
+
+    def _sequence_from(self, tick: int) -> None:
+        """The seqs the first frames from `tick` on had (chunks are cut at fixed ticks: they repeat
+        exactly, so receivers that have them drop them)."""
+        chunks = -(-tick // self.chunk)
+        self.seqs[topics.KLINE] = self.seqs[topics.CLOCK] = chunks
+        self.seqs[topics.GAP] = sum(len(found) for at, found in self.gaps.items() if at < tick)
 
     async def on_running(self) -> None:
         if self.config.feed.mode == "live":
@@ -103,28 +147,29 @@ class MarketFeed(Actor):
         elif done > self.acked[acker]:
             self.acked[acker] = done
         self.credit.set()
+        slowest = min(self.acked.values())
+        if slowest > self.saved_tick:  # where a restarted feed resumes (not fsynced: it serves this run only)
+            self.saved_tick = slowest
+            self.checkpoint(int(self.chunker.tick_time[slowest - 1]), msgspec.msgpack.encode(_State(slowest)))
 
     async def _replay(self) -> None:
         feed = self.config.feed
         ticks, window = self.chunker.ticks, feed.credit_window
         pace = None if feed.speed == "max" else float(feed.speed)
-        started, first_time = time.monotonic(), int(self.chunker.tick_time[0])
+        started, first_time = time.monotonic(), int(self.chunker.tick_time[self.resume_tick if self.resume_tick < ticks else 0])
         cpu_started = time.process_time()
-        sent = 0
+        sent = self.resume_tick
         while sent < ticks:
-            slowest = min(self.acked.values(), default=sent)
-            if sent - slowest >= window:
+            last = min(ticks, (sent // self.chunk + 1) * self.chunk)  # chunks end at fixed ticks, whatever the timing
+            if last - min(self.acked.values(), default=sent) > window:
                 self.credit.clear()
                 await self.credit.wait()
                 continue
-            last = min(ticks, sent + feed.chunk_ticks, slowest + window)
             if pace is not None:
                 market_now = first_time + (time.monotonic() - started) * pace * 1000
-                due = self.chunker.tick_index_after(int(market_now))
-                if due <= sent:
-                    await asyncio.sleep(max(0.001, (int(self.chunker.tick_time[sent]) - market_now) / pace / 1000))
+                if int(self.chunker.tick_time[last - 1]) > market_now:
+                    await asyncio.sleep(max(0.001, (int(self.chunker.tick_time[last - 1]) - market_now) / pace / 1000))
                     continue
-                last = min(last, due)
             self._send_chunk(sent, last)
             sent = last
             await asyncio.sleep(0)

@@ -8,9 +8,12 @@ request timeout), `[mistral]` (server address, model file). The model: `llm.vote
 The question goes to `/v1/chat/completions` with a JSON schema (llama.cpp constrains the output to
 it); an HTTP error or a timeout becomes an abstention whose reason is counted. Answers are cached
 under (model file sha256, request): a second replay asks nothing. In replay a cache miss waits for
-the server, if one is in the topology and not down (deterministic); live, a miss never blocks the
-bar: it abstains, and the answer, when it comes, is held for the following bars. While the server
-is not ready it abstains and says so.
+the server, if one is in the topology and not down for good — starting, or down and being started
+again (`LlmStatus.retrying`) — and a request that fails because the server went away (killed,
+hung) is asked again once the supervisor says it is back, up to `REPLAY_ATTEMPTS` times: so a
+replay's votes are the same whatever happened to the server (deterministic). Live, a miss never
+blocks the bar: it abstains, and the answer, when it comes, is held for the following bars. While
+the server is not ready it abstains and says so.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ from messages.counters import MistralCounters
 from messages.llm import LlmStatus
 from storage.llm_cache import get_answer, put_answer
 
+REPLAY_ATTEMPTS = 5                                    # a replay's tries of one question
+TRANSIENT = frozenset({"http_error", "timeout", "http_status"})  # the server went away, hung or choked
+WAITING = "unknown"   # replay, after a failed request: the state is stale until the supervisor's next word
+
 
 class MistralAi(VotingActor):
     side_subscriptions = (topics.LLM_STATUS,)
@@ -43,6 +50,7 @@ class MistralAi(VotingActor):
         self.model_sha256 = await asyncio.to_thread(file_sha256, model) if model.is_file() else "missing-model"
         self.server_in_topology = self.topology.llm is not None
         self.llm_state = "starting" if self.server_in_topology else "down"
+        self.llm_retrying = False
         self.llm_changed = asyncio.Event()
         self.asking: set[str] = set()
         self.client = httpx.AsyncClient(base_url=f"http://{config.mistral.host}:{config.mistral.port}",
@@ -52,6 +60,7 @@ class MistralAi(VotingActor):
     def on_llm_status(self, topic: str, status: LlmStatus) -> None:
         """`LlmStatus(state="ready", latency_p50_ms=12.5, ...)` from llm_supervisor."""
         self.llm_state = status.state
+        self.llm_retrying = status.retrying
         self.llm_changed.set()
         self.llm_changed = asyncio.Event()
 
@@ -68,18 +77,30 @@ class MistralAi(VotingActor):
                 self.asking.add(symbol)
                 self.spawn(self._ask_in_background(symbol, request, key), f"ask-{symbol}")
             return Abstain("not_ready" if not ready else "asking", f"LLM server {self.llm_state}; no cached answer")
-        if not await self._server_ready():
-            return Abstain("not_ready", f"LLM server {self.llm_state}: no answer in cache")
-        text = await self._request(request)
-        if isinstance(text, str):
-            put_answer(store, key, text)
+        for attempt in range(1, REPLAY_ATTEMPTS + 1):
+            if not await self._server_ready():
+                return Abstain("not_ready", f"LLM server {self.llm_state}: no answer in cache")
+            text = await self._request(request)
+            if isinstance(text, str):
+                put_answer(store, key, text)
+                return text
+            if text.reason not in TRANSIENT or not self.server_in_topology or attempt == REPLAY_ATTEMPTS:
+                return text
+            self.counters.retried_requests += 1
+            self.llm_state = WAITING
         return text
 
+    def _waiting(self) -> bool:
+        state = self.llm_state
+        return self.server_in_topology and (state in ("starting", WAITING) or state == "down" and self.llm_retrying)
+
     async def _server_ready(self) -> bool:
-        """Replay: wait while a server in the topology is starting; never wait for one that is down."""
+        """Replay: wait while a server in the topology is starting or being restarted; never wait for
+        one that is down for good (refused, or its restart budget spent)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.config.mistral.startup_timeout
-        while self.llm_state == "starting" and self.server_in_topology:
+        mistral = self.config.mistral
+        deadline = loop.time() + (mistral.startup_timeout + mistral.backoff_max_s) * (mistral.max_restarts + 1)
+        while self._waiting():
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False

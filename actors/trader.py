@@ -15,12 +15,20 @@ chunk is decided once every model has voted on every row of it (replay: always; 
 `vote_deadline_ms` has passed since its clock, a missing vote then counted and taken as an
 abstention, and a version applied as soon as it arrives). Per chunk: `trading.ensemble` scores
 every row with its tick's weights; `trading.broker` fills, risk-checks and decides.
+
+Restarts (replay): after each chunk the trader checkpoints its desk — the book (equity, positions,
+pending orders, marks), the versions that can still apply — the last tick and its counters, then
+acknowledges the chunk. Restarted, it takes them back with its seqs and lineage and asks the feed,
+the models and the learner for everything after that chunk: no trade is applied twice or lost, and
+what it publishes again repeats what it published before, seq for seq (receivers drop it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+
+import msgspec
 
 from actors.base import Actor
 from actors.runtime.entry import main
@@ -34,6 +42,12 @@ from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
 from trading.assembly import ChunkAssembler, Ready
 from trading.desk import Decided, Desk
+
+
+class _State(msgspec.Struct):
+    desk: bytes
+    last_tick: int | None
+    counters: TraderCounters
 
 
 class Trader(Actor):
@@ -58,15 +72,33 @@ class Trader(Actor):
         self.timer: asyncio.TimerHandle | None = None
         self.counters.weights_version = initial.version
         self.counters.equity = config.trader.initial_equity
+        self.position = -1
+        self.sources = {name for name in (self.topology.feed, *self.topology.models, self.topology.learner) if name}
+        if self.restarts:
+            self.expect_resync(self.sources)
+        found = self.restore()
+        if found is not None:
+            saved = msgspec.msgpack.decode(found.state, type=_State)
+            self.desk.restore(saved.desk)
+            self.last_tick, self.position, self.counters = saved.last_tick, found.upto, saved.counters
+            self.log.info("restarted: resumed from the checkpoint at %d (equity %.2f)", found.upto, saved.counters.equity)
+
+    async def on_running(self) -> None:
+        if self.restarts:
+            self.request_resync(self.position, self.sources)
 
     # ----- inputs ---------------------------------------------------------------------------
     def on_kline_batch(self, topic: str, batch: KlineBatch) -> None:
         """`KlineBatch(...)`: the bars to fill, risk-check and decide on."""
+        if batch.ts_event <= self.position:
+            return  # decided before a restart
         self.assembler.add_bars(batch)
         self._advance()
 
     def on_vote_batch(self, topic: str, batch: VoteBatch) -> None:
         """`VoteBatch(model="lava_ai", bar_time=[...], action=["BUY", None, ...], ...)`."""
+        if batch.ts_event <= self.position:
+            return
         self.assembler.add_votes(batch)
         self._advance()
 
@@ -158,9 +190,15 @@ class Trader(Actor):
 
     def _finish_chunk(self) -> None:
         ready, self.current = self.current, None
-        self.publish(topics.DECISION, self.desk.decision_batch(ready, self.parts), position=ready.batch.ts_event)
+        position = int(ready.batch.ts_event)
+        self.publish(topics.DECISION, self.desk.decision_batch(ready, self.parts), position=position)
         self.desk.forget_versions(self.last_tick)
-        self.acknowledge(int(ready.batch.ts_event))
+        self.position = position
+        if self.replay:
+            self.counters.checkpoints += 1
+            self.checkpoint(position, msgspec.msgpack.encode(_State(self.desk.snapshot(), self.last_tick, self.counters)))
+        else:
+            self.acknowledge(position)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,12 @@ from collections import deque
 from typing import Literal
 
 RestartKind = Literal["permanent", "transient", "temporary"]
+GAVE_UP_EXIT = 65  # EX_DATAERR: the process met input a restart would meet again (`messages.errors.PeperError`)
 
 
 def should_restart(kind: RestartKind, returncode: int, killed_by_supervisor: bool) -> bool:
-    """permanent: always; transient: unless it exited 0 by itself; temporary: never."""
-    if kind == "temporary":
+    """permanent: always; transient: unless it exited 0 by itself; temporary: never; and none that gave up."""
+    if kind == "temporary" or (returncode == GAVE_UP_EXIT and not killed_by_supervisor):
         return False
     if kind == "transient":
         return returncode != 0 or killed_by_supervisor

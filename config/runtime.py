@@ -35,6 +35,7 @@ LOG_LEVEL_ENV = "PEPER_LOG_LEVEL"  # the actors' log level (INFO unless set; `tr
 PROFILE_ENV = "PEPER_PROFILE_DIR"  # set: every actor runs under cProfile and writes <dir>/<name>.prof
 RUN_ID_ENV = "PEPER_RUN_ID"        # the daemon run: a checkpoint of another run is never resumed
 CONFIG_FILE_NAME = "config.json"   # the resolved configuration, written by the daemon
+CACHE_DIR_NAME = "cache"           # what actors keep for their own restarts within this run (the feed's bars)
 LOCK_FILE_NAME = "daemon.lock"     # held (flock) by the running daemon, holds its pid
 SOCKET_FILE_NAMES = ("publish.sock", "subscribe.sock", "control.sock")
 

@@ -117,6 +117,11 @@ class FeedConfig(Section):
     reconnect_initial_s: Seconds = 0.5
     reconnect_max_s: Seconds = 30.0
 
+    def __post_init__(self) -> None:
+        if self.credit_window < self.chunk_ticks:
+            raise ValueError(f"credit_window {self.credit_window} is smaller than chunk_ticks {self.chunk_ticks}: "
+                             "a whole chunk must fit in the window")
+
 
 class TraderConfig(Section):
     fee_rate: Fraction = 0.001

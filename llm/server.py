@@ -30,6 +30,11 @@ class ServerRefused(LlmError):
     """The server cannot be started; the message says why."""
 
 
+class StartFailed(LlmError):
+    """The server was started but did not come up (it exited, or was not ready in time): a failed
+    start, which counts against the restart budget like a crash."""
+
+
 class ProbeFailed(LlmError):
     def __init__(self, message: str, hung: bool):
         super().__init__(message)
@@ -63,7 +68,7 @@ class LlmServer:
         else:
             server = [sys.executable, "-m", "llama_cpp.server", "--model", config.model_path, "--host", config.host,
                       "--port", str(config.port), "--n_ctx", str(config.n_ctx), "--verbose", "False"]
-        return [sys.executable, "-m", "llm.launch", *server]
+        return [sys.executable, "-m", "llm.launch", str(os.getpid()), *server]
 
     async def check_can_start(self, port_wait_s: float = 5.0) -> None:
         if not Path(self.config.model_path).is_file():
@@ -75,7 +80,8 @@ class LlmServer:
             await asyncio.sleep(0.1)
 
     async def start(self) -> float:
-        """Start and wait until ready; return seconds to ready. ServerRefused when it cannot."""
+        """Start and wait until ready; return seconds to ready. ServerRefused when it cannot be
+        tried (no model file, the port taken), StartFailed when it was tried and did not come up."""
         await self.check_can_start()
         started = time.monotonic()
         self.output.clear()
@@ -89,7 +95,7 @@ class LlmServer:
             while time.monotonic() < deadline:
                 if self.process.returncode is not None:
                     await asyncio.wait_for(pump, 2)
-                    raise ServerRefused(f"the server exited during start-up (status {self.process.returncode}): {self.last_output()}")
+                    raise StartFailed(f"the server exited during start-up (status {self.process.returncode}): {self.last_output()}")
                 try:
                     if (await client.get(self.config.health_path)).status_code == 200:
                         return time.monotonic() - started
@@ -97,7 +103,7 @@ class LlmServer:
                     pass
                 await asyncio.sleep(0.1)
         await self.stop()
-        raise ServerRefused(f"the server was not ready within {self.config.startup_timeout:g} s: {self.last_output()}")
+        raise StartFailed(f"the server was not ready within {self.config.startup_timeout:g} s: {self.last_output()}")
 
     async def _pump(self, process: asyncio.subprocess.Process) -> None:
         while line := await process.stdout.readline():

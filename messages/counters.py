@@ -55,6 +55,7 @@ class LgbmCounters(VotingCounters):
 
 class MistralCounters(VotingCounters):
     llm_requests: int = 0
+    retried_requests: int = 0         # replay: asked again after the server went away mid-request
     cache_hits: int = 0
     answers: int = 0
     no_vote: dict[str, int] = {}      # abstentions by reason (not_ready, timeout, not_json, ...)
@@ -69,6 +70,7 @@ class TraderCounters(Counters):
     weights_version: int = 0
     weight_waits: int = 0             # times a bar waited for its weights version
     equity: float = 0.0               # marked to market, quote currency
+    checkpoints: int = 0
 
 
 class LearnerCounters(Counters):
@@ -83,6 +85,7 @@ class LlmSupervisorCounters(Counters):
     restarts: int = 0
     probes: int = 0
     failed_probes: int = 0
+    failed_starts: int = 0            # starts that did not come up (counted against the budget)
     start_to_ready_ms: int = 0
     states: dict[str, int] = {}       # llm.status messages by state
 

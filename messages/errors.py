@@ -14,7 +14,9 @@ PeperError                      base: the message is one line a user can act on
 │   ├── BindError               a bus endpoint cannot be bound (a port in use)
 │   ├── RunDirectoryError       the run directory is taken, foreign or open to others
 │   ├── DaemonUnreachable       no daemon answers on that run directory
-│   └── RestartBudgetExceeded   an actor kept failing: it and its last error are named
+│   └── ActorFailed             an actor cannot go on: it and its last error are named; the daemon stops
+│       ├── RestartBudgetExceeded   it kept failing
+│       └── ActorGaveUp             it met input that a restart would meet again (a bad row, a full disk)
 ├── LlmError                    the LLM server cannot be started or does not answer (llm)
 ├── WindowError                 training windows are empty, overlap or lie outside the data (training)
 ├── ReportError                 a report cannot be written from that catalog (analytics)
@@ -89,14 +91,23 @@ class DaemonUnreachable(DaemonError):
     """No daemon answers on that run directory."""
 
 
-class RestartBudgetExceeded(DaemonError):
-    def __init__(self, actor: str, restarts: int, period_s: float, last_error: str):
+class ActorFailed(DaemonError):
+    def __init__(self, actor: str, last_error: str, message: str):
         self.actor = actor
         self.last_error = last_error
-        super().__init__(
-            f"actor {actor!r} exceeded its restart budget ({restarts} restarts in {period_s:g} s); "
-            f"last error: {last_error or 'none reported'}"
-        )
+        super().__init__(message)
+
+
+class RestartBudgetExceeded(ActorFailed):
+    def __init__(self, actor: str, restarts: int, period_s: float, last_error: str):
+        super().__init__(actor, last_error, f"actor {actor!r} exceeded its restart budget ({restarts} restarts in "
+                                            f"{period_s:g} s); last error: {last_error or 'none reported'}")
+
+
+class ActorGaveUp(ActorFailed):
+    def __init__(self, actor: str, last_error: str):
+        super().__init__(actor, last_error, f"actor {actor!r} stopped on an error a restart would meet again, "
+                                            f"so it was not restarted: {last_error or 'none reported'}")
 
 
 class LlmError(PeperError):

@@ -27,6 +27,7 @@ from storage.store import Store
 LATEST = b"latest"
 JOURNAL = b"j"
 _POSITION = struct.Struct(">q")
+_FRAME = struct.Struct(">qQ")  # position, the number of the frame among the actor's saved ones
 
 
 class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,10 +52,14 @@ def checkpoint_path(store_path: Path) -> Path:
 
 
 def write_checkpoint(store: Store, actor: str, checkpoint: Checkpoint, journal: tuple[int, bytes] | None = None,
-                     keep_journal_from: int | None = None) -> None:
-    """The checkpoint, a journal entry at its position and old entries gone, in one transaction."""
+                     keep_journal_from: int | None = None, outbox: tuple[list[tuple[int, bytes]], int] | None = None) -> None:
+    """The checkpoint, a journal entry at its position and old entries gone, and the outbox's new
+    frames saved and the ones every acknowledger has deleted (`outbox`: frames, that position) —
+    one transaction."""
     db = store.db(database_name(actor))
     with store.write() as txn:
+        if outbox is not None:
+            _save_outbox(store, actor, txn, *outbox)
         txn.put(LATEST, _ENCODER.encode(checkpoint), db=db)
         if journal is not None:
             txn.put(JOURNAL + _POSITION.pack(journal[0]), journal[1], db=db)
@@ -63,6 +68,30 @@ def write_checkpoint(store: Store, actor: str, checkpoint: Checkpoint, journal: 
             positioned = cursor.set_range(JOURNAL)
             while positioned and cursor.key()[:1] == JOURNAL and _POSITION.unpack(cursor.key()[1:])[0] < keep_journal_from:
                 positioned = cursor.delete()
+
+
+def _save_outbox(store: Store, actor: str, txn, frames: list[tuple[int, bytes]], everyone_has: int) -> None:
+    db = store.db(outbox_name(actor))
+    cursor = txn.cursor(db=db)
+    number = _FRAME.unpack(cursor.key())[1] + 1 if cursor.last() else 0
+    for position, frame in frames:
+        txn.put(_FRAME.pack(position, number), frame, db=db)
+        number += 1
+    while cursor.first() and _FRAME.unpack(cursor.key())[0] <= everyone_has:
+        cursor.delete()
+
+
+def read_outbox(store: Store, actor: str, upto: int) -> list[tuple[int, bytes]]:
+    """The saved frames at positions up to `upto`, in the order they were published."""
+    if not store.has(outbox_name(actor)):
+        return []
+    with store.env.begin() as txn:
+        return [(_FRAME.unpack(key)[0], bytes(value)) for key, value in txn.cursor(db=store.db(outbox_name(actor)))
+                if _FRAME.unpack(key)[0] <= upto]
+
+
+def outbox_name(actor: str) -> str:
+    return f"outbox.{actor}"
 
 
 def read_journal(store: Store, actor: str, upto: int) -> list[bytes]:

@@ -1,7 +1,7 @@
 """Open an LMDB environment: its named databases, its schema version, clear errors.
 
 Consumes a path (a directory); produces a `Store` whose `db(name)` opens a named database (the
-table in `storage`'s docstring says which process writes which). A missing, corrupt or
+table in `storage`'s docstring says which process writes which). A missing, truncated, corrupt or
 newer-schema environment is a `StoreError` naming the path and what is wrong; an older schema is
 read as it is (`storage.schema`) but not written to until `python -m supervisor db migrate` has
 upgraded it.
@@ -16,6 +16,7 @@ from pathlib import Path
 import lmdb
 
 from messages.errors import StoreError
+from storage.integrity import check_file
 
 SCHEMA_VERSION = 2
 SCHEMA_KEY = "schema_version"
@@ -31,6 +32,7 @@ class Store:
         self._writing: lmdb.Transaction | None = None
         if readonly and not (self.path / "data.mdb").exists():
             raise StoreError(f"{self.path}: no LMDB recording there")
+        check_file(self.path)   # before mapping it: a truncated file is a SIGBUS, not an error
         try:
             if not readonly:
                 self.path.mkdir(parents=True, exist_ok=True)

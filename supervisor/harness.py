@@ -93,7 +93,13 @@ class DaemonHandle:
         return self.status().actor(name)
 
     def wait_for(self, condition: Callable[[], T], timeout_s: float, what: str) -> T:
-        return wait_for(condition, timeout_s, what)
+        """`condition`'s first true value; an AssertionError with the log's end at once if the daemon exits."""
+        def met_or_ended() -> T | None:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the daemon exited ({self.process.returncode}) while waiting for {what}:\n"
+                                     f"{self.log()[-3000:]}")
+            return condition()
+        return wait_for(met_or_ended, timeout_s, what)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
+import msgspec
 import numpy as np
 
 from config.schema import TraderConfig
@@ -20,7 +21,7 @@ from messages.learning import Weights
 from messages.trading import DecisionBatch, ModelVote
 from signals.model import ACTION_NAMES, BUY, SELL
 from trading.assembly import Ready
-from trading.broker import BookResult, BookRules, PaperBroker
+from trading.broker import BookResult, BookRules, BookState, PaperBroker
 from trading.ensemble import action_names, scores
 
 
@@ -34,6 +35,12 @@ class Decided:
 
 
 REFERENCE_VOTES = {"cash": SELL, "hold": BUY}  # a reference expert's constant vote, at full confidence
+
+
+class DeskState(msgspec.Struct):
+    """What a desk needs to go on exactly where it was: its book and the versions that can still apply."""
+    book: BookState
+    versions: list[Weights]
 
 
 class Desk:
@@ -75,6 +82,14 @@ class Desk:
         action = np.concatenate([ready.action[:, lo:hi], np.repeat(np.array(extra, np.int8)[:, None], hi - lo, 1)])
         confidence = np.concatenate([ready.confidence[:, lo:hi], np.ones((len(extra), hi - lo))])
         return action, confidence
+
+    def snapshot(self) -> bytes:
+        return msgspec.msgpack.encode(DeskState(self.broker.state, [weights for _, _, weights in self.versions]))
+
+    def restore(self, raw: bytes) -> None:
+        state = msgspec.msgpack.decode(raw, type=DeskState)
+        self.broker.state = state.book
+        self.versions = sorted(((w.effective_from, w.version, w) for w in state.versions), key=lambda item: item[:2])
 
     def forget_versions(self, last_tick: int) -> None:
         """Keep only the versions that can still apply: the newest effective one and those after it."""

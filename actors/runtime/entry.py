@@ -3,7 +3,7 @@
 Consumes the command line and the run directory the supervisor prepared (`config.runtime`);
 produces a running actor that dies with its supervisor (PR_SET_PDEATHSIG) and exits with the
 actor's status: 0 when it stopped in order or finished its job, non-zero (with one line on
-stderr) when it cannot start. With `PEPER_PROFILE_DIR` set, the actor runs under cProfile and
+stderr) when it cannot start, `GAVE_UP_EXIT` (one line) on input a restart would meet again. With `PEPER_PROFILE_DIR` set, the actor runs under cProfile and
 writes `<dir>/<name>.prof` when it stops (for `python -m pstats`).
 """
 
@@ -23,8 +23,10 @@ import msgspec
 import uvloop
 
 from config.endpoints import endpoints_for
+from config.restart_policy import GAVE_UP_EXIT
 from config.runtime import CONFIG_FILE_NAME, LOG_LEVEL_ENV, PROFILE_ENV, load_run_config
 from config.topology import niceness
+from messages.errors import PeperError
 
 if TYPE_CHECKING:
     from actors.base import Actor
@@ -43,6 +45,17 @@ def _take_niceness(config, name: str) -> None:
             os.nice(wanted)
         except OSError as exc:  # a negative niceness needs privileges
             logging.getLogger(name).warning("cannot take niceness %d (%s); running at the default", wanted, exc)
+
+
+def _run(actor: Actor) -> int:
+    """The actor's exit status; a `PeperError` that reached the top is input a restart would meet
+    again (a bad row, a truncated store, a full disk): one line, and `GAVE_UP_EXIT` so the daemon
+    stops in order instead of restarting it."""
+    try:
+        return uvloop.run(actor.run())
+    except PeperError as exc:
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr, flush=True)  # the daemon's `last_error`
+        return GAVE_UP_EXIT
 
 
 def main(actor_class: type[Actor], argv: list[str] | None = None) -> None:
@@ -69,7 +82,7 @@ def main(actor_class: type[Actor], argv: list[str] | None = None) -> None:
     actor = actor_class(args.name, config, endpoints_for(config.bus, args.run_dir), args)
     profile_dir = os.environ.get(PROFILE_ENV)
     if not profile_dir:
-        sys.exit(uvloop.run(actor.run()))
+        sys.exit(_run(actor))
     import cProfile  # a developer's tool: where this actor's CPU goes, one file per actor
     profiler = cProfile.Profile()
     status = profiler.runcall(uvloop.run, actor.run())

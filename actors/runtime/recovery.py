@@ -18,17 +18,21 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from messages import topics
 from messages.errors import StoreError
 from messages.system import Ack, Resync
-from storage.checkpoints import Checkpoint, checkpoint_path, read_checkpoint, write_checkpoint
+from storage.checkpoints import Checkpoint, checkpoint_path, read_checkpoint, read_outbox, write_checkpoint
 from storage.store import Store
 
 RESYNC_RETRY_S = 1.0
 
 
 class Recovery:
+    acked_upto: int | None = None   # the last bar time this actor acknowledged
+    acknowledges = True             # its checkpoints are acknowledged (not the feed's: it is acknowledged)
+
     def own_store(self) -> Store:
         """The store of this host (`[database] path`) that holds this actor's own databases —
         lgbm_ai's models, mistral_ai's cache, rl_learner's weights — opened once."""
@@ -58,17 +62,40 @@ class Recovery:
         if found is not None:
             self.data_epoch = found.epoch
             self.seqs.update(found.seqs)
+            self.acked_upto = found.upto if self.acknowledges else None   # acknowledged before the kill
             self.restored = found
+            if self.outbox is not None and self.durable_outbox:
+                self.outbox.load(read_outbox(self.checkpoint_store(), self.name, found.upto))
         return found
 
     def checkpoint(self, upto: int, state: bytes, journal: tuple[int, bytes] | None = None,
                    keep_journal_from: int | None = None) -> None:
-        """Write the state reached at bar time `upto`, then acknowledge `upto`."""
+        """Write the state reached at bar time `upto`, then (an acknowledger) acknowledge `upto`."""
         data_seqs = {topic: seq for topic, seq in self.seqs.items() if topics.is_data(topic)}
+        saved = self.outbox.take_unsaved() if self.outbox is not None and self.durable_outbox else None
         write_checkpoint(self.checkpoint_store(), self.name,
                          Checkpoint(run_id=self.run_id, upto=upto, epoch=self.data_epoch, seqs=data_seqs, state=state),
-                         journal, keep_journal_from)
-        self.acknowledge(upto)
+                         journal, keep_journal_from, saved)
+        if self.acknowledges:
+            self.acknowledge(upto)
+
+    def acknowledge(self, upto: int, **fields: Any) -> None:
+        """Everything up to bar time `upto` is handled (and checkpointed); live, nothing waits for it."""
+        if self.replay:
+            self.acked_upto = upto
+            self.publish(topics.ack(self.name), Ack(upto=upto, ts_event=max(upto, 0), **fields))
+
+    def handled(self, bar_time: int) -> bool:
+        """Whether everything at `bar_time` is handled and acknowledged already (replay only)."""
+        return self.acked_upto is not None and bar_time <= self.acked_upto
+
+    def repeat_ack(self) -> None:
+        """Acknowledge again how far this actor is: after re-sending frames to a restarted acknowledger
+        (which dropped the acknowledgements that came before them), or when a clock this actor already
+        had came again (a restarted feed re-sends from its slowest acknowledger's position and never
+        takes acknowledgements of its duplicates)."""
+        if self.acked_upto is not None:
+            self.acknowledge(self.acked_upto)
 
     def expect_resync(self, sources: set[str]) -> None:
         """Call in `on_start` of a restarted actor: from now until each source's marker, its data
@@ -101,5 +128,6 @@ class Recovery:
         self.publish(topics.RESYNC, Resync(acker=acker, after_tick=-1, frames=len(frames), upto=ack.upto))
         for frame in frames:
             self.resend(frame)
+        self.repeat_ack()
         self.log.info("%s resynced after %d: re-sent %d frames", acker, ack.upto, len(frames))
 

@@ -34,7 +34,7 @@ from messages.control import (
     StatusRequest,
     StopRequest,
 )
-from messages.errors import BindError, DaemonError, RestartBudgetExceeded
+from messages.errors import ActorFailed, BindError, DaemonError
 from supervisor.daemon.broker import Broker
 from supervisor.daemon.process_table import ManagedActor
 from supervisor.daemon.run_directory import RunDirectory
@@ -92,7 +92,7 @@ class Daemon:
             self.run_directory.release()
 
     # ----- actors ---------------------------------------------------------------------------
-    async def _start_and_watch(self, supervisors: list[asyncio.Task[None]]) -> RestartBudgetExceeded | None:
+    async def _start_and_watch(self, supervisors: list[asyncio.Task[None]]) -> ActorFailed | None:
         """Start in order, then wait for a stop request, the end, or a failure."""
         stop_waiter = asyncio.ensure_future(self._stop_requested.wait())
         try:
@@ -204,11 +204,11 @@ class Daemon:
             loop.add_signal_handler(signum, self.request_stop, f"received {signal.Signals(signum).name}")
 
 
-def _first_failure(supervisors: list[asyncio.Task[None]]) -> RestartBudgetExceeded | None:
+def _first_failure(supervisors: list[asyncio.Task[None]]) -> ActorFailed | None:
     for task in supervisors:
         if task.done() and not task.cancelled():
             error = task.exception()
-            if isinstance(error, RestartBudgetExceeded):
+            if isinstance(error, ActorFailed):
                 return error
             if error is not None:
                 raise error

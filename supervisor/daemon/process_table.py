@@ -23,12 +23,12 @@ import time
 from collections import deque
 from pathlib import Path
 
-from config.restart_policy import RestartBudget, should_restart
+from config.restart_policy import GAVE_UP_EXIT, RestartBudget, should_restart
 from config.runtime import RESTARTS_ENV, RUN_ID_ENV
 from config.schema import ActorSpec, SupervisorConfig
 from messages.control import ActorStatus, Heartbeat
 from messages.counters import NoCounters
-from messages.errors import RestartBudgetExceeded
+from messages.errors import ActorGaveUp, RestartBudgetExceeded
 
 log = logging.getLogger("supervisor")
 _ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*|.*: error: .*)$")
@@ -69,6 +69,9 @@ class ManagedActor:
                 if self._stopping:
                     break
                 reason = describe_exit(returncode)
+                if returncode == GAVE_UP_EXIT and not self._killed_by_supervisor:
+                    self.state = "failed"
+                    raise ActorGaveUp(self.name, self.last_error)
                 if not should_restart(self.spec.restart, returncode, self._killed_by_supervisor):
                     self.state = "done" if returncode == 0 else "failed"
                     log.info("%s %s; not restarted (restart = %s)", self.name, reason, self.spec.restart)

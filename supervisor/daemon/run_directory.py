@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import stat
 from pathlib import Path
 
 from config.runtime import (
+    CACHE_DIR_NAME,
     CONFIG_FILE_NAME,
     LOCK_FILE_NAME,
     SOCKET_FILE_NAMES,
@@ -58,6 +60,7 @@ class RunDirectory:
         """Remove what the daemon put here, then the directory itself if nothing else is left."""
         for name in (CONFIG_FILE_NAME, *SOCKET_FILE_NAMES, LOCK_FILE_NAME):
             (self.path / name).unlink(missing_ok=True)
+        shutil.rmtree(self.path / CACHE_DIR_NAME, ignore_errors=True)
         if self._lock_handle is not None:
             os.close(self._lock_handle)
             self._lock_handle = None

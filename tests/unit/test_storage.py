@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from messages.errors import StoreError
-from storage.checkpoints import Checkpoint, read_checkpoint, read_journal, write_checkpoint
+from storage.checkpoints import Checkpoint, read_checkpoint, read_journal, read_outbox, write_checkpoint
 from storage.store import Store, entries
 from storage.stream import StreamReader, StreamWriter
 
@@ -43,7 +43,7 @@ def test_a_corrupt_or_missing_environment_is_a_clear_error(tmp_path):
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()
     (corrupt / "data.mdb").write_bytes(b"\x00garbage" * 1000)
-    with pytest.raises(StoreError, match=r"corrupt: not a usable LMDB environment \(corrupt or not LMDB\?\)"):
+    with pytest.raises(StoreError, match=r"corrupt/data.mdb: not an LMDB file \(no LMDB meta page at its start; 8000 bytes\)"):
         Store(corrupt)
 
 
@@ -84,3 +84,15 @@ def test_an_older_schema_is_read_but_not_written_until_migrated(tmp_path):
         assert store.schema_version == 1
     with pytest.raises(StoreError, match=r"schema version 1 is older .* run `python -m supervisor db migrate"):
         Store(tmp_path / "db")
+
+
+def test_saved_outbox_frames_come_back_until_every_acknowledger_has_them(tmp_path):
+    with Store(tmp_path / "cp", durable=False) as store:
+        checkpoint = Checkpoint(run_id=1, upto=20, epoch=0, seqs={}, state=b"")
+        write_checkpoint(store, "lava_ai", checkpoint, outbox=([(10, b"a"), (20, b"b")], -1))
+        write_checkpoint(store, "lava_ai", checkpoint, outbox=([(30, b"c")], 10))
+        assert read_outbox(store, "lava_ai", 30) == [(20, b"b"), (30, b"c")]
+        assert read_outbox(store, "lava_ai", 20) == [(20, b"b")]
+        write_checkpoint(store, "lava_ai", checkpoint, outbox=([], 30))   # every frame is had: none is left
+        write_checkpoint(store, "lava_ai", checkpoint, outbox=([(40, b"d")], 30))
+        assert read_outbox(store, "lava_ai", 99) == [(40, b"d")]
