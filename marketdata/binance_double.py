@@ -8,7 +8,9 @@ arrays for bars already closed. The clock starts at the first connection and adv
 every `bar_period_s`. Faults, by bar index: `drop` (abort every connection abruptly after
 sending part of the bar), `stall` (stop sending while the clock runs on), `malformed` (garbage
 and invalid frames), `duplicate` (the bar sent twice) and `reorder` (symbols reversed, then an
-old bar again). It runs in a thread with its own event loop.
+old bar again). With `history` its REST side serves every bar of the table (a download's source),
+and `rest_faults` answers chosen requests with 429 and Retry-After, a 500, or a malformed row. It
+runs in a thread with its own event loop.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ INTERVAL = "1m"
 
 class BinanceDouble:
     def __init__(self, table: KlineTable, bar_period_s: float, faults: dict[int, str] | None = None,
-                 stall_s: float = 1.0):
+                 stall_s: float = 1.0, history: bool = False, rest_faults: dict[int, str] | None = None):
         self.table = table
+        self.history = history                  # REST serves every bar of the table, not only the closed ones
+        self.rest_faults = rest_faults or {}    # by REST request number (1 = first): "429", "500", "malformed"
         self.bar_period_s = bar_period_s
         self.faults = faults or {}
         self.stall_s = stall_s
@@ -162,15 +166,25 @@ class BinanceDouble:
         if url.path != "/api/v3/klines":
             return connection.respond(http.HTTPStatus.NOT_FOUND, "not found\n")
         self.rest_requests += 1
+        fault = self.rest_faults.get(self.rest_requests)
+        if fault == "429":
+            response = connection.respond(http.HTTPStatus.TOO_MANY_REQUESTS,
+                                          json.dumps({"code": -1003, "msg": "Too many requests."}))
+            response.headers["Retry-After"] = "1"
+            return response
+        if fault == "500":
+            return connection.respond(http.HTTPStatus.INTERNAL_SERVER_ERROR, "internal error\n")
         query = {key: values[0] for key, values in parse_qs(url.query).items()}
         symbol, start, end = query["symbol"], int(query["startTime"]), int(query["endTime"])
         limit = int(query.get("limit", 500))
         rows = []
-        for open_time, tick_rows in self.ticks[: self.current + 1]:
+        for open_time, tick_rows in self.ticks if self.history else self.ticks[: self.current + 1]:
             if start <= open_time <= end:
                 rows.extend(self._rest_row(row) for row in tick_rows if self.table.symbols[self.table.symbol_index[row]] == symbol)
-        response = connection.respond(http.HTTPStatus.OK, json.dumps(rows[:limit]))
-        return response
+        rows = rows[:limit]
+        if fault == "malformed" and rows:
+            rows[len(rows) // 2] = [rows[len(rows) // 2][0], "not a price"]
+        return connection.respond(http.HTTPStatus.OK, json.dumps(rows))
 
     def _rest_row(self, row: int) -> list:
         values = self.table.values

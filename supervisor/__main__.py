@@ -16,7 +16,8 @@ from config import load_config
 from config.endpoints import resolve_run_dir
 from messages.errors import PeperError
 
-COMMANDS = ("run", "status", "stop", "monitor", "demo", "train", "report", "export", "weights", "policy", "db", "llm")
+COMMANDS = ("run", "status", "stop", "monitor", "demo", "train", "report", "export", "download", "weights", "policy",
+            "db", "llm")
 MODULE_OF = {"status": "run", "stop": "run"}
 
 
