@@ -1,4 +1,4 @@
-"""`export stream|decisions|trades|weights --db PATH`: a recording as JSON lines (DESIGN.md §8).
+"""`export stream|decisions|trades|weights --db PATH [--format jsonl|csv]`: a recording as JSON lines or CSV (DESIGN.md §8).
 
 Consumes an LMDB recording (opened read-only, so it works while the recorder writes; an older
 schema is read as it is, `storage.schema`); produces one JSON object per line on stdout:
@@ -9,12 +9,15 @@ schema is read as it is, `storage.schema`); produces one JSON object per line on
   return, votes`;
 - weights: `version, effective_from, weights, cause`, from the `weights` database.
 Decisions and trades come in market-time order; none of them holds a wall-clock field, so two
-replays of the same data export identical decisions, trades and weights.
+replays of the same data export identical decisions, trades and weights. `--format csv` writes the
+same rows for a spreadsheet or pandas: a header, nested values flattened (`weights.<model>`,
+`<model>.action` and `<model>.confidence` for votes).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import sys
 from pathlib import Path
@@ -40,6 +43,8 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
     export.add_argument("what", choices=["stream", "decisions", "trades", "weights"], help="what to export")
     export.add_argument("--db", metavar="PATH", required=True, help="the LMDB environment (a recording)")
     export.add_argument("--topic", help="stream only: just this topic (e.g. md.kline)")
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl",
+                        help="decisions, trades, weights: JSON lines (default) or CSV with a header")
 
 
 def main(config: PeperConfig, args: argparse.Namespace) -> int:
@@ -47,7 +52,7 @@ def main(config: PeperConfig, args: argparse.Namespace) -> int:
         if args.what == "stream":
             export_stream(Path(args.db), args.topic)
         else:
-            export_records(Path(args.db), args.what)
+            export_records(Path(args.db), args.what, as_csv=args.format == "csv")
     except BrokenPipeError:  # the reader (e.g. `head`) has had enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
@@ -78,8 +83,8 @@ def recorded(store: Store, topic: str) -> list:
     return [current(codec.decode_payload(payload)) for *_, payload in StreamReader(store).records(topic)]
 
 
-def export_records(db: Path, what: str, out: TextIO = sys.stdout) -> int:
-    """decisions, trades or weights as JSON lines; returns how many."""
+def export_records(db: Path, what: str, out: TextIO = sys.stdout, as_csv: bool = False) -> int:
+    """decisions, trades or weights as JSON lines (or CSV); returns how many."""
     encoder = msgspec.json.Encoder()
     with Store(db, readonly=True) as store:
         if what == "weights":
@@ -92,7 +97,31 @@ def export_records(db: Path, what: str, out: TextIO = sys.stdout) -> int:
         else:
             rows = [trade_row(t) for t in recorded(store, topics.TRADE_CLOSED) if isinstance(t, TradeClosed)]
             rows.sort(key=lambda row: (row["exit_time"], row["trade_id"]))
+    if as_csv:
+        write_csv([flat(row) for row in rows], out)
+        return len(rows)
     for row in rows:
         out.write(encoder.encode(row).decode())
         out.write("\n")
     return len(rows)
+
+
+def flat(row: dict) -> dict:
+    """Nested values as columns: {"weights": {"a": 1}} -> weights.a; votes -> <model>.action, <model>.confidence."""
+    columns = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            columns.update({f"{key}.{inner}": item for inner, item in value.items()})
+        elif isinstance(value, list) and all(isinstance(item, dict) and "model" in item for item in value):
+            for vote in value:
+                columns.update({f"{vote['model']}.{field}": item for field, item in vote.items() if field != "model"})
+        else:
+            columns[key] = value
+    return columns
+
+
+def write_csv(rows: list[dict], out: TextIO) -> None:
+    header = list(dict.fromkeys(column for row in rows for column in row))
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)

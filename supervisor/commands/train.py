@@ -24,6 +24,7 @@ from config.schema import PeperConfig
 from config.times import DAY_MS, parse_time
 from marketdata.sources import load_source
 from marketdata.synthetic import START_MS
+from storage.backup import make_backup
 from storage.catalog import Catalog
 from supervisor.commands.report import console_for, write_report
 from supervisor.daemon import Daemon
@@ -114,6 +115,8 @@ def train_then_report(training: Coroutine[Any, Any, TrainResult], catalog: Catal
         policy = document["policy"]
         console.print(f"stored policy {policy['id']}: weights version {policy['weights_version']}, lgbm_ai model "
                       f"{policy['lgbm_version'] or 'none'}; trade with it: python -m supervisor run --policy {policy['id']}")
+        backup = make_backup(catalog.store, config.database.max_backup_files)
+        console.print(f"catalog backed up to {backup} (restore with: python -m supervisor db restore {catalog.store.path})")
     finally:
         catalog.close()
     return 0

@@ -9,7 +9,9 @@ was made on the synthetic market by `python -m supervisor run` before the redesi
 from __future__ import annotations
 
 import base64
+import csv
 import gzip
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -82,3 +84,22 @@ def test_an_old_recording_replays_and_is_written_to_only_after_a_migration(tmp_p
     again = subprocess.run([sys.executable, "-m", "supervisor", "db", "migrate", str(path)],
                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and "already at schema version 2; nothing to do" in again.stdout
+
+
+def test_csv_export_holds_the_same_rows_as_json_lines_flattened(old_recording):
+    path, document = old_recording
+    for what in ("decisions", "trades", "weights"):
+        result = subprocess.run([sys.executable, "-m", "supervisor", "export", what, "--db", str(path), "--format", "csv"],
+                                cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        rows = list(csv.DictReader(io.StringIO(result.stdout)))
+        expected = document["exports"][what]
+        assert len(rows) == len(expected), what
+        first, row = expected[0], rows[0]
+        if what == "weights":
+            assert {f"weights.{model}": str(weight) for model, weight in first["weights"].items()}.items() <= row.items()
+        if what == "decisions":
+            vote = first["votes"][0]
+            assert row[f"{vote['model']}.confidence"] == str(vote["confidence"]) and row["symbol"] == first["symbol"]
+        if what == "trades":
+            assert row["trade_id"] == first["trade_id"] and float(row["pnl"]) == first["pnl"]

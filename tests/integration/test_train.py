@@ -13,6 +13,7 @@ import msgspec
 import pytest
 
 from analytics.recording import read_recording
+from storage.backup import backup_dir_for
 from storage.catalog import Catalog
 from storage.policies import all_policies
 from supervisor.harness import short_run_dir
@@ -95,6 +96,12 @@ def test_train_judges_every_fold_against_every_baseline_and_stores_a_policy(two_
         assert len(span.klines) and span.vote_batches["lgbm_ai"]
     finally:
         catalog.close()
+    backups = sorted(backup_dir_for(workdir / "train.lmdb").iterdir())  # the catalog backed up after each run
+    backed_up = Catalog(backups[-1], readonly=True)
+    try:
+        assert [p.id for p in all_policies(backed_up.store)] == [policy.id]
+    finally:
+        backed_up.close()
 
 
 def test_the_same_training_twice_gives_the_same_report(two_runs):
