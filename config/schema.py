@@ -96,8 +96,7 @@ class RecorderConfig(Section):
 class AnalyticsConfig(Section):
     reports_dir: str = "reports"
     plots_dir: str = "plots"
-    auto_generate_plots: bool = True
-    save_intermediate_results: bool = True
+    auto_generate_plots: bool = True   # draw the plots with every report (false: tables only)
 
 
 class FeedConfig(Section):

@@ -62,8 +62,10 @@ def write_report(catalog: Catalog, run: int | None, config: PeperConfig, console
     plots_dir = Path(config.analytics.plots_dir) / name
     reports_dir = Path(config.analytics.reports_dir) / name
     reports_dir.mkdir(parents=True, exist_ok=True)
-    with console.status(f"drawing the plots into {plots_dir} ..."):
-        plots = write_plots(document, recording, run_config, plots_dir)
+    plots = {}
+    if config.analytics.auto_generate_plots:
+        with console.status(f"drawing the plots into {plots_dir} ..."):
+            plots = write_plots(document, recording, run_config, plots_dir)
     document["plots"] = {key: {"file": str(plots_dir / plot["file"]), "series": plot["series"]} for key, plot in plots.items()}
     relative = {key: {"file": os.path.relpath(plots_dir / plot["file"], reports_dir)} for key, plot in plots.items()}
     (reports_dir / "report.md").write_text(markdown(document, relative))
@@ -74,7 +76,8 @@ def write_report(catalog: Catalog, run: int | None, config: PeperConfig, console
     else:
         print_summary(document, console)
         console.print(f"report: {reports_dir / 'report.md'}, {reports_dir / 'report.html'}, {reports_dir / 'report.json'}; "
-                      f"plots: {plots_dir}/")
+                      + (f"plots: {plots_dir}/" if plots else "no plots ([analytics] auto_generate_plots = false)"),
+                      markup=False, soft_wrap=True)
     return document
 
 

@@ -173,3 +173,14 @@ def test_bad_windows_fail_with_a_clear_error_before_anything_runs(tmp_path, flag
     result = train(tmp_path, *flags, check=False)
     assert result.returncode == 1 and message in result.stderr, result.stderr
     assert not (tmp_path / "train.lmdb").exists()
+
+
+def test_a_report_without_plots_when_auto_generate_plots_is_off(two_runs):
+    workdir, _ = two_runs
+    off = {"PEPER_ANALYTICS__AUTO_GENERATE_PLOTS": "false", "PEPER_ANALYTICS__PLOTS_DIR": "plots-off",
+           "PEPER_ANALYTICS__REPORTS_DIR": "reports-off"}
+    result = supervisor(workdir, "report", "--db", "train.lmdb", "--run", "1", env=off)
+    assert "no plots ([analytics] auto_generate_plots = false)" in result.stdout
+    assert not (workdir / "plots-off").exists()
+    document = msgspec.json.decode((workdir / "reports-off/run-1/report.json").read_bytes())
+    assert document["plots"] == {} and document["verdict"] == report_of(workdir)["verdict"]
