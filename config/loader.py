@@ -1,6 +1,7 @@
 """Load peper.toml into a `PeperConfig`, apply overrides, and explain every mistake in one line.
 
-Consumes a TOML file, `PEPER_<SECTION>__<KEY>` environment variables and command-line overrides
+Consumes a TOML file (./peper.toml, `--config`, or the defaults shipped in the package when the
+working directory has none), `PEPER_<SECTION>__<KEY>` environment variables and command-line overrides
 (`{"feed.source": "synthetic:3"}`); produces a frozen `PeperConfig` whose topology holds
 (`config.topology`), or raises `ConfigError` whose message names the file (or variable), the key
 and what was expected.
@@ -12,6 +13,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +34,9 @@ def load_config(
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> PeperConfig:
-    """Decode `path` (default ./peper.toml), then environment, then explicit overrides."""
-    file = Path(path) if path is not None else DEFAULT_CONFIG
+    """Decode `path` (default ./peper.toml, else the defaults shipped in the package), then
+    environment, then explicit overrides."""
+    file = Path(path) if path is not None else DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else shipped_config()
     document = _read_toml(file)
     origins: dict[str, str] = {}
     env = os.environ if environ is None else environ
@@ -46,6 +49,11 @@ def load_config(
         _set_key(document, key, value)
         origins[key] = "command line"
     return decode_config(document, source=str(file), origins=origins)
+
+
+def shipped_config() -> Path:
+    """The commented default peper.toml inside the package (`config/peper.toml`, the repository's own)."""
+    return Path(str(resources.files("config") / "peper.toml"))
 
 
 def decode_config(

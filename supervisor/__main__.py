@@ -17,7 +17,7 @@ from config.endpoints import resolve_run_dir
 from messages.errors import PeperError
 
 COMMANDS = ("run", "status", "stop", "monitor", "demo", "train", "report", "export", "download", "weights", "policy",
-            "db", "llm")
+            "db", "llm", "init")
 MODULE_OF = {"status": "run", "stop": "run"}
 
 
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "trains, reports and exports offline. `run` is the default command.",
     )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, default=None, help="configuration file (default: ./peper.toml)")
+    common.add_argument("--config", type=Path, default=None, help="configuration file (default: ./peper.toml, else the defaults shipped with Peper)")
     common.add_argument("--run-dir", default=None, help="run directory of the bus (default: [bus] run_dir)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     added: set[str] = set()

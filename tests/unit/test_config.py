@@ -3,6 +3,8 @@ topology is one clear line naming the key."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,15 @@ def test_actor_dependencies_must_exist_and_not_form_a_cycle(tmp_path):
 def test_a_config_written_back_as_toml_reads_back_equal(tmp_path):
     config = load_config(REPO_ROOT / "peper.toml", environ={})
     assert load_config(write(tmp_path, dumps(config)), environ={}) == config
+
+
+def test_every_command_works_from_a_folder_without_peper_toml_and_init_writes_the_shipped_one(tmp_path):
+    peper = [sys.executable, "-m", "supervisor"]
+    listed = subprocess.run([*peper, "policy", "list", "--db", "none.lmdb"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60)
+    assert "config file not found" not in listed.stderr and "none.lmdb" in listed.stderr  # it got past the config
+    written = subprocess.run([*peper, "init"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert written.returncode == 0, written.stderr
+    assert (tmp_path / "peper.toml").read_text() == (REPO_ROOT / "peper.toml").read_text()
+    again = subprocess.run([*peper, "init"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and "already there" in again.stderr
