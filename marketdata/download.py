@@ -20,7 +20,7 @@ import csv
 import gzip
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +29,7 @@ import requests
 from binance.client import Client
 from binance.exceptions import BinanceAPIException, BinanceRequestException
 
-from marketdata.binance import parse_rest_rows
+from marketdata.binance import ClosedKline, parse_rest_rows
 from marketdata.files import HEADER
 from messages.errors import BadFrame, SourceError
 
@@ -42,7 +42,7 @@ RATE_LIMITED = (429, 418)  # 418: an IP banned for ignoring 429s
 @dataclass
 class DownloadReport:
     symbol: str
-    file: Path
+    file: Path | None = None                  # None: fetched for the live feed, not written
     resumed_after: int | None = None          # ms UTC: the last open time already in the file
     rows: int = 0
     gaps: list[tuple[int, int]] = field(default_factory=list)   # (first missing open time, bars missing)
@@ -63,7 +63,22 @@ def rest_client(rest_url: str) -> Client:
     """python-binance's client on `rest_url` (Binance's, or a double's), with no call at construction."""
     client = Client(ping=False)
     client.API_URL = rest_url.rstrip("/") + "/api"
+    client.session.trust_env = False  # no proxy from the environment: the address is the one configured
     return client
+
+
+def kline_pages(client: Client, symbol: str, interval: str, start_ms: int, end_ms: int, report: DownloadReport,
+                sleep: Callable[[float], None] = time.sleep) -> Iterator[list[ClosedKline]]:
+    """Every closed bar with start_ms <= open time < end_ms, a checked page (<= 1,000 rows) at a time."""
+    step = interval_ms(interval)
+    cursor = start_ms
+    while cursor < end_ms:
+        klines = [row for row in _page(client, symbol, interval, cursor, end_ms - 1, report, sleep)
+                  if cursor <= row.open_time < end_ms]
+        if not klines:
+            return
+        yield klines
+        cursor = klines[-1].open_time + step
 
 
 def download_symbol(client: Client, symbol: str, interval: str, start_ms: int, end_ms: int, out: Path,
@@ -76,13 +91,8 @@ def download_symbol(client: Client, symbol: str, interval: str, start_ms: int, e
     if last is not None:
         report.resumed_after = last
         progress((min(last + step, end_ms) - start_ms) // step)
-    cursor = max(start_ms, last + step) if last is not None else start_ms
-    expected = cursor
-    while cursor < end_ms:
-        rows = _page(client, symbol, interval, cursor, end_ms - 1, report, sleep)
-        klines = [row for row in rows if row.open_time >= cursor]
-        if not klines:
-            break
+    expected = max(start_ms, last + step) if last is not None else start_ms
+    for klines in kline_pages(client, symbol, interval, expected, end_ms, report, sleep):
         for kline in klines:
             missing = [t for t in range(expected, kline.open_time, step) if t not in report.skipped_times]
             if missing:
@@ -91,7 +101,6 @@ def download_symbol(client: Client, symbol: str, interval: str, start_ms: int, e
         _append(file, [_csv_row(kline, step) for kline in klines], header=not file.exists())
         report.rows += len(klines)
         progress((min(expected, end_ms) - start_ms) // step)
-        cursor = expected
     return report
 
 
@@ -115,7 +124,8 @@ def _page(client: Client, symbol: str, interval: str, start: int, end: int, repo
             problem = f"{type(exc).__name__}: {exc}"
         if attempt == MAX_TRIES:
             raise SourceError(f"klines of {symbol} from {start}: {problem}, {MAX_TRIES} times; "
-                              f"{report.rows} rows were written to {report.file} and a new download resumes there")
+                              + (f"{report.rows} rows were written to {report.file} and a new download resumes there"
+                                 if report.file else "the bars from there are missing"))
         sleep(BACKOFF_S * 2 ** (attempt - 1))
     raise SourceError(f"klines of {symbol} from {start}: still rate-limited after {MAX_TRIES} waits")
 

@@ -1,7 +1,8 @@
 """The live Binance kline stream: one websocket kept alive, and every missed bar backfilled.
 
 Consumes Binance's public combined streams (`<symbol>@kline_<interval>`, no API key) and its REST
-`/api/v3/klines`; produces, through the callbacks it is given, closed-kline ticks in order with
+klines through python-binance's client (`marketdata.download.kline_pages`: the same pages, checks,
+`Retry-After` and retries as `download`, run in a worker thread); produces, through the callbacks it is given, closed-kline ticks in order with
 neither holes nor duplicates, `Gap` events (each disconnect, each backfill, each hole that could
 not be filled) and counts of dropped frames by reason.
 
@@ -20,24 +21,16 @@ import random
 import time
 from collections.abc import Callable
 
-import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
 from config.schema import FeedConfig
 from marketdata.assembler import TickAssembler
-from marketdata.binance import (
-    BadFrame,
-    ClosedKline,
-    parse_frame,
-    parse_rest_rows,
-    stream_url,
-)
+from marketdata.binance import BadFrame, parse_frame, stream_url
+from marketdata.download import DownloadReport, kline_pages, rest_client
 from marketdata.table import INTERVAL_MS
+from messages.errors import SourceError
 from messages.system import Gap
-
-REST_PAGE = 1000
-REST_ATTEMPTS = 5
 
 
 class Stalled(Exception):
@@ -66,7 +59,8 @@ class LiveKlines:
 
     async def run(self) -> None:
         failures = 0
-        async with httpx.AsyncClient(base_url=self.feed.rest_url, timeout=10.0, trust_env=False) as rest:
+        rest = rest_client(self.feed.rest_url)
+        try:
             while True:
                 reason = "rotation before the 24 h limit"
                 try:
@@ -81,6 +75,8 @@ class LiveKlines:
                 self._disconnected(reason)
                 delay = min(self.feed.reconnect_max_s, self.feed.reconnect_initial_s * 2 ** max(0, failures - 1))
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0) if failures else 0)
+        finally:
+            rest.close_connection()
 
     def _disconnected(self, reason: str) -> None:
         self.disconnects += 1
@@ -88,7 +84,7 @@ class LiveKlines:
         self.log.warning("disconnected (%s); will backfill from bar %d", reason, resume)
         self.on_gap(Gap(symbol="*", start=resume, end=resume, kind="disconnect", detail=reason, ts_event=resume))
 
-    async def _session(self, socket, rest: httpx.AsyncClient) -> None:
+    async def _session(self, socket, rest) -> None:
         rotate_at = time.monotonic() + self.feed.rotate_after_s
         caught_up = False
         while True:
@@ -117,37 +113,26 @@ class LiveKlines:
                     self.on_drop(dropped, f"{dropped}: {kline.symbol} bar {kline.open_time} was already received")
             self._give_out()
 
-    async def _backfill(self, rest: httpx.AsyncClient, start: int, end: int) -> None:
+    async def _backfill(self, rest, start: int, end: int) -> None:
         """Fetch every closed bar with start <= open time < end, for every symbol."""
         fetched = 0
         for symbol in self.symbols:
-            cursor = start
-            while cursor < end:
-                rows = await self._rest_page(rest, symbol, cursor, end - 1)
-                rows = [row for row in rows if cursor <= row.open_time < end]
-                for row in rows:
-                    if self.assembler.add(row) is None:
-                        fetched += 1
-                if len(rows) < REST_PAGE:
-                    break
-                cursor = rows[-1].open_time + self.interval_ms
+            report = DownloadReport(symbol)
+            try:
+                pages = await asyncio.to_thread(
+                    lambda: list(kline_pages(rest, symbol, self.feed.interval, start, end, report)))
+            except SourceError as exc:
+                self.log.error("REST backfill of %s gave up: %s", symbol, exc)
+                pages = []
+            for skipped in report.skipped:
+                self.on_drop("malformed_rest_row", skipped)
+            for row in (row for page in pages for row in page):
+                if self.assembler.add(row) is None:
+                    fetched += 1
         self.log.info("backfilled %d bars from %d to %d over REST", fetched, start, end - self.interval_ms)
         self.on_gap(Gap(symbol="*", start=start, end=end - self.interval_ms, kind="backfilled",
                         detail=f"{fetched} bars fetched over REST", ts_event=start))
         self._give_out()
-
-    async def _rest_page(self, rest: httpx.AsyncClient, symbol: str, start: int, end: int) -> list[ClosedKline]:
-        params = {"symbol": symbol, "interval": self.feed.interval, "startTime": start, "endTime": end, "limit": REST_PAGE}
-        for attempt in range(REST_ATTEMPTS):
-            try:
-                response = await rest.get("/api/v3/klines", params=params)
-                response.raise_for_status()
-                return parse_rest_rows(response.content, symbol)
-            except (httpx.HTTPError, BadFrame) as exc:
-                self.log.warning("REST klines for %s failed (attempt %d of %d): %s", symbol, attempt + 1, REST_ATTEMPTS, exc)
-                await asyncio.sleep(self.feed.reconnect_initial_s * 2**attempt)
-        self.log.error("REST backfill of %s from %d gave up; bars may be missing", symbol, start)
-        return []
 
     def _give_out(self) -> None:
         previous = self.assembler.last_emitted
