@@ -26,7 +26,7 @@ from websockets.exceptions import WebSocketException
 
 from config.schema import FeedConfig
 from marketdata.assembler import TickAssembler
-from marketdata.binance import BadFrame, parse_frame, stream_url
+from marketdata.binance import BadFrame, ClosedKline, parse_frame, stream_url
 from marketdata.download import DownloadReport, kline_pages, rest_client
 from marketdata.table import INTERVAL_MS
 from messages.errors import SourceError
