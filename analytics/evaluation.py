@@ -42,15 +42,20 @@ def metrics_of(trades: list[TradeClosed], times, equity, recording: Recording, c
     return document
 
 
-def baselines_of(recording: Recording, config: PeperConfig) -> dict[str, dict[str, object]]:
+def baselines_of(recording: Recording, config: PeperConfig, curves: dict | None = None) -> dict[str, dict[str, object]]:
+    """Every baseline's metrics; with `curves`, each one's marked-to-market equity put there too
+    (name -> (tick times, equity))."""
+    curves = {} if curves is None else curves
     topology = topology_of(config)
     models = topology.models
     chunks = recording.chunks(models, config.test.symbols)
     found = {}
     for name, weights in fixed_weight_sets(config, models, topology.initial_weights(config)).items():
         result = with_weights(recording, weights, config, models, chunks)
-        found[name] = metrics_of(result.trades, *result.curve(), recording, config)
+        curves[name] = result.curve()
+        found[name] = metrics_of(result.trades, *curves[name], recording, config)
     times, values, pnls = buy_and_hold(chunks, config.trader)
+    curves["buy_and_hold"] = (times, values)
     hold = as_dict(curve_metrics(times.tolist(), values.tolist(), config.trader.initial_equity, positions=len(pnls),
                                  winners=sum(pnl > 0 for pnl in pnls)))
     hold["exposure"] = 1.0 if len(times) else 0.0
@@ -80,14 +85,18 @@ def per_symbol(trades: list[TradeClosed], recording: Recording, config: PeperCon
             for symbol in recording.symbols}
 
 
-def evaluate(recording: Recording, config: PeperConfig, *, baselines: bool = True) -> dict[str, object]:
-    traded = as_traded(recording, config)
+def evaluate(recording: Recording, config: PeperConfig, *, baselines: bool = True,
+             curves: dict | None = None) -> dict[str, object]:
+    """The session measured; with `curves`, the equity curves measured put there ("as_traded" and
+    each baseline: name -> (tick times in ms UTC, equity in the quote currency))."""
+    curves = {} if curves is None else curves
+    curves["as_traded"] = as_traded(recording, config).curve()
     return {
         "bars": sum(len(batch.symbol) for batch in recording.klines),
         "symbols": recording.symbols,
         "synthetic": recording.synthetic,
-        "metrics": metrics_of(recording.trades, *traded.curve(), recording, config),
-        "baselines": baselines_of(recording, config) if baselines else {},
+        "metrics": metrics_of(recording.trades, *curves["as_traded"], recording, config),
+        "baselines": baselines_of(recording, config, curves) if baselines else {},
         "per_model": per_model(recording, config),
         "per_symbol": per_symbol(recording.trades, recording, config),
         "gaps": [{"symbol": g.symbol, "start": g.start, "end": g.end, "kind": g.kind, "detail": g.detail}

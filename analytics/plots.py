@@ -4,7 +4,10 @@ Consumes the report document and the span's recording; produces, in a folder: `e
 strategy's equity over the folds' test windows one after another, from the daily returns the
 aggregate is computed from, the learned policy's drawdown below), `folds.png` (each strategy's ROI
 per fold), `weights.png` (the policy's weights over the span, each expert by day) and `models.png`
-(each expert's shadow-book equity over the span). Dates on every time axis. Returns {plot name:
+(each expert's shadow-book equity over the span) and `trades-<SYMBOL>.png` (the price with the
+span's entries and exits, `analytics.trade_charts`); for a plain recording, `equity.png` is every
+strategy's equity at each tick instead and there are no folds or weights plots. Dates on every
+time axis. Returns {plot name:
 {"file", "series"}} — the data behind each line or bar, so tests check what was drawn without
 reading pixels.
 """
@@ -22,6 +25,7 @@ import numpy as np
 
 from analytics.recording import Recording
 from analytics.simulate import shadow_equity
+from analytics.trade_charts import dates_of, trade_charts
 from config.schema import PeperConfig
 from config.topology import topology_of
 
@@ -33,7 +37,35 @@ def write_plots(document: dict, recording: Recording, config: PeperConfig, folde
     return {"equity": equity_plot(document, config, folder / "equity.png"),
             "folds": folds_plot(document, folder / "folds.png"),
             "weights": weights_plot(document, folder / "weights.png"),
-            "models": models_plot(recording, config, folder / "models.png")}
+            "models": models_plot(recording, config, folder / "models.png"),
+            **trade_charts(recording, recording.trades, folder)}
+
+
+def write_recording_plots(recording: Recording, curves: dict, config: PeperConfig, folder: Path) -> dict[str, dict]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return {"equity": curves_plot(curves, config.trader.initial_equity, folder / "equity.png"),
+            "models": models_plot(recording, config, folder / "models.png"),
+            **trade_charts(recording, recording.trades, folder)}
+
+
+def curves_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], initial: float, path: Path) -> dict:
+    """Every strategy's equity marked to market at each tick, the session's own drawdown below."""
+    times, traded = curves["as_traded"]
+    peak = np.maximum.accumulate(np.maximum(traded, initial)) if len(traded) else traded
+    drawdown = (peak - traded) / peak if len(traded) else traded
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True, height_ratios=(3, 1))
+    for name, (t, values) in curves.items():
+        top.plot(dates_of(t), values, label=name, linewidth=2.0 if name == "as_traded" else 1.0,
+                 alpha=1.0 if name in ("as_traded", *HIGHLIGHTED) else 0.5)
+    top.set(title="Equity marked to market at every bar: as traded and every baseline", ylabel="equity (USDT)")
+    top.legend(fontsize=7, ncol=2)
+    bottom.fill_between(dates_of(times), -drawdown * 100, color="tab:red", alpha=0.5)
+    bottom.set(xlabel="date (UTC)", ylabel="as-traded drawdown (%)")
+    figure.autofmt_xdate()
+    _save(figure, path)
+    return {"file": path.name, "series": {name: {"final": float(v[-1]) if len(v) else initial, "points": len(v)}
+                                          for name, (_, v) in curves.items()}
+            | {"max_drawdown": float(drawdown.max()) if len(drawdown) else 0.0}}
 
 
 def equity_plot(document: dict, config: PeperConfig, path: Path) -> dict:
@@ -95,7 +127,7 @@ def weights_plot(document: dict, path: Path) -> dict:
 def models_plot(recording: Recording, config: PeperConfig, path: Path) -> dict:
     """Each expert's shadow-book equity after every chunk (its votes alone, traded like the trader)."""
     times, series = shadow_equity(recording, config, topology_of(config).models)
-    dates = [datetime.fromtimestamp(t / 1000, UTC) for t in times]
+    dates = dates_of(times)
     figure, axes = plt.subplots(figsize=(10, 4.5))
     for expert, values in series.items():
         axes.plot(dates, values, label=expert)

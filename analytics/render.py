@@ -29,8 +29,16 @@ def strategy_rows(strategies: dict[str, dict]) -> list[list[str]]:
     return [[name, *(fmt(metrics.get(key), style) for key, _, style in FIGURES)] for name, metrics in strategies.items()]
 
 
+def report_title(document: dict) -> str:
+    if document.get("kind") == "recording":
+        return f"Peper report of the recording {Path(document['db']).name}"
+    return f"Peper training report, run {document['run']}"
+
+
 def tables(document: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, header, rows) for every table of the report, in order."""
+    if document.get("kind") == "recording":
+        return recording_tables(document)
     figures = [label for _, label, _ in FIGURES]
     metric = document["metric"]
     found = [("Folds: each chose on its validation window, then traded its test window",
@@ -66,17 +74,37 @@ def tables(document: dict) -> list[tuple[str, list[str], list[list[str]]]]:
             ["configuration", _changes(policy["changes"])],
             ["learned up to", policy["learned_upto"]]]))
     span = document["span_session"]
-    found.append((f"Each model over the span {_window(span['window'])} (its shadow book: its votes alone, traded like "
-                  "the trader)", ["model", "votes", "abstentions", "shadow equity (USDT)", "shadow ROI"],
-                  [[m, str(d["votes"]), str(d["abstentions"]), fmt(d["shadow_equity"], "{:,.2f}"),
-                    fmt(d["shadow_roi"], "pct")] for m, d in span["per_model"].items()]))
-    found.append(("Gap ledger of the span", ["symbol", "from", "to", "kind", "detail"],
-                  [[g["symbol"], _minute(g["start"]), _minute(g["end"]), g["kind"], g["detail"]] for g in span["gaps"]]
-                  or [["-", "-", "-", "-", "no gaps"]]))
-    return found
+    return found + session_tables(span["per_model"], span["gaps"], f"the span {_window(span['window'])}")
+
+
+def recording_tables(document: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    figures = [label for _, label, _ in FIGURES]
+    return [(f"As traded and every baseline on the same bars, {_window(document['window'])}", ["strategy", *figures],
+             strategy_rows(document["strategies"])),
+            ("Each symbol's closed trades (as traded)", ["symbol", "trades", "win rate", "PnL (quote)"],
+             [[symbol, str(m["trades"]), fmt(m["win_rate"], "pct"), fmt(m["total_pnl"], "{:,.2f}")]
+              for symbol, m in document["per_symbol"].items()]),
+            *session_tables(document["per_model"], document["gaps"], "the recording")]
+
+
+def session_tables(per_model: dict, gaps: list[dict], where: str) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Each model's shadow book and voting, and the gap ledger, of a recorded session."""
+    return [(f"Each model over {where} (its shadow book: its votes alone, traded like the trader)",
+             ["model", "votes", "abstentions", "shadow equity (USDT)", "shadow ROI"],
+             [[m, str(d["votes"]), str(d["abstentions"]), fmt(d["shadow_equity"], "{:,.2f}"), fmt(d["shadow_roi"], "pct")]
+              for m, d in per_model.items()]),
+            (f"Gap ledger of {where}", ["symbol", "from", "to", "kind", "detail"],
+             [[g["symbol"], _minute(g["start"]), _minute(g["end"]), g["kind"], g["detail"]] for g in gaps]
+             or [["-", "-", "-", "-", "no gaps"]])]
 
 
 def summary_lines(document: dict) -> list[str]:
+    if document.get("kind") == "recording":
+        window = document["window"]
+        return [document["verdict"]["text"],
+                f"Recording {document['db']}: {document['bars']:,} bars of {', '.join(document['symbols'])}, "
+                f"{_window(window)}; {document['weights_versions']} weights version(s) published."
+                + (" SYNTHETIC market data." if document["synthetic"] else "")]
     span = document["span"]
     lines = [document["verdict"]["text"],
              f"Run {document['run']} on {document['source']} ({document['interval']} bars; {', '.join(document['symbols'])}), "
@@ -94,7 +122,7 @@ def summary_lines(document: dict) -> list[str]:
 
 
 def markdown(document: dict, plots: dict[str, dict]) -> str:
-    out = [f"# Peper training report, run {document['run']}", "", *[f"- {line}" for line in summary_lines(document)], ""]
+    out = [f"# {report_title(document)}", "", *[f"- {line}" for line in summary_lines(document)], ""]
     for title, header, rows in tables(document):
         out += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         out += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in rows]
@@ -107,10 +135,10 @@ def markdown(document: dict, plots: dict[str, dict]) -> str:
 def html_page(document: dict, plots: dict[str, dict], plots_dir: Path) -> str:
     escape = html.escape
     out = ["<!doctype html><html><head><meta charset='utf-8'>",
-           f"<title>Peper training report, run {document['run']}</title>",
+           f"<title>{escape(report_title(document))}</title>",
            "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse;margin:8px 0}"
            "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}</style>",
-           f"</head><body><h1>Peper training report, run {document['run']}</h1><ul>"]
+           f"</head><body><h1>{escape(report_title(document))}</h1><ul>"]
     out += [f"<li>{escape(line)}</li>" for line in summary_lines(document)]
     out.append("</ul>")
     for title, header, rows in tables(document):

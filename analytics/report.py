@@ -87,18 +87,19 @@ def verdict(aggregate: dict[str, dict], intervals: dict[str, dict], config: Pepe
             continue
         for key in judged:
             if not _greater(learned[key], metrics[key]):
-                missed.append(f"{name} on {key} ({_figure(key, learned[key])} vs {_figure(key, metrics[key])})")
+                missed.append(f"{name} on {key} ({figure_text(key, learned[key])} vs {figure_text(key, metrics[key])})")
     if learned["roi"] <= 0:
-        missed.append(f"ROI after fees is not positive ({_figure('roi', learned['roi'])})")
+        missed.append(f"ROI after fees is not positive ({figure_text('roi', learned['roi'])})")
     if learned["max_drawdown"] > config.test.max_drawdown:
-        missed.append(f"max drawdown {_figure('roi', learned['max_drawdown'])} exceeds "
-                      f"{_figure('roi', config.test.max_drawdown)}")
+        missed.append(f"max drawdown {figure_text('roi', learned['max_drawdown'])} exceeds "
+                      f"{figure_text('roi', config.test.max_drawdown)}")
     sure = sorted(name for name, found in intervals.items() if found["low"] is not None and found["low"] > 0)
-    summary = (f"learned: ROI {_figure('roi', learned['roi'])}, Sharpe {_figure('sharpe', learned['sharpe'])}, "
-               f"max drawdown {_figure('roi', learned['max_drawdown'])}, {learned['trades']} trades, win rate "
-               f"{_figure('roi', learned['win_rate'])}, over the folds' test windows")
+    summary = (f"learned: ROI {figure_text('roi', learned['roi'])}, Sharpe {figure_text('sharpe', learned['sharpe'])}, "
+               f"max drawdown {figure_text('roi', learned['max_drawdown'])}, {learned['trades']} trades, win rate "
+               f"{figure_text('roi', learned['win_rate'])}, over the folds' test windows")
     return {
         "learning_helped": not missed,
+        "passed": not missed,
         "text": ("Learning helped: the learned policy beat every baseline on ROI and Sharpe, " if not missed else
                  "Learning did not clear the bar: ") + summary + ("." if not missed else "; missed: " + "; ".join(missed) + "."),
         "missed": missed,
@@ -116,17 +117,17 @@ def criteria(aggregate: dict[str, dict], config: PeperConfig) -> list[dict[str, 
     bought = win_rate is not None and win_rate >= WIN_RATE_WITHOUT_PROFIT and roi <= 0
     return [
         {"criterion": f"win rate >= {config.test.target_win_rate:.0%}",
-         "value": f"{_figure('roi', win_rate)} (ROI {_figure('roi', roi)})",
+         "value": f"{figure_text('roi', win_rate)} (ROI {figure_text('roi', roi)})",
          "met": None if win_rate is None else win_rate >= config.test.target_win_rate},
-        {"criterion": "ROI > 0 after fees", "value": _figure("roi", roi), "met": roi > 0},
-        {"criterion": f"max drawdown <= {config.test.max_drawdown:.0%}", "value": _figure("roi", learned["max_drawdown"]),
+        {"criterion": "ROI > 0 after fees", "value": figure_text("roi", roi), "met": roi > 0},
+        {"criterion": f"max drawdown <= {config.test.max_drawdown:.0%}", "value": figure_text("roi", learned["max_drawdown"]),
          "met": learned["max_drawdown"] <= config.test.max_drawdown},
         {"criterion": f"trades >= {TRADES_FACTOR}x initial weights ({initial_trades})", "value": str(learned["trades"]),
          "met": learned["trades"] >= max(1, TRADES_FACTOR * initial_trades)},
         {"criterion": "win rate earned, not bought (no win rate >= 50 % with a loss)",
-         "value": (f"BOUGHT: {_figure('roi', win_rate)} won while ROI {_figure('roi', roi)} (take-profit "
-                   f"{_figure('roi', trader.take_profit)}, stop-loss {_figure('roi', trader.stop_loss)})") if bought
-         else f"take-profit {_figure('roi', trader.take_profit)}, stop-loss {_figure('roi', trader.stop_loss)}",
+         "value": (f"BOUGHT: {figure_text('roi', win_rate)} won while ROI {figure_text('roi', roi)} (take-profit "
+                   f"{figure_text('roi', trader.take_profit)}, stop-loss {figure_text('roi', trader.stop_loss)})") if bought
+         else f"take-profit {figure_text('roi', trader.take_profit)}, stop-loss {figure_text('roi', trader.stop_loss)}",
          "met": None if win_rate is None else not bought},
     ]
 
@@ -161,7 +162,7 @@ def _greater(value: float | None, other: float | None) -> bool:
     return value is not None and (other is None or value > other)
 
 
-def _figure(key: str, value: object) -> str:
+def figure_text(key: str, value: object) -> str:
     if value is None:
         return "-"
     return f"{float(value):.2f}" if key == "sharpe" else f"{float(value) * 100:.1f} %"

@@ -25,8 +25,26 @@ def command_module(name: str):
     return importlib.import_module(f"supervisor.commands.{MODULE_OF.get(name, name)}")
 
 
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless it has none or its text already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if not action.option_strings or action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+            return text
+        return text + " (default: %(default)s)"
+
+
+class CommandParser(argparse.ArgumentParser):
+    """A command's parser (and its sub-commands'): defaults in --help."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="python -m supervisor",
         description="Peper's supervisor: runs every actor as its own process on a ZeroMQ bus and keeps them alive; "
                     "trains, reports and exports offline. `run` is the default command.",
@@ -34,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, default=None, help="configuration file (default: ./peper.toml, else the defaults shipped with Peper)")
     common.add_argument("--run-dir", default=None, help="run directory of the bus (default: [bus] run_dir)")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     added: set[str] = set()
     for name in COMMANDS:
         module = command_module(name)

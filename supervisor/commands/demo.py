@@ -57,7 +57,8 @@ def demo(config: PeperConfig, run_dir: Path) -> int:
     console.print("Peper demo: a SYNTHETIC market (not real prices), " + "; ".join(
         w.describe() for w in (fold.train, fold.validate, fold.test)), markup=False, soft_wrap=True)
     catalog = Catalog(catalog_path)
-    return train_then_report(_train_with_monitor(config, catalog, plan, run_dir, console), catalog, config, console)
+    return train_then_report(_train_with_monitor(config, catalog, plan, run_dir, console), catalog, config, console,
+                             label="demo-run")
 
 
 async def _train_with_monitor(config: PeperConfig, catalog: Catalog, plan: Plan, run_dir: Path, console: Console):

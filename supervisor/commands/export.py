@@ -11,7 +11,8 @@ schema is read as it is, `storage.schema`); produces one JSON object per line on
 Decisions and trades come in market-time order; none of them holds a wall-clock field, so two
 replays of the same data export identical decisions, trades and weights. `--format csv` writes the
 same rows for a spreadsheet or pandas: a header, nested values flattened (`weights.<model>`,
-`<model>.action` and `<model>.confidence` for votes).
+`<model>.action` and `<model>.confidence` for votes). `--session ID` reads one session of a
+training catalog (`--db` the catalog; ids such as `1.span`, listed when the id is not there).
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from analytics.recording import decision_row, trade_row
 from config.schema import PeperConfig
 from messages import topics
 from messages.codec import Codec
+from messages.errors import ReportError
 from messages.trading import DecisionBatch, TradeClosed
+from storage.catalog import Catalog
 from storage.schema import current
 from storage.store import Store
 from storage.stream import StreamReader
@@ -39,23 +42,39 @@ ENVELOPE = ("seq", "src", "ts_event", "ts_sent", "epoch", "type")
 
 
 def add_parser(commands, common: argparse.ArgumentParser) -> None:
-    export = commands.add_parser("export", parents=[common], help="print recorded data as JSON lines")
+    export = commands.add_parser("export", parents=[common], help="print recorded data as JSON lines or CSV")
     export.add_argument("what", choices=["stream", "decisions", "trades", "weights"], help="what to export")
-    export.add_argument("--db", metavar="PATH", required=True, help="the LMDB environment (a recording)")
+    export.add_argument("--db", metavar="PATH", required=True, help="the LMDB environment (a recording, or a "
+                        "training catalog with --session)")
+    export.add_argument("--session", metavar="ID", help="a session of the training catalog --db (e.g. 1.span)")
     export.add_argument("--topic", help="stream only: just this topic (e.g. md.kline)")
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl",
                         help="decisions, trades, weights: JSON lines (default) or CSV with a header")
 
 
 def main(config: PeperConfig, args: argparse.Namespace) -> int:
+    db = session_recording(Path(args.db), args.session) if args.session else Path(args.db)
     try:
         if args.what == "stream":
-            export_stream(Path(args.db), args.topic)
+            export_stream(db, args.topic)
         else:
-            export_records(Path(args.db), args.what, as_csv=args.format == "csv")
+            export_records(db, args.what, as_csv=args.format == "csv")
     except BrokenPipeError:  # the reader (e.g. `head`) has had enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+def session_recording(catalog_path: Path, session_id: str) -> Path:
+    """Where a training catalog keeps the recording of one of its sessions."""
+    catalog = Catalog(catalog_path, readonly=True)
+    try:
+        found = {session.id: session for session in catalog.sessions()}
+        if session_id not in found:
+            raise ReportError(f"{catalog_path} has no session {session_id!r}; it has: "
+                              + (", ".join(found) or "none (is it a training catalog?)"))
+        return catalog_path.parent / found[session_id].recording
+    finally:
+        catalog.close()
 
 
 def export_stream(db: Path, topic: str | None, out: TextIO = sys.stdout) -> int:

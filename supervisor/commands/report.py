@@ -1,8 +1,11 @@
-"""`python -m supervisor report`: the report of a training run, or a comparison of two runs.
+"""`python -m supervisor report`: the report of a training run or of any recording; or two runs compared.
 
-Consumes a training catalog (`--db`, default `[database] training_path`); writes the report to
-`[analytics] reports_dir/run-<N>/` (report.md, report.html with the plots embedded, report.json)
-and its plots to `[analytics] plots_dir/run-<N>/`, and prints the verdict and its main tables
+Consumes `--db`: a training catalog (default `[database] training_path`; `--run N`, default the
+latest) or a plain `run`'s recording (judged with this command's config: as traded against every
+baseline on the same bars). Writes report.md, report.html (plots embedded) and report.json into a
+new folder `[analytics] reports_dir/<name>/` and the plots into `[analytics] plots_dir/<name>/`
+(<name>: `run-<N>` or the recording's name, `-2`, `-3`, ... when taken, so no report is written
+over), or all into `--out DIR` (plots in DIR/plots); prints the verdict and its main tables
 (`--json`: the document on stdout). `--compare A B` prints the seed's improvement table of run B's
 learned aggregate over run A's and draws both.
 """
@@ -17,17 +20,23 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from analytics.plots import comparison_plot, write_plots
+from analytics.plots import comparison_plot, write_plots, write_recording_plots
+from analytics.recording_report import build_recording_report
 from analytics.render import fmt, html_page, markdown, tables
 from analytics.report import build_report, compare
 from config.schema import PeperConfig
+from messages.errors import ReportError
 from storage.catalog import Catalog
+
+SUMMARY_TABLES = ("Folds", "Aggregate", "The seed", "Policy", "As traded", "Each symbol")
 
 
 def add_parser(commands, common: argparse.ArgumentParser) -> None:
-    parser = commands.add_parser("report", parents=[common], help="write the report of a training run, or compare two runs")
-    parser.add_argument("--db", metavar="PATH", help="training catalog (default [database] training_path)")
-    parser.add_argument("--run", type=int, metavar="N", help="which run (default: the latest)")
+    parser = commands.add_parser("report", parents=[common], help="write the report of a training run or a recording, or compare two runs")
+    parser.add_argument("--db", metavar="PATH", help="a training catalog or a run's recording ([database] training_path)")
+    parser.add_argument("--run", type=int, metavar="N", help="catalogs: which run (the latest)")
+    parser.add_argument("--out", metavar="DIR", type=Path, help="write the report here, plots in DIR/plots "
+                        "(a new folder under [analytics] reports_dir and plots_dir)")
     parser.add_argument("--compare", nargs=2, type=int, metavar=("A", "B"), help="compare run B's learned aggregate with run A's")
     parser.add_argument("--json", action="store_true", help="print the JSON document on stdout")
 
@@ -40,32 +49,66 @@ def console_for(*, stderr: bool) -> Console:
 
 def main(config: PeperConfig, args: argparse.Namespace) -> int:
     console = console_for(stderr=args.json)
-    catalog = Catalog(Path(args.db or config.database.training_path), readonly=True)
+    path = Path(args.db or config.database.training_path)
+    catalog = Catalog(path, readonly=True)
     try:
+        if not catalog.sessions():
+            if args.run is not None or args.compare:
+                raise ReportError(f"{path} is not a training catalog (it holds no training run): "
+                                  "--run and --compare need one")
+            catalog.close()
+            write_recording_report(path, config, console, as_json=args.json, out=args.out)
+            return 0
         if args.compare:
             document = compare(catalog, *args.compare)
             write_comparison(catalog, document, config, console)
             if args.json:
                 print(msgspec.json.encode(document).decode())
             return 0
-        write_report(catalog, args.run, config, console, as_json=args.json)
+        write_report(catalog, args.run, config, console, as_json=args.json, out=args.out)
     finally:
         catalog.close()
     return 0
 
 
-def write_report(catalog: Catalog, run: int | None, config: PeperConfig, console: Console, *, as_json: bool) -> dict:
+def new_folders(config: PeperConfig, name: str, out: Path | None) -> tuple[Path, Path]:
+    """(reports folder, plots folder): `out` and out/plots, else the first free `name`, `name-2`, ..."""
+    if out is not None:
+        return out, out / "plots"
+    reports, plots = Path(config.analytics.reports_dir), Path(config.analytics.plots_dir)
+    candidate, number = name, 1
+    while (reports / candidate).exists() or (plots / candidate).exists():
+        number += 1
+        candidate = f"{name}-{number}"
+    return reports / candidate, plots / candidate
+
+
+def write_report(catalog: Catalog, run: int | None, config: PeperConfig, console: Console, *, as_json: bool,
+                 out: Path | None = None, label: str = "run") -> dict:
     with console.status("reading the run's outcome and its span recording ..."):
         document, recording = build_report(catalog, run)
     run_config = catalog.run_config(document["run"])
-    name = f"run-{document['run']}"
-    plots_dir = Path(config.analytics.plots_dir) / name
-    reports_dir = Path(config.analytics.reports_dir) / name
+    reports_dir, plots_dir = new_folders(config, f"{label}-{document['run']}", out)
+    draw = (lambda: write_plots(document, recording, run_config, plots_dir)) if config.analytics.auto_generate_plots else None
+    return write_documents(document, draw, reports_dir, plots_dir, console, as_json=as_json)
+
+
+def write_recording_report(path: Path, config: PeperConfig, console: Console, *, as_json: bool,
+                           out: Path | None = None) -> dict:
+    with console.status(f"reading {path} and replaying every baseline on its bars ..."):
+        document, recording, curves = build_recording_report(path, config)
+    reports_dir, plots_dir = new_folders(config, path.name.removesuffix(".lmdb"), out)
+    draw = (lambda: write_recording_plots(recording, curves, config, plots_dir)) if config.analytics.auto_generate_plots else None
+    return write_documents(document, draw, reports_dir, plots_dir, console, as_json=as_json)
+
+
+def write_documents(document: dict, draw, reports_dir: Path, plots_dir: Path, console: Console, *, as_json: bool) -> dict:
+    """report.md, report.html and report.json in `reports_dir`, the plots (`draw()`, when given) in `plots_dir`."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     plots = {}
-    if config.analytics.auto_generate_plots:
+    if draw is not None:
         with console.status(f"drawing the plots into {plots_dir} ..."):
-            plots = write_plots(document, recording, run_config, plots_dir)
+            plots = draw()
     document["plots"] = {key: {"file": str(plots_dir / plot["file"]), "series": plot["series"]} for key, plot in plots.items()}
     relative = {key: {"file": os.path.relpath(plots_dir / plot["file"], reports_dir)} for key, plot in plots.items()}
     (reports_dir / "report.md").write_text(markdown(document, relative))
@@ -82,9 +125,9 @@ def write_report(catalog: Catalog, run: int | None, config: PeperConfig, console
 
 
 def print_summary(document: dict, console: Console) -> None:
-    console.print(document["verdict"]["text"], style="bold green" if document["verdict"]["learning_helped"] else "bold red")
+    console.print(document["verdict"]["text"], style="bold green" if document["verdict"]["passed"] else "bold red")
     for title, header, rows in tables(document):
-        if title.startswith(("Folds", "Aggregate", "The seed", "Policy")):
+        if title.startswith(SUMMARY_TABLES):
             table = Table(title=title, title_justify="left")
             for column in header:
                 table.add_column(column, justify="left" if column in header[:1] else "right")

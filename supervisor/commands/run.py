@@ -38,8 +38,7 @@ from training.policies import apply_policy, find_policy, install_policy
 
 
 def add_parser(commands, common: argparse.ArgumentParser) -> None:
-    run = commands.add_parser("run", parents=[common], help="start the daemon and the topology (the default)",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    run = commands.add_parser("run", parents=[common], help="start the daemon and the topology (the default)")
     source = run.add_mutually_exclusive_group()
     source.add_argument("--replay", metavar="SOURCE", help="replay a klines file/folder, lmdb:PATH or synthetic[:SEED] "
                         "(default: [feed] source)")

@@ -100,7 +100,7 @@ def main(config: PeperConfig, args: argparse.Namespace) -> int:
 
 
 def train_then_report(training: Coroutine[Any, Any, TrainResult], catalog: Catalog, config: PeperConfig,
-                      console: Console, *, as_json: bool = False) -> int:
+                      console: Console, *, as_json: bool = False, label: str = "run") -> int:
     """Run the training loop, write its report, close the catalog; 130 when Ctrl-C ended it."""
     try:
         try:
@@ -111,7 +111,7 @@ def train_then_report(training: Coroutine[Any, Any, TrainResult], catalog: Catal
             return 130
         if result.interrupted:
             return 130
-        document = write_report(catalog, result.run, config, console, as_json=as_json)
+        document = write_report(catalog, result.run, config, console, as_json=as_json, label=label)
         policy = document["policy"]
         console.print(f"stored policy {policy['id']}: weights version {policy['weights_version']}, lgbm_ai model "
                       f"{policy['lgbm_version'] or 'none'}; trade with it: python -m supervisor run --policy {policy['id']}")

@@ -114,10 +114,10 @@ def test_demo_exits_0_and_leaves_a_report(tmp_path):
                             timeout=300, env={**os.environ, "COLUMNS": "120", "LINES": "40"})
     assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
     assert "tiny random-weight model" in result.stdout and "SYNTHETIC" in result.stdout
-    report = msgspec.json.decode((tmp_path / "reports/run-1/report.json").read_bytes())
+    report = msgspec.json.decode((tmp_path / "reports/demo-run-1/report.json").read_bytes())
     span = report["span_session"]
     assert span["synthetic"] and span["metrics"]["trades"] > 0 and report["folds"][0]["strategies"]["learned"]
-    assert (tmp_path / "plots/run-1/equity.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "plots/demo-run-1/equity.png").read_bytes()[:4] == b"\x89PNG"
     assert span["per_model"]["mistral_ai"]["votes"] > 0, "mistral_ai never voted on the tiny model"
     assert "stored policy 1" in result.stdout + result.stderr
     print(f"demo took {time.monotonic() - started:.0f} s")

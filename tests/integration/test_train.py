@@ -184,3 +184,16 @@ def test_a_report_without_plots_when_auto_generate_plots_is_off(two_runs):
     assert not (workdir / "plots-off").exists()
     document = msgspec.json.decode((workdir / "reports-off/run-1/report.json").read_bytes())
     assert document["plots"] == {} and document["verdict"] == report_of(workdir)["verdict"]
+
+
+def test_export_reads_one_session_of_the_catalog_and_names_the_ones_it_has(two_runs):
+    workdir, _ = two_runs
+    report = report_of(workdir)
+    result = supervisor(workdir, "export", "trades", "--db", "train.lmdb", "--session", "1.span")
+    trades = [msgspec.json.decode(line) for line in result.stdout.splitlines()]
+    assert len(trades) == report["span_session"]["metrics"]["trades"] > 0
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        drawn = report["plots"][f"trades-{symbol}"]["series"]
+        assert drawn["entries"] == [[t["entry_time"], t["entry_price"]] for t in trades if t["symbol"] == symbol]
+    missing = supervisor(workdir, "export", "trades", "--db", "train.lmdb", "--session", "9.span", check=False)
+    assert missing.returncode == 1 and "has no session '9.span'; it has: 1.span" in missing.stderr
