@@ -25,6 +25,7 @@ from rich.live import Live
 from config import runtime
 from config.endpoints import endpoints_for
 from config.schema import PeperConfig
+from marketdata.table import INTERVAL_MS
 from messages import topics
 from messages.codec import Codec
 from messages.control import StatusReply, StatusRequest
@@ -51,7 +52,9 @@ class Monitor:
         self.config = config
         self.run_dir = run_dir
         self.refresh_s = 1.0 / refresh_per_s
-        self.state = MonitorState(mode=config.feed.mode, initial_equity=config.trader.initial_equity)
+        self.state = MonitorState(mode=config.feed.mode, initial_equity=config.trader.initial_equity,
+                                  interval_s=INTERVAL_MS[config.feed.interval] / 1000,
+                                  tick_deadline_s=config.feed.tick_deadline_s)
         self.codec = Codec()
         self.context = zmq.Context()
         self.socket = self.context.socket(zmq.SUB)

@@ -2,8 +2,11 @@
 
 Consumes the daemon's `StatusReply` (every refresh), the recording's snapshot (weights history,
 closed trades, gaps — read-only from LMDB when attaching) and decoded bus messages (among them
-each expert's shadow-book equity from `rl.credit`); produces plain fields the view draws. Updates older than the snapshot (a weights version or a trade it already
-holds) are dropped, so attaching mid-run neither loses nor double-counts anything.
+each expert's shadow-book equity from `rl.credit`); produces plain fields the view draws: among
+them each symbol's last bar and its age (live: since the bar closed; replay: since it arrived),
+late when live and older than a bar plus the feed's tick deadline, and the PnL of the current
+bar's UTC day. Updates older than the snapshot (a weights version or a trade it already holds)
+are dropped, so attaching mid-run neither loses nor double-counts anything.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from analytics.metrics import trade_metrics
+from analytics.metrics import DAY_MS, trade_metrics
 from messages.control import StatusReply
 from messages.learning import Credit, Weights
 from messages.llm import LlmStatus
@@ -47,6 +50,9 @@ class MonitorState:
     snapshot_seq: int = 0                       # the recorder's batch number the snapshot was read at
     rates: Rates = field(default_factory=Rates)
     prices: dict[str, tuple[float, float]] = field(default_factory=dict)   # symbol -> (first, last) close
+    last_bars: dict[str, tuple[int, float]] = field(default_factory=dict)  # symbol -> (open time ms, wall s received)
+    interval_s: float = 60.0
+    tick_deadline_s: float = 5.0
     bar_time: int | None = None
     speed: float = 0.0                          # market time per wall time (x real time)
     _clock_seen: tuple[float, int] | None = None
@@ -96,9 +102,11 @@ class MonitorState:
         match message:
             case KlineBatch():
                 self.synthetic = message.synthetic
-                for symbol, close in zip(message.symbol, message.close):
+                received = time.time()
+                for symbol, close, open_time in zip(message.symbol, message.close, message.open_time):
                     first = self.prices.get(symbol, (close, close))[0]
                     self.prices[symbol] = (first, close)
+                    self.last_bars[symbol] = (open_time, received)
             case Clock():
                 self._on_clock(message.bar_time, time.monotonic() if now is None else now)
             case VoteBatch():
@@ -134,6 +142,25 @@ class MonitorState:
         self.bar_time = bar_time
 
     # ----- derived ------------------------------------------------------------------------
+    def bar_age(self, symbol: str, now: float | None = None) -> tuple[float | None, bool]:
+        """(age of the symbol's last bar in s, late?): live, since the bar closed — late past one bar
+        plus the tick deadline; replay, since it arrived — never late."""
+        if symbol not in self.last_bars:
+            return None, False
+        open_time, received = self.last_bars[symbol]
+        now = time.time() if now is None else now
+        if self.mode != "live":
+            return max(0.0, now - received), False
+        age = max(0.0, now - (open_time / 1000 + self.interval_s))
+        return age, age > self.interval_s + self.tick_deadline_s
+
+    def day_pnl(self) -> float:
+        """PnL of the trades closed on the current bar's UTC day (quote currency)."""
+        if self.bar_time is None:
+            return 0.0
+        day = self.bar_time // DAY_MS
+        return sum(trade.pnl for trade in self.closed.values() if trade.exit_time // DAY_MS == day)
+
     def trading_metrics(self):
         rows = [{"trade_id": t.trade_id, "pnl": t.pnl, "exit_time": t.exit_time} for t in self.closed.values()]
         return trade_metrics(rows, self.initial_equity)

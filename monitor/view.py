@@ -56,10 +56,13 @@ def actors_panel(state: MonitorState) -> Panel:
 
 
 def market_panel(state: MonitorState) -> Panel:
-    table = _table("symbol", "last (USDT)", "change")
+    table = _table("symbol", "last (USDT)", "change", "bar age")
     for symbol, (first, last) in sorted(state.prices.items()):
         change = (last / first - 1) * 100 if first else 0.0
-        table.add_row(symbol, f"{last:,.4f}", Text(f"{change:+.2f} %", style="green" if change >= 0 else "red"))
+        age, late = state.bar_age(symbol)
+        table.add_row(symbol, f"{last:,.4f}", Text(f"{change:+.2f} %", style="green" if change >= 0 else "red"),
+                      Text("-" if age is None else f"{age:,.0f} s" + (" LATE" if late else ""),
+                           style="bold red" if late else ""))
     clock = "-" if state.bar_time is None else datetime.fromtimestamp(state.bar_time / 1000, UTC).strftime("%Y-%m-%d %H:%M")
     kind = "live" if state.mode == "live" else f"replay x{state.speed:,.0f} real time"
     label = " SYNTHETIC" if state.synthetic else ""
@@ -95,7 +98,7 @@ def trading_panel(state: MonitorState) -> Panel:
     win = "-" if metrics.win_rate is None else f"{metrics.win_rate * 100:.1f} %"
     lines = [f"open positions: {len(state.open_positions)} "
              + " ".join(f"{p.symbol}({p.side[0]})" for p in list(state.open_positions.values())[:4]),
-             f"closed trades: {metrics.trades}   win rate: {win}",
+             f"closed trades: {metrics.trades}   win rate: {win}   today's PnL: {state.day_pnl():+,.2f} USDT",
              f"ROI: {metrics.roi * 100:+.2f} %   PnL: {metrics.total_pnl:+,.2f} USDT   max drawdown: {metrics.max_drawdown * 100:.2f} %"]
     return Panel(Text("\n".join(lines)), title="trading (paper)", title_align="left")
 
