@@ -173,7 +173,7 @@ class Actor(Recovery):
             loop.add_signal_handler(signum, self._request_stop)
         subscriptions = (*self.subscriptions, topics.hello(self.name),
                          *((topics.ACK_PREFIX, topics.RESYNC) if self.outbox is not None else ()))
-        self._sockets = BusSockets(self.endpoints, self.config.bus.hwm, tuple(dict.fromkeys(subscriptions)),
+        self._sockets = BusSockets(self.endpoints, self.config.bus, tuple(dict.fromkeys(subscriptions)),
                                    self.side_subscriptions)
         try:
             self._transition("starting")

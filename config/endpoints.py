@@ -1,17 +1,25 @@
 """Where the bus lives: the private run directory and the three broker endpoints.
 
-Consumes the `[bus]` section; produces `Endpoints` (publish, subscribe, control addresses) that the
-supervisor binds and every actor connects to. ipc sockets live in a run directory of mode 0700.
+Consumes the `[bus]` section; produces the `Endpoints` (publish, subscribe, control addresses) a
+client connects to, the ones the daemon binds, and the CURVE keys each side uses (`config.curve`).
+ipc sockets live in a run directory of mode 0700 and the daemon always binds them; with
+`transport = "tcp"` it binds tcp as well, for agents and clients on other hosts (`connect_host`).
+tcp beyond the loopback interface only with CURVE keys: refused otherwise, naming the key.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
 import msgspec
 
+from config.curve import ClientKeys, ServerKeys, client_keys, server_keys
 from config.schema import BusConfig
+from messages.errors import ConfigError
+
+SOCKETS = ("publish.sock", "subscribe.sock", "control.sock")
 
 
 class Endpoints(msgspec.Struct, frozen=True):
@@ -34,12 +42,54 @@ def resolve_run_dir(bus: BusConfig, override: str | os.PathLike[str] | None = No
 
 
 def endpoints_for(bus: BusConfig, run_dir: Path) -> Endpoints:
+    """The addresses a client connects to: the run directory's ipc sockets, or the daemon's tcp ones at
+    `connect_host` (with `local_control`, the control socket stays the run directory's: an agent's)."""
+    ipc = [f"ipc://{run_dir / name}" for name in SOCKETS]
+    if not bus.connect_host:
+        return Endpoints(*ipc)
+    _needs_keys(bus, bus.connect_host, "connect_host")
+    tcp = _tcp(bus.connect_host, bus.tcp_base_port)
+    return Endpoints(tcp[0], tcp[1], ipc[2] if bus.local_control else tcp[2])
+
+
+def bound_endpoints(bus: BusConfig, run_dir: Path) -> list[Endpoints]:
+    """What the daemon binds: the run directory's ipc sockets, and with transport tcp its tcp ones."""
+    found = [Endpoints(*(f"ipc://{run_dir / name}" for name in SOCKETS))]
     if bus.transport == "tcp":
-        base = f"tcp://{bus.tcp_host}"
-        port = bus.tcp_base_port
-        return Endpoints(f"{base}:{port}", f"{base}:{port + 1}", f"{base}:{port + 2}")
-    return Endpoints(
-        f"ipc://{run_dir / 'publish.sock'}",
-        f"ipc://{run_dir / 'subscribe.sock'}",
-        f"ipc://{run_dir / 'control.sock'}",
-    )
+        _needs_keys(bus, bus.tcp_host, "tcp_host")
+        found.append(Endpoints(*_tcp(bus.tcp_host, bus.tcp_base_port)))
+    return found
+
+
+def client_keys_for(bus: BusConfig) -> ClientKeys | None:
+    return client_keys(Path(bus.curve_keys)) if bus.curve_keys else None
+
+
+def server_keys_for(bus: BusConfig) -> ServerKeys | None:
+    return server_keys(Path(bus.curve_keys)) if bus.curve_keys else None
+
+
+def control_keys_for(bus: BusConfig) -> ClientKeys | None:
+    """The control socket is the daemon's (CURVE with keys) unless it is an agent's local one."""
+    return None if bus.local_control else client_keys_for(bus)
+
+
+def _tcp(host: str, port: int) -> list[str]:
+    base = f"tcp://[{host}]" if ":" in host else f"tcp://{host}"
+    return [f"{base}:{port + offset}" for offset in range(3)]
+
+
+def _needs_keys(bus: BusConfig, host: str, key: str) -> None:
+    if bus.curve_keys or _loopback(host):
+        return
+    raise ConfigError(f"[bus] {key} = {host!r} leaves this host: set [bus] curve_keys to a key bundle "
+                      "(`python -m supervisor keys new DIR`) so the bus authenticates and encrypts")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -18,7 +18,8 @@ from pathlib import Path
 import msgspec
 import zmq
 
-from config.endpoints import endpoints_for
+from config.curve import as_client
+from config.endpoints import SOCKETS, control_keys_for, endpoints_for
 from config.schema import BusConfig, PeperConfig
 from messages.control import (
     CONTROL_DECODER,
@@ -37,7 +38,7 @@ RUN_ID_ENV = "PEPER_RUN_ID"        # the daemon run: a checkpoint of another run
 CONFIG_FILE_NAME = "config.json"   # the resolved configuration, written by the daemon
 CACHE_DIR_NAME = "cache"           # what actors keep for their own restarts within this run (the feed's bars)
 LOCK_FILE_NAME = "daemon.lock"     # held (flock) by the running daemon, holds its pid
-SOCKET_FILE_NAMES = ("publish.sock", "subscribe.sock", "control.sock")
+SOCKET_FILE_NAMES = SOCKETS
 
 
 def restarts_from_environment() -> int:
@@ -80,12 +81,13 @@ def daemon_is_running(run_dir: Path) -> bool:
 
 def request(bus: BusConfig, run_dir: Path, message: ControlMessage, timeout_s: float = 5.0) -> ControlMessage:
     """One request to the daemon's control socket, one reply; DaemonUnreachable with the reason."""
-    if not daemon_is_running(run_dir):
+    if not bus.connect_host and not daemon_is_running(run_dir):
         raise DaemonUnreachable(f"no supervisor is running on {run_dir}")
     context = zmq.Context()
     socket = context.socket(zmq.DEALER)
     socket.setsockopt(zmq.LINGER, 0)
     try:
+        as_client(socket, control_keys_for(bus))
         socket.connect(endpoints_for(bus, run_dir).control)
         socket.send(CONTROL_ENCODER.encode(message))
         if not socket.poll(int(timeout_s * 1000)):

@@ -148,6 +148,9 @@ class BusConfig(Section):
     tcp_host: str = "127.0.0.1"
     tcp_base_port: Annotated[int, Meta(ge=1, le=65533)] = 5750
     hwm: NonNegativeInt = 100_000
+    curve_keys: str = ""      # a key bundle folder (`keys new`): every bus socket authenticates and encrypts
+    connect_host: str = ""    # clients reach the broker over tcp at this host (an agent's actors, a remote monitor)
+    local_control: bool = False  # set by an agent for its actors: report to the agent's control socket
 
 
 class SupervisorConfig(Section):
@@ -159,6 +162,7 @@ class SupervisorConfig(Section):
     restart_period_s: Seconds = 60.0
     backoff_initial_s: Annotated[float, Meta(ge=0.0)] = 0.1
     backoff_max_s: Annotated[float, Meta(ge=0.0)] = 5.0
+    agent_wait_s: Seconds = 60.0
 
 
 Role = Literal["", "feed", "recorder", "model", "trader", "learner", "llm", "other"]
@@ -174,6 +178,7 @@ class ActorSpec(Section):
     after: list[ActorName] = msgspec.field(default_factory=list)
     args: list[str] = msgspec.field(default_factory=list)
     nice: Annotated[int, Meta(ge=-20, le=19)] | None = None  # CPU priority; None: the role's (config.topology)
+    host: str = ""            # where it runs: "" the daemon's host, else the agent of that name (`supervisor agent`)
 
 
 class PeperConfig(Section):

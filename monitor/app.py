@@ -23,7 +23,8 @@ from rich.console import Console
 from rich.live import Live
 
 from config import runtime
-from config.endpoints import endpoints_for
+from config.curve import as_client
+from config.endpoints import client_keys_for, endpoints_for
 from config.schema import PeperConfig
 from marketdata.table import INTERVAL_MS
 from messages import topics
@@ -62,6 +63,7 @@ class Monitor:
         self.socket.setsockopt(zmq.LINGER, 0)
         for prefix in SUBSCRIBED:
             self.socket.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+        as_client(self.socket, client_keys_for(config.bus))
         self.socket.connect(endpoints_for(config.bus, run_dir).subscribe)
         self._recording = recording or (lambda: Path(config.database.path))
         self.stopping = threading.Event()

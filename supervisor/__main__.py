@@ -17,7 +17,7 @@ from config.endpoints import resolve_run_dir
 from messages.errors import PeperError
 
 COMMANDS = ("run", "status", "stop", "monitor", "demo", "train", "report", "export", "download", "weights", "policy",
-            "db", "llm", "init")
+            "db", "llm", "init", "keys", "agent")
 MODULE_OF = {"status": "run", "stop": "run"}
 
 

@@ -1,6 +1,7 @@
 """An actor's sockets on the bus and the loop that drains them.
 
-Consumes the endpoints and the actor's subscriptions; produces a PUB socket (connected to the
+Consumes the endpoints, the actor's subscriptions and the bus's CURVE client keys (when it has
+them: every socket authenticates to the daemon and encrypts); produces a PUB socket (connected to the
 broker's XSUB), a SUB socket (to its XPUB) with the subscriptions and the actor's own hello topic,
 optionally a second SUB for side subscriptions (read by their own loop, so their handlers run
 while a handler of the main loop awaits), and a DEALER to the supervisor's control socket.
@@ -21,7 +22,9 @@ from collections.abc import Awaitable, Callable
 import zmq
 import zmq.asyncio
 
-from config.endpoints import Endpoints
+from config.curve import as_client
+from config.endpoints import Endpoints, client_keys_for, control_keys_for
+from config.schema import BusConfig
 
 DRAIN_SLICE_S = 0.05
 HELLO_RETRY_S = 0.05
@@ -30,23 +33,28 @@ Dispatch = Callable[[bytes], Awaitable[None] | None]
 
 
 class BusSockets:
-    def __init__(self, endpoints: Endpoints, hwm: int, subscriptions: tuple[str, ...], side: tuple[str, ...]):
+    def __init__(self, endpoints: Endpoints, bus: BusConfig, subscriptions: tuple[str, ...], side: tuple[str, ...]):
         self.context = zmq.asyncio.Context()
+        self.keys = client_keys_for(bus)
+        hwm = bus.hwm
         self.publisher = zmq.Context.shadow(self.context.underlying).socket(zmq.PUB)
         self.publisher.setsockopt(zmq.SNDHWM, hwm)
         self.publisher.setsockopt(zmq.LINGER, 2000)
+        as_client(self.publisher, self.keys)
         self.publisher.connect(endpoints.publish)
         self.subscriber = self._subscribe(endpoints.subscribe, hwm, subscriptions)
         self.side = self._subscribe(endpoints.subscribe, hwm, side) if side else None
         self.control = self.context.socket(zmq.DEALER)
         self.control.setsockopt(zmq.LINGER, 500)
         self.control.setsockopt(zmq.SNDHWM, 100)
+        as_client(self.control, control_keys_for(bus))
         self.control.connect(endpoints.control)
 
     def _subscribe(self, address: str, hwm: int, prefixes: tuple[str, ...]) -> zmq.asyncio.Socket:
         socket = self.context.socket(zmq.SUB)
         socket.setsockopt(zmq.RCVHWM, hwm)
         socket.setsockopt(zmq.LINGER, 0)
+        as_client(socket, self.keys)
         socket.connect(address)
         for prefix in prefixes:
             socket.setsockopt(zmq.SUBSCRIBE, prefix.encode())

@@ -126,14 +126,18 @@ def show_status(config: PeperConfig, args: argparse.Namespace) -> int:
         print(msgspec.json.encode(document).decode())
         return 0
     table = Table(title=f"supervisor pid {reply.daemon_pid} on {reply.run_dir}, up {reply.uptime_s:.1f} s")
-    for column in ("actor", "state", "pid", "restarts", "uptime (s)", "heartbeat age (s)", "msgs in", "msgs out",
+    for column in ("actor", "host", "state", "pid", "restarts", "uptime (s)", "heartbeat age (s)", "msgs in", "msgs out",
                    "malformed", "seq gaps"):
-        table.add_column(column, justify="left" if column in ("actor", "state") else "right")
+        table.add_column(column, justify="left" if column in ("actor", "host", "state") else "right")
     for actor in reply.actors:
-        table.add_row(actor.name, actor.state, _or_dash(actor.pid), str(actor.restarts), _or_dash(actor.uptime_s),
+        table.add_row(actor.name, actor.host or "daemon", actor.state, _or_dash(actor.pid), str(actor.restarts), _or_dash(actor.uptime_s),
                       _or_dash(actor.heartbeat_age_s), str(actor.msgs_in), str(actor.msgs_out), str(actor.malformed),
                       str(actor.seq_gaps))
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    if reply.agents or reply.refused:
+        console.print(f"agents connected: {', '.join(reply.agents) or 'none'}; connections refused: "
+                      + (", ".join(f"{n} ({reason})" for reason, n in reply.refused.items()) or "none"), markup=False)
     return 0
 
 

@@ -18,7 +18,8 @@ import zmq
 from rich.console import Console
 from rich.table import Table
 
-from config.endpoints import endpoints_for
+from config.curve import as_client
+from config.endpoints import client_keys_for, endpoints_for
 from config.runtime import daemon_is_running
 from config.schema import PeperConfig
 from messages import topics
@@ -94,6 +95,8 @@ def _rollback_through_learner(config: PeperConfig, run_dir: Path, version: int, 
     endpoints = endpoints_for(config.bus, run_dir)
     context = zmq.Context()
     listener, publisher = context.socket(zmq.SUB), context.socket(zmq.PUB)
+    for socket in (listener, publisher):
+        as_client(socket, client_keys_for(config.bus))
     try:
         listener.connect(endpoints.subscribe)
         listener.setsockopt(zmq.SUBSCRIBE, topics.WEIGHTS.encode())

@@ -1,7 +1,8 @@
 """The bus broker: an XSUB/XPUB proxy that forwards every published frame to every subscriber.
 
-Consumes frames from actors' PUB sockets on the publish endpoint; produces them on the subscribe
-endpoint, and forwards subscriptions back upstream. It runs in a thread of the daemon inside
+Consumes frames from actors' PUB sockets on the publish endpoints; produces them on the subscribe
+endpoints, and forwards subscriptions back upstream. It binds every endpoint set it is given (the
+run directory's ipc, and tcp for other hosts), as a CURVE server when the bus has keys. It runs in a thread of the daemon inside
 libzmq (`zmq.proxy_steerable`, which releases the GIL) and stops on a TERMINATE command.
 """
 
@@ -11,17 +12,19 @@ import threading
 
 import zmq
 
+from config.curve import ServerKeys, as_server
 from config.endpoints import Endpoints
 from messages.errors import BindError
 
 
 class Broker:
-    def __init__(self, context: zmq.Context, endpoints: Endpoints, hwm: int):
+    def __init__(self, context: zmq.Context, endpoints: list[Endpoints], hwm: int, keys: ServerKeys | None = None):
         self._context = context
+        self._keys = keys
         self._control_address = f"inproc://broker-control-{id(self)}"
-        self._frontend = self._bind(zmq.XSUB, endpoints.publish, hwm)
+        self._frontend = self._bind(zmq.XSUB, [e.publish for e in endpoints], hwm)
         try:
-            self._backend = self._bind(zmq.XPUB, endpoints.subscribe, hwm)
+            self._backend = self._bind(zmq.XPUB, [e.subscribe for e in endpoints], hwm)
         except BindError:
             self._frontend.close(linger=0)
             raise
@@ -29,16 +32,23 @@ class Broker:
         self._control.bind(self._control_address)
         self._thread = threading.Thread(target=self._run, name="broker", daemon=True)
 
-    def _bind(self, kind: int, address: str, hwm: int) -> zmq.Socket:
+    @property
+    def sockets(self) -> tuple[zmq.Socket, zmq.Socket]:
+        """The publish (XSUB) and subscribe (XPUB) sockets, to watch their handshakes before `start`."""
+        return self._frontend, self._backend
+
+    def _bind(self, kind: int, addresses: list[str], hwm: int) -> zmq.Socket:
         socket = self._context.socket(kind)
         socket.setsockopt(zmq.SNDHWM, hwm)
         socket.setsockopt(zmq.RCVHWM, hwm)
         socket.setsockopt(zmq.LINGER, 0)
-        try:
-            socket.bind(address)
-        except zmq.ZMQError as exc:
-            socket.close(linger=0)
-            raise BindError(f"cannot bind the bus at {address}: {zmq.strerror(exc.errno)}") from exc
+        as_server(socket, self._keys)
+        for address in addresses:
+            try:
+                socket.bind(address)
+            except zmq.ZMQError as exc:
+                socket.close(linger=0)
+                raise BindError(f"cannot bind the bus at {address}: {zmq.strerror(exc.errno)}") from exc
         return socket
 
     def start(self) -> None:

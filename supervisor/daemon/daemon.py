@@ -1,10 +1,12 @@
 """The supervisor daemon: broker, control socket and process table in one asyncio process.
 
 Consumes a `PeperConfig`; produces a running topology. It locks a private run directory, writes
-the resolved config there for the actors, starts the broker thread, binds the control ROUTER,
-starts the actors in dependency order (each must be ready before the next starts), answers
-`status`/`stop`, kills hung actors, and stops everything in reverse order on SIGTERM, SIGINT,
-`stop`, the end of a finite run (`exit_at_end`) or a spent restart budget (exit status 1).
+the resolved config there for the actors, starts the broker thread, binds the control ROUTER (ipc,
+and tcp with `transport = "tcp"`; CURVE and the gatekeeper when the bus has keys), starts the
+actors in dependency order (each must be ready before the next starts; an actor placed on another
+host through that host's agent, `supervisor.daemon.remote`), answers `status`/`stop`, kills hung
+actors, and stops everything in reverse order on SIGTERM, SIGINT, `stop`, the end of a finite run
+(`exit_at_end`) or a spent restart budget (exit status 1).
 """
 
 from __future__ import annotations
@@ -20,13 +22,19 @@ import msgspec
 import zmq
 import zmq.asyncio
 
-from config.endpoints import endpoints_for
+from config.curve import as_server
+from config.endpoints import bound_endpoints, server_keys_for
 from config.runtime import write_run_config
 from config.schema import PeperConfig
 from config.topology import topology_of
 from messages.control import (
     CONTROL_DECODER,
     CONTROL_ENCODER,
+    AgentAck,
+    AgentHello,
+    AgentReport,
+    AgentStop,
+    ControlMessage,
     Heartbeat,
     Ready,
     Reply,
@@ -36,7 +44,9 @@ from messages.control import (
 )
 from messages.errors import ActorFailed, BindError, DaemonError
 from supervisor.daemon.broker import Broker
+from supervisor.daemon.gatekeeper import Gatekeeper
 from supervisor.daemon.process_table import ManagedActor
+from supervisor.daemon.remote import Agents, RemoteActor
 from supervisor.daemon.run_directory import RunDirectory
 
 log = logging.getLogger("supervisor")
@@ -47,13 +57,22 @@ class Daemon:
         self.config = config
         self.handle_signals = handle_signals  # False when the caller owns SIGINT/SIGTERM (e.g. `train`)
         self.run_directory = RunDirectory(run_dir)
-        self.endpoints = endpoints_for(config.bus, run_dir)
+        self.endpoints = bound_endpoints(config.bus, run_dir)
+        self.keys = server_keys_for(config.bus)
         self.exit_at_end = exit_at_end
         self.order = topology_of(config).order
         self.run_id = time.time_ns()
-        self.actors = {
-            name: ManagedActor(name, config.actors[name], config.supervisor, run_dir, self.run_id) for name in self.order
-        }
+        self.agents = Agents(config, self.run_id, self._send)
+        self.actors: dict[str, ManagedActor | RemoteActor] = {}
+        for name in self.order:
+            spec = config.actors[name]
+            if spec.host:
+                self.actors[name] = RemoteActor(name, spec, config.supervisor, self.agents)
+                self.agents.add(self.actors[name])
+            else:
+                self.actors[name] = ManagedActor(name, spec, config.supervisor, run_dir, self.run_id)
+        self._control: zmq.asyncio.Socket | None = None
+        self.gatekeeper: Gatekeeper | None = None
         self.started_at = time.monotonic()
         self._stop_requested: asyncio.Event | None = None
         self._stop_reason = ""
@@ -67,9 +86,15 @@ class Daemon:
         supervisors: list[asyncio.Task[None]] = []
         try:
             write_run_config(self.run_directory.path, self.config)
-            broker = Broker(zmq.Context.shadow(context.underlying), self.endpoints, self.config.bus.hwm)
-            broker.start()
+            if self.keys is not None:
+                self.gatekeeper = Gatekeeper(context, self.keys)
+            broker = Broker(zmq.Context.shadow(context.underlying), self.endpoints, self.config.bus.hwm, self.keys)
             control = self._bind_control(context)
+            if self.gatekeeper is not None:
+                for socket, name in (*zip(broker.sockets, ("publish", "subscribe")), (control, "control")):
+                    self.gatekeeper.watch(socket, name)
+            broker.start()
+            self._control = control
             if self.handle_signals:
                 self._install_signal_handlers()
             control_task = asyncio.ensure_future(self._serve_control(control))
@@ -88,6 +113,8 @@ class Daemon:
                 task.cancel()
             if broker is not None:
                 broker.stop()
+            if self.gatekeeper is not None:
+                self.gatekeeper.stop()
             context.destroy(linger=0)
             self.run_directory.release()
 
@@ -131,7 +158,9 @@ class Daemon:
     async def _stop_actors(self, supervisors: list[asyncio.Task[None]]) -> None:
         for name in reversed(self.order):
             await self.actors[name].stop()
+        self.agents.stop_all(self._stop_reason or "the daemon stops")
         await asyncio.gather(*supervisors, return_exceptions=True)
+        await asyncio.sleep(0.05)  # the agents' stop goes out before the socket closes
 
     async def _watch_heartbeats(self) -> None:
         interval = self.config.supervisor.heartbeat_interval_s / 2
@@ -140,17 +169,28 @@ class Daemon:
             now = time.monotonic()
             for actor in self.actors.values():
                 actor.check_heartbeat(now)
+            self.agents.check(now)
 
     # ----- control socket -------------------------------------------------------------------
     def _bind_control(self, context: zmq.asyncio.Context) -> zmq.asyncio.Socket:
         control = context.socket(zmq.ROUTER)
-        control.setsockopt(zmq.LINGER, 0)
-        try:
-            control.bind(self.endpoints.control)
-        except zmq.ZMQError as exc:
-            control.close(linger=0)
-            raise BindError(f"cannot bind the control socket at {self.endpoints.control}: {zmq.strerror(exc.errno)}") from exc
+        control.setsockopt(zmq.LINGER, 100)
+        as_server(control, self.keys)
+        for endpoints in self.endpoints:
+            try:
+                control.bind(endpoints.control)
+            except zmq.ZMQError as exc:
+                control.close(linger=0)
+                raise BindError(f"cannot bind the control socket at {endpoints.control}: {zmq.strerror(exc.errno)}") from exc
         return control
+
+    def _send(self, identity: bytes, message: ControlMessage) -> None:
+        """A message to one peer of the control socket (an agent), without waiting."""
+        if self._control is not None:
+            try:
+                self._control.send_multipart([identity, CONTROL_ENCODER.encode(message)], flags=zmq.NOBLOCK)
+            except zmq.ZMQError as exc:
+                log.warning("control: could not send %s: %s", type(message).__name__, zmq.strerror(exc.errno))
 
     async def _serve_control(self, control: zmq.asyncio.Socket) -> None:
         while True:
@@ -164,12 +204,16 @@ class Daemon:
             except msgspec.DecodeError as exc:
                 log.warning("control: dropped an undecodable message: %s", exc)
                 continue
-            reply = self._handle_control(message)
+            reply = self._handle_control(message, identity)
             if reply is not None:
                 await control.send_multipart([identity, CONTROL_ENCODER.encode(reply)])
 
-    def _handle_control(self, message: object) -> object | None:
+    def _handle_control(self, message: object, identity: bytes = b"") -> object | None:
         match message:
+            case AgentHello():
+                return self.agents.on_hello(identity, message)
+            case AgentReport():
+                return AgentAck() if self.agents.on_report(identity, message) else AgentStop(reason="say hello again")
             case Heartbeat(actor=name):
                 if name in self.actors:
                     self.actors[name].note_heartbeat(message)
@@ -183,6 +227,8 @@ class Daemon:
                     run_dir=str(self.run_directory.path),
                     uptime_s=round(now - self.started_at, 3),
                     actors=[self.actors[name].status(now) for name in self.order],
+                    refused=dict(self.gatekeeper.refused) if self.gatekeeper else {},
+                    agents=sorted(self.agents.links),
                 )
             case StopRequest(reason=reason):
                 self.request_stop(reason)
