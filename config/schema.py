@@ -163,6 +163,7 @@ class SupervisorConfig(Section):
     backoff_initial_s: Annotated[float, Meta(ge=0.0)] = 0.1
     backoff_max_s: Annotated[float, Meta(ge=0.0)] = 5.0
     agent_wait_s: Seconds = 60.0
+    agent_silence_s: Seconds = 5.0
 
 
 Role = Literal["", "feed", "recorder", "model", "trader", "learner", "llm", "other"]

@@ -8,7 +8,7 @@ control socket the agent's own, and `[database] path` on this host's disk (`--da
 own store (lgbm_ai's models, mistral_ai's cache, checkpoints) is this host's, nothing is shared
 with the recorder's disk. The actors run in its process table (`ManagedActor`: same restart budget,
 hung actors killed), their heartbeats forwarded to the daemon as `AgentReport`s every interval.
-When the daemon says stop, or is silent for `heartbeat_liveness` intervals, the agent stops its
+When the daemon says stop, or is silent for `[supervisor] agent_silence_s`, the agent stops its
 actors and says hello again until a daemon welcomes it; SIGTERM/SIGINT stop everything and exit 0.
 """
 
@@ -136,7 +136,7 @@ class Agent:
     async def _serve(self, upstream: zmq.asyncio.Socket, config: PeperConfig, run_id: int) -> None:
         """Start and stop actors as the daemon says, report them, until it stops us or falls silent."""
         settings = config.supervisor
-        silence = settings.heartbeat_interval_s * settings.heartbeat_liveness
+        silence = settings.agent_silence_s
         heard = time.monotonic()
         next_report = 0.0
         while not self.stopping.is_set():

@@ -86,7 +86,7 @@ class DaemonHandle:
 
     def status(self) -> StatusReply:
         reply = runtime.status(self.config.bus, self.run_dir)
-        self.seen_pids.update(actor.pid for actor in reply.actors if actor.pid)
+        self.seen_pids.update(actor.pid for actor in reply.actors if actor.pid and not actor.host)  # the daemon's own
         return reply
 
     def actor(self, name: str) -> ActorStatus:
@@ -122,14 +122,15 @@ def prepared(config: PeperConfig, run_dir: Path, fast: bool = True) -> PeperConf
 
 
 def start_daemon(workdir: Path, config: PeperConfig, *extra_args: str, cwd: Path | None = None,
-                 env: dict[str, str] | None = None) -> DaemonHandle:
+                 env: dict[str, str] | None = None, wrap: tuple[str, ...] = ()) -> DaemonHandle:
+    """`python -m supervisor run` on `config` (`wrap`: a command it runs under, e.g. `ip netns exec NS`)."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "peper.toml"
     config_path.write_text(dumps(config))
     log_path = workdir / "daemon.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "supervisor", "run", "--config", str(config_path), *extra_args],
+            [*wrap, sys.executable, "-m", "supervisor", "run", "--config", str(config_path), *extra_args],
             cwd=cwd, stdout=subprocess.DEVNULL, stderr=log_file,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
@@ -138,10 +139,10 @@ def start_daemon(workdir: Path, config: PeperConfig, *extra_args: str, cwd: Path
 
 @contextlib.contextmanager
 def running_daemon(workdir: Path, config: PeperConfig, *extra_args: str, fast: bool = True,
-                   wait_running: bool = True) -> Iterator[DaemonHandle]:
+                   wait_running: bool = True, wrap: tuple[str, ...] = ()) -> Iterator[DaemonHandle]:
     """A daemon on `config` (its own run directory), every actor running; stopped and checked after."""
     run_dir = short_run_dir()
-    daemon = start_daemon(workdir, prepared(config, run_dir, fast), *extra_args)
+    daemon = start_daemon(workdir, prepared(config, run_dir, fast), *extra_args, wrap=wrap)
     try:
         if wait_running:
             wait_for(lambda: daemon.process.poll() is not None or _all_running(daemon), 30, "every actor running")

@@ -6,8 +6,8 @@ produces `AgentWelcome` (the daemon's config, its sha256 and the run id), `Agent
 actor's turn in the start order comes (again after its agent reconnects: with a restart count, so
 it restores its checkpoint and resyncs), `AgentStop`, and a `RemoteActor` per remote actor that
 the daemon supervises like a local one: first start, running, finished, failed, status rows.
-Local restarts are the agent's (same budget rules); an agent silent for `heartbeat_liveness`
-intervals is dropped and its actors marked `down` until it reconnects.
+Local restarts are the agent's (same budget rules); an agent silent for `[supervisor]
+agent_silence_s` is dropped and its actors marked `down` until it reconnects.
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ class Agents:
         return True
 
     def check(self, now: float) -> None:
-        budget = self.config.supervisor.heartbeat_interval_s * self.config.supervisor.heartbeat_liveness
+        budget = self.config.supervisor.agent_silence_s
         for host, link in list(self.links.items()):
             if now - link.last_seen > budget:
                 del self.links[host]
