@@ -1,7 +1,8 @@
 """`python -m supervisor monitor` and `run --monitor`: the live monitor, attached or beside the daemon.
 
 Consumes the config and run directory; `monitor` attaches to a running daemon (`--once` prints one
-screen as text and exits, `--duration S` exits after S seconds); `run --monitor` runs the daemon
+screen as text and exits, `--duration S` exits after S seconds; `--connect HOST:PORT --keys DIR`
+attaches over tcp with CURVE to a daemon on another host); `run --monitor` runs the daemon
 with the monitor on the same terminal (logs go to `<run dir>-supervisor.log`).
 """
 
@@ -27,6 +28,22 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser("monitor", parents=[common], help="attach a live read-only view to a running daemon")
     parser.add_argument("--once", action="store_true", help="print one screen as text after a moment, then exit")
     parser.add_argument("--duration", type=float, metavar="S", help="exit after S seconds (default: until Ctrl-C)")
+    parser.add_argument("--connect", metavar="HOST[:PORT]", help="a daemon on another host: its address and "
+                        "[bus] tcp_base_port (default: this host's run directory)")
+    parser.add_argument("--keys", metavar="DIR", help="with --connect: this host's key bundle (keys new)")
+
+
+def overrides(args: argparse.Namespace) -> dict[str, object]:
+    """`--connect HOST[:PORT] --keys DIR` as [bus] connect_host, tcp_base_port and curve_keys."""
+    if args.command != "monitor" or not args.connect:
+        return {}
+    host, _, port = args.connect.rpartition(":") if args.connect.count(":") == 1 else (args.connect, "", "")
+    found: dict[str, object] = {"bus.connect_host": host}
+    if port:
+        found["bus.tcp_base_port"] = int(port) if port.isdigit() else port
+    if args.keys:
+        found["bus.curve_keys"] = str(Path(args.keys).absolute())
+    return found
 
 
 def main(config: PeperConfig, args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ files and never reach the log."""
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
 import sys
@@ -86,6 +87,10 @@ def test_only_authorized_keys_get_frames_and_every_refusal_is_counted(bundles, t
         stranger = configured(config, bus={"connect_host": "127.0.0.1", "curve_keys": str(wrong / "b")}).bus
         with pytest.raises(DaemonUnreachable, match="did not answer"):
             request(stranger, daemon.run_dir, StatusRequest(), timeout_s=1.0)  # its broker key is not this daemon's
+        monitor = subprocess.run([sys.executable, "-m", "supervisor", "monitor", "--once", "--connect",
+                                  f"127.0.0.1:{port}", "--keys", str(bundles["b"])], cwd=tmp_path, capture_output=True,
+                                 text=True, timeout=60, env={**os.environ, "COLUMNS": "120", "LINES": "40"})
+        assert monitor.returncode == 0 and "pulse" in monitor.stdout and "sink" in monitor.stdout, monitor.stderr
         refused = daemon.wait_for(lambda: (r := request(daemon.config.bus, daemon.run_dir, StatusRequest()).refused)
                                   .get("unknown key", 0) >= 1 and r.get("handshake failed", 0) >= 2 and r, 10,
                                   "the refusals counted")
