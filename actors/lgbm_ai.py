@@ -2,7 +2,8 @@
 
 Consumes `md.kline`, `clock`; produces `sig.lgbm_ai` (`VoteBatch`, version `lgbm-<V>`) and
 `ack.lgbm_ai`; writes every model it trains to the `models` database of its own store
-(`[database] path` on its host — a model never needs another actor's disk). Config: `[lgbm_ai]`
+(`[database] path` on its host — on another host, the agent's `--data` folder: a local store; it
+learns from the bars on the bus, so it never needs another actor's disk). Config: `[lgbm_ai]`
 (barriers, windows, LightGBM parameters, `pinned_version`), `[trader]` (the barriers it follows, fees,
 slippage). Logic and the
 walk-forward rules: `signals.lgbm`. Its checkpoint holds the feature state and the current model's

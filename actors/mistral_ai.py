@@ -2,7 +2,8 @@
 
 Consumes `md.kline`, `clock`, `llm.status`; produces `sig.mistral_ai` (`VoteBatch`) and
 `ack.mistral_ai`; reads and writes the `llm_cache` database of its own store (`[database] path`
-on its host). Config: `[mistral_ai]` (every_n_bars, history_bars, temperature, seed, max_tokens,
+on its host — on another host, the agent's `--data` folder: a local store, never the recorder's
+disk; it talks to the LLM server of its own host, so `llm_supervisor` goes where it goes). Config: `[mistral_ai]` (every_n_bars, history_bars, temperature, seed, max_tokens,
 request timeout), `[mistral]` (server address, model file). The model: `llm.voter`.
 
 The question goes to `/v1/chat/completions` with a JSON schema (llama.cpp constrains the output to

@@ -74,8 +74,10 @@ def run_one(name: str, args: argparse.Namespace, document: dict[str, object]) ->
             return learning.run(runs, quick, data=args.data, interval=args.interval, folds=args.folds,
                                 train_from=args.train_from, test_from=args.test_from, test_to=args.test_to)
         case _:
+            if name == "bus":
+                return bus.run(runs, quick, transport=args.transport, curve=args.curve)
             return {"replay": replay.run, "latency": latency.run, "recovery": recovery.run, "recorder": recorder.run,
-                    "bus": bus.run, "feed": feed.run, "models": models.run, "trading": trading.run,
+                    "feed": feed.run, "models": models.run, "trading": trading.run,
                     "llm": llm.run}[name](runs, quick)
 
 
@@ -86,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs", type=int, default=None, help="runs per figure; the median is reported (default 3, 1 with --quick)")
     parser.add_argument("--quick", action="store_true", help="smaller workloads, for a fast check (all: under 5 minutes)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results as one JSON document")
+    on_bus = parser.add_argument_group("bus")
+    on_bus.add_argument("--transport", choices=["ipc", "tcp"], default="ipc", help="bus: every actor on the run "
+                        "directory's ipc sockets (default) or on the daemon's tcp ones at 127.0.0.1")
+    on_bus.add_argument("--curve", action="store_true", help="bus: every socket authenticates and encrypts (CURVE)")
     learn = parser.add_argument_group("learning")
     learn.add_argument("--data", type=Path, help="folder of <SYMBOL>-<interval>.csv[.gz] klines "
                        "(default ../shared/data/klines-2021-2022)")
