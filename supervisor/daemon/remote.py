@@ -152,12 +152,16 @@ class Agents:
         if not any(actor.host == hello.host for actor in self.actors.values()):
             log.warning("agent of host %r (pid %d) said hello, but no actor is placed on that host", hello.host, hello.pid)
         old = self.links.get(hello.host)
-        if old is not None and old.identity != identity:
+        welcome = AgentWelcome(config=self.encoded, sha256=self.sha256, run_id=self.run_id)
+        if old is not None and old.identity == identity and old.pid == hello.pid:
+            old.last_seen = time.monotonic()  # a hello queued while it was connecting: the same agent's life
+            return welcome
+        if old is not None:
             log.warning("agent of host %s reconnected (pid %d -> %d)", hello.host, old.pid, hello.pid)
         self.links[hello.host] = AgentLink(hello.host, identity, hello.pid, time.monotonic())
         log.info("agent of host %s (pid %d) connected", hello.host, hello.pid)
         self._notify(hello.host)
-        return AgentWelcome(config=self.encoded, sha256=self.sha256, run_id=self.run_id)
+        return welcome
 
     def on_report(self, identity: bytes, report: AgentReport) -> bool:
         """Take a report; False when it comes from no current agent (it should say hello again)."""

@@ -108,6 +108,7 @@ def test_a_replay_across_two_hosts_is_byte_identical_to_one_host(one_host):
     assert any(v["model"] == "mistral_ai" and v["action"] for d in decisions for v in d["votes"])
     assert {a.name: a.host for a in status.actors if a.host} == dict.fromkeys(REMOTE, "b") and status.agents == ["b"]
     assert status.actor("lgbm_ai").counters.trainings >= 2 and status.actor("mistral_ai").counters.cache_hits > 20
+    assert all(status.actor(name).restarts == 0 for name in REMOTE)  # one agent life: each started once
     assert exports == one_host["exports"]
     print(f"one host: {len(decisions) / one_host['seconds']:,.0f} bars/s; two namespaces: "
           f"{len(decisions) / seconds:,.0f} bars/s (whole run, start-up included)")
