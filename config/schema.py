@@ -132,6 +132,7 @@ class TraderConfig(Section):
     slip_risk_exits: bool = True
     max_holding_bars: PositiveInt = 60
     min_holding_bars: NonNegativeInt = 0
+    trend_bars: NonNegativeInt = 0
     initial_equity: PositiveFloat = 10_000.0
     entry_threshold: Fraction = 0.3
     exit_threshold: Annotated[float, Meta(ge=-1.0, le=1.0)] = -0.3

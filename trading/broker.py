@@ -8,8 +8,10 @@ market at the close of every tick. The rules, per symbol and bar, in this order:
    there, or at its open when it opens beyond it — the stop first when both are reached — and
    slipped when `slip_risk_exits`; a position held `max_holding_bars` is closed at the next open;
 3. the decision at the bar's close: flat, a score >= `enter_threshold` buys (<= -enter_threshold
-   sells short, when allowed); long, a score <= `exit_threshold` held at least `min_holding_bars`
-   closes (short: >= -exit_threshold). A bar with an order already pending decides nothing.
+   sells short, when allowed) — with `trend_bars`, only while the close is above (short: below) the
+   symbol's EMA over that many bars, carried across chunks; long, a score <= `exit_threshold` held
+   at least `min_holding_bars` closes (short: >= -exit_threshold). A bar with an order already
+   pending decides nothing.
 Size: `position_fraction` of the realised equity at the fill; fees: `fee_rate` of the notional on
 each side. Exits change the realised equity, so fills are processed in (tick, symbol) order across
 symbols, as a per-bar loop would; but a symbol's bars are visited only where something can
@@ -31,6 +33,7 @@ import numpy as np
 from config.schema import TraderConfig
 from marketdata.chunk import BarChunk
 from messages.trading import ModelVote, TradeClosed, TradeOpen
+from signals.kernels import ema
 
 LONG, SHORT = 1, -1
 SIDE_NAMES = {LONG: "LONG", SHORT: "SHORT"}
@@ -49,6 +52,7 @@ class BookRules:
     exit_threshold: float
     min_holding_bars: int = 0
     slip_risk_exits: bool = False
+    trend_bars: int = 0             # entries only with the symbol's trend (its close beyond this EMA); 0: any time
     exits: bool = True              # False: never leaves a position (the `hold` reference expert)
 
     @staticmethod
@@ -58,7 +62,7 @@ class BookRules:
             stop_loss=config.stop_loss, take_profit=config.take_profit, max_holding_bars=config.max_holding_bars,
             allow_short=config.allow_short, enter_threshold=config.entry_threshold,
             exit_threshold=config.exit_threshold, min_holding_bars=config.min_holding_bars,
-            slip_risk_exits=config.slip_risk_exits,
+            slip_risk_exits=config.slip_risk_exits, trend_bars=config.trend_bars,
         )
 
 
@@ -86,6 +90,7 @@ class BookState(msgspec.Struct):
     positions: dict[str, Position] = {}
     orders: dict[str, Order] = {}
     marks: dict[str, float] = {}                # symbol -> last close seen
+    trend: dict[str, float] = {}                # symbol -> its close's EMA over `trend_bars` (the entry gate)
 
 
 @dataclass
@@ -159,14 +164,28 @@ class PaperBroker:
         low: np.ndarray
         close: np.ndarray
         score: np.ndarray
+        long_allowed: np.ndarray   # an entry long may be decided at this bar's close (the trend gate)
+        short_allowed: np.ndarray
 
     def _series(self, chunk: BarChunk, ticks: np.ndarray, score: np.ndarray) -> dict[int, PaperBroker.Series]:
         tick_of_row = np.searchsorted(ticks, chunk.open_time)
         found = {}
         for symbol, rows in chunk.rows_by_symbol():
+            close = chunk.close[rows]
+            long_allowed, short_allowed = self._trend_gate(self.symbols[symbol], close)
             found[symbol] = PaperBroker.Series(rows, tick_of_row[rows], chunk.open_time[rows], chunk.open[rows],
-                                              chunk.high[rows], chunk.low[rows], chunk.close[rows], score[rows])
+                                              chunk.high[rows], chunk.low[rows], close, score[rows],
+                                              long_allowed, short_allowed)
         return found
+
+    def _trend_gate(self, name: str, close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where an entry long / short may be decided: everywhere, or with the trend EMA's state carried."""
+        if not self.rules.trend_bars:
+            everywhere = np.ones(len(close), bool)
+            return everywhere, everywhere
+        trend, self.state.trend[name] = ema(close.tolist(), 2.0 / (self.rules.trend_bars + 1),
+                                            self.state.trend.get(name))
+        return close > trend, close < trend
 
     def _next_event(self, symbol: int, bars: PaperBroker.Series, start: int) -> int:
         """The first local bar at or after `start` where this symbol's book can change."""
@@ -179,9 +198,9 @@ class PaperBroker:
         rules = self.rules
         position = self.state.positions.get(name)
         if position is None:
-            signal = bars.score[start:] >= rules.enter_threshold
+            signal = (bars.score[start:] >= rules.enter_threshold) & bars.long_allowed[start:]
             if rules.allow_short:
-                signal |= bars.score[start:] <= -rules.enter_threshold
+                signal |= (bars.score[start:] <= -rules.enter_threshold) & bars.short_allowed[start:]
             return start + _first(signal)
         if not rules.exits:
             return n
@@ -235,7 +254,8 @@ class PaperBroker:
         score = float(bars.score[local])
         position = state.positions.get(name)
         if position is None:
-            side = LONG if score >= rules.enter_threshold else SHORT if rules.allow_short and score <= -rules.enter_threshold else 0
+            side = (LONG if score >= rules.enter_threshold and bars.long_allowed[local] else
+                    SHORT if rules.allow_short and score <= -rules.enter_threshold and bars.short_allowed[local] else 0)
             if side:
                 votes = votes_at(int(bars.rows[local])) if votes_at is not None else []
                 state.orders[name] = Order("open", side, time, votes=votes)

@@ -5,8 +5,9 @@ chunk, each expert's net return over every tick and its equity after the chunk �
 learner weighs. Experts: every model (a book trading its votes alone — its direction times its
 confidence as the score — with the trader's sizing, thresholds, fees, slippage and risk rules,
 through the same `PaperBroker`), `cash` (always flat: return 0) and `hold` (always long in every
-symbol with `position_fraction` of the equity each, never exiting). Each book is marked to market
-at every tick's close, so an expert earns or loses on every bar whether or not the ensemble traded.
+symbol with `position_fraction` of the equity each, never exiting, whatever the trend). Each book
+is marked to market at every tick's close, so an expert earns or loses on every bar whether or not
+the ensemble traded.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class ShadowBooks:
         self.experts = [*self.models, *REFERENCE_EXPERTS]
         rules = rules or BookRules.of(config)
         self.books = {model: PaperBroker(rules, config.initial_equity, symbols) for model in self.models}
-        self.books[HOLD] = PaperBroker(dataclasses.replace(rules, exits=False, enter_threshold=0.0), config.initial_equity,
+        self.books[HOLD] = PaperBroker(dataclasses.replace(rules, exits=False, enter_threshold=0.0, trend_bars=0), config.initial_equity,
                                        symbols)
         self.cash = config.initial_equity
         self.marked = {expert: config.initial_equity for expert in self.experts}  # equity at the last close

@@ -4,6 +4,8 @@ per-bar broker it replaced, however the bars are cut into chunks."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -173,3 +175,24 @@ def test_hysteresis_a_minimum_hold_and_slipped_stops():
     _, [stopped], _ = run(PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS), stop, [0.9, 0.0, 0.0])
     entry = 100 * 1.01
     assert stopped.exit_reason == "stop-loss" and stopped.exit_price == pytest.approx(entry * 0.95 * 0.99)
+
+
+@pytest.mark.parametrize("size", [1, 7, 256])
+def test_the_trend_gate_lets_entries_through_only_above_the_symbols_ema_however_the_bars_are_cut(size):
+    """Gated, the broker trades as an ungated one whose entry signals below the symbol's EMA (a per-bar
+    reference, seeded with the first close) were never given."""
+    config = TraderConfig(max_holding_bars=40, stop_loss=0.02, take_profit=0.03, entry_threshold=0.3,
+                          exit_threshold=-0.3, trend_bars=50)
+    rows, score = random_market(seed=3, ticks=1_500)
+    alpha, trend, masked = 2 / 51, {}, score.copy()
+    for i, (symbol, _, _, _, _, close) in enumerate(rows):
+        trend[symbol] = close if symbol not in trend else trend[symbol] + alpha * (close - trend[symbol])
+        if close <= trend[symbol] and score[i] >= config.entry_threshold:
+            masked[i] = 0.0
+    _, gated, gated_equity = run(PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS), rows, score, size)
+    ungated_rules = dataclasses.replace(BookRules.of(config), trend_bars=0)
+    _, expected, expected_equity = run(PaperBroker(ungated_rules, 10_000.0, SYMBOLS), rows, masked, size)
+    _, everything, _ = run(PaperBroker(ungated_rules, 10_000.0, SYMBOLS), rows, score, size)
+    assert [(t.trade_id, t.exit_time, t.pnl) for t in gated] == [(t.trade_id, t.exit_time, t.pnl) for t in expected]
+    assert gated_equity == expected_equity
+    assert 30 < len(gated) < len(everything)
