@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from config import load_config
 from config.build import configured, topology
 from config.schema import PeperConfig
-from tests.helpers.data import SYMBOLS
+from tests.helpers.data import REPO_ROOT, SYMBOLS
+from training.search import candidates
 
 FEED = {"restart": "transient"}
 SLOW = {"module": "tests.helpers.slow_consumer", "role": "model"}
@@ -23,3 +25,8 @@ def replay(db: Path, source: str, window: tuple[str, str] = ("", ""), *, actors:
     learning = {"initial_weights": {}, **sections.pop("learning", {})}
     return configured(test={"symbols": symbols, **sections.pop("test", {})}, database={"path": str(db),
                       **sections.pop("database", {})}, feed=feed, learning=learning, actors=tables, **sections)
+
+
+def shipped_grid_size() -> int:
+    """How many configurations `train` tries with the shipped peper.toml's `[[training.grid]]`."""
+    return len(candidates(load_config(REPO_ROOT / "peper.toml", environ={})))
