@@ -20,7 +20,8 @@ from actors.voting import VotingActor
 from marketdata.table import INTERVAL_MS
 from messages.counters import LgbmCounters
 from messages.market import KlineBatch
-from signals.lgbm import LgbmModel, StoredModel, barriers_of
+from signals.lgbm import LgbmModel, barriers_of
+from signals.stored_model import StoredModel
 from storage.models import get_model, put_model
 
 

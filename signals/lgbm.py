@@ -46,6 +46,7 @@ from config.times import DAY_MS
 from marketdata.chunk import BarChunk
 from signals.kernels import RsiState, ema, log_returns, rolling_mean_std, wilder_rsi
 from signals.model import BUY, HOLD, SELL, WARM_UP, Votes, choose
+from signals.stored_model import StoredModel
 
 SYMBOL_FEATURES = ("ret_1", "ret_3", "ret_12", "ret_48", "ret_288", "vol_12", "vol_48", "vol_288", "vol_ratio",
                    "rsi_14", "ema_48_gap", "ema_288_gap", "range", "body", "volume_z", "tod_sin", "tod_cos",
@@ -126,19 +127,6 @@ def market_features(times: np.ndarray, own: np.ndarray) -> np.ndarray:
         found[:, 3] = own[:, SYMBOL_FEATURES.index("ret_48")] - found[:, 1]
     found[~ready] = np.nan
     return found
-
-
-class StoredModel(msgspec.Struct, frozen=True):
-    version: int
-    train_start: int        # first sample's open time, ms UTC
-    label_end: int          # the last fitted or calibrating sample's label window ends here, ms UTC
-    trained_at: int         # bar time T of training: the model is used for bars after it
-    horizon_bars: int
-    features: list[str]
-    samples: int
-    metrics: dict[str, float]  # calibration accuracy, log loss, AUC, win share
-    calibration: list[float]   # Platt scaling: p = 1 / (1 + exp(-(a * logit + b)))
-    booster: str            # LightGBM's model_to_string()
 
 
 class Samples(msgspec.Struct):

@@ -1,6 +1,6 @@
 """Stored lgbm_ai models in `models`: key = version (big-endian u32), value = msgpack.
 
-Consumes and produces `signals.lgbm.StoredModel`-shaped records as raw msgpack bytes (storage does
+Consumes and produces `signals.stored_model.StoredModel`-shaped records as raw msgpack bytes (storage does
 not know the model's shape); written by lgbm_ai only, read back after a restart, for a pinned
 version, by a policy, and by `train` when it copies a session's models into its catalog.
 """

@@ -22,7 +22,7 @@ from config.schema import PeperConfig
 from config.topology import topology_of
 from messages.errors import ConfigError, WeightsError
 from messages.learning import Weights
-from signals.lgbm import StoredModel
+from signals.stored_model import StoredModel
 from storage.catalog import Catalog, config_hash
 from storage.models import get_model, latest_model, model_versions, put_model
 from storage.policies import Policy, all_policies, get_policy, next_policy_id, put_policy

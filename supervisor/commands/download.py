@@ -16,7 +16,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from config.schema import PeperConfig
 from config.times import parse_time
-from marketdata.download import download_symbol, interval_ms, rest_client
 from messages.errors import ConfigError
 
 
@@ -30,6 +29,8 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
 
 
 def main(config: PeperConfig, args: argparse.Namespace) -> int:
+    from marketdata.download import download_symbol, interval_ms, rest_client  # python-binance: ~0.3 s to import
+
     console = Console(soft_wrap=True)
     symbols = [symbol.strip().upper() for symbol in args.symbols.split(",") if symbol.strip()]
     start, end, step = parse_time(args.start), parse_time(args.end), interval_ms(args.interval)

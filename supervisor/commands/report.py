@@ -20,7 +20,6 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from analytics.plots import comparison_plot, write_plots, write_recording_plots
 from analytics.recording_report import build_recording_report
 from analytics.render import fmt, html_page, markdown, tables
 from analytics.report import build_report, compare
@@ -83,13 +82,20 @@ def new_folders(config: PeperConfig, name: str, out: Path | None) -> tuple[Path,
     return reports / candidate, plots / candidate
 
 
+def plots():
+    """`analytics.plots`, loaded only when a plot is drawn: matplotlib costs every command ~0.4 s of start-up."""
+    import analytics.plots
+
+    return analytics.plots
+
+
 def write_report(catalog: Catalog, run: int | None, config: PeperConfig, console: Console, *, as_json: bool,
                  out: Path | None = None, label: str = "run") -> dict:
     with console.status("reading the run's outcome and its span recording ..."):
         document, recording = build_report(catalog, run)
     run_config = catalog.run_config(document["run"])
     reports_dir, plots_dir = new_folders(config, f"{label}-{document['run']}", out)
-    draw = (lambda: write_plots(document, recording, run_config, plots_dir)) if config.analytics.auto_generate_plots else None
+    draw = (lambda: plots().write_plots(document, recording, run_config, plots_dir)) if config.analytics.auto_generate_plots else None
     return write_documents(document, draw, reports_dir, plots_dir, console, as_json=as_json)
 
 
@@ -98,7 +104,7 @@ def write_recording_report(path: Path, config: PeperConfig, console: Console, *,
     with console.status(f"reading {path} and replaying every baseline on its bars ..."):
         document, recording, curves = build_recording_report(path, config)
     reports_dir, plots_dir = new_folders(config, path.name.removesuffix(".lmdb"), out)
-    draw = (lambda: write_recording_plots(recording, curves, config, plots_dir)) if config.analytics.auto_generate_plots else None
+    draw = (lambda: plots().write_recording_plots(recording, curves, config, plots_dir)) if config.analytics.auto_generate_plots else None
     return write_documents(document, draw, reports_dir, plots_dir, console, as_json=as_json)
 
 
@@ -147,5 +153,5 @@ def write_comparison(catalog: Catalog, document: dict, config: PeperConfig, cons
     console.print(table)
     path = Path(config.analytics.plots_dir) / f"compare-run{document['before']}-run{document['after']}.png"
     daily = {run: catalog.result(run)["daily"] for run in (document["before"], document["after"])}
-    document["plot"] = str(comparison_plot(daily, config.trader.initial_equity, path))
+    document["plot"] = str(plots().comparison_plot(daily, config.trader.initial_equity, path))
     console.print(f"plot: {path}")

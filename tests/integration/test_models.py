@@ -19,7 +19,7 @@ from marketdata.sources import load_source
 from messages import topics
 from messages.codec import Codec
 from messages.market import KlineBatch
-from signals.lgbm import StoredModel
+from signals.stored_model import StoredModel
 from storage.models import get_model, model_versions
 from storage.store import Store
 from supervisor.harness import running_daemon

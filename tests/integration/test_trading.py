@@ -72,7 +72,7 @@ def test_the_learner_moves_weight_to_the_model_that_knows_and_away_from_the_one_
 
 def test_the_same_replay_gives_identical_trades_weights_and_decisions_at_any_speed(tmp_path):
     outputs = []
-    for name, speed in (("first", "max"), ("second", "max"), ("paced", "40000")):
+    for name, speed in (("fast", "max"), ("paced", "40000")):
         db = tmp_path / f"{name}.lmdb"
         run_replay(tmp_path, name, topology(db, REAL_MODELS, end="2021-01-02", speed=speed))
         outputs.append((export(db, "trades"), export(db, "weights"), export(db, "decisions")))
@@ -80,7 +80,6 @@ def test_the_same_replay_gives_identical_trades_weights_and_decisions_at_any_spe
     assert len(trades) > 10 and len(weights) == 1 + 1440 // 60 - 1 and len(decisions) == 1440 * len(SYMBOLS)
     assert len({d["weights_version"] for d in decisions}) == len(weights)
     assert outputs[1] == outputs[0]
-    assert outputs[2] == outputs[0]
 
 
 def test_no_fill_uses_a_price_from_the_bar_its_decision_was_made_on(tmp_path):

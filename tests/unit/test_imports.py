@@ -3,12 +3,15 @@
 messages <- config <- storage, marketdata, signals, trading, learning, llm <- actors
 <- training, analytics, monitor <- supervisor <- bench. A package may import packages of its own
 layer, but no two packages may import each other (directly or round a longer cycle), and nothing
-but tests imports tests. A failure names the module and the import.
+but tests imports tests. A failure names the module and the import. And the heavy libraries load
+only where they are used, so the CLI and the actors start quickly.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 
 from tests.helpers.data import REPO_ROOT
 
@@ -67,3 +70,19 @@ def test_no_module_of_the_runtime_is_over_300_lines():
     runtime = [REPO_ROOT / "actors" / "base.py", *(REPO_ROOT / "actors" / "runtime").glob("*.py")]
     long = {path.name: len(path.read_text().splitlines()) for path in runtime if len(path.read_text().splitlines()) > 300}
     assert not long, long
+
+
+HEAVY = ("lightgbm", "matplotlib", "binance")  # each costs every process that loads it 0.3-0.5 s of start-up
+
+
+def test_the_cli_and_a_replays_feed_start_without_lightgbm_matplotlib_or_python_binance():
+    """They load only where they are used: training a model, drawing a plot, the live feed, `download`."""
+    probe = ("import contextlib, io, sys\n"
+             "import actors.market_feed, actors.trader, actors.recorder\n"
+             "from supervisor.__main__ import main\n"
+             "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+             "    main(['export', '--help'])\n"
+             "print(' '.join(sorted(name for name in sys.modules if name.split('.')[0] in %r)))" % (HEAVY,))
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+                            timeout=60).stdout.split()
+    assert loaded == []

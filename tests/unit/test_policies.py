@@ -11,7 +11,7 @@ import pytest
 from config.build import configured, topology
 from messages.errors import ConfigError, WeightsError
 from messages.learning import Weights
-from signals.lgbm import StoredModel
+from signals.stored_model import StoredModel
 from storage.catalog import Catalog
 from storage.models import get_model, put_model
 from storage.store import Store
