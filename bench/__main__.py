@@ -50,16 +50,22 @@ UNITS = {"msgs_per_s": "msg/s", "kill9_to_running_ms": "ms", "sigstop_to_running
          "bar_period_s": "s", "bars_per_run": "bars", "decisions_measured": "decisions", "p50_us": "µs",
          "p99_us": "µs", "p99_9_us": "µs", "symbols": "symbols", "elapsed_s": "s", "ours_bars_per_s": "bars/s",
          "nautilus_orders_filled": "orders", "lgbm_pinned_version": "version", "mistral_cache_hits": "answers",
-         "mistral_llm_requests": "requests", "hop_p50_us": "µs", "hop_p99_us": "µs", "llm_hop_p50_us": "µs", "llm_hop_p99_us": "µs"}
+         "mistral_llm_requests": "requests", "hop_p50_us": "µs", "hop_p99_us": "µs", "llm_hop_p50_us": "µs", "llm_hop_p99_us": "µs",
+         "final_weights": "fraction"}
 SUFFIX_UNITS = (("_bars_per_s", "bars/s"), ("_trades", "trades"), ("_mb", "MiB"), ("_bars", "bars"), ("_ms", "ms"),
                 ("_us", "µs"), ("_s", "s"))
 WIDE = 132  # columns for tables written to a file or pipe
 
 
 def unit_of(key: str) -> str:
-    """A figure's unit: by its name, else by its name's ending (`freqtrade_bars_per_s`: bars/s)."""
-    found = UNITS.get(key, UNITS.get(key.removeprefix("llm_")))
-    return found if found is not None else next((unit for suffix, unit in SUFFIX_UNITS if key.endswith(suffix)), "")
+    """A figure's unit: by its name (the nearest known part of a dotted one: `hedge.bars_per_s`,
+    `hop_p50_us.feed`), else by its name's ending (`freqtrade_bars_per_s`: bars/s)."""
+    for part in reversed(key.split(".")):
+        found = UNITS.get(part, UNITS.get(part.removeprefix("llm_")))
+        if found is not None:
+            return found
+    name = key.rsplit(".", 1)[-1]
+    return next((unit for suffix, unit in SUFFIX_UNITS if name.endswith(suffix)), "")
 ORDER = ("replay", "peer", "latency", "memory", "recovery", "recorder", "learning", "bus", "feed", "models", "trading", "llm")
 
 
