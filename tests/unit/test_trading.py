@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -15,7 +16,7 @@ from messages.trading import ModelVote
 from signals.model import ABSTAIN, BUY, HOLD, SELL
 from tests.reference import Bar
 from tests.reference.broker import PaperBroker as ReferenceBroker
-from trading.broker import BookRules, PaperBroker
+from trading.broker import BookRules, BookState, PaperBroker
 from trading.ensemble import scores
 
 SYMBOLS = ["AAA", "BBB", "CCC"]
@@ -196,3 +197,18 @@ def test_the_trend_gate_lets_entries_through_only_above_the_symbols_ema_however_
     assert [(t.trade_id, t.exit_time, t.pnl) for t in gated] == [(t.trade_id, t.exit_time, t.pnl) for t in expected]
     assert gated_equity == expected_equity
     assert 30 < len(gated) < len(everything)
+
+
+def test_the_trend_gate_goes_on_where_it_was_after_a_restore():
+    """The EMA is part of the book's state: a book restored from a snapshot trades as one never stopped."""
+    config = TraderConfig(max_holding_bars=40, entry_threshold=0.3, trend_bars=50)
+    rows, score = random_market(seed=4, ticks=1_000)
+    half = next(i for i, row in enumerate(rows) if row[1] >= 500 * 60_000)
+    _, whole, _ = run(PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS), rows, score, 64)
+    first = PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS)
+    _, before, _ = run(first, rows[:half], score[:half], 64)
+    restored = PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS)
+    restored.state = msgspec.msgpack.decode(msgspec.msgpack.encode(first.state), type=BookState)
+    assert set(restored.state.trend) == set(SYMBOLS)
+    _, after, _ = run(restored, rows[half:], score[half:], 64)
+    assert [(t.trade_id, t.pnl) for t in before + after] == [(t.trade_id, t.pnl) for t in whole]
