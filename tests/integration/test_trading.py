@@ -112,7 +112,7 @@ def test_a_rollback_while_running_is_used_by_the_traders_next_decisions(tmp_path
         assert result.returncode == 0, result.stderr
         state["version"] = int(result.stdout.split("version ")[1].split(" ")[0])
 
-    run_replay(tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02", speed="4000"), during=roll_back)
+    run_replay(tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02", speed="8000"), during=roll_back)
     history = {w["version"]: w for w in export(db, "weights")}
     rolled = history[state["version"]]
     assert rolled["cause"][0] == "rollback:0" and rolled["weights"] == history[0]["weights"]
@@ -132,7 +132,7 @@ def test_a_learner_killed_mid_replay_resumes_and_every_version_is_as_if_it_had_n
         daemon.wait_for(lambda: (a := daemon.actor("rl_learner")).state == "running" and a.pid not in (None, old), 30,
                         "the learner restarted")
 
-    _, log = run_replay(tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02", speed="4000"), during=kill_learner)
+    _, log = run_replay(tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02", speed="8000"), during=kill_learner)
     assert "rl_learner: restarted: resumed from the checkpoint at" in log
     assert export(db, "weights") == export(undisturbed, "weights")
     assert export(db, "trades") == export(undisturbed, "trades")
