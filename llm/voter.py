@@ -47,6 +47,43 @@ class SymbolHistory(msgspec.Struct):
 Ask = Callable[[str, dict], Awaitable["str | Abstain"]]
 
 
+class _SymbolPlan:
+    """One symbol's rows of a chunk: which of them ask (every N bars once `window` bars are known),
+    the history each question sees, and, once answered, the votes; it advances the symbol's history."""
+
+    def __init__(self, symbol: str, rows: np.ndarray, history: SymbolHistory, closes: list[float],
+                 volumes: list[float], window: int, every: int):
+        self.symbol, self.rows, self.window = symbol, rows, window
+        self.kept = len(history.closes)
+        self.closes, self.volumes = history.closes + closes, history.volumes + volumes
+        self.seen = history.seen + 1 + np.arange(len(rows))      # bars seen after each row
+        self.questions = np.flatnonzero((self.seen >= window) & ((self.seen - window) % every == 0)).tolist()
+        self.answers: list[HeldVote] = [history.held]  # the vote held before the chunk, then each answer
+        self.history = history
+        history.closes, history.volumes = self.closes[-window:], self.volumes[-window:]
+        history.seen += len(rows)
+
+    def history_at(self, j: int) -> SymbolHistory:
+        end = self.kept + j + 1
+        return SymbolHistory(closes=self.closes[max(0, end - self.window):end],
+                             volumes=self.volumes[max(0, end - self.window):end], seen=int(self.seen[j]))
+
+    def fill(self, votes: Votes) -> None:
+        if len(self.answers) == 1:
+            self.answers[0] = self.history.held  # live: an answer may have come in (`hold`) meanwhile
+        self.history.held = self.answers[-1]
+        warm = self.seen < self.window
+        votes.reason[self.rows[warm]] = WARM_UP
+        voting = self.rows[~warm]
+        if not len(voting):
+            return
+        held = np.searchsorted(self.questions, np.flatnonzero(~warm), side="right")
+        answers = self.answers
+        votes.action[voting] = np.array([a.action for a in answers], np.int8)[held]
+        votes.confidence[voting] = np.array([a.confidence for a in answers])[held]
+        votes.reason[voting] = np.array([a.reason for a in answers], dtype=object)[held]
+
+
 class MistralModel:
     def __init__(self, config: MistralAiConfig, symbols: list[str], ask: Ask, counters: MistralCounters,
                  warn: Callable[[str], None] = lambda text: None):
@@ -57,27 +94,24 @@ class MistralModel:
         return "mistral-1"
 
     async def vote(self, chunk: BarChunk) -> Votes:
+        """Each symbol's rows at once: the questions fall on known rows (every N bars after the warm-up),
+        are asked in row order, and each answer fills the rows up to the next question."""
         votes = Votes.abstaining(chunk)
-        config = self.config
-        window = config.history_bars
-        usable = np.flatnonzero(chunk.problem == 0)
-        closes, volumes, symbols = chunk.close[usable].tolist(), chunk.volume[usable].tolist(), chunk.symbol[usable].tolist()
-        for row, close, volume, index in zip(usable.tolist(), closes, volumes, symbols):
-            symbol = self.symbols[index]
-            history = self.histories.get(symbol)
-            if history is None:
-                history = self.histories[symbol] = SymbolHistory()
-            history.closes = [*history.closes[-(window - 1):], close] if window > 1 else [close]
-            history.volumes = [*history.volumes[-(window - 1):], volume] if window > 1 else [volume]
-            history.seen += 1
-            if history.seen < window:
-                votes.reason[row] = WARM_UP
-                continue
-            if (history.seen - window) % config.every_n_bars == 0:
-                history.held = await self._question(symbol, history)
-            held = history.held
-            votes.action[row], votes.confidence[row], votes.reason[row] = held.action, held.confidence, held.reason
+        plans = [self._plan(symbol, rows, chunk) for symbol, rows in chunk.rows_by_symbol()]
+        questions = sorted((int(plan.rows[j]), i, j) for i, plan in enumerate(plans) for j in plan.questions)
+        for _, i, j in questions:
+            plans[i].answers.append(await self._question(plans[i].symbol, plans[i].history_at(j)))
+        for plan in plans:
+            plan.fill(votes)
         return votes
+
+    def _plan(self, index: int, rows: np.ndarray, chunk: BarChunk) -> _SymbolPlan:
+        symbol = self.symbols[index]
+        history = self.histories.get(symbol)
+        if history is None:
+            history = self.histories[symbol] = SymbolHistory()
+        return _SymbolPlan(symbol, rows, history, chunk.close[rows].tolist(), chunk.volume[rows].tolist(),
+                           self.config.history_bars, self.config.every_n_bars)
 
     def request(self, symbol: str, history: SymbolHistory) -> dict:
         config = self.config
