@@ -1,8 +1,9 @@
 """Euclidean projection onto the capped simplex {w : sum(w) = 1, lo <= w_i <= hi}.
 
 normalize_weights(v) = argmin ||w - v|| over that set, which is w_i = clip(v_i - tau, lo, hi) for
-the tau that makes the sum 1 (found by bisection, then the last rounding error moved onto a
-weight strictly inside its bounds). Unlike clip-then-divide it never pushes a weight out of its
+the tau that makes the sum 1. The sum is piecewise linear in tau with its kinks at v_i - hi and
+v_i - lo: between the two kinks where it crosses 1, the weights strictly inside their bounds give
+tau exactly; the last rounding error is then moved onto a weight strictly inside its bounds. Unlike clip-then-divide it never pushes a weight out of its
 bounds, and it keeps the order of the weights.
 """
 
@@ -17,17 +18,17 @@ def normalize_weights(values: list[float], lo: float, hi: float) -> list[float]:
         raise ValueError(f"no {n} weights in [{lo}, {hi}] sum to 1")
     if any(not math.isfinite(v) for v in values):
         raise ValueError(f"weights must be finite, got {values}")
-    low, high = min(values) - hi, max(values) - lo  # tau in [low, high]: sums go from n*hi to n*lo
-    for _ in range(200):
-        tau = (low + high) / 2
-        total = sum(min(hi, max(lo, v - tau)) for v in values)
-        if total > 1.0:
-            low = tau
-        else:
-            high = tau
-        if high - low <= 1e-17 * max(1.0, abs(tau)):
+    kinks = sorted({v - hi for v in values} | {v - lo for v in values})
+    left = kinks[0]
+    for right in kinks[1:]:
+        if _total(values, right, lo, hi) <= 1.0:
             break
-    weights = [min(hi, max(lo, v - (low + high) / 2)) for v in values]
+        left = right
+    middle = (left + right) / 2 if len(kinks) > 1 else left
+    free = [v for v in values if lo < v - middle < hi]
+    bound = sum(hi if v - middle >= hi else lo for v in values if not lo < v - middle < hi)
+    tau = (math.fsum(free) + bound - 1.0) / len(free) if free else left
+    weights = [min(hi, max(lo, v - tau)) for v in values]
     residual = 1.0 - math.fsum(weights)
     for i in sorted(range(n), key=lambda i: -weights[i]):
         adjusted = weights[i] + residual
@@ -35,3 +36,7 @@ def normalize_weights(values: list[float], lo: float, hi: float) -> list[float]:
             weights[i] = adjusted
             break
     return weights
+
+
+def _total(values: list[float], tau: float, lo: float, hi: float) -> float:
+    return sum(min(hi, max(lo, v - tau)) for v in values)
