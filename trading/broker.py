@@ -330,7 +330,8 @@ class PaperBroker:
             mark = marks.get(name)
             if mark is None:
                 mark = np.full(ticks, self.state.marks.get(name, np.nan))
-            window = np.nan_to_num(mark[first:end], nan=position.entry_price)
+            window = mark[first:end]
+            window = np.where(np.isnan(window), position.entry_price, window)
             unrealised[index[name], first:end] = _unrealised(position, window)
         return realised + unrealised.sum(axis=0)
 
