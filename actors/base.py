@@ -182,6 +182,7 @@ class Actor(Recovery):
             if self._sockets.side is not None:
                 self.spawn(receive_loop(self._sockets.side, self._dispatch, None), "receive-side")
             await self._await_own_hello(receiver)
+            self.resend_kept()
             self.spawn(heartbeat_loop(self._sockets.control, self.config.supervisor.heartbeat_interval_s, self._beat),
                        "heartbeat")
             await self._sockets.control.send(CONTROL_ENCODER.encode(Ready(actor=self.name, pid=os.getpid())))

@@ -8,6 +8,9 @@ produces checkpoints, resync requests and re-sent frames:
   still kept upstream;
 - `restore()`: after a restart, this run's newest checkpoint, lineage and seqs taken back, so what
   the actor publishes again repeats what it published before, seq for seq, and receivers drop it;
+- `resend_kept()`: after a restart, the frames its checkpoint kept published again — the last
+  ones before a kill may never have left the process (SIGKILL drops a socket's queue), and a
+  receiver that did not restart would otherwise keep a gap; one that has them drops them;
 - `request_resync(upto, sources)`: ask the sources for every data frame after `upto`, dropping
   their frames until each one's `Resync` marker (the gates in `actors.runtime.sequence`);
 - answering acknowledgements: an actor with an outbox drops what every acknowledger has, and
@@ -67,6 +70,15 @@ class Recovery:
             if self.outbox is not None and self.durable_outbox:
                 self.outbox.load(read_outbox(self.checkpoint_store(), self.name, found.upto))
         return found
+
+    def resend_kept(self) -> None:
+        """Publish again, in order, every frame restored with the checkpoint, then its acknowledgement."""
+        if self.restored is None or self.outbox is None or not len(self.outbox):
+            return
+        for _, frame in self.outbox.frames:
+            self.resend(frame)
+        self.repeat_ack()
+        self.log.info("restarted: re-sent the %d frames kept at the checkpoint", len(self.outbox))
 
     def checkpoint(self, upto: int, state: bytes, journal: tuple[int, bytes] | None = None,
                    keep_journal_from: int | None = None) -> None:
