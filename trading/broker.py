@@ -166,16 +166,25 @@ class PaperBroker:
         score: np.ndarray
         long_allowed: np.ndarray   # an entry long may be decided at this bar's close (the trend gate)
         short_allowed: np.ndarray
+        entries: np.ndarray        # the local bars where a flat book decides to enter, ascending
+        long_exits: np.ndarray     # ... where the score closes a long (held long enough), and a short
+        short_exits: np.ndarray
 
     def _series(self, chunk: BarChunk, ticks: np.ndarray, score: np.ndarray) -> dict[int, PaperBroker.Series]:
         tick_of_row = np.searchsorted(ticks, chunk.open_time)
+        rules = self.rules
         found = {}
         for symbol, rows in chunk.rows_by_symbol():
-            close = chunk.close[rows]
+            close, scores = chunk.close[rows], score[rows]
             long_allowed, short_allowed = self._trend_gate(self.symbols[symbol], close)
+            entering = (scores >= rules.enter_threshold) & long_allowed
+            if rules.allow_short:
+                entering |= (scores <= -rules.enter_threshold) & short_allowed
             found[symbol] = PaperBroker.Series(rows, tick_of_row[rows], chunk.open_time[rows], chunk.open[rows],
-                                              chunk.high[rows], chunk.low[rows], close, score[rows],
-                                              long_allowed, short_allowed)
+                                              chunk.high[rows], chunk.low[rows], close, scores,
+                                              long_allowed, short_allowed, np.flatnonzero(entering),
+                                              np.flatnonzero(scores <= rules.exit_threshold),
+                                              np.flatnonzero(scores >= -rules.exit_threshold))
         return found
 
     def _trend_gate(self, name: str, close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -198,13 +207,9 @@ class PaperBroker:
         rules = self.rules
         position = self.state.positions.get(name)
         if position is None:
-            signal = (bars.score[start:] >= rules.enter_threshold) & bars.long_allowed[start:]
-            if rules.allow_short:
-                signal |= (bars.score[start:] <= -rules.enter_threshold) & bars.short_allowed[start:]
-            return start + _first(signal)
+            return _first_at(bars.entries, start, n)
         if not rules.exits:
             return n
-        held = position.bars_held + np.arange(1, n - start + 1)  # bars held at each bar, counted there
         candidates = [start + rules.max_holding_bars - position.bars_held - 1]
         stop, target = _levels(position, rules)
         if position.side == LONG:
@@ -213,16 +218,17 @@ class PaperBroker:
                 risk |= bars.low[start:] <= stop
             if rules.take_profit:
                 risk |= bars.high[start:] >= target
-            signal = bars.score[start:] <= rules.exit_threshold
+            exits = bars.long_exits
         else:
             risk = np.zeros(n - start, bool)
             if rules.stop_loss:
                 risk |= bars.high[start:] >= stop
             if rules.take_profit:
                 risk |= bars.low[start:] <= target
-            signal = bars.score[start:] >= -rules.exit_threshold
+            exits = bars.short_exits
         candidates.append(start + _first(risk))
-        candidates.append(start + _first(signal & (held >= rules.min_holding_bars)))
+        held_long_enough = start + max(0, rules.min_holding_bars - position.bars_held - 1)  # held min_holding_bars from here
+        candidates.append(_first_at(exits, held_long_enough, n))
         return max(start, min(candidates))
 
     def _bar(self, symbol: int, bars: PaperBroker.Series, local: int, result: BookResult,
@@ -340,6 +346,12 @@ def _first(mask: np.ndarray) -> int:
     """Index of the first True, or len(mask)."""
     index = int(np.argmax(mask)) if len(mask) else 0
     return index if len(mask) and mask[index] else len(mask)
+
+
+def _first_at(ascending: np.ndarray, start: int, n: int) -> int:
+    """The first of `ascending` at or after `start`, or n."""
+    at = int(np.searchsorted(ascending, start))
+    return int(ascending[at]) if at < len(ascending) else n
 
 
 def _forward_filled(values: np.ndarray, before: float) -> np.ndarray:

@@ -212,3 +212,23 @@ def test_the_trend_gate_goes_on_where_it_was_after_a_restore():
     assert set(restored.state.trend) == set(SYMBOLS)
     _, after, _ = run(restored, rows[half:], score[half:], 64)
     assert [(t.trade_id, t.pnl) for t in before + after] == [(t.trade_id, t.pnl) for t in whole]
+
+
+class EveryBarBroker(PaperBroker):
+    """The same broker visiting every bar: what skipping to the next event must not change."""
+
+    def _next_event(self, symbol, bars, start):
+        return min(start, len(bars.tick))
+
+
+@pytest.mark.parametrize("size", [7, 256])
+@pytest.mark.parametrize("allow_short", [False, True])
+def test_skipping_to_the_next_event_trades_as_visiting_every_bar(size, allow_short):
+    config = TraderConfig(allow_short=allow_short, max_holding_bars=30, stop_loss=0.02, take_profit=0.03,
+                          entry_threshold=0.3, exit_threshold=-0.1, min_holding_bars=5, trend_bars=20)
+    rows, score = random_market(seed=7, ticks=1_500)
+    skipping = run(PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS), rows, score, size)
+    visiting = run(EveryBarBroker(BookRules.of(config), 10_000.0, SYMBOLS), rows, score, size)
+    trades = lambda result: [(t.trade_id, t.exit_time, t.exit_reason, t.pnl) for t in result[1]]  # noqa: E731
+    assert len(trades(skipping)) > 100 and {t[2] for t in trades(skipping)} >= {"signal", "stop-loss", "take-profit"}
+    assert trades(skipping) == trades(visiting) and skipping[2] == visiting[2]
