@@ -26,7 +26,7 @@ import os
 import re
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ClassVar
 
 import msgspec
@@ -148,10 +148,9 @@ class Actor(Recovery):
         self.msgs_out += 1
         self.resent_frames += 1
 
-    def spawn(self, coroutine: Awaitable[Any], name: str) -> asyncio.Task[Any]:
+    def spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run background work whose failure fails the actor."""
-        task = asyncio.ensure_future(coroutine)
-        task.set_name(f"{self.name}.{name}")
+        task = asyncio.get_running_loop().create_task(coroutine, name=f"{self.name}.{name}")
         self._tasks.append(task)
         return task
 
@@ -182,7 +181,6 @@ class Actor(Recovery):
             if self._sockets.side is not None:
                 self.spawn(receive_loop(self._sockets.side, self._dispatch, None), "receive-side")
             await self._await_own_hello(receiver)
-            self.resend_kept()
             self.spawn(heartbeat_loop(self._sockets.control, self.config.supervisor.heartbeat_interval_s, self._beat),
                        "heartbeat")
             await self._sockets.control.send(CONTROL_ENCODER.encode(Ready(actor=self.name, pid=os.getpid())))
@@ -256,6 +254,7 @@ class Actor(Recovery):
         for event in self._held_events:
             self.publish(topics.LIFECYCLE, event)
         self._held_events.clear()
+        self.resend_kept()  # what a restart's checkpoint kept, before anything new
 
     # ----- receiving ------------------------------------------------------------------------
     def _dispatch(self, frame: bytes) -> Awaitable[None] | None:
