@@ -3,8 +3,9 @@
 normalize_weights(v) = argmin ||w - v|| over that set, which is w_i = clip(v_i - tau, lo, hi) for
 the tau that makes the sum 1. The sum is piecewise linear in tau with its kinks at v_i - hi and
 v_i - lo: between the two kinks where it crosses 1, the weights strictly inside their bounds give
-tau exactly; the last rounding error is then moved onto a weight strictly inside its bounds. Unlike clip-then-divide it never pushes a weight out of its
-bounds, and it keeps the order of the weights.
+tau exactly; the last rounding error is then moved onto a weight strictly inside its bounds.
+Unlike clip-then-divide it never pushes a weight out of its bounds, and it keeps the order of the
+weights.
 """
 
 from __future__ import annotations

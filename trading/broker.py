@@ -227,7 +227,7 @@ class PaperBroker:
                 risk |= bars.low[start:] <= target
             exits = bars.short_exits
         candidates.append(start + _first(risk))
-        held_long_enough = start + max(0, rules.min_holding_bars - position.bars_held - 1)  # held min_holding_bars from here
+        held_long_enough = start + max(0, rules.min_holding_bars - position.bars_held - 1)  # from here on
         candidates.append(_first_at(exits, held_long_enough, n))
         return max(start, min(candidates))
 

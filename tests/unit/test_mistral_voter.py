@@ -93,7 +93,8 @@ def voted(model: MistralModel, asker: Asker, parts) -> list[tuple[str | None, fl
     for chunk in parts:
         votes = asyncio.run(model.vote(chunk))
         usable = chunk.problem == 0
-        for name, confidence, reason, ok in zip(votes.names(), votes.confidence.tolist(), votes.reason.tolist(), usable):
+        rows = zip(votes.names(), votes.confidence.tolist(), votes.reason.tolist(), usable)
+        for name, confidence, reason, ok in rows:
             out.append((name, confidence, reason) if ok else (None, 0.0, "unusable"))
     return out
 
