@@ -3,16 +3,21 @@
 The daemon writes the resolved configuration into its private run directory (`config.json`),
 holds `daemon.lock` there, binds the bus's ipc sockets beside them, and starts each actor with
 `PEPER_RESTARTS` (how often it was restarted), `PEPER_RUN_ID` (which run this is) and
-`PEPER_LOG_LEVEL` in its environment. Actors
-read the config back with `load_run_config`; command-line clients and the monitor talk to the
-daemon's control socket with `request` (`status`, `stop`). Both sides import this module, and it
+`PEPER_LOG_LEVEL` in its environment; each of them asks Linux to stop it when its parent dies
+(`die_with_parent`), the daemon too when started with `PEPER_DIE_WITH_PARENT` (by the test and
+bench harness: a killed test leaves no topology behind). Actors read the config back with
+`load_run_config`; command-line clients and the monitor talk to the daemon's control socket with
+`request` (`status`, `stop`). Both sides import this module, and it
 imports nothing above `config`.
 """
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import os
+import signal
+import sys
 from pathlib import Path
 
 import msgspec
@@ -35,10 +40,17 @@ RESTARTS_ENV = "PEPER_RESTARTS"    # how often the supervisor restarted this act
 LOG_LEVEL_ENV = "PEPER_LOG_LEVEL"  # the actors' log level (INFO unless set; `train` sets WARNING)
 PROFILE_ENV = "PEPER_PROFILE_DIR"  # set: every actor runs under cProfile and writes <dir>/<name>.prof
 RUN_ID_ENV = "PEPER_RUN_ID"        # the daemon run: a checkpoint of another run is never resumed
+DIE_WITH_PARENT_ENV = "PEPER_DIE_WITH_PARENT"  # the pid of a daemon's starter, whose death stops it
 CONFIG_FILE_NAME = "config.json"   # the resolved configuration, written by the daemon
 CACHE_DIR_NAME = "cache"           # what actors keep for their own restarts within this run (the feed's bars)
 LOCK_FILE_NAME = "daemon.lock"     # held (flock) by the running daemon, holds its pid
 SOCKET_FILE_NAMES = SOCKETS
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGTERM this process when its parent dies, so nothing is orphaned."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 def restarts_from_environment() -> int:

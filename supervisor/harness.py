@@ -132,7 +132,7 @@ def start_daemon(workdir: Path, config: PeperConfig, *extra_args: str, cwd: Path
         process = subprocess.Popen(
             [*wrap, sys.executable, "-m", "supervisor", "run", "--config", str(config_path), *extra_args],
             cwd=cwd, stdout=subprocess.DEVNULL, stderr=log_file,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", runtime.DIE_WITH_PARENT_ENV: str(os.getpid()), **(env or {})},
         )
     return DaemonHandle(process, config, config_path, Path(config.bus.run_dir), log_path)
 

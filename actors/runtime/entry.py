@@ -10,11 +10,9 @@ writes `<dir>/<name>.prof` when it stops (for `python -m pstats`).
 from __future__ import annotations
 
 import argparse
-import ctypes
 import inspect
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,18 +22,12 @@ import uvloop
 
 from config.endpoints import endpoints_for
 from config.restart_policy import GAVE_UP_EXIT
-from config.runtime import CONFIG_FILE_NAME, LOG_LEVEL_ENV, PROFILE_ENV, load_run_config
+from config.runtime import CONFIG_FILE_NAME, LOG_LEVEL_ENV, PROFILE_ENV, die_with_parent, load_run_config
 from config.topology import niceness
 from messages.errors import PeperError
 
 if TYPE_CHECKING:
     from actors.base import Actor
-
-
-def die_with_parent() -> None:
-    """Ask Linux to SIGTERM this process when the supervisor dies, so no actor is orphaned."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 def _take_niceness(config, name: str) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -84,6 +85,10 @@ def main(config: PeperConfig, args: argparse.Namespace) -> int:
             if moment:
                 parse_time(moment)
     config = with_policy(config, args) if args.policy else following_the_store(config)
+    if os.environ.get(runtime.DIE_WITH_PARENT_ENV):
+        runtime.die_with_parent()
+        if str(os.getppid()) != os.environ[runtime.DIE_WITH_PARENT_ENV]:
+            sys.exit("the process that started the daemon has exited")
     if args.monitor:
         from supervisor.commands.monitor import run_with_monitor
         return run_with_monitor(config, args.run_dir, exit_at_end=args.exit_at_end)

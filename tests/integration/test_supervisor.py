@@ -15,7 +15,7 @@ import pytest
 from config.build import configured, topology
 from config.schema import BusConfig
 from config.toml import dumps
-from supervisor.harness import alive, prepared, running_daemon, short_run_dir, start_daemon
+from supervisor.harness import alive, prepared, running_daemon, short_run_dir, start_daemon, wait_for
 from tests.helpers.data import REPO_ROOT
 
 STEADY_TOPOLOGY = configured(actors=topology("sink", pulse={"after": ["sink"], "args": ["--rate", "200"]}))
@@ -51,6 +51,28 @@ def test_supervisor_kills_and_restarts_a_stopped_actor(tmp_path):
         assert not alive(old_pid)
         before = pulses_received(daemon)
         daemon.wait_for(lambda: pulses_received(daemon) > before + 20, 10, "messages flowing again")
+
+
+STARTER = """
+import json, sys, time
+from pathlib import Path
+from tests.integration.test_supervisor import STEADY_TOPOLOGY
+from supervisor.harness import running_daemon
+with running_daemon(Path(sys.argv[1]), STEADY_TOPOLOGY) as daemon:
+    print(json.dumps([daemon.process.pid] + [actor.pid for actor in daemon.status().actors]), flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_daemon_whose_starter_is_killed_stops_with_every_actor(tmp_path):
+    """The harness's daemon dies with the test that started it: a killed test leaves nothing running."""
+    with subprocess.Popen([sys.executable, "-c", STARTER, str(tmp_path)], cwd=REPO_ROOT, stdout=subprocess.PIPE) as starter:
+        try:
+            pids = json.loads(starter.stdout.readline())
+            assert len(pids) == 3 and all(alive(pid) for pid in pids)
+        finally:
+            starter.kill()
+    wait_for(lambda: not any(alive(pid) for pid in pids), 20, "the daemon and its actors gone")
 
 
 def test_daemon_gives_up_loudly_when_an_actor_crashes_on_start_forever(tmp_path):
