@@ -93,13 +93,18 @@ class DaemonHandle:
         return self.status().actor(name)
 
     def wait_for(self, condition: Callable[[], T], timeout_s: float, what: str) -> T:
-        """`condition`'s first true value; an AssertionError with the log's end at once if the daemon exits."""
+        """`condition`'s first true value; an AssertionError with the log's end if the daemon exits or time runs out."""
         def met_or_ended() -> T | None:
             if self.process.poll() is not None:
                 raise AssertionError(f"the daemon exited ({self.process.returncode}) while waiting for {what}:\n"
                                      f"{self.log()[-3000:]}")
             return condition()
-        return wait_for(met_or_ended, timeout_s, what)
+        try:
+            return wait_for(met_or_ended, timeout_s, what)
+        except AssertionError as exc:
+            if self.process.poll() is None:
+                raise AssertionError(f"{exc}; the daemon's log ends:\n{self.log()[-4000:]}") from None
+            raise
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -13,7 +13,6 @@ import sys
 import pytest
 
 from config.build import configured, topology
-from config.schema import BusConfig
 from config.toml import dumps
 from supervisor.harness import alive, prepared, running_daemon, short_run_dir, start_daemon, wait_for
 from tests.helpers.data import REPO_ROOT
@@ -104,13 +103,15 @@ def test_sigterm_stops_every_child_cleans_the_run_directory_and_exits_zero(tmp_p
 
 
 def test_messages_at_full_speed_arrive_complete_and_in_order(tmp_path):
-    """The pulse sends without a credit window, so the count stays within one socket's high-water
-    mark: no queue on the path (pulse, broker in and out, sink) can fill, and a message missing
-    here is a defect of the bus, never back-pressure."""
+    """The pulse sends without a credit window, so the high-water mark is set to twice the count: no
+    queue on the path (pulse, broker in and out, sink) can fill, and a message missing here is a
+    defect of the bus, never back-pressure. Twice, not once: a sender learns how far its peer has read
+    only every half mark, and the pulse's hello frames share its queue — with the mark at the count, a
+    starved broker made the PUB drop the last pulse and the stream end (seen under CPU contention)."""
     count = 100_000
-    assert count <= BusConfig().hwm
     pulse = {"restart": "transient", "after": ["sink"], "args": ["--count", str(count), "--ackers", "sink"]}
-    with running_daemon(tmp_path, configured(actors=topology("sink", pulse=pulse))) as daemon:
+    config = configured(actors=topology("sink", pulse=pulse), bus={"hwm": 2 * count})
+    with running_daemon(tmp_path, config) as daemon:
         daemon.wait_for(lambda: daemon.actor("pulse").state == "done", 60, "pulse finished")
         sink = daemon.wait_for(lambda: (s := daemon.actor("sink")).counters.ends == 1 and s, 10, "sink saw the end")
         assert sink.counters.pulses == count
