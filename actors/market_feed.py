@@ -116,7 +116,7 @@ class MarketFeed(Actor):
     def _publish_live_tick(self, bars: list[ClosedKline], missing: list[str]) -> None:
         open_time = bars[0].open_time
         columns = list(zip(*bars))
-        batch = KlineBatch(
+        batch = KlineBatch.of(
             interval_ms=self.live.interval_ms, symbol=list(columns[0]), open_time=list(columns[1]),
             **{name: list(columns[i]) for i, name in enumerate(COLUMNS, start=2)}, ts_event=open_time,
         )

@@ -18,6 +18,7 @@ import inspect
 from actors.base import Actor
 from marketdata.chunk import OK, PROBLEM_REASONS, BarChunk, Universe
 from messages import topics
+from messages.columns import FLOAT, SMALL, factorized, packed
 from messages.counters import VotingCounters
 from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
@@ -68,18 +69,17 @@ class VotingActor(Actor):
         counters.votes += len(votes.action) - abstained
         unusable = (chunk.problem != OK).nonzero()[0]
         for row in unusable[:max(0, 10 - counters.unusable_bars)]:
-            self.log.warning("abstaining on %s bar %d: %s", batch.symbol[row], chunk.open_time[row],
+            self.log.warning("abstaining on %s bar %d: %s", batch.symbols[batch.symbol_index[row]], chunk.open_time[row],
                              PROBLEM_REASONS[chunk.problem[row]])
         counters.unusable_bars += len(unusable)
 
     def publish_votes(self, batch: KlineBatch, votes: Votes) -> None:
-        names = votes.names()
-        confidence = votes.confidence.tolist()
-        reasons = votes.reason.tolist()
-        for first, end, version in votes.segments or [(0, len(names), self.model.version())]:
+        for first, end, version in votes.segments or [(0, batch.rows, self.model.version())]:
+            reasons, reason_codes = factorized(votes.reason[first:end])
             self.publish(topics.signal(self.name), VoteBatch(
-                model=self.name, version=version, symbol=batch.symbol[first:end], bar_time=batch.open_time[first:end],
-                action=names[first:end], confidence=confidence[first:end], reason=reasons[first:end],
+                model=self.name, version=version, symbols=batch.symbols, raw_symbol=batch.raw_symbol[2 * first:2 * end],
+                raw_bar_time=batch.raw_open_time[8 * first:8 * end], raw_action=packed(votes.action[first:end], SMALL),
+                raw_confidence=packed(votes.confidence[first:end], FLOAT), reasons=reasons, raw_reason=reason_codes,
                 ts_event=batch.ts_event,
             ), position=batch.ts_event)
 

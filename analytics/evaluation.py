@@ -37,7 +37,7 @@ def as_dict(metrics: TradeMetrics) -> dict[str, object]:
 def metrics_of(trades: list[TradeClosed], times, equity, recording: Recording, config: PeperConfig) -> dict[str, object]:
     rows = [trade_row(t) for t in trades]
     document = as_dict(strategy_metrics(rows, times, equity, config.trader.initial_equity))
-    symbol_bars = sum(len(batch.symbol) for batch in recording.klines)
+    symbol_bars = sum(batch.rows for batch in recording.klines)
     document["exposure"] = exposure(rows, symbol_bars, recording.interval_ms or 60_000)
     return document
 
@@ -92,7 +92,7 @@ def evaluate(recording: Recording, config: PeperConfig, *, baselines: bool = Tru
     curves = {} if curves is None else curves
     curves["as_traded"] = as_traded(recording, config).curve()
     return {
-        "bars": sum(len(batch.symbol) for batch in recording.klines),
+        "bars": sum(batch.rows for batch in recording.klines),
         "symbols": recording.symbols,
         "synthetic": recording.synthetic,
         "metrics": metrics_of(recording.trades, *curves["as_traded"], recording, config),

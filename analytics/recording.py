@@ -57,7 +57,7 @@ class Recording:
         return sorted(self.vote_batches)
 
     def ticks(self) -> np.ndarray:
-        return np.unique(np.concatenate([np.asarray(b.open_time, np.int64) for b in self.klines])) if self.klines \
+        return np.unique(np.concatenate([b.open_time for b in self.klines])) if self.klines \
             else np.empty(0, np.int64)
 
     def chunks(self, models: list[str], symbols: list[str]) -> list[Ready]:
@@ -111,15 +111,15 @@ def read_recording(path: Path) -> Recording:
                     if message.last_error and message.last_error not in recording.llm_errors:
                         recording.llm_errors.append(message.last_error)
         recording.weights = all_weights(store)
-    recording.klines = _unique(recording.klines, lambda b: (b.open_time[0], b.open_time[-1]))
+    recording.klines = _unique(recording.klines, lambda b: (int(b.open_time[0]), int(b.open_time[-1])))
     recording.decisions = _unique(recording.decisions, lambda d: (d.bar_time[0], d.bar_time[-1], d.symbol[0]))
     recording.trades = _unique(recording.trades, lambda t: (t.exit_time, t.trade_id))
     recording.credits = _unique(recording.credits, lambda c: c.bar_time[0])
     recording.published = _unique(recording.published, lambda w: w.version)
     for model, batches in recording.vote_batches.items():
-        recording.vote_batches[model] = _unique(batches, lambda b: (b.bar_time[0], b.symbol[0], b.bar_time[-1]))
+        recording.vote_batches[model] = _unique(batches, lambda b: (int(b.bar_time[0]), b.symbols[b.symbol_index[0]], int(b.bar_time[-1])))
         _count_votes(recording, model)
-    recording.symbols = sorted({symbol for batch in recording.klines for symbol in batch.symbol})
+    recording.symbols = sorted({batch.symbols[i] for batch in recording.klines for i in np.unique(batch.symbol_index).tolist()})
     return recording
 
 

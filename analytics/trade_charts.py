@@ -26,7 +26,7 @@ def closes_by_symbol(recording: Recording) -> dict[str, tuple[np.ndarray, np.nda
     """symbol -> (open times in ms UTC, closes), in time order."""
     parts: dict[str, list[tuple[int, float]]] = {}
     for batch in recording.klines:
-        for symbol, open_time, close in zip(batch.symbol, batch.open_time, batch.close):
+        for symbol, open_time, close in zip(batch.symbol, batch.open_time.tolist(), batch.close.tolist()):
             parts.setdefault(symbol, []).append((open_time, close))
     found = {}
     for symbol, rows in sorted(parts.items()):

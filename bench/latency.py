@@ -73,8 +73,8 @@ def hops(db: Path, decisions: list[DecisionBatch], sent: dict[int, int]) -> dict
     votes: dict[str, dict[int, int]] = {}
     for model in {v.model for d in decisions for v in d.votes(0)}:
         for batch in recorded_messages(db, topics.signal(model)):
-            if isinstance(batch, VoteBatch) and batch.bar_time:
-                votes.setdefault(model, {})[batch.bar_time[0]] = batch.ts_sent
+            if isinstance(batch, VoteBatch) and batch.rows:
+                votes.setdefault(model, {})[int(batch.bar_time[0])] = batch.ts_sent
     found: dict[str, list[float]] = {"feed": [], "trader": [], **{model: [] for model in votes}}
     for decision in decisions:
         bar = decision.bar_time[0]

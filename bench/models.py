@@ -34,7 +34,7 @@ def hit_rates(db: Path, table, horizon: int) -> dict[str, dict[str, float]]:
     for model in MODELS:
         hits = directional = 0
         for batch in recorded_messages(db, topics.signal(model)):
-            for symbol, time, action in zip(batch.symbol, batch.bar_time, batch.action):
+            for symbol, time, action in zip(batch.symbol, batch.bar_time.tolist(), batch.action):
                 if action not in ("BUY", "SELL"):
                     continue
                 future = closes.get((symbol, time + step))

@@ -60,9 +60,9 @@ class BarChunk:
 
     @staticmethod
     def from_batch(batch: KlineBatch, universe: Universe) -> BarChunk:
-        symbol = universe.indices(batch.symbol)
-        columns = [np.asarray(getattr(batch, name), np.float64) for name in ("open", "high", "low", "close", "volume")]
-        return BarChunk(symbol, np.asarray(batch.open_time, np.int64), *columns,
+        symbol = universe.indices(batch.symbols)[batch.symbol_index]
+        columns = [batch.open, batch.high, batch.low, batch.close, batch.volume]
+        return BarChunk(symbol, batch.open_time, *columns,
                         problem=problems(symbol, *columns), interval_ms=batch.interval_ms)
 
     def __len__(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from marketdata.table import COLUMNS, KlineTable
+from messages.columns import CODE, FLOAT, INT, packed
 from messages.market import KlineBatch
 from messages.system import Gap
 
@@ -20,7 +21,7 @@ class TickChunker:
         change = np.flatnonzero(np.diff(table.open_time)) + 1
         self.tick_start = np.concatenate([[0], change, [len(table)]]).astype(np.int64)
         self.tick_time = table.open_time[self.tick_start[:-1]]
-        self._symbols = np.array(table.symbols, dtype=object)
+        self._symbols = list(table.symbols)
 
     @property
     def ticks(self) -> int:
@@ -29,14 +30,14 @@ class TickChunker:
     def batch(self, first: int, last: int) -> KlineBatch:
         lo, hi = int(self.tick_start[first]), int(self.tick_start[last])
         table = self.table
-        values = {column: table.values[column][lo:hi].tolist() for column in COLUMNS}
         return KlineBatch(
             interval_ms=table.interval_ms,
-            symbol=self._symbols[table.symbol_index[lo:hi]].tolist(),
-            open_time=table.open_time[lo:hi].tolist(),
+            symbols=self._symbols,
+            raw_symbol=packed(table.symbol_index[lo:hi], CODE),
+            raw_open_time=packed(table.open_time[lo:hi], INT),
             synthetic=table.synthetic,
             ts_event=int(self.tick_time[last - 1]),
-            **values,
+            **{"raw_" + column: packed(table.values[column][lo:hi], FLOAT) for column in COLUMNS},
         )
 
     def tick_index_after(self, bar_time: int) -> int:

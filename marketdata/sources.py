@@ -68,7 +68,7 @@ def _recording(path: Path) -> KlineTable:
     except StoreError as exc:
         raise SourceError(f"replay source lmdb:{path}: {exc}") from exc
     codec = Codec()
-    rows: dict[str, tuple[list[int], dict[str, list[float]]]] = {}
+    rows: dict[str, tuple[list[np.ndarray], dict[str, list[np.ndarray]]]] = {}
     interval_ms = None
     synthetic = False
     with store:
@@ -81,18 +81,21 @@ def _recording(path: Path) -> KlineTable:
                 continue
             interval_ms = batch.interval_ms
             synthetic = synthetic or batch.synthetic
-            for i, symbol in enumerate(batch.symbol):
+            codes = batch.symbol_index
+            for code, symbol in enumerate(batch.symbols):
+                mine = codes == code
+                if not mine.any():
+                    continue
                 times, columns = rows.setdefault(symbol, ([], {c: [] for c in COLUMNS}))
-                times.append(batch.open_time[i])
+                times.append(batch.open_time[mine])
                 for column in COLUMNS:
-                    columns[column].append(getattr(batch, column)[i])
+                    columns[column].append(getattr(batch, column)[mine])
     if not rows:
         raise SourceError(f"replay source lmdb:{path}: the recording holds no klines")
     per_symbol = {}
     for symbol, (times, columns) in rows.items():
-        open_time = np.array(times, np.int64)
-        open_time, first = np.unique(open_time, return_index=True)  # a re-sent batch is recorded once
-        per_symbol[symbol] = (open_time, {c: np.array(v, np.float64)[first] for c, v in columns.items()})
+        open_time, first = np.unique(np.concatenate(times), return_index=True)  # a re-sent batch is recorded once
+        per_symbol[symbol] = (open_time, {c: np.concatenate(v)[first] for c, v in columns.items()})
     return KlineTable.merge(per_symbol, interval_ms, synthetic)
 
 

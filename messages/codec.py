@@ -4,7 +4,8 @@ One frame rather than a multipart message halves the per-message cost in pyzmq (
 and SUB prefix matching still works on the topic at the front. `decode_frame` checks the topic
 is known and carries the message type its family allows; anything else raises `MalformedFrame`
 with the reason, which the runtime counts and drops. Recordings may also hold message types that
-are no longer published (schema version 1's per-row `Decision`): `decode_payload` reads those too.
+are no longer published (schema version 1's per-row `Decision`, version 2's list-based kline and
+vote batches): `decode_payload` reads those too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import msgspec
 
 from messages.errors import MalformedFrame
 from messages.learning import Credit, Weights, WeightsCommand
+from messages.legacy import KlineBatchV2, VoteBatchV2
 from messages.llm import LlmStatus
 from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
@@ -33,7 +35,7 @@ BusMessage = (
     KlineBatch | Clock | VoteBatch | DecisionBatch | TradeOpen | TradeClosed | Weights | WeightsCommand | Credit
     | LlmStatus | Lifecycle | Gap | ErrorEvent | StreamEnd | Resync | Ack | Hello | Pulse
 )
-RecordedMessage = BusMessage | Decision  # what a recording may hold, schema version 1 included
+RecordedMessage = BusMessage | Decision | KlineBatchV2 | VoteBatchV2  # what a recording may hold, since version 1
 SEPARATOR = b" "
 
 

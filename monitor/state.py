@@ -103,7 +103,7 @@ class MonitorState:
             case KlineBatch():
                 self.synthetic = message.synthetic
                 received = time.time()
-                for symbol, close, open_time in zip(message.symbol, message.close, message.open_time):
+                for symbol, close, open_time in zip(message.symbol, message.close.tolist(), message.open_time.tolist()):
                     first = self.prices.get(symbol, (close, close))[0]
                     self.prices[symbol] = (first, close)
                     self.last_bars[symbol] = (open_time, received)
@@ -111,7 +111,7 @@ class MonitorState:
                 self._on_clock(message.bar_time, time.monotonic() if now is None else now)
             case VoteBatch():
                 latest = self.votes.setdefault(message.model, {})
-                for symbol, action, confidence, reason in zip(message.symbol, message.action, message.confidence, message.reason):
+                for symbol, action, confidence, reason in zip(message.symbol, message.action, message.confidence.tolist(), message.reason):
                     latest[symbol] = (action, confidence, reason)
             case Weights():
                 if message.version not in self.weights:

@@ -25,10 +25,13 @@ import msgspec
 import numpy as np
 
 from marketdata.chunk import PROBLEM_REASONS, BarChunk
+from messages.signals import ABSTAIN as ABSTAIN  # the action codes, re-exported for the models
+from messages.signals import ACTION_CODES as ACTION_CODES
+from messages.signals import ACTION_NAMES as ACTION_NAMES
+from messages.signals import BUY as BUY
+from messages.signals import HOLD as HOLD
+from messages.signals import SELL as SELL
 
-BUY, SELL, HOLD, ABSTAIN = 1, -1, 0, 2
-ACTION_NAMES: tuple[str | None, ...] = ("SELL", "HOLD", "BUY", None)  # indexed by code + 1
-ACTION_CODES = {"BUY": BUY, "SELL": SELL, "HOLD": HOLD, None: ABSTAIN}
 WARM_UP = "warm-up"
 
 

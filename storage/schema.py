@@ -9,6 +9,8 @@ Versions:
 - 1 (until the redesign): one `Decision` message per symbol and bar; a `trades` database that was
   never written; the recorder's bookkeeping under `recorder.last_batch` / `recorder.running`.
 - 2: `DecisionBatch` (columnar, one per chunk); no `trades`; `recorder.batch` (`storage.recording`).
+- 3: `KlineBatch` and `VoteBatch` carry their columns as array bytes (`messages.columns`); version 2's
+  list-based ones are `messages.legacy`'s `KlineBatchV2` and `VoteBatchV2`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ import msgspec
 
 from messages.codec import Codec, RecordedMessage
 from messages.errors import StoreError
+from messages.legacy import KlineBatchV2, VoteBatchV2
+from messages.market import KlineBatch
+from messages.signals import VoteBatch
 from messages.trading import Decision, DecisionBatch
 from storage.backup import make_backup
 from storage.recording import BATCH_KEY, BatchRecord, encode_batch
@@ -30,15 +35,34 @@ LEGACY_RUNNING_KEY = "recorder.running"
 
 
 def current(message: RecordedMessage) -> RecordedMessage:
-    """Today's shape of a recorded message (a version 1 `Decision` becomes a one-row batch)."""
-    if type(message) is Decision:
+    """Today's shape of a recorded message (a version 1 `Decision` becomes a one-row batch, a version 2
+    list-based kline or vote batch a columnar one)."""
+    kind = type(message)
+    if kind is Decision:
         return DecisionBatch(
             symbol=[message.symbol], bar_time=[message.bar_time], weights_version=[message.weights_version],
             score=[message.score], action=[message.action], models=[v.model for v in message.votes],
             vote_action=[[v.action] for v in message.votes], vote_confidence=[[v.confidence] for v in message.votes],
-            seq=message.seq, src=message.src, ts_event=message.ts_event, ts_sent=message.ts_sent, epoch=message.epoch,
+            **_envelope(message),
+        )
+    if kind is KlineBatchV2:
+        return KlineBatch.of(
+            interval_ms=message.interval_ms, symbol=message.symbol, open_time=message.open_time, open=message.open,
+            high=message.high, low=message.low, close=message.close, volume=message.volume,
+            quote_volume=message.quote_volume, trades=message.trades, taker_buy_base=message.taker_buy_base,
+            synthetic=message.synthetic, **_envelope(message),
+        )
+    if kind is VoteBatchV2:
+        return VoteBatch.of(
+            model=message.model, version=message.version, symbol=message.symbol, bar_time=message.bar_time,
+            action=message.action, confidence=message.confidence, reason=message.reason, **_envelope(message),
         )
     return message
+
+
+def _envelope(message: RecordedMessage) -> dict[str, int | str]:
+    return {"seq": message.seq, "src": message.src, "ts_event": message.ts_event, "ts_sent": message.ts_sent,
+            "epoch": message.epoch}
 
 
 def migrate(path: Path, keep_backups: int = 10, progress: Callable[[int, int], None] | None = None) -> tuple[int, int, Path | None]:
@@ -49,15 +73,16 @@ def migrate(path: Path, keep_backups: int = 10, progress: Callable[[int, int], N
         return found, found, None
     with Store(path, migrating=True) as store:
         backup = make_backup(store, keep_backups)
-        if found == 1:
-            _one_to_two(store, progress)
-        else:
+        if found not in (1, 2):
             raise StoreError(f"{path}: no migration from schema version {found}")
+        _rewrite_old_messages(store, progress)
+        if found == 1:
+            _one_to_two_bookkeeping(store)
         store.put_meta(SCHEMA_KEY, str(SCHEMA_VERSION).encode())
     return found, SCHEMA_VERSION, backup
 
 
-def _one_to_two(store: Store, progress: Callable[[int, int], None] | None) -> None:
+def _rewrite_old_messages(store: Store, progress: Callable[[int, int], None] | None) -> None:
     codec = Codec()
     encoder = msgspec.msgpack.Encoder()
     stream = store.db("stream")
@@ -67,7 +92,7 @@ def _one_to_two(store: Store, progress: Callable[[int, int], None] | None) -> No
         rewritten = []
         for done, (key, value) in enumerate(cursor, start=1):
             message = codec.decode_payload(value)
-            if type(message) is Decision:
+            if type(message) in (Decision, KlineBatchV2, VoteBatchV2):
                 rewritten.append((key, encoder.encode(current(message))))
             if progress is not None and done % 10_000 == 0:
                 progress(done, total)
@@ -75,6 +100,10 @@ def _one_to_two(store: Store, progress: Callable[[int, int], None] | None) -> No
             txn.put(key, value, db=stream)
         if progress is not None:
             progress(total, total)
+
+
+def _one_to_two_bookkeeping(store: Store) -> None:
+    with store.write() as txn:
         meta = store.db("meta")
         legacy = txn.get(LEGACY_BATCH_KEY.encode(), db=meta)
         if legacy is not None:  # the same fields, by name: it decodes as today's record

@@ -18,7 +18,7 @@ import lmdb
 from messages.errors import StoreError
 from storage.integrity import check_file
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA_KEY = "schema_version"
 MAX_DATABASES = 64
 

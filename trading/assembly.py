@@ -19,7 +19,7 @@ import numpy as np
 from marketdata.chunk import BarChunk, Universe
 from messages.market import KlineBatch
 from messages.signals import VoteBatch
-from signals.model import ABSTAIN, ACTION_CODES
+from signals.model import ABSTAIN
 
 
 @dataclass
@@ -54,7 +54,7 @@ class ChunkAssembler:
         self.early: list[VoteBatch] = []   # votes whose chunk has not come yet
 
     def add_bars(self, batch: KlineBatch) -> None:
-        if not batch.open_time:
+        if not batch.rows:
             return
         self.pending.append(_Pending(batch, self.universe, len(self.models)))
         if self.early:
@@ -64,12 +64,12 @@ class ChunkAssembler:
 
     def add_votes(self, batch: VoteBatch) -> None:
         model = self.index.get(batch.model)
-        if model is None or not batch.bar_time:
+        if model is None or not batch.rows:
             return
-        times = np.asarray(batch.bar_time, np.int64)
-        key = times * 65_536 + (self.universe.indices(batch.symbol) + 1)
-        codes = np.fromiter(map(ACTION_CODES.__getitem__, batch.action), np.int8, len(batch.action))
-        confidence = np.asarray(batch.confidence, np.float64)
+        times = batch.bar_time
+        key = times * 65_536 + (self.universe.indices(batch.symbols)[batch.symbol_index] + 1)
+        codes = batch.action_code
+        confidence = batch.confidence
         placed = np.zeros(len(key), bool)
         for pending in self.pending:
             if pending.last < times[0] or pending.first > times[-1]:

@@ -114,7 +114,7 @@ class Desk:
         names = np.array(ACTION_NAMES, dtype=object)
         action, confidence = self._votes(ready, 0, len(ready.chunk))
         return DecisionBatch(
-            symbol=batch.symbol, bar_time=batch.open_time, weights_version=versions.tolist(), score=score.tolist(),
+            symbol=batch.symbol, bar_time=batch.open_time.tolist(), weights_version=versions.tolist(), score=score.tolist(),
             action=action_names(score, self.config.entry_threshold, self.config.exit_threshold), models=self.experts,
             vote_action=[names[row.astype(np.int64) + 1].tolist() for row in action],
             vote_confidence=confidence.tolist(), ts_event=batch.ts_event,

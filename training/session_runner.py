@@ -127,7 +127,7 @@ class SessionRunner:
         rows = [trade_row(t) for t in data.trades]
         traded = as_traded(data, config)
         metrics = as_dict(strategy_metrics(rows, *traded.curve(), config.trader.initial_equity))
-        metrics["bars"] = sum(len(batch.symbol) for batch in data.klines)
+        metrics["bars"] = sum(batch.rows for batch in data.klines)
         record = SessionRecord(
             id=plan.id, run=plan.run, kind=plan.kind, iteration=0, source=config.feed.source,
             interval=config.feed.interval, start=plan.window.start, end=plan.window.end,

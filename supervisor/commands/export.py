@@ -31,6 +31,8 @@ from config.schema import PeperConfig
 from messages import topics
 from messages.codec import Codec
 from messages.errors import ReportError
+from messages.market import KlineBatch
+from messages.signals import VoteBatch
 from messages.trading import DecisionBatch, TradeClosed
 from storage.catalog import Catalog
 from storage.schema import current
@@ -84,16 +86,24 @@ def export_stream(db: Path, topic: str | None, out: TextIO = sys.stdout) -> int:
     with Store(db, readonly=True) as store:
         for name, _, _, _, payload in StreamReader(store).records(topic):
             message = codec.decode_payload(payload)
-            fields = msgspec.to_builtins(message)
             line = {
                 "topic": name, "seq": message.seq, "src": message.src, "ts_event": message.ts_event,
-                "type": type(message).__name__, "data": {k: v for k, v in fields.items() if k not in ENVELOPE},
+                "type": type(message).__name__, "data": _data(message),
                 "ts_sent": message.ts_sent, "epoch": message.epoch,
             }
             out.write(encoder.encode(line).decode())
             out.write("\n")
             written += 1
     return written
+
+
+def _data(message) -> dict[str, object]:
+    """A message's fields without the envelope; array-bytes columns as lists, one value a row."""
+    if isinstance(message, KlineBatch | VoteBatch):
+        plain = {k: getattr(message, k) for k in message.__struct_fields__
+                 if not k.startswith("raw_") and k not in ("symbols", "reasons", *ENVELOPE)}
+        return plain | message.columns()
+    return {k: v for k, v in msgspec.to_builtins(message).items() if k not in ENVELOPE}
 
 
 def recorded(store: Store, topic: str) -> list:

@@ -17,7 +17,7 @@ def recorded_bars(db: Path) -> list[tuple]:
     rows = []
     for batch in recorded_messages(db, "md.kline"):
         assert isinstance(batch, KlineBatch)
-        rows.extend(zip(batch.symbol, batch.open_time, *(getattr(batch, column) for column in OHLCV)))
+        rows.extend(zip(batch.symbol, batch.open_time.tolist(), *(getattr(batch, column).tolist() for column in OHLCV)))
     return rows
 
 

@@ -145,7 +145,7 @@ def test_unusable_bars_and_unknown_symbols_get_an_abstention_with_the_reason(tmp
                         learning={"initial_weights": {}}, actors=topology(*MODELS))
     codec = Codec()
     nan = math.nan
-    batch = KlineBatch(
+    batch = KlineBatch.of(
         interval_ms=60_000, symbol=["BTCUSDT", "ETHUSDT", "DOGEUSDT"], open_time=[60_000] * 3,
         open=[nan, 2000.0, 0.1], high=[nan, 2001.0, 0.1], low=[nan, 1999.0, 0.1], close=[nan, 2000.0, 0.1],
         volume=[1.0, 0.0, 5.0], quote_volume=[nan] * 3, trades=[nan] * 3, taker_buy_base=[nan] * 3,

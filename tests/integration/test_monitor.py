@@ -103,7 +103,7 @@ def test_a_stopped_monitor_does_not_stall_the_replay(tmp_path, monkeypatch):
             monitor.wait(10)
             monitor.stderr.close()
     with Store(db, readonly=True) as store:
-        bars = sum(len(msgspec.msgpack.decode(p)["symbol"]) for *_, p in StreamReader(store).records("md.kline"))
+        bars = sum(len(msgspec.msgpack.decode(p)["open_time"]) // 8 for *_, p in StreamReader(store).records("md.kline"))
     assert bars == 2 * 1440
 
 

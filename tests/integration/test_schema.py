@@ -1,5 +1,6 @@
 """A recording made by the code before the redesign (schema version 1: one `Decision` per symbol
-and bar) still exports and replays, and `db migrate` upgrades it in place after a backup.
+and bar, kline and vote batches of lists as version 2 kept them) still exports and replays, and
+`db migrate` upgrades it in place after a backup.
 
 The fixture holds that recording's raw LMDB entries and what the old code exported from them; it
 was made on the synthetic market by `python -m supervisor run` before the redesign (its
@@ -73,17 +74,17 @@ def test_an_old_recording_replays_and_is_written_to_only_after_a_migration(tmp_p
     migrated = subprocess.run([sys.executable, "-m", "supervisor", "db", "migrate", str(path)],
                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert migrated.returncode == 0, migrated.stderr
-    assert "migrated from schema version 1 to 2" in migrated.stdout
+    assert "migrated from schema version 1 to 3" in migrated.stdout
     [backup] = list(backup_dir_for(path).iterdir())
     with Store(backup, readonly=True) as store:
         assert store.schema_version == 1  # the backup is the store as it was
     with Store(path) as store:  # writable now
-        assert store.schema_version == 2 and not store.has("trades")
+        assert store.schema_version == 3 and not store.has("trades")
     for what in ("decisions", "trades", "weights"):
         assert export(path, what) == document["exports"][what], what
     again = subprocess.run([sys.executable, "-m", "supervisor", "db", "migrate", str(path)],
                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
-    assert again.returncode == 0 and "already at schema version 2; nothing to do" in again.stdout
+    assert again.returncode == 0 and "already at schema version 3; nothing to do" in again.stdout
 
 
 def test_csv_export_holds_the_same_rows_as_json_lines_flattened(old_recording):

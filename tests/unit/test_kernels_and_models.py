@@ -110,7 +110,7 @@ def chunks_of(times, columns, symbol: str, size: int):
     universe = Universe([symbol])
     for lo, hi in pieces(len(times), size):
         n = hi - lo
-        batch = KlineBatch(interval_ms=60_000, symbol=[symbol] * n, open_time=times[lo:hi].tolist(),
+        batch = KlineBatch.of(interval_ms=60_000, symbol=[symbol] * n, open_time=times[lo:hi].tolist(),
                            **{c: columns[c][lo:hi].tolist() for c in ("open", "high", "low", "close", "volume",
                                                                       "quote_volume", "trades", "taker_buy_base")})
         yield BarChunk.from_batch(batch, universe)

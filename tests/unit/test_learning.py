@@ -127,7 +127,7 @@ def ready_chunk(closes: list[float], actions: list[list[int]], symbol: str = "AA
     n = len(closes)
     times = [60_000 * i for i in range(n)]
     opens = [closes[0]] + closes[:-1]
-    batch = KlineBatch(interval_ms=60_000, symbol=[symbol] * n, open_time=times, open=opens, high=[max(o, c) for o, c in
+    batch = KlineBatch.of(interval_ms=60_000, symbol=[symbol] * n, open_time=times, open=opens, high=[max(o, c) for o, c in
                        zip(opens, closes)], low=[min(o, c) for o, c in zip(opens, closes)], close=closes,
                        volume=[1.0] * n, quote_volume=[0.0] * n, trades=[0.0] * n, taker_buy_base=[0.0] * n)
     symbol_index = np.zeros(n, np.int64)

@@ -67,7 +67,7 @@ def chunks(rows, size: int):
     step = size * len(SYMBOLS)
     for lo in range(0, len(rows), step):
         part = rows[lo:lo + step]
-        batch = KlineBatch(interval_ms=60_000, symbol=[r[1] for r in part], open_time=[r[0] for r in part],
+        batch = KlineBatch.of(interval_ms=60_000, symbol=[r[1] for r in part], open_time=[r[0] for r in part],
                            **{c: [r[2][c] for r in part] for c in COLUMNS})
         yield BarChunk.from_batch(batch, universe)
 

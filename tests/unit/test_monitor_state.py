@@ -13,7 +13,7 @@ DAY = 86_400_000
 
 def batch(symbols: list[str], open_time: int) -> KlineBatch:
     n = len(symbols)
-    return KlineBatch(interval_ms=60_000, symbol=symbols, open_time=[open_time] * n, open=[1.0] * n, high=[1.0] * n,
+    return KlineBatch.of(interval_ms=60_000, symbol=symbols, open_time=[open_time] * n, open=[1.0] * n, high=[1.0] * n,
                       low=[1.0] * n, close=[1.0] * n, volume=[1.0] * n, quote_volume=[1.0] * n, trades=[1.0] * n,
                       taker_buy_base=[1.0] * n)
 
