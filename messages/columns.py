@@ -9,6 +9,7 @@ and every code names a distinct value, or the message is malformed.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -38,12 +39,25 @@ def names(distinct: list[str], raw_codes: bytes) -> list[str]:
 
 def check_rows(message: str, distinct: dict[str, tuple[list[str], bytes]], columns: dict[str, tuple[bytes, np.dtype]]) -> int:
     """The number of rows; ValueError naming the column if one disagrees or a code is out of range."""
-    rows = None
-    for name, (raw, dtype) in {**{k: (codes, CODE) for k, (_, codes) in distinct.items()}, **columns}.items():
-        if len(raw) % dtype.itemsize or (rows is not None and len(raw) // dtype.itemsize != rows):
-            raise ValueError(f"{message}: column {name!r} holds {len(raw)} bytes, not {rows} rows of {dtype.itemsize}")
-        rows = len(raw) // dtype.itemsize
+    rows = -1
     for name, (values, codes) in distinct.items():
-        if rows and int(view(codes, CODE).max()) >= len(values):
+        rows = _rows_of(message, name, codes, CODE, rows)
+    for name, (raw, dtype) in columns.items():
+        rows = _rows_of(message, name, raw, dtype, rows)
+    for name, (values, codes) in distinct.items():
+        if rows and _largest_code(codes) >= len(values):
             raise ValueError(f"{message}: column {name!r} refers past its {len(values)} distinct values")
-    return rows or 0
+    return max(rows, 0)
+
+
+def _largest_code(raw: bytes) -> int:
+    if len(raw) < 256 and sys.byteorder == "little":  # a live tick's few rows: numpy's call costs more than the loop
+        return max(memoryview(raw).cast("H"))
+    return int(view(raw, CODE).max())
+
+
+def _rows_of(message: str, name: str, raw: bytes, dtype: np.dtype, rows: int) -> int:
+    found, remainder = divmod(len(raw), dtype.itemsize)
+    if remainder or (rows >= 0 and found != rows):
+        raise ValueError(f"{message}: column {name!r} holds {len(raw)} bytes, not {rows} rows of {dtype.itemsize}")
+    return found

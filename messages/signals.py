@@ -22,6 +22,7 @@ Action = Literal["BUY", "SELL", "HOLD"]
 BUY, SELL, HOLD, ABSTAIN = 1, -1, 0, 2
 ACTION_NAMES: tuple[str | None, ...] = ("SELL", "HOLD", "BUY", None)  # indexed by code + 1
 ACTION_CODES = {"BUY": BUY, "SELL": SELL, "HOLD": HOLD, None: ABSTAIN}
+VALID_ACTION_BYTES = np.array([SELL, HOLD, BUY, ABSTAIN], SMALL).tobytes()
 
 
 class VoteBatch(Message, frozen=True, tag="VoteBatch/3"):
@@ -41,10 +42,10 @@ class VoteBatch(Message, frozen=True, tag="VoteBatch/3"):
     confidence = property(lambda self: view(self.raw_confidence, FLOAT))
 
     def __post_init__(self) -> None:
-        rows = check_rows("VoteBatch", {"symbol": (self.symbols, self.raw_symbol), "reason": (self.reasons, self.raw_reason)},
-                          {"bar_time": (self.raw_bar_time, INT), "action": (self.raw_action, SMALL),
-                           "confidence": (self.raw_confidence, FLOAT)})
-        if rows and not ((self.action_code >= SELL) & (self.action_code <= ABSTAIN)).all():
+        check_rows("VoteBatch", {"symbol": (self.symbols, self.raw_symbol), "reason": (self.reasons, self.raw_reason)},
+                   {"bar_time": (self.raw_bar_time, INT), "action": (self.raw_action, SMALL),
+                    "confidence": (self.raw_confidence, FLOAT)})
+        if self.raw_action.translate(None, VALID_ACTION_BYTES):
             raise ValueError("VoteBatch: an action code outside -1..2")
 
     @classmethod

@@ -71,6 +71,14 @@ def test_a_kline_batch_whose_columns_disagree_is_malformed_with_the_column_named
         codec.decode(_with(batch, **replaced))
 
 
+@pytest.mark.parametrize("rows", [2, 127, 128, 1000])  # a code column under and over the small-batch path
+def test_a_symbol_code_past_the_distinct_symbols_is_malformed_at_any_size(rows):
+    batch = KlineBatch.of(interval_ms=60_000, symbol=["BTCUSDT"] * (rows - 1) + ["ETHUSDT"], open_time=[0] * rows)
+    assert codec.decode(_with(batch))[1] == batch
+    with pytest.raises(MalformedFrame, match="column 'symbol' refers past its 1 distinct values"):
+        codec.decode(_with(batch, symbols=["BTCUSDT"]))
+
+
 def test_a_vote_batch_with_an_unknown_action_code_is_malformed():
     votes = VoteBatch.of(model="lava_ai", version="1", symbol=["BTCUSDT"], bar_time=[0], action=["BUY"],
                          confidence=[1.0], reason=["band"])
