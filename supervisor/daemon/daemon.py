@@ -164,9 +164,13 @@ class Daemon:
 
     async def _watch_heartbeats(self) -> None:
         interval = self.config.supervisor.heartbeat_interval_s / 2
+        due = time.monotonic() + interval
         while True:
             await asyncio.sleep(interval)
             now = time.monotonic()
+            stalled, due = now - due > interval, now + interval
+            if stalled:  # the daemon itself did not run (stopped, starved): read the beats queued meanwhile first
+                continue
             for actor in self.actors.values():
                 actor.check_heartbeat(now)
             self.agents.check(now)

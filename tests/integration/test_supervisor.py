@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -90,6 +91,23 @@ def test_daemon_gives_up_loudly_when_an_actor_crashes_on_start_forever(tmp_path)
     assert len(pids) == 4  # sink once, crasher three times
     assert not [pid for pid in pids if alive(pid)]
     assert not run_dir.exists()
+
+
+def test_a_daemon_that_did_not_run_reads_the_beats_it_missed_before_it_judges_anyone(tmp_path):
+    """Stopped (or starved of CPU) for longer than the heartbeat limit, the daemon wakes to beats
+    still queued on its control socket: the actors kept beating, so none counts as hung."""
+    with running_daemon(tmp_path, STEADY_TOPOLOGY) as daemon:
+        pids = {actor.name: actor.pid for actor in daemon.status().actors}
+        limit_s = daemon.config.supervisor.heartbeat_interval_s * daemon.config.supervisor.heartbeat_liveness
+        os.kill(daemon.process.pid, signal.SIGSTOP)
+        try:
+            time.sleep(3 * limit_s)
+        finally:
+            os.kill(daemon.process.pid, signal.SIGCONT)
+        time.sleep(2 * limit_s)
+        after = {actor.name: (actor.pid, actor.state, actor.restarts) for actor in daemon.status().actors}
+        assert after == {name: (pid, "running", 0) for name, pid in pids.items()}, daemon.log()[-2000:]
+        assert "hung" not in daemon.log()
 
 
 def test_sigterm_stops_every_child_cleans_the_run_directory_and_exits_zero(tmp_path):
