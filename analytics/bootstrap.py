@@ -5,7 +5,8 @@ stitched over the folds' test windows), the block length in days, the number of 
 seed; produces the observed difference of annualised Sharpe ratios (first minus second) and its
 95 % percentile interval. Days are resampled in blocks of consecutive days, the same blocks for
 both strategies, so the dependence between days and between the two strategies is kept.
-A strategy with no variance on a resample (cash) has Sharpe 0 there.
+A strategy with no variance on a resample (cash) has Sharpe 0 there. `chance_above_zero` resamples one
+strategy's days alone: the share of resamples where it beats cash (`train`'s evidence on validation).
 """
 
 from __future__ import annotations
@@ -48,3 +49,12 @@ def sharpe_difference(first: np.ndarray, second: np.ndarray, *, block_days: int,
     tail = (1 - LEVEL) / 2 * 100
     low, high = np.percentile(resampled, [tail, 100 - tail])
     return {"difference": observed, "low": float(low), "high": float(high)}
+
+
+def chance_above_zero(returns: np.ndarray, *, block_days: int, samples: int, seed: int) -> float:
+    """The share of block-bootstrap resamples of `returns` whose Sharpe is above 0 (0 with fewer than
+    two days, and for a flat strategy): how sure the days are that the strategy beats cash."""
+    if len(returns) < 2:
+        return 0.0
+    index = block_indices(len(returns), block_days, samples, np.random.default_rng(seed))
+    return float(np.mean(annualised_sharpe(returns[index]) > 0))

@@ -44,7 +44,7 @@ def tables(document: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     found = [("Folds: each chose on its validation window, then traded its test window",
               ["fold", "validate", "test", f"chosen (validation {metric})", "learned test ROI", "learned test Sharpe"],
               [[str(f["number"]), _window(f["validate"]), _window(f["test"]),
-                f"#{f['chosen']} {_changes(f['chosen_changes'])} ({fmt(f['validation'][metric], _style(metric))})",
+                f"#{f['chosen']} {_changes(f['chosen_changes'])} ({_validated(f['validation'], metric)})",
                 fmt(f["strategies"]["learned"]["roi"], "pct"), fmt(f["strategies"]["learned"]["sharpe"], "{:.2f}")]
                for f in document["folds"]])]
     for fold in document["folds"]:
@@ -62,7 +62,7 @@ def tables(document: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         chosen_in.setdefault(fold["chosen"], []).append(str(fold["number"]))
     found.append((f"Configurations tried: {document['configurations_tried']} (chosen on validation only)",
                   ["#", "configuration", *(f"validate {f['number']}: {metric}" for f in document["folds"]), "chosen in folds"],
-                  [[str(t["number"]), _changes(t["changes"]), *(fmt(v[metric], _style(metric)) for v in t["validation"]),
+                  [[str(t["number"]), _changes(t["changes"]), *(_validated(v, metric) for v in t["validation"]),
                     ", ".join(chosen_in.get(t["number"], [])) or "-"] for t in document["tried"]]))
     policy = document["policy"]
     if policy:
@@ -70,11 +70,18 @@ def tables(document: dict) -> list[tuple[str, list[str], list[list[str]]]]:
             ["weights version", str(policy["weights_version"])],
             ["weights", ", ".join(f"{k} {v:.3f}" for k, v in policy["weights"].items())],
             ["lgbm_ai model version", str(policy["lgbm_version"]) if policy["lgbm_version"] else "none trained"],
-            ["thresholds", ", ".join(f"{k} {v:g}" for k, v in policy["thresholds"].items())],
+            ["thresholds", ", ".join(f"{k} {str(v).lower() if isinstance(v, bool) else f'{v:g}'}"
+                                     for k, v in policy["thresholds"].items())],
             ["configuration", _changes(policy["changes"])],
             ["learned up to", policy["learned_upto"]]]))
     span = document["span_session"]
     return found + session_tables(span["per_model"], span["gaps"], f"the span {_window(span['window'])}")
+
+
+def _validated(figures: dict, metric: str) -> str:
+    """A validation window's metric, and how sure its days are that it beat cash (when measured)."""
+    shown = fmt(figures[metric], _style(metric))
+    return shown if figures.get("evidence") is None else f"{shown}; evidence {fmt(figures['evidence'], 'pct')}"
 
 
 def recording_tables(document: dict) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -98,6 +105,17 @@ def session_tables(per_model: dict, gaps: list[dict], where: str) -> list[tuple[
              or [["-", "-", "-", "-", "no gaps"]])]
 
 
+def stood_aside_line(document: dict) -> str | None:
+    """Which folds stood aside in cash for want of evidence on validation, and the surest candidate of each."""
+    aside = [fold for fold in document.get("folds", []) if fold.get("stood_aside")]
+    if not aside:
+        return None
+    return (f"Stood aside in cash in fold(s) {', '.join(str(f['number']) for f in aside)}: no configuration's "
+            f"validation days beat cash in {fmt(document['evidence'], 'pct')} of their bootstrap resamples "
+            "([training] evidence); the surest: "
+            + "; ".join(f"#{f['surest']['number']} {fmt(f['surest']['evidence'], 'pct')}" for f in aside if f["surest"]) + ".")
+
+
 def summary_lines(document: dict) -> list[str]:
     if document.get("kind") == "recording":
         window = document["window"]
@@ -111,6 +129,7 @@ def summary_lines(document: dict) -> list[str]:
              f"span {span['start']} .. {span['end']} ({span['days']:g} days), {len(document['folds'])} fold(s), "
              f"{document['configurations_tried']} configuration(s) tried, chosen on validation {document['metric']}; "
              f"config {document['config_hash']}."]
+    lines.extend(filter(None, [stood_aside_line(document)]))
     sure = document["verdict"]["sharpe_better_at_95"]
     lines.append("Learned Sharpe above a baseline's with 95 % confidence (block bootstrap): "
                  + (", ".join(sure) if sure else "none"))

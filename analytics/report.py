@@ -48,6 +48,7 @@ def build_report(catalog: Catalog, run: int | None = None) -> tuple[dict[str, ob
         "symbols": list(config.test.symbols),
         "config_hash": session.config_hash,
         "metric": outcome["metric"],
+        "evidence": outcome.get("evidence", 0.0),
         "span": outcome["span"],
         "verdict": verdict(aggregate, outcome["intervals"], config),
         "configurations_tried": len(outcome["tried"]),

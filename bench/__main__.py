@@ -176,7 +176,7 @@ def print_learning(section: dict[str, object]) -> None:
                                section["aggregate"])] + [
             (f"fold {i}: test {f['test_window']['start'][:10]} .. {f['test_window']['end'][:10]}, chosen "
              f"{', '.join(f'{k}={v}' for k, v in f['chosen'].items()) or 'as configured'}",
-             {k: v for k, v in f.items() if k not in ("validate_window", "test_window", "chosen")})
+             {k: v for k, v in f.items() if isinstance(v, dict) and "roi" in v})
             for i, f in enumerate(section["folds"], start=1)]:
         table = Table(title=f"bench learning, {title}", title_justify="left")
         for column in columns:
@@ -185,7 +185,12 @@ def print_learning(section: dict[str, object]) -> None:
             table.add_row(strategy, _percent(m["roi"]), "-" if m["sharpe"] is None else f"{m['sharpe']:.2f}",
                           _percent(m["max_drawdown"]), _percent(m["win_rate"]), str(m["trades"]))
         console.print(table)
-    console.print(f"{section['configurations_tried']} configurations tried, chosen on validation {section['metric']}")
+    console.print(f"{section['configurations_tried']} configurations tried, chosen on validation {section['metric']}, "
+                  f"each only with evidence >= {_percent(section['evidence'])}, else standing aside in cash")
+    for i, fold in enumerate(section["folds"], start=1):
+        if fold["stood_aside"] and fold["surest"]:
+            console.print(f"fold {i} stood aside: the surest configuration, #{fold['surest']['number']}, beat cash in "
+                          f"{_percent(fold['surest']['evidence'])} of its validation resamples")
     for note in section.get("notes", []):
         console.print(f"note: {note}", markup=False, soft_wrap=True)
 

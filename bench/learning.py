@@ -106,9 +106,11 @@ def section_of(document: dict, data: Path, interval: str) -> dict[str, object]:
 
     return {
         "data": str(data), "interval": interval, "span": document["span"], "metric": document["metric"],
+        "evidence": document["evidence"],
         "verdict": document["verdict"]["text"], "learning_helped": document["verdict"]["learning_helped"],
         "aggregate": figures(document["aggregate"]),
         "folds": [{"validate_window": fold["validate"], "test_window": fold["test"], "chosen": fold["chosen_changes"],
+                   "stood_aside": fold["stood_aside"], "surest": fold["surest"],
                    **figures(fold["strategies"])} for fold in document["folds"]],
         "sharpe_difference_95": document["intervals"],
         "configurations_tried": document["configurations_tried"],

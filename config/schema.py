@@ -78,6 +78,7 @@ class TrainingConfig(Section):
     metric: Literal["sharpe", "roi"] = "sharpe"
     bootstrap_block_days: PositiveInt = 5
     bootstrap_samples: PositiveInt = 2000
+    evidence: Fraction = 0.0   # a fold chooses only a configuration this sure to beat cash on validation; 0: the best
     grid: dict[str, list[GridValue]] | list[dict[str, list[GridValue]]] = {}  # a product, or a union of products
 
 
@@ -137,6 +138,7 @@ class TraderConfig(Section):
     entry_threshold: Fraction = 0.3
     exit_threshold: Annotated[float, Meta(ge=-1.0, le=1.0)] = -0.3
     vote_deadline_ms: PositiveInt = 2000
+    stand_aside: bool = False   # open nothing (what `train` chooses when no configuration showed evidence)
 
     def __post_init__(self) -> None:
         if self.exit_threshold >= self.entry_threshold:

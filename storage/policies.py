@@ -27,7 +27,7 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     lgbm_version: int                 # in the catalog's `models`; 0: no model was trained
     learner_state: str                # base64 of the learner's snapshot
     learning: dict[str, object]       # the chosen `[learning]` section
-    thresholds: dict[str, float | int]  # the chosen `[trader]` entry_threshold, exit_threshold, min_holding_bars, trend_bars
+    thresholds: dict[str, float | int | bool]  # the chosen `[trader]` thresholds (`training.policies.THRESHOLDS`)
     changes: dict[str, object]        # the chosen configuration, as `[training.grid]` keys
     config_hash: str                  # of the training run's config
 

@@ -9,7 +9,8 @@ market at the close of every tick. The rules, per symbol and bar, in this order:
    slipped when `slip_risk_exits`; a position held `max_holding_bars` is closed at the next open;
 3. the decision at the bar's close: flat, a score >= `enter_threshold` buys (<= -enter_threshold
    sells short, when allowed) — with `trend_bars`, only while the close is above (short: below) the
-   symbol's EMA over that many bars, carried across chunks; long, a score <= `exit_threshold` held
+   symbol's EMA over that many bars, carried across chunks, and never when the rules forbid entries
+   (`entries`: a trader standing aside); long, a score <= `exit_threshold` held
    at least `min_holding_bars` closes (short: >= -exit_threshold). A bar with an order already
    pending decides nothing.
 Size: `position_fraction` of the realised equity at the fill; fees: `fee_rate` of the notional on
@@ -54,6 +55,7 @@ class BookRules:
     slip_risk_exits: bool = False
     trend_bars: int = 0             # entries only with the symbol's trend (its close beyond this EMA); 0: any time
     exits: bool = True              # False: never leaves a position (the `hold` reference expert)
+    entries: bool = True            # False: never opens one (a trader told to stand aside)
 
     @staticmethod
     def of(config: TraderConfig) -> BookRules:
@@ -62,7 +64,7 @@ class BookRules:
             stop_loss=config.stop_loss, take_profit=config.take_profit, max_holding_bars=config.max_holding_bars,
             allow_short=config.allow_short, enter_threshold=config.entry_threshold,
             exit_threshold=config.exit_threshold, min_holding_bars=config.min_holding_bars,
-            slip_risk_exits=config.slip_risk_exits, trend_bars=config.trend_bars,
+            slip_risk_exits=config.slip_risk_exits, trend_bars=config.trend_bars, entries=not config.stand_aside,
         )
 
 
@@ -177,9 +179,9 @@ class PaperBroker:
         for symbol, rows in chunk.rows_by_symbol():
             close, scores = chunk.close[rows], score[rows]
             long_allowed, short_allowed = self._trend_gate(self.symbols[symbol], close)
-            entering = (scores >= rules.enter_threshold) & long_allowed
+            entering = (scores >= rules.enter_threshold) & long_allowed & rules.entries
             if rules.allow_short:
-                entering |= (scores <= -rules.enter_threshold) & short_allowed
+                entering |= (scores <= -rules.enter_threshold) & short_allowed & rules.entries
             found[symbol] = PaperBroker.Series(rows, tick_of_row[rows], chunk.open_time[rows], chunk.open[rows],
                                               chunk.high[rows], chunk.low[rows], close, scores,
                                               long_allowed, short_allowed, np.flatnonzero(entering),

@@ -11,6 +11,7 @@ run the very same object on recorded chunks, so what is chosen offline is what t
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 
 import msgspec
@@ -112,10 +113,11 @@ class Desk:
         score = np.concatenate([part.score for part in parts]) if parts else np.empty(0)
         versions = np.concatenate([part.versions for part in parts]) if parts else np.empty(0, np.int64)
         names = np.array(ACTION_NAMES, dtype=object)
+        enter = self.config.entry_threshold if self.broker.rules.entries else math.inf  # standing aside: no BUY
         action, confidence = self._votes(ready, 0, len(ready.chunk))
         return DecisionBatch(
             symbol=batch.symbol, bar_time=batch.open_time.tolist(), weights_version=versions.tolist(), score=score.tolist(),
-            action=action_names(score, self.config.entry_threshold, self.config.exit_threshold), models=self.experts,
+            action=action_names(score, enter, self.config.exit_threshold), models=self.experts,
             vote_action=[names[row.astype(np.int64) + 1].tolist() for row in action],
             vote_confidence=confidence.tolist(), ts_event=batch.ts_event,
         )

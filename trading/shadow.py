@@ -26,11 +26,17 @@ CASH, HOLD = "cash", "hold"
 REFERENCE_EXPERTS = (CASH, HOLD)
 
 
+def shadow_rules(config: TraderConfig) -> BookRules:
+    """The trader's rules for a model's own book: the same, except that a book follows its model's
+    votes even when the trader stands aside (its credit is what the model would have made)."""
+    return dataclasses.replace(BookRules.of(config), entries=True)
+
+
 class ShadowBooks:
     def __init__(self, models: list[str], config: TraderConfig, symbols: list[str], rules: BookRules | None = None):
         self.models = list(models)
         self.experts = [*self.models, *REFERENCE_EXPERTS]
-        rules = rules or BookRules.of(config)
+        rules = rules or shadow_rules(config)
         self.books = {model: PaperBroker(rules, config.initial_equity, symbols) for model in self.models}
         self.books[HOLD] = PaperBroker(dataclasses.replace(rules, exits=False, enter_threshold=0.0, trend_bars=0), config.initial_equity,
                                        symbols)

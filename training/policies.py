@@ -30,7 +30,7 @@ from storage.store import Store
 from storage.weights import get_weights, latest_weights, put_weights
 from training.search import Tried, sections_of
 
-THRESHOLDS = ("entry_threshold", "exit_threshold", "min_holding_bars", "trend_bars")
+THRESHOLDS = ("entry_threshold", "exit_threshold", "min_holding_bars", "trend_bars", "stand_aside")
 
 
 def make_policy(catalog: Catalog, run: int, config: PeperConfig, chosen: Tried, span_recording: Path,

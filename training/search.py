@@ -10,6 +10,10 @@ of it (`Tried`): its figures on every validation window, its part of every test 
 learner ended; and, per fold, the configuration whose validation window scored best (`[training]
 metric`). `choose` reads the validation figures only: a run is causal (every weight, vote and
 fill uses only bars before it), so what a test window holds cannot change a validation score.
+With `[training] evidence` above 0 a fold chooses only among the configurations at least that sure,
+by a block bootstrap of their validation days, to have beaten cash; when none is, it chooses the
+one more configuration added to the grid, the run's own standing aside (`trader.stand_aside`:
+it opens nothing, so it keeps the cash) — learning that finds no evidence does not trade.
 Shadow books depend only on the trader's rules, so each set of rules computes them once.
 """
 
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analytics.bootstrap import chance_above_zero
 from config.build import configured
 from config.schema import PeperConfig
 from config.topology import topology_of
@@ -27,8 +32,11 @@ from learning.simulate import shadow_credit, simulate
 from messages.errors import ConfigError
 from trading.assembly import Ready
 from trading.broker import BookRules
+from trading.shadow import shadow_rules
 from training.evaluate import Part, run_part, summarize
 from training.windows import Fold
+
+STAND_ASIDE = {"trader.stand_aside": True}
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,13 @@ def candidates(config: PeperConfig) -> list[Candidate]:
         except ConfigError as exc:
             raise ConfigError(f"[training.grid] {', '.join(f'{k}={v}' for k, v in changes.items())}: {exc}") from exc
         found.append(Candidate(number, changes, candidate))
+    if config.training.evidence > 0:
+        found.append(Candidate(len(found) + 1, dict(STAND_ASIDE), configured(config, **sections_of(STAND_ASIDE))))
     return found
+
+
+def stands_aside(candidate: Candidate) -> bool:
+    return candidate.changes == STAND_ASIDE
 
 
 def sections_of(changes: dict[str, object]) -> dict[str, dict[str, object]]:
@@ -89,7 +103,7 @@ class ShadowCache:
         self._by_rules: dict[BookRules, tuple[list[str], list[np.ndarray]]] = {}
 
     def credit(self, config: PeperConfig) -> tuple[list[str], list[np.ndarray]]:
-        rules = BookRules.of(config.trader)
+        rules = shadow_rules(config.trader)
         if rules not in self._by_rules:
             self._by_rules[rules] = shadow_credit(self.chunks, config)
         return self._by_rules[rules]
@@ -100,19 +114,35 @@ def try_candidate(candidate: Candidate, chunks: list[Ready], shadow: ShadowCache
     """One continuous offline run of a configuration over every chunk, learning as the topology would."""
     run = simulate(chunks, candidate.config, interval_ms, learn=True, credit=shadow.credit(candidate.config))
     current = run.learner.current
-    return Tried(candidate, validation=[summarize([run_part(run, fold.validate)])[0] for fold in folds],
+    return Tried(candidate, validation=[validation_figures(run_part(run, fold.validate), candidate.config)
+                                        for fold in folds],
                  tests=[run_part(run, fold.test) for fold in folds], learner_state=run.learner.snapshot(),
                  final_weights=current.weights, final_version=current.version,
                  weights_path=[(version.effective_from, dict(version.weights)) for version in run.versions])
 
 
-def choose(tried: list[Tried], fold: int, metric: str) -> Tried:
+def validation_figures(part: Part, config: PeperConfig) -> dict[str, float | int | None]:
+    """The five figures of a validation window and `evidence`: the share of block-bootstrap resamples
+    of its days in which the configuration's Sharpe is above cash's 0."""
+    figures, daily = summarize([part])
+    training = config.training
+    figures["evidence"] = chance_above_zero(daily, block_days=training.bootstrap_block_days,
+                                            samples=training.bootstrap_samples, seed=config.learning.seed)
+    return figures
+
+
+def choose(tried: list[Tried], fold: int, metric: str, evidence: float = 0.0) -> Tried:
     """The configuration whose validation window of fold `fold` (0-based) scores best on `metric`,
-    then on ROI, then the lower number — the test windows are never read here."""
+    then on ROI, then the lower number, among those with at least `evidence` (all when 0); standing
+    aside when none has it — the test windows are never read here."""
 
     def key(one: Tried) -> tuple[float, float, int]:
         found = one.validation[fold]
         value = found[metric] if found[metric] is not None else float("-inf")
         return value, found["roi"], -one.candidate.number
 
-    return max(tried, key=key)
+    trading = [one for one in tried if not stands_aside(one.candidate)]
+    sure = [one for one in trading if one.validation[fold]["evidence"] >= evidence] if evidence > 0 else trading
+    if not sure:
+        return next(one for one in tried if stands_aside(one.candidate))
+    return max(sure, key=key)

@@ -27,7 +27,7 @@ from config.topology import topology_of
 from learning.simulate import simulate
 from trading.assembly import Ready
 from training.evaluate import Part, buy_and_hold_part, cash_part, run_part, summarize
-from training.search import ShadowCache, Tried, candidates, choose, try_candidate
+from training.search import ShadowCache, Tried, candidates, choose, stands_aside, try_candidate
 from training.windows import Plan, Window
 
 LEARNED = "learned"
@@ -51,14 +51,15 @@ def evaluate_plan(chunks: list[Ready], config: PeperConfig, plan: Plan, interval
     parts: dict[str, list[Part]] = {LEARNED: []}
     folds = []
     for index, fold in enumerate(plan.folds):
-        chosen = choose(tried, index, config.training.metric)
+        chosen = choose(tried, index, config.training.metric, config.training.evidence)
         parts[LEARNED].append(chosen.tests[index])
         for name, found in baselines.items():
             parts.setdefault(name, []).append(found[index])
         folds.append({
             "number": fold.number, "train": window_doc(fold.train), "validate": window_doc(fold.validate),
             "test": window_doc(fold.test), "chosen": chosen.candidate.number, "chosen_changes": chosen.candidate.changes,
-            "validation": chosen.validation[index],
+            "validation": chosen.validation[index], "stood_aside": stands_aside(chosen.candidate),
+            "surest": surest(tried, index),
             "strategies": {name: summarize([found[index]])[0] for name, found in parts.items()},
         })
     aggregate, daily = {}, {}
@@ -71,6 +72,7 @@ def evaluate_plan(chunks: list[Ready], config: PeperConfig, plan: Plan, interval
     policy = next(one for one in tried if one.candidate.number == folds[-1]["chosen"])
     document = {
         "metric": training.metric,
+        "evidence": training.evidence,
         "span": window_doc(plan.span),
         "tried": [{"number": one.candidate.number, "changes": one.candidate.changes,
                    "validation": one.validation} for one in tried],
@@ -81,6 +83,15 @@ def evaluate_plan(chunks: list[Ready], config: PeperConfig, plan: Plan, interval
         "policy_weights": daily_path(policy.weights_path),
     }
     return Outcome(document, policy)
+
+
+def surest(tried: list[Tried], fold: int) -> dict[str, object] | None:
+    """The trading configuration whose validation days beat cash most surely in fold `fold` (0-based)."""
+    trading = [one for one in tried if not stands_aside(one.candidate)]
+    if not trading:
+        return None
+    best = max(trading, key=lambda one: (one.validation[fold]["evidence"], -one.candidate.number))
+    return {"number": best.candidate.number, "evidence": best.validation[fold]["evidence"]}
 
 
 def baseline_parts(chunks: list[Ready], config: PeperConfig, plan: Plan, interval_ms: int, shadow: ShadowCache,

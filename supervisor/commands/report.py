@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from analytics.recording_report import build_recording_report
-from analytics.render import fmt, html_page, markdown, tables
+from analytics.render import fmt, html_page, markdown, stood_aside_line, tables
 from analytics.report import build_report, compare
 from config.schema import PeperConfig
 from messages.errors import ReportError
@@ -132,6 +132,9 @@ def write_documents(document: dict, draw, reports_dir: Path, plots_dir: Path, co
 
 def print_summary(document: dict, console: Console) -> None:
     console.print(document["verdict"]["text"], style="bold green" if document["verdict"]["passed"] else "bold red")
+    aside = stood_aside_line(document)
+    if aside:
+        console.print(aside, markup=False)
     for title, header, rows in tables(document):
         if title.startswith(SUMMARY_TABLES):
             table = Table(title=title, title_justify="left")

@@ -92,7 +92,8 @@ def test_train_judges_every_fold_against_every_baseline_and_stores_a_policy(two_
         (policy,) = all_policies(catalog.store)
         assert report["policy"]["id"] == policy.id and policy.lgbm_version >= 1
         assert policy.changes == report["folds"][-1]["chosen_changes"]
-        assert policy.thresholds["entry_threshold"] == policy.changes["trader.entry_threshold"]
+        chosen_trader = {key.removeprefix("trader."): value for key, value in policy.changes.items() if key.startswith("trader.")}
+        assert chosen_trader and chosen_trader.items() <= policy.thresholds.items()
         span = read_recording(workdir / catalog.sessions(1)[0].recording)
         assert len(span.klines) and span.vote_batches["lgbm_ai"]
     finally:
@@ -138,6 +139,9 @@ def test_a_run_with_the_policy_trades_with_its_weights_and_model_from_the_first_
     assert first.weights_version[0] == shown["weights_version"]  # the first bar already uses it
     assert recording.weights[0].version == shown["weights_version"] and recording.weights[0].weights == shown["weights"]
     assert {batch.version for batch in recording.vote_batches["lgbm_ai"]} == {f"lgbm-{shown['lgbm_version']}"}
+    # one day of validation is no evidence ([training] evidence), so the policy stands aside: no entry, no trade
+    assert shown["thresholds"]["stand_aside"] is True
+    assert recording.trades == [] and not any("BUY" in batch.action for batch in recording.decisions)
     # offline, a rollback decides what the next run on that store starts from
     newest = recording.weights[-1].version
     assert newest > shown["weights_version"], "the learner made no version in a day"

@@ -18,6 +18,7 @@ from tests.reference import Bar
 from tests.reference.broker import PaperBroker as ReferenceBroker
 from trading.broker import BookRules, BookState, PaperBroker
 from trading.ensemble import scores
+from trading.shadow import shadow_rules
 
 SYMBOLS = ["AAA", "BBB", "CCC"]
 
@@ -98,6 +99,14 @@ def test_spot_is_long_only_unless_shorts_are_allowed():
     shorts = BookRules.of(TraderConfig(allow_short=True, fee_rate=0.0, slippage=0.0))
     [opened], _, _ = run(PaperBroker(shorts, 10_000.0, SYMBOLS), rows, [-1.0, 0.0])
     assert opened.side == "SHORT"
+
+
+def test_a_trader_standing_aside_opens_nothing_however_sure_the_votes_and_its_shadow_books_still_trade():
+    rows = [("AAA", t, 100, 100, 100, 100) for t in (0, 60_000, 120_000)]
+    aside = TraderConfig(stand_aside=True, allow_short=True)
+    assert run(PaperBroker(BookRules.of(aside), 10_000.0, SYMBOLS), rows, [1.0, -1.0, 0.0]) == ([], [], [10_000.0] * 3)
+    [opened], _, _ = run(PaperBroker(shadow_rules(aside), 10_000.0, SYMBOLS), rows, [1.0, 0.0, 0.0])
+    assert opened.side == "LONG"
 
 
 def random_market(seed: int, ticks: int = 3_000) -> tuple[list, np.ndarray]:

@@ -18,7 +18,7 @@ from signals.technical import TechnicalRules
 from tests.helpers.chunks import voted_chunks
 from tests.unit.test_learning import ready_chunk
 from training.evaluate import Part, buy_and_hold_part, summarize
-from training.search import candidates
+from training.search import STAND_ASIDE, Candidate, ShadowCache, Tried, candidates, choose, try_candidate
 from training.walk_forward import evaluate_plan
 from training.windows import FLAGS, Window, resolve_plan
 
@@ -113,6 +113,35 @@ def test_the_bootstrap_interval_is_zero_for_equal_strategies_and_above_zero_for_
     assert sharpe_difference(returns, returns, block_days=5, samples=300, seed=1) == same  # reproducible from the seed
     with pytest.raises(ValueError, match="different lengths"):
         sharpe_difference(returns, returns[:-1], block_days=5, samples=10, seed=1)
+
+
+def test_without_evidence_a_fold_stands_aside_in_cash_while_the_learner_learns_as_it_would_have():
+    table = load_source("synthetic:12", interval="5m", symbols=SYMBOLS, end_ms=parse_time("2021-01-11"))
+    config = configured(run_config(), training={"grid": {}, "evidence": 0.9})
+    plan = resolve_plan({**dict.fromkeys(FLAGS), "test_from": "2021-01-07", "test_to": "2021-01-11"}, config.test, 2,
+                        int(table.open_time[0]), int(table.open_time[-1]) + 300_000)
+    chunks = chunks_of(table)
+    found = candidates(config)
+    assert [c.changes for c in found] == [{}, STAND_ASIDE] and found[1].config.trader.stand_aside
+    shadow = ShadowCache(chunks)
+    own, aside = (try_candidate(candidate, chunks, shadow, 300_000, plan.folds) for candidate in found)
+    assert sum(len(part.pnls) for part in own.tests) > 0
+    assert all(part.pnls == [] and set(part.equity.tolist()) == {part.before} for part in aside.tests)
+    assert [v["evidence"] for v in aside.validation] == [0.0, 0.0]  # cash never beats cash
+    assert (aside.weights_path, aside.final_weights) == (own.weights_path, own.final_weights)  # same shadow credit
+
+
+def tried_with(number: int, changes: dict, sharpe: float, evidence: float) -> Tried:
+    candidate = Candidate(number, changes, configured())
+    return Tried(candidate, [{"sharpe": sharpe, "roi": sharpe / 10, "evidence": evidence}], [], b"", {}, 0, [])
+
+
+def test_a_fold_chooses_the_best_configuration_sure_enough_to_beat_cash_else_stands_aside():
+    best, sure, aside = tried_with(1, {"a": 1}, 2.0, 0.80), tried_with(2, {"a": 2}, 1.0, 0.97), tried_with(3, STAND_ASIDE, 0, 0)
+    assert choose([best, sure, aside], 0, "sharpe") is best               # evidence 0: the best, whatever it shows
+    assert choose([best, sure, aside], 0, "sharpe", 0.95) is sure
+    assert choose([best, sure, aside], 0, "sharpe", 0.99) is aside
+    assert choose([aside, tried_with(4, {"a": 4}, -1.0, 0.0)], 0, "sharpe") is not aside  # never chosen on a score
 
 
 def test_the_grid_is_a_product_or_a_union_of_products_and_a_bad_key_is_named():
