@@ -7,7 +7,8 @@ decision's `ts_sent`), as p50 / p99 / p99.9 in µs; first with the LLM excluded 
 lava_ai, lgbm_ai), then (`llm_*`) with mistral_ai and the tiny model's server in the topology
 (live, a cache miss never blocks a bar). Bars backfilled over REST at start are not counted. Per hop
 (`hop_p50_us`, `hop_p99_us`), from the messages' `ts_sent` stamps: closing frame -> the feed's
-kline message, kline -> each model's votes, the last vote -> the trader's decision.
+kline message, kline -> each model's votes, the last vote -> the trader's decision. Beside them, the transport
+floor (`bench.hop`): one bare ZeroMQ hop between two idle processes, through a broker and direct.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 from analytics.recording import recorded_messages
 from bench.data import KLINES, SYMBOLS
+from bench.hop import run as transport_floor
 from bench.topology import SEED_WEIGHTS
 from config.build import configured
 from config.schema import PeperConfig
@@ -119,4 +121,5 @@ def run(runs: int, quick: bool, bars: int | None = None) -> dict[str, object]:
         section[prefix + "decisions_measured"] = samples
         section[prefix + "hop_p50_us"] = {hop: _percentiles(values)["p50_us"] for hop, values in breakdown.items() if values}
         section[prefix + "hop_p99_us"] = {hop: _percentiles(values)["p99_us"] for hop, values in breakdown.items() if values}
+    section.update(transport_floor(bars))
     return section
