@@ -167,6 +167,8 @@ class SupervisorConfig(Section):
     backoff_max_s: Annotated[float, Meta(ge=0.0)] = 5.0
     agent_wait_s: Seconds = 60.0
     agent_silence_s: Seconds = 5.0
+    realtime_priority: Annotated[int, Meta(ge=0, le=99)] = 10  # live: the broker's and the frame -> decision
+    #   actors' SCHED_FIFO priority (config.topology.realtime_priority); 0 = ordinary scheduling
 
 
 Role = Literal["", "feed", "recorder", "model", "trader", "learner", "llm", "other"]
@@ -182,6 +184,7 @@ class ActorSpec(Section):
     after: list[ActorName] = msgspec.field(default_factory=list)
     args: list[str] = msgspec.field(default_factory=list)
     nice: Annotated[int, Meta(ge=-20, le=19)] | None = None  # CPU priority; None: the role's (config.topology)
+    realtime: Annotated[int, Meta(ge=0, le=99)] | None = None  # SCHED_FIFO priority, 0 = none; None: config.topology
     host: str = ""            # where it runs: "" the daemon's host, else the agent of that name (`supervisor agent`)
 
 

@@ -63,6 +63,7 @@ class Topology(msgspec.Struct, frozen=True):
 
 
 ROLE_NICENESS = {"recorder": 5, "learner": 5, "llm": 10}  # off the bar -> decision path: they yield to it
+REALTIME_ROLES = ("feed", "model", "trader")                # on it: live, they run as soon as a frame comes
 
 
 def niceness(config: PeperConfig, name: str) -> int:
@@ -70,6 +71,22 @@ def niceness(config: PeperConfig, name: str) -> int:
     the LLM's server are not on the path from a bar to its decision, so live they let it go first."""
     spec = config.actors[name]
     return spec.nice if spec.nice is not None else ROLE_NICENESS.get(role_of(name, spec.role), 0)
+
+
+def realtime_priority(config: PeperConfig, name: str) -> int:
+    """The actor's SCHED_FIFO priority (0: ordinary scheduling): `[actors.<name>] realtime`, else, live,
+    `[supervisor] realtime_priority` for the path from a closing frame to its decision (the feed, the
+    models, the trader). A replay needs throughput, not wake-up latency: ordinary unless set per actor."""
+    spec = config.actors[name]
+    if spec.realtime is not None:
+        return spec.realtime
+    on_path = role_of(name, spec.role) in REALTIME_ROLES
+    return config.supervisor.realtime_priority if on_path and config.feed.mode == "live" else 0
+
+
+def broker_realtime_priority(config: PeperConfig) -> int:
+    """The broker's SCHED_FIFO priority: live, `[supervisor] realtime_priority` (every hop passes it)."""
+    return config.supervisor.realtime_priority if config.feed.mode == "live" else 0
 
 
 def role_of(name: str, spec_role: str) -> str:

@@ -14,29 +14,22 @@ import inspect
 import logging
 import os
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import uvloop
 
 from config.endpoints import endpoints_for
+from config.priority import ordinary_threads, take_priority
 from config.restart_policy import GAVE_UP_EXIT
 from config.runtime import CONFIG_FILE_NAME, LOG_LEVEL_ENV, PROFILE_ENV, die_with_parent, load_run_config
-from config.topology import niceness
+from config.topology import niceness, realtime_priority
 from messages.errors import PeperError
 
 if TYPE_CHECKING:
     from actors.base import Actor
-
-
-def _take_niceness(config, name: str) -> None:
-    wanted = niceness(config, name) if name in config.actors else 0
-    if wanted:
-        try:
-            os.nice(wanted)
-        except OSError as exc:  # a negative niceness needs privileges
-            logging.getLogger(name).warning("cannot take niceness %d (%s); running at the default", wanted, exc)
 
 
 def _run(actor: Actor) -> int:
@@ -44,10 +37,15 @@ def _run(actor: Actor) -> int:
     again (a bad row, a truncated store, a full disk): one line, and `GAVE_UP_EXIT` so the daemon
     stops in order instead of restarting it."""
     try:
-        return uvloop.run(actor.run())
+        return uvloop.run(_with_ordinary_threads(actor.run()))
     except PeperError as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr, flush=True)  # the daemon's `last_error`
         return GAVE_UP_EXIT
+
+
+async def _with_ordinary_threads(running: Coroutine[Any, Any, int]) -> int:
+    ordinary_threads()
+    return await running
 
 
 def main(actor_class: type[Actor], argv: list[str] | None = None) -> None:
@@ -70,13 +68,14 @@ def main(actor_class: type[Actor], argv: list[str] | None = None) -> None:
         config = load_run_config(args.run_dir)
     except (OSError, msgspec.DecodeError) as exc:
         sys.exit(f"{args.name}: cannot read {args.run_dir / CONFIG_FILE_NAME}: {exc}")
-    _take_niceness(config, args.name)
+    if args.name in config.actors:
+        take_priority(logging.getLogger(args.name), niceness(config, args.name), realtime_priority(config, args.name))
     actor = actor_class(args.name, config, endpoints_for(config.bus, args.run_dir), args)
     profile_dir = os.environ.get(PROFILE_ENV)
     if not profile_dir:
         sys.exit(_run(actor))
     import cProfile  # a developer's tool: where this actor's CPU goes, one file per actor
     profiler = cProfile.Profile()
-    status = profiler.runcall(uvloop.run, actor.run())
+    status = profiler.runcall(uvloop.run, _with_ordinary_threads(actor.run()))
     profiler.dump_stats(Path(profile_dir) / f"{args.name}.prof")
     sys.exit(status)

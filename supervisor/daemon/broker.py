@@ -3,23 +3,30 @@
 Consumes frames from actors' PUB sockets on the publish endpoints; produces them on the subscribe
 endpoints, and forwards subscriptions back upstream. It binds every endpoint set it is given (the
 run directory's ipc, and tcp for other hosts), as a CURVE server when the bus has keys. It runs in a thread of the daemon inside
-libzmq (`zmq.proxy_steerable`, which releases the GIL) and stops on a TERMINATE command.
+libzmq (`zmq.proxy_steerable`, which releases the GIL) and stops on a TERMINATE command. Live, that
+thread runs SCHED_FIFO (`[supervisor] realtime_priority`): every frame -> decision hop passes it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import zmq
 
 from config.curve import ServerKeys, as_server
 from config.endpoints import Endpoints
+from config.priority import take_realtime
 from messages.errors import BindError
+
+log = logging.getLogger("supervisor.broker")
 
 
 class Broker:
-    def __init__(self, context: zmq.Context, endpoints: list[Endpoints], hwm: int, keys: ServerKeys | None = None):
+    def __init__(self, context: zmq.Context, endpoints: list[Endpoints], hwm: int, keys: ServerKeys | None = None,
+                 realtime: int = 0):
         self._context = context
+        self._realtime = realtime
         self._keys = keys
         self._control_address = f"inproc://broker-control-{id(self)}"
         self._frontend = self._bind(zmq.XSUB, [e.publish for e in endpoints], hwm)
@@ -55,6 +62,8 @@ class Broker:
         self._thread.start()
 
     def _run(self) -> None:
+        if self._realtime:
+            take_realtime(log, self._realtime)
         steering = self._context.socket(zmq.PAIR)
         steering.connect(self._control_address)
         try:

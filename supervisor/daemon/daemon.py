@@ -26,7 +26,7 @@ from config.curve import as_server
 from config.endpoints import bound_endpoints, server_keys_for
 from config.runtime import write_run_config
 from config.schema import PeperConfig
-from config.topology import topology_of
+from config.topology import broker_realtime_priority, topology_of
 from messages.control import (
     CONTROL_DECODER,
     CONTROL_ENCODER,
@@ -82,13 +82,18 @@ class Daemon:
         self._stop_requested = asyncio.Event()
         self.run_directory.acquire()
         context = zmq.asyncio.Context()
+        realtime = broker_realtime_priority(self.config)
+        if realtime:  # the I/O threads, started with the first socket, carry the broker's frames
+            context.set(zmq.THREAD_SCHED_POLICY, os.SCHED_FIFO)
+            context.set(zmq.THREAD_PRIORITY, realtime)
         broker: Broker | None = None
         supervisors: list[asyncio.Task[None]] = []
         try:
             write_run_config(self.run_directory.path, self.config)
             if self.keys is not None:
                 self.gatekeeper = Gatekeeper(context, self.keys)
-            broker = Broker(zmq.Context.shadow(context.underlying), self.endpoints, self.config.bus.hwm, self.keys)
+            broker = Broker(zmq.Context.shadow(context.underlying), self.endpoints, self.config.bus.hwm, self.keys,
+                            realtime)
             control = self._bind_control(context)
             if self.gatekeeper is not None:
                 for socket, name in (*zip(broker.sockets, ("publish", "subscribe")), (control, "control")):

@@ -51,8 +51,10 @@ def test_live_latency_with_and_without_the_llm():
     for prefix in ("", "llm_"):
         assert section[prefix + "decisions_measured"] >= 15 * 5
         assert 0 < section[prefix + "p50_us"] <= section[prefix + "p99_us"] <= section[prefix + "p99_9_us"]
-    for path in ("broker", "direct"):  # the transport floor: one bare hop between two processes
+    for path in ("broker", "direct"):  # the transport floor: one bare hop, and the three of a decision
         assert 0 < section["transport_hop_p50_us"][path] <= section["transport_hop_p99_us"][path]
+        assert section["transport_hop_p50_us"][path] < section["transport_path_p50_us"][path]
+        assert section["transport_path_p50_us"][path] <= section["transport_path_p99_us"][path]
 
 
 def test_recovery_and_recorder():

@@ -6,6 +6,9 @@ the double serves rows of ../shared/data in Binance's combined-stream and REST f
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from config.build import configured
 from config.schema import PeperConfig
 from config.times import parse_time
@@ -93,8 +96,17 @@ def test_live_the_trader_decides_at_the_deadline_and_records_silent_models_as_mi
             daemon.wait_for(lambda: daemon.actor("trader").counters.decisions >= 45 * len(SYMBOLS), 60,
                             "45 ticks decided")
             trader = daemon.actor("trader")
+            policies = {name: os.sched_getscheduler(daemon.actor(name).pid)
+                        for name in ("market_feed", "trading_ai", "silent", "trader", "recorder")}
+            tasks = Path(f"/proc/{daemon.process.pid}/task").iterdir()
+            daemon_threads = sorted(os.sched_getscheduler(int(task.name)) for task in tasks)
     finally:
         double.stop()
+    # live, the frame -> decision path runs realtime (as root; refused otherwise); the recorder does not
+    fifo = os.SCHED_FIFO if os.geteuid() == 0 else os.SCHED_OTHER
+    assert policies == {"market_feed": fifo, "trading_ai": fifo, "silent": fifo, "trader": fifo,
+                        "recorder": os.SCHED_OTHER}
+    assert daemon_threads.count(os.SCHED_OTHER) >= 1 and daemon_threads.count(fifo) >= 2  # main; broker and I/O
     assert trader.counters.missing_votes >= 45 * len(SYMBOLS)
     rows = [(batch, row) for batch in recorded_messages(db, "decision") for row in range(len(batch.symbol))]
     assert len(rows) >= 45 * len(SYMBOLS)

@@ -12,7 +12,7 @@ import pytest
 from config import ConfigError, load_config
 from config.build import configured, topology
 from config.toml import dumps
-from config.topology import topology_of
+from config.topology import broker_realtime_priority, realtime_priority, topology_of
 from messages.errors import TopologyError
 from tests.helpers.data import REPO_ROOT
 
@@ -149,3 +149,17 @@ def test_every_command_works_from_a_folder_without_peper_toml_and_init_writes_th
     assert (tmp_path / "peper.toml").read_text() == (REPO_ROOT / "peper.toml").read_text()
     again = subprocess.run([*peper, "init"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert again.returncode == 1 and "already there" in again.stderr
+
+
+def test_live_the_frame_to_decision_actors_and_the_broker_run_realtime_and_nothing_else_does():
+    actors = topology("market_feed", "recorder", "trader", "rl_learner", "trading_ai", "lgbm_ai")
+    live = configured(feed={"mode": "live"}, actors=actors, learning={"initial_weights": {}})
+    assert {name: realtime_priority(live, name) for name in sorted(live.actors)} == {
+        "lgbm_ai": 10, "market_feed": 10, "recorder": 0, "rl_learner": 0, "trader": 10, "trading_ai": 10}
+    assert broker_realtime_priority(live) == 10
+    replay = configured(actors=actors, learning={"initial_weights": {}})  # throughput, not wake-ups
+    assert {realtime_priority(replay, name) for name in replay.actors} == {0} and broker_realtime_priority(replay) == 0
+    chosen = configured(feed={"mode": "live"}, supervisor={"realtime_priority": 0}, learning={"initial_weights": {}},
+                        actors={**actors, "trader": {"realtime": 30}, "recorder": {"realtime": 5}})
+    assert (realtime_priority(chosen, "trader"), realtime_priority(chosen, "recorder"),
+            realtime_priority(chosen, "trading_ai"), broker_realtime_priority(chosen)) == (30, 5, 0, 0)

@@ -1,13 +1,18 @@
-"""The runtime's pure parts: which frames to take (duplicates, gaps, lineages, resync gates), what
-to keep for a restarted acknowledger, and the lifecycle table."""
+"""The runtime's parts: which frames to take (duplicates, gaps, lineages, resync gates), what to keep
+for a restarted acknowledger, the lifecycle table, and the CPU priority an actor takes."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
 
 import pytest
 
 from actors.runtime.lifecycle import Lifecycle
 from actors.runtime.outbox import Outbox
 from actors.runtime.sequence import ACCEPT, DUPLICATE, GATED, SequenceTracker
+from tests.helpers.data import REPO_ROOT
 
 
 def test_duplicates_are_dropped_and_gaps_counted_per_publisher_and_topic():
@@ -74,3 +79,32 @@ def test_the_lifecycle_refuses_a_transition_its_table_does_not_have():
         lifecycle.move("starting")
     lifecycle.move("stopping")
     lifecycle.move("stopped")
+
+
+PRIORITY_PROBE = """
+import asyncio, logging, os, threading
+from config.priority import ordinary_threads, take_priority
+logging.basicConfig(level=logging.WARNING, format="%(message)s")
+take_priority(logging.getLogger("probe"), 3, 10)
+async def main():
+    ordinary_threads()
+    handed = await asyncio.to_thread(os.sched_getscheduler, 0)
+    started = []
+    thread = threading.Thread(target=lambda: started.append(os.sched_getscheduler(0)))
+    thread.start(); thread.join()
+    print(os.sched_getscheduler(0), os.sched_getparam(0).sched_priority, handed, started[0], os.nice(0))
+asyncio.run(main())
+"""
+
+
+def test_an_actor_taking_realtime_runs_fifo_while_the_work_it_hands_to_threads_runs_ordinary():
+    probe = subprocess.run([sys.executable, "-c", PRIORITY_PROBE], capture_output=True, text=True, timeout=60,
+                           cwd=REPO_ROOT)
+    assert probe.returncode == 0, probe.stderr
+    main_policy, priority, handed, started, nice = map(int, probe.stdout.split())
+    assert handed == os.SCHED_OTHER and nice == 3  # asyncio.to_thread: off the fast path, its niceness kept
+    if os.geteuid() == 0:
+        assert (main_policy, priority, started) == (os.SCHED_FIFO, 10, os.SCHED_FIFO)
+        assert probe.stderr == ""
+    else:  # refused without CAP_SYS_NICE: said, and the actor runs on at the ordinary priority
+        assert main_policy == os.SCHED_OTHER and "cannot take realtime priority 10" in probe.stderr
