@@ -51,7 +51,7 @@ UNITS = {"msgs_per_s": "msg/s", "kill9_to_running_ms": "ms", "sigstop_to_running
          "p99_us": "µs", "p99_9_us": "µs", "symbols": "symbols", "elapsed_s": "s", "ours_bars_per_s": "bars/s",
          "nautilus_orders_filled": "orders", "lgbm_pinned_version": "version", "mistral_cache_hits": "answers",
          "mistral_llm_requests": "requests", "hop_p50_us": "µs", "hop_p99_us": "µs", "llm_hop_p50_us": "µs", "llm_hop_p99_us": "µs",
-         "final_weights": "fraction"}
+         "final_weights": "fraction", "realtime_priority": "SCHED_FIFO priority"}
 SUFFIX_UNITS = (("_bars_per_s", "bars/s"), ("_trades", "trades"), ("_mb", "MiB"), ("_bars", "bars"), ("_ms", "ms"),
                 ("_us", "µs"), ("_s", "s"))
 WIDE = 132  # columns for tables written to a file or pipe

@@ -5,10 +5,13 @@ bar every `BAR_PERIOD_S`); produces the section `latency`: per (bar, symbol), th
 double starting to send the bar's closing frames to the trader publishing its decision (the
 decision's `ts_sent`), as p50 / p99 / p99.9 in µs; first with the LLM excluded (trading_ai,
 lava_ai, lgbm_ai), then (`llm_*`) with mistral_ai and the tiny model's server in the topology
-(live, a cache miss never blocks a bar). Bars backfilled over REST at start are not counted. Per hop
-(`hop_p50_us`, `hop_p99_us`), from the messages' `ts_sent` stamps: closing frame -> the feed's
-kline message, kline -> each model's votes, the last vote -> the trader's decision. Beside them, the transport
-floor (`bench.hop`): one bare ZeroMQ hop between two idle processes, through a broker and direct.
+(live, a cache miss never blocks a bar). The feed, the models, the trader and the broker run at
+the default `[supervisor] realtime_priority` (SCHED_FIFO, the section's `realtime_priority`; without
+root or CAP_SYS_NICE they run ordinary and say so in their logs). Bars backfilled over REST at
+start are not counted. Per hop (`hop_p50_us`, `hop_p99_us`), from the messages' `ts_sent` stamps:
+closing frame -> the feed's kline message, kline -> each model's votes, the last vote -> the
+trader's decision. Beside them, the transport floor (`bench.hop`): bare ZeroMQ hops between idle
+processes, through a broker and direct — one hop, and the three a decision takes.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from bench.data import KLINES, SYMBOLS
 from bench.hop import run as transport_floor
 from bench.topology import SEED_WEIGHTS
 from config.build import configured
-from config.schema import PeperConfig
+from config.schema import PeperConfig, SupervisorConfig
 from config.times import parse_time
 from llm.tiny_model import write_tiny_model
 from marketdata.binance_double import BinanceDouble
@@ -102,7 +105,8 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 
 def run(runs: int, quick: bool, bars: int | None = None) -> dict[str, object]:
     bars = bars or (100 if quick else 600)
-    section: dict[str, object] = {"bars_per_run": bars, "symbols": len(SYMBOLS), "bar_period_s": BAR_PERIOD_S}
+    section: dict[str, object] = {"bars_per_run": bars, "symbols": len(SYMBOLS), "bar_period_s": BAR_PERIOD_S,
+                                  "realtime_priority": SupervisorConfig().realtime_priority}
     for prefix, with_llm in (("", False), ("llm_", True)):
         per_run = []
         samples = 0

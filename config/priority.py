@@ -31,14 +31,12 @@ def take_priority(log: logging.Logger, nice: int, realtime: int) -> None:
         take_realtime(log, realtime)
 
 
-def take_realtime(log: logging.Logger, priority: int) -> bool:
-    """The calling thread (and the threads it starts later) at SCHED_FIFO `priority`; False when refused."""
+def take_realtime(log: logging.Logger, priority: int) -> None:
+    """The calling thread (and the threads it starts later) at SCHED_FIFO `priority`, else a warning."""
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
     except OSError as exc:
         log.warning("cannot take realtime priority %d (%s); running at the ordinary one", priority, exc)
-        return False
-    return True
 
 
 def drop_realtime() -> None:
