@@ -3,6 +3,8 @@
 Consumes the priorities `config.topology` resolves (`niceness`, `realtime_priority`); produces
 them on the calling process or thread, or a warning naming what was refused (a negative niceness
 or realtime scheduling needs root or CAP_SYS_NICE): the actor then runs at the default priority.
+The daemon probes realtime once (`realtime_io_threads`); refused, it runs the whole live path
+ordinary after one warning instead of one from each actor.
 
 Realtime (SCHED_FIFO) is for the live path from a closing frame to its decision: such a process
 runs as soon as a frame wakes it instead of queueing behind the recorder and the learner for a
@@ -17,7 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
+
+import zmq
 
 
 def take_priority(log: logging.Logger, nice: int, realtime: int) -> None:
@@ -48,3 +53,33 @@ def drop_realtime() -> None:
 def ordinary_threads() -> None:
     """The running loop's default executor (`asyncio.to_thread`): threads that drop realtime first."""
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(initializer=drop_realtime))
+
+
+def realtime_permitted(priority: int) -> bool:
+    """Whether this process may run a thread SCHED_FIFO at `priority`: tried on a thread of its own."""
+    found: list[bool] = []
+
+    def probe() -> None:
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+            found.append(True)
+        except OSError:
+            found.append(False)
+
+    thread = threading.Thread(target=probe, name="realtime-probe")
+    thread.start()
+    thread.join()
+    return found[0]
+
+
+def realtime_io_threads(log: logging.Logger, context: zmq.Context, priority: int) -> bool:
+    """The context's libzmq I/O threads, started with its first socket, at SCHED_FIFO `priority` —
+    only when permitted (libzmq aborts the whole process when it cannot apply what it was told);
+    False, after a warning, when not."""
+    if not realtime_permitted(priority):
+        log.warning("realtime priority %d is not permitted here (it needs root or CAP_SYS_NICE): the live path "
+                    "from a frame to its decision runs at the ordinary priority", priority)
+        return False
+    context.set(zmq.THREAD_SCHED_POLICY, os.SCHED_FIFO)
+    context.set(zmq.THREAD_PRIORITY, priority)
+    return True

@@ -24,6 +24,7 @@ import zmq.asyncio
 
 from config.curve import as_server
 from config.endpoints import bound_endpoints, server_keys_for
+from config.priority import realtime_io_threads
 from config.runtime import write_run_config
 from config.schema import PeperConfig
 from config.topology import broker_realtime_priority, topology_of
@@ -83,9 +84,10 @@ class Daemon:
         self.run_directory.acquire()
         context = zmq.asyncio.Context()
         realtime = broker_realtime_priority(self.config)
-        if realtime:  # the I/O threads, started with the first socket, carry the broker's frames
-            context.set(zmq.THREAD_SCHED_POLICY, os.SCHED_FIFO)
-            context.set(zmq.THREAD_PRIORITY, realtime)
+        if realtime and not realtime_io_threads(log, context, realtime):  # the I/O threads carry the broker's frames
+            realtime = 0  # and the actors would be refused too: one warning here instead of one from each of them
+            supervisor = msgspec.structs.replace(self.config.supervisor, realtime_priority=0)
+            self.config = msgspec.structs.replace(self.config, supervisor=supervisor)
         broker: Broker | None = None
         supervisors: list[asyncio.Task[None]] = []
         try:

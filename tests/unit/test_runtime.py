@@ -108,3 +108,31 @@ def test_an_actor_taking_realtime_runs_fifo_while_the_work_it_hands_to_threads_r
         assert probe.stderr == ""
     else:  # refused without CAP_SYS_NICE: said, and the actor runs on at the ordinary priority
         assert main_policy == os.SCHED_OTHER and "cannot take realtime priority 10" in probe.stderr
+
+
+IO_THREADS_PROBE = """
+import logging, os, zmq
+from config.priority import realtime_io_threads
+logging.basicConfig(level=logging.WARNING, format="%(message)s")
+context = zmq.Context()
+granted = realtime_io_threads(logging.getLogger("probe"), context, 10)
+context.socket(zmq.PUB).bind("tcp://127.0.0.1:*")  # starts the I/O thread
+print(granted, sum(os.sched_getscheduler(int(task)) == os.SCHED_FIFO for task in os.listdir("/proc/self/task")))
+"""
+
+
+def _io_threads_probe(as_user: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([*as_user, sys.executable, "-c", IO_THREADS_PROBE], capture_output=True, text=True,
+                          timeout=60, cwd=REPO_ROOT)
+
+
+def test_the_bus_io_threads_run_realtime_when_permitted_and_otherwise_say_so_instead_of_aborting():
+    """libzmq aborts a process whose I/O threads it cannot schedule as told: the daemon asks only when permitted."""
+    unprivileged = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+    refused = _io_threads_probe(unprivileged)
+    assert refused.returncode == 0, refused.stderr
+    assert "realtime priority 10 is not permitted here" in refused.stderr and refused.stdout.split() == ["False", "0"]
+    if unprivileged:
+        granted = _io_threads_probe([])
+        assert granted.returncode == 0 and granted.stderr == "", granted.stderr
+        assert granted.stdout.split()[0] == "True" and int(granted.stdout.split()[1]) >= 1  # the I/O thread
