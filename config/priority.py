@@ -38,10 +38,17 @@ def take_priority(log: logging.Logger, nice: int, realtime: int) -> None:
 
 def take_realtime(log: logging.Logger, priority: int) -> None:
     """The calling thread (and the threads it starts later) at SCHED_FIFO `priority`, else a warning."""
+    refused = _fifo(priority)
+    if refused is not None:
+        log.warning("cannot take realtime priority %d (%s); running at the ordinary one", priority, refused)
+
+
+def _fifo(priority: int) -> OSError | None:
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
     except OSError as exc:
-        log.warning("cannot take realtime priority %d (%s); running at the ordinary one", priority, exc)
+        return exc
+    return None
 
 
 def drop_realtime() -> None:
@@ -58,15 +65,7 @@ def ordinary_threads() -> None:
 def realtime_permitted(priority: int) -> bool:
     """Whether this process may run a thread SCHED_FIFO at `priority`: tried on a thread of its own."""
     found: list[bool] = []
-
-    def probe() -> None:
-        try:
-            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
-            found.append(True)
-        except OSError:
-            found.append(False)
-
-    thread = threading.Thread(target=probe, name="realtime-probe")
+    thread = threading.Thread(target=lambda: found.append(_fifo(priority) is None), name="realtime-probe")
     thread.start()
     thread.join()
     return found[0]

@@ -111,13 +111,17 @@ def test_an_actor_taking_realtime_runs_fifo_while_the_work_it_hands_to_threads_r
 
 
 IO_THREADS_PROBE = """
-import logging, os, zmq
+import logging, os, time, zmq
 from config.priority import realtime_io_threads
 logging.basicConfig(level=logging.WARNING, format="%(message)s")
 context = zmq.Context()
 granted = realtime_io_threads(logging.getLogger("probe"), context, 10)
-context.socket(zmq.PUB).bind("tcp://127.0.0.1:*")  # starts the I/O thread
-print(granted, sum(os.sched_getscheduler(int(task)) == os.SCHED_FIFO for task in os.listdir("/proc/self/task")))
+context.socket(zmq.PUB).bind("tcp://127.0.0.1:*")  # starts the I/O thread, which then sets its own policy
+fifo = lambda: sum(os.sched_getscheduler(int(task)) == os.SCHED_FIFO for task in os.listdir("/proc/self/task"))
+deadline = time.monotonic() + (5 if granted else 0.5)
+while not fifo() and time.monotonic() < deadline:
+    time.sleep(0.01)
+print(granted, fifo())
 """
 
 
