@@ -5,7 +5,9 @@ a learner, its parameters, the ensemble's thresholds, ...; `[[training.grid]]` t
 configurations of each, one after another, so a learner's own parameters combine only with it), the recorded chunks of the whole span
 (bars and every model's votes: they do not depend on the weights) and the folds; produces, per
 configuration, one continuous offline run — the trader's `Desk` and rl_learner's `ShadowBooks`
-and `Learner`, the very objects the topology runs (`learning.simulate`) — reduced to what is kept
+and `Learner`, the very objects the topology runs (`learning.simulate`), on the votes it would have
+recorded (a configuration that changes trading_ai's or lava_ai's settings has them cast again by
+the model's own class, `training.revote`) — reduced to what is kept
 of it (`Tried`): its figures on every validation window, its part of every test window, where its
 learner ended; and, per fold, the configuration whose validation window scored best (`[training]
 metric`). `choose` reads the validation figures only: a run is causal (every weight, vote and
@@ -14,7 +16,8 @@ With `[training] evidence` above 0 a fold chooses only among the configurations 
 by a block bootstrap of their validation days, to have beaten cash; when none is, it chooses the
 one more configuration added to the grid, the run's own standing aside (`trader.stand_aside`:
 it opens nothing, so it keeps the cash) — learning that finds no evidence does not trade.
-Shadow books depend only on the trader's rules, so each set of rules computes them once.
+Votes depend only on the models' settings and shadow books only on the votes and the trader's
+rules, so each set of settings votes once and each set of settings and rules computes its books once.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from trading.assembly import Ready
 from trading.broker import BookRules
 from trading.shadow import shadow_rules
 from training.evaluate import Part, run_part, summarize
+from training.revote import check_grid_key, revoted, vote_settings
 from training.windows import Fold
 
 STAND_ASIDE = {"trader.stand_aside": True}
@@ -71,6 +75,8 @@ def candidates(config: PeperConfig) -> list[Candidate]:
     for number, changes in enumerate(combinations or [{}], start=1):
         try:
             candidate = configured(config, **sections_of(changes))
+            for key in changes:
+                check_grid_key(key, config)
             topology_of(candidate)
         except ConfigError as exc:
             raise ConfigError(f"[training.grid] {', '.join(f'{k}={v}' for k, v in changes.items())}: {exc}") from exc
@@ -95,24 +101,32 @@ def sections_of(changes: dict[str, object]) -> dict[str, dict[str, object]]:
     return sections
 
 
-class ShadowCache:
-    """Shadow-book returns per chunk, computed once per set of trader rules."""
+class OfflineInputs:
+    """What a configuration's offline run reads: the chunks with its models' votes and every expert's
+    shadow-book returns per chunk, each made once per set of model settings (and trader rules)."""
 
-    def __init__(self, chunks: list[Ready]):
-        self.chunks = chunks
-        self._by_rules: dict[BookRules, tuple[list[str], list[np.ndarray]]] = {}
+    def __init__(self, chunks: list[Ready], recorded: PeperConfig):
+        self.recorded = recorded
+        self._chunks: dict[bytes, list[Ready]] = {vote_settings(recorded): chunks}
+        self._credit: dict[tuple[bytes, BookRules], tuple[list[str], list[np.ndarray]]] = {}
+
+    def chunks(self, config: PeperConfig) -> list[Ready]:
+        key = vote_settings(config)
+        if key not in self._chunks:
+            self._chunks[key] = revoted(self._chunks[vote_settings(self.recorded)], self.recorded, config)
+        return self._chunks[key]
 
     def credit(self, config: PeperConfig) -> tuple[list[str], list[np.ndarray]]:
-        rules = shadow_rules(config.trader)
-        if rules not in self._by_rules:
-            self._by_rules[rules] = shadow_credit(self.chunks, config)
-        return self._by_rules[rules]
+        key = (vote_settings(config), shadow_rules(config.trader))
+        if key not in self._credit:
+            self._credit[key] = shadow_credit(self.chunks(config), config)
+        return self._credit[key]
 
 
-def try_candidate(candidate: Candidate, chunks: list[Ready], shadow: ShadowCache, interval_ms: int,
-                  folds: list[Fold]) -> Tried:
+def try_candidate(candidate: Candidate, inputs: OfflineInputs, interval_ms: int, folds: list[Fold]) -> Tried:
     """One continuous offline run of a configuration over every chunk, learning as the topology would."""
-    run = simulate(chunks, candidate.config, interval_ms, learn=True, credit=shadow.credit(candidate.config))
+    config = candidate.config
+    run = simulate(inputs.chunks(config), config, interval_ms, learn=True, credit=inputs.credit(config))
     current = run.learner.current
     return Tried(candidate, validation=[validation_figures(run_part(run, fold.validate), candidate.config)
                                         for fold in folds],

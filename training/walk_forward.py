@@ -27,7 +27,7 @@ from config.topology import topology_of
 from learning.simulate import simulate
 from trading.assembly import Ready
 from training.evaluate import Part, buy_and_hold_part, cash_part, run_part, summarize
-from training.search import ShadowCache, Tried, candidates, choose, stands_aside, try_candidate
+from training.search import OfflineInputs, Tried, candidates, choose, stands_aside, try_candidate
 from training.windows import Plan, Window
 
 LEARNED = "learned"
@@ -42,12 +42,12 @@ class Outcome:
 def evaluate_plan(chunks: list[Ready], config: PeperConfig, plan: Plan, interval_ms: int,
                   advance: Callable[[str], None] = lambda step: None) -> Outcome:
     """advance(step) is called after each configuration or baseline run (progress)."""
-    shadow = ShadowCache(chunks)
+    inputs = OfflineInputs(chunks, config)
     tried = []
     for candidate in candidates(config):
-        tried.append(try_candidate(candidate, chunks, shadow, interval_ms, plan.folds))
+        tried.append(try_candidate(candidate, inputs, interval_ms, plan.folds))
         advance(f"configuration {candidate.number}: {candidate.describe()}")
-    baselines = baseline_parts(chunks, config, plan, interval_ms, shadow, advance)
+    baselines = baseline_parts(chunks, config, plan, interval_ms, inputs, advance)
     parts: dict[str, list[Part]] = {LEARNED: []}
     folds = []
     for index, fold in enumerate(plan.folds):
@@ -94,7 +94,7 @@ def surest(tried: list[Tried], fold: int) -> dict[str, object] | None:
     return {"number": best.candidate.number, "evidence": best.validation[fold]["evidence"]}
 
 
-def baseline_parts(chunks: list[Ready], config: PeperConfig, plan: Plan, interval_ms: int, shadow: ShadowCache,
+def baseline_parts(chunks: list[Ready], config: PeperConfig, plan: Plan, interval_ms: int, inputs: OfflineInputs,
                    advance: Callable[[str], None]) -> dict[str, list[Part]]:
     """Every baseline's part of every fold's test window, in the report's order."""
     ticks = np.unique(np.concatenate([ready.ticks for ready in chunks])) if chunks else np.empty(0, np.int64)
@@ -108,7 +108,7 @@ def baseline_parts(chunks: list[Ready], config: PeperConfig, plan: Plan, interva
     seed = configured(config, learning={"algorithm": "seed"})
     for name in ("equal_weights", "initial_weights", "seed", *topology.models):
         if name == "seed":
-            run = simulate(chunks, seed, interval_ms, learn=True, credit=shadow.credit(seed))
+            run = simulate(chunks, seed, interval_ms, learn=True, credit=inputs.credit(seed))
         else:
             run = simulate(chunks, config, interval_ms, learn=False, weights=fixed[name])
         found[name] = [run_part(run, window) for window in tests]

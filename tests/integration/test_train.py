@@ -10,15 +10,19 @@ import sys
 from pathlib import Path
 
 import msgspec
+import numpy as np
 import pytest
 
 from analytics.recording import read_recording
+from config import load_config
+from config.topology import topology_of
 from storage.backup import backup_dir_for
 from storage.catalog import Catalog
 from storage.policies import all_policies
 from supervisor.harness import short_run_dir
 from tests.helpers.data import KLINES, REPO_ROOT, requires_shared_data
 from tests.helpers.topologies import shipped_grid_size
+from training.revote import REVOTABLE, revotable_models
 
 pytestmark = requires_shared_data
 WINDOWS = ["--train-from", "2021-01-01", "--test-from", "2021-01-06", "--test-to", "2021-01-10", "--folds", "2"]
@@ -96,6 +100,7 @@ def test_train_judges_every_fold_against_every_baseline_and_stores_a_policy(two_
         assert chosen_trader and chosen_trader.items() <= policy.thresholds.items()
         span = read_recording(workdir / catalog.sessions(1)[0].recording)
         assert len(span.klines) and span.vote_batches["lgbm_ai"]
+        assert_offline_votes_are_the_actors(span, load_config(workdir / "peper.toml", environ=SETTINGS))
     finally:
         catalog.close()
     backups = sorted(backup_dir_for(workdir / "train.lmdb").iterdir())  # the catalog backed up after each run
@@ -104,6 +109,19 @@ def test_train_judges_every_fold_against_every_baseline_and_stores_a_policy(two_
         assert [p.id for p in all_policies(backed_up.store)] == [policy.id]
     finally:
         backed_up.close()
+
+
+def assert_offline_votes_are_the_actors(span, config) -> None:
+    """What `train` casts again for a configuration that changes trading_ai or lava_ai (training.revote)
+    is what those actors cast in the span session, vote for vote, with the same settings."""
+    models = topology_of(config).models
+    chunks = span.chunks(models, list(config.test.symbols))
+    for name in revotable_models(config):
+        model, row = REVOTABLE[name](config), models.index(name)
+        for ready in chunks:
+            votes = model.vote(ready.chunk)
+            assert np.array_equal(votes.action, ready.action[row]) and np.array_equal(votes.confidence, ready.confidence[row])
+        assert (chunks[-1].action[row] != 2).any(), name   # it voted, not only abstained
 
 
 def test_the_same_training_twice_gives_the_same_report(two_runs):

@@ -34,8 +34,10 @@ def stored_model(version: int) -> bytes:
 
 def a_policy(tmp_path):
     config = run_config()
-    chosen = configured(config, trader={"entry_threshold": 0.5, "exit_threshold": -0.2}, learning={"hedge_eta": 7.0})
-    tried = Tried(Candidate(3, {"trader.entry_threshold": 0.5, "learning.hedge_eta": 7.0}, chosen), validation=[],
+    chosen = configured(config, trader={"entry_threshold": 0.5, "exit_threshold": -0.2}, learning={"hedge_eta": 7.0},
+                        trading_ai={"ema_fast": 8})
+    changes = {"trader.entry_threshold": 0.5, "learning.hedge_eta": 7.0, "trading_ai.ema_fast": 8}
+    tried = Tried(Candidate(3, changes, chosen), validation=[],
                   tests=[], learner_state=b"state", final_weights=WEIGHTS, final_version=9, weights_path=[])
     span = tmp_path / "span.lmdb"
     with Store(span) as store:
@@ -58,6 +60,7 @@ def test_a_policy_gets_new_catalog_versions_and_a_run_starts_from_all_it_chose(t
         assert (learning.hedge_eta, learning.start_version, learning.start_weights) == (7.0, 1, WEIGHTS)
         assert base64.b64decode(learning.start_state) == b"state"
         assert (started.trader.entry_threshold, started.trader.exit_threshold) == (0.5, -0.2)
+        assert started.trading_ai.ema_fast == 8   # the model settings it chose vote in the run
         assert started.lgbm_ai.pinned_version == 2
         install_policy(catalog, policy, tmp_path / "run.lmdb")
         with Store(tmp_path / "run.lmdb", readonly=True) as store:

@@ -1,6 +1,7 @@
 """The walk-forward judgement of `train` over recorded votes: choices made on validation windows
 only, baselines sliced like the learned policy, aggregates compounded, bootstrap intervals that
-mean what they say, and the grid as products or a union of products."""
+mean what they say, the grid as products or a union of products, and a configuration that changes a
+model's settings judged on that model's own votes."""
 
 from __future__ import annotations
 
@@ -9,16 +10,14 @@ import pytest
 
 from analytics.bootstrap import sharpe_difference
 from config.build import configured, topology
-from config.models import LavaAiConfig, TradingAiConfig
 from config.times import DAY_MS, parse_time
 from marketdata.sources import load_source
 from messages.errors import ConfigError
-from signals.mean_reversion import MeanReversion
-from signals.technical import TechnicalRules
 from tests.helpers.chunks import voted_chunks
 from tests.unit.test_learning import ready_chunk
 from training.evaluate import Part, buy_and_hold_part, summarize
-from training.search import STAND_ASIDE, Candidate, ShadowCache, Tried, candidates, choose, try_candidate
+from training.revote import REVOTABLE
+from training.search import STAND_ASIDE, Candidate, OfflineInputs, Tried, candidates, choose, try_candidate
 from training.walk_forward import evaluate_plan
 from training.windows import FLAGS, Window, resolve_plan
 
@@ -33,13 +32,15 @@ def run_config():
         trader={"position_fraction": 0.3, "stop_loss": 0.03, "take_profit": 0.0, "max_holding_bars": 288},
         learning={"update_every_bars": 48, "initial_weights": {}},
         training={"grid": GRID, "bootstrap_samples": 200},
+        lava_ai={"window": 24, "z_entry": 1.5},
+        trading_ai={"ema_fast": 6, "ema_slow": 24, "macd_fast": 6, "macd_slow": 24, "macd_signal": 4},
         actors=topology("trader", "rl_learner", "lava_ai", "trading_ai"))
 
 
-def chunks_of(table):
-    models = [MeanReversion(LavaAiConfig(window=24, z_entry=1.5), SYMBOLS),
-              TechnicalRules(TradingAiConfig(ema_fast=6, ema_slow=24, macd_fast=6, macd_slow=24, macd_signal=4), SYMBOLS)]
-    return voted_chunks(table, models, SYMBOLS)
+def chunks_of(table, config=None):
+    """The chunks a span session of `config` (default `run_config()`) records: its models' votes."""
+    config = config or run_config()
+    return voted_chunks(table, [REVOTABLE[name](config) for name in ("lava_ai", "trading_ai")], SYMBOLS)
 
 
 def judged(table):
@@ -123,8 +124,8 @@ def test_without_evidence_a_fold_stands_aside_in_cash_while_the_learner_learns_a
     chunks = chunks_of(table)
     found = candidates(config)
     assert [c.changes for c in found] == [{}, STAND_ASIDE] and found[1].config.trader.stand_aside
-    shadow = ShadowCache(chunks)
-    own, aside = (try_candidate(candidate, chunks, shadow, 300_000, plan.folds) for candidate in found)
+    inputs = OfflineInputs(chunks, config)
+    own, aside = (try_candidate(candidate, inputs, 300_000, plan.folds) for candidate in found)
     assert sum(len(part.pnls) for part in own.tests) > 0
     assert all(part.pnls == [] and set(part.equity.tolist()) == {part.before} for part in aside.tests)
     assert [v["evidence"] for v in aside.validation] == [0.0, 0.0]  # cash never beats cash
@@ -155,3 +156,33 @@ def test_the_grid_is_a_product_or_a_union_of_products_and_a_bad_key_is_named():
         candidates(configured(config, training={"grid": {"trader.entry_threshold": [2.0]}}))
     with pytest.raises(ConfigError, match="expected section.key"):
         candidates(configured(config, training={"grid": {"hedge_eta": [1.0]}}))
+
+
+def test_a_configuration_that_changes_a_models_settings_is_judged_on_that_models_own_votes():
+    table = load_source("synthetic:12", interval="5m", symbols=SYMBOLS, end_ms=parse_time("2021-01-11"))
+    config = configured(run_config(), training={"grid": {"trading_ai.ema_fast": [6, 12]}})
+    plan = resolve_plan({**dict.fromkeys(FLAGS), "test_from": "2021-01-07", "test_to": "2021-01-11"}, config.test, 2,
+                        int(table.open_time[0]), int(table.open_time[-1]) + 300_000)
+    recorded = chunks_of(table)
+    inputs = OfflineInputs(recorded, config)
+    same_votes, slower = candidates(config)
+    assert inputs.chunks(same_votes.config) is recorded          # its settings are the recording's: nothing re-voted
+    expected = chunks_of(table, slower.config)                  # what a span session with ema_fast=12 records
+    revoted = inputs.chunks(slower.config)
+    assert len(revoted) == len(expected)
+    for got, want, old in zip(revoted, expected, recorded):
+        assert np.array_equal(got.action, want.action) and np.array_equal(got.confidence, want.confidence)
+        assert np.array_equal(got.action[0], old.action[0])    # lava_ai's votes are the recording's
+    assert any(not np.array_equal(got.action[1], old.action[1]) for got, old in zip(revoted, recorded))
+    tried = [try_candidate(candidate, inputs, 300_000, plan.folds) for candidate in (same_votes, slower)]
+    assert tried[0].tests[0].pnls != tried[1].tests[0].pnls
+
+
+def test_a_grid_varies_only_what_the_offline_runs_honour_and_names_what_they_cannot():
+    config = run_config()
+    with pytest.raises(ConfigError, match=r"lgbm_ai.num_leaves=7: cannot vary \[lgbm_ai\]: its votes come from the span"):
+        candidates(configured(config, training={"grid": {"lgbm_ai.num_leaves": [7]}},
+                              actors=topology("trader", "rl_learner", "lava_ai", "trading_ai", "lgbm_ai")))
+    with pytest.raises(ConfigError, match=r"cannot vary \[feed\]: the offline runs .* do not read it; a grid varies "
+                                          r"learning.\*, trader.\*, lava_ai.\*, trading_ai.\*"):
+        candidates(configured(config, training={"grid": {"feed.chunk_ticks": [64]}}))
