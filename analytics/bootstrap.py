@@ -7,6 +7,9 @@ seed; produces the observed difference of annualised Sharpe ratios (first minus 
 both strategies, so the dependence between days and between the two strategies is kept.
 A strategy with no variance on a resample (cash) has Sharpe 0 there. `chance_above_zero` resamples one
 strategy's days alone: the share of resamples where it beats cash (`train`'s evidence on validation).
+`best_above_zero` is White's reality check against cash over every strategy tried at once: how sure
+the days are that the best of them beats cash, for having tried them all (`train`'s evidence of the
+family: with many configurations, one looks good on a short window by chance).
 """
 
 from __future__ import annotations
@@ -58,3 +61,17 @@ def chance_above_zero(returns: np.ndarray, *, block_days: int, samples: int, see
         return 0.0
     index = block_indices(len(returns), block_days, samples, np.random.default_rng(seed))
     return float(np.mean(annualised_sharpe(returns[index]) > 0))
+
+
+def best_above_zero(returns: np.ndarray, *, block_days: int, samples: int, seed: int) -> float:
+    """returns: [strategy, day]. The share of block-bootstrap resamples (the same days for every
+    strategy) in which the best observed Sharpe exceeds the best that strategies with no edge reach
+    by chance — each strategy's resampled Sharpe minus its observed one (White's reality check, its
+    1 - p). 0 with no strategy or fewer than two days."""
+    strategies, days = returns.shape
+    if strategies == 0 or days < 2:
+        return 0.0
+    observed = annualised_sharpe(returns)
+    index = block_indices(days, block_days, samples, np.random.default_rng(seed))
+    by_chance = np.max(annualised_sharpe(returns[:, index]) - observed[:, None], axis=0)
+    return float(np.mean(by_chance < observed.max()))

@@ -111,9 +111,10 @@ def stood_aside_line(document: dict) -> str | None:
     if not aside:
         return None
     return (f"Stood aside in cash in fold(s) {', '.join(str(f['number']) for f in aside)}: no configuration's "
-            f"validation days beat cash in {fmt(document['evidence'], 'pct')} of their bootstrap resamples "
-            "([training] evidence); the surest: "
-            + "; ".join(f"#{f['surest']['number']} {fmt(f['surest']['evidence'], 'pct')}" for f in aside if f["surest"]) + ".")
+            f"validation days beat cash in {fmt(document['evidence'], 'pct')} of their bootstrap resamples, alone and "
+            "for all of them having been tried ([training] evidence; White's reality check); the surest: "
+            + "; ".join(f"#{f['surest']['number']} {fmt(f['surest']['evidence'], 'pct')}, the best of all "
+                        f"{fmt(f.get('family_evidence'), 'pct')}" for f in aside if f["surest"]) + ".")
 
 
 def summary_lines(document: dict) -> list[str]:

@@ -186,11 +186,13 @@ def print_learning(section: dict[str, object]) -> None:
                           _percent(m["max_drawdown"]), _percent(m["win_rate"]), str(m["trades"]))
         console.print(table)
     console.print(f"{section['configurations_tried']} configurations tried, chosen on validation {section['metric']}, "
-                  f"each only with evidence >= {_percent(section['evidence'])}, else standing aside in cash")
+                  f"each only with evidence >= {_percent(section['evidence'])}, alone and for all of them having been "
+                  "tried, else standing aside in cash")
     for i, fold in enumerate(section["folds"], start=1):
         if fold["stood_aside"] and fold["surest"]:
             console.print(f"fold {i} stood aside: the surest configuration, #{fold['surest']['number']}, beat cash in "
-                          f"{_percent(fold['surest']['evidence'])} of its validation resamples")
+                          f"{_percent(fold['surest']['evidence'])} of its validation resamples; the best of all "
+                          f"{section['configurations_tried'] - 1} in {_percent(fold['family_evidence'])} (reality check)")
     for note in section.get("notes", []):
         console.print(f"note: {note}", markup=False, soft_wrap=True)
 

@@ -111,6 +111,7 @@ def section_of(document: dict, data: Path, interval: str) -> dict[str, object]:
         "aggregate": figures(document["aggregate"]),
         "folds": [{"validate_window": fold["validate"], "test_window": fold["test"], "chosen": fold["chosen_changes"],
                    "stood_aside": fold["stood_aside"], "surest": fold["surest"],
+                   "family_evidence": fold["family_evidence"],
                    **figures(fold["strategies"])} for fold in document["folds"]],
         "sharpe_difference_95": document["intervals"],
         "configurations_tried": document["configurations_tried"],

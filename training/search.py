@@ -12,10 +12,12 @@ of it (`Tried`): its figures on every validation window, its part of every test 
 learner ended; and, per fold, the configuration whose validation window scored best (`[training]
 metric`). `choose` reads the validation figures only: a run is causal (every weight, vote and
 fill uses only bars before it), so what a test window holds cannot change a validation score.
-With `[training] evidence` above 0 a fold chooses only among the configurations at least that sure,
-by a block bootstrap of their validation days, to have beaten cash; when none is, it chooses the
-one more configuration added to the grid, the run's own standing aside (`trader.stand_aside`:
-it opens nothing, so it keeps the cash) — learning that finds no evidence does not trade.
+With `[training] evidence` above 0 a fold trades only when the best of all the configurations tried
+is at least that sure to have beaten cash on its validation days for having tried them all (White's
+reality check, `family_evidence`), and then chooses only among the configurations at least that
+sure on their own (a block bootstrap of their validation days); otherwise it chooses the one more
+configuration added to the grid, the run's own standing aside (`trader.stand_aside`: it opens
+nothing, so it keeps the cash) — learning that finds no evidence does not trade.
 Votes depend only on the models' settings and shadow books only on the votes and the trader's
 rules, so each set of settings votes once and each set of settings and rules computes its books once.
 """
@@ -23,11 +25,11 @@ rules, so each set of settings votes once and each set of settings and rules com
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from analytics.bootstrap import chance_above_zero
+from analytics.bootstrap import best_above_zero, chance_above_zero
 from config.build import configured
 from config.schema import PeperConfig
 from config.topology import topology_of
@@ -62,6 +64,7 @@ class Tried:
     final_weights: dict[str, float]
     final_version: int
     weights_path: list[tuple[int, dict[str, float]]]   # (effective from, weights) of every version
+    validation_daily: list[np.ndarray] = field(default_factory=list)   # per fold: the validation window's daily returns
 
 
 def candidates(config: PeperConfig) -> list[Candidate]:
@@ -128,27 +131,40 @@ def try_candidate(candidate: Candidate, inputs: OfflineInputs, interval_ms: int,
     config = candidate.config
     run = simulate(inputs.chunks(config), config, interval_ms, learn=True, credit=inputs.credit(config))
     current = run.learner.current
-    return Tried(candidate, validation=[validation_figures(run_part(run, fold.validate), candidate.config)
-                                        for fold in folds],
+    validation = [validation_figures(run_part(run, fold.validate), config) for fold in folds]
+    return Tried(candidate, validation=[figures for figures, _ in validation],
                  tests=[run_part(run, fold.test) for fold in folds], learner_state=run.learner.snapshot(),
                  final_weights=current.weights, final_version=current.version,
-                 weights_path=[(version.effective_from, dict(version.weights)) for version in run.versions])
+                 weights_path=[(version.effective_from, dict(version.weights)) for version in run.versions],
+                 validation_daily=[daily for _, daily in validation])
 
 
-def validation_figures(part: Part, config: PeperConfig) -> dict[str, float | int | None]:
+def validation_figures(part: Part, config: PeperConfig) -> tuple[dict[str, float | int | None], np.ndarray]:
     """The five figures of a validation window and `evidence`: the share of block-bootstrap resamples
-    of its days in which the configuration's Sharpe is above cash's 0."""
+    of its days in which the configuration's Sharpe is above cash's 0; and its daily returns."""
     figures, daily = summarize([part])
     training = config.training
     figures["evidence"] = chance_above_zero(daily, block_days=training.bootstrap_block_days,
                                             samples=training.bootstrap_samples, seed=config.learning.seed)
-    return figures
+    return figures, daily
 
 
-def choose(tried: list[Tried], fold: int, metric: str, evidence: float = 0.0) -> Tried:
+def family_evidence(tried: list[Tried], fold: int, config: PeperConfig) -> float:
+    """How sure the validation days of fold `fold` (0-based) are that the best trading configuration
+    beats cash, for all of them having been tried (`analytics.bootstrap.best_above_zero`)."""
+    daily = [one.validation_daily[fold] for one in tried if not stands_aside(one.candidate)]
+    if not daily:
+        return 0.0
+    training = config.training
+    return best_above_zero(np.array(daily), block_days=training.bootstrap_block_days,
+                           samples=training.bootstrap_samples, seed=config.learning.seed)
+
+
+def choose(tried: list[Tried], fold: int, metric: str, evidence: float = 0.0, family: float = 1.0) -> Tried:
     """The configuration whose validation window of fold `fold` (0-based) scores best on `metric`,
     then on ROI, then the lower number, among those with at least `evidence` (all when 0); standing
-    aside when none has it — the test windows are never read here."""
+    aside when none has it, or when the family's evidence (`family_evidence`) is below `evidence` —
+    the test windows are never read here."""
 
     def key(one: Tried) -> tuple[float, float, int]:
         found = one.validation[fold]
@@ -157,6 +173,6 @@ def choose(tried: list[Tried], fold: int, metric: str, evidence: float = 0.0) ->
 
     trading = [one for one in tried if not stands_aside(one.candidate)]
     sure = [one for one in trading if one.validation[fold]["evidence"] >= evidence] if evidence > 0 else trading
-    if not sure:
+    if not sure or evidence > 0 and family < evidence:
         return next(one for one in tried if stands_aside(one.candidate))
     return max(sure, key=key)

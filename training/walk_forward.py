@@ -27,7 +27,7 @@ from config.topology import topology_of
 from learning.simulate import simulate
 from trading.assembly import Ready
 from training.evaluate import Part, buy_and_hold_part, cash_part, run_part, summarize
-from training.search import OfflineInputs, Tried, candidates, choose, stands_aside, try_candidate
+from training.search import OfflineInputs, Tried, candidates, choose, family_evidence, stands_aside, try_candidate
 from training.windows import Plan, Window
 
 LEARNED = "learned"
@@ -51,7 +51,8 @@ def evaluate_plan(chunks: list[Ready], config: PeperConfig, plan: Plan, interval
     parts: dict[str, list[Part]] = {LEARNED: []}
     folds = []
     for index, fold in enumerate(plan.folds):
-        chosen = choose(tried, index, config.training.metric, config.training.evidence)
+        family = family_evidence(tried, index, config)
+        chosen = choose(tried, index, config.training.metric, config.training.evidence, family)
         parts[LEARNED].append(chosen.tests[index])
         for name, found in baselines.items():
             parts.setdefault(name, []).append(found[index])
@@ -59,7 +60,7 @@ def evaluate_plan(chunks: list[Ready], config: PeperConfig, plan: Plan, interval
             "number": fold.number, "train": window_doc(fold.train), "validate": window_doc(fold.validate),
             "test": window_doc(fold.test), "chosen": chosen.candidate.number, "chosen_changes": chosen.candidate.changes,
             "validation": chosen.validation[index], "stood_aside": stands_aside(chosen.candidate),
-            "surest": surest(tried, index),
+            "surest": surest(tried, index), "family_evidence": family,
             "strategies": {name: summarize([found[index]])[0] for name, found in parts.items()},
         })
     aggregate, daily = {}, {}

@@ -97,6 +97,7 @@ def test_learning_on_a_folder_of_3m_klines(tmp_path):
             assert set(metrics[strategy]) == {"roi", "sharpe", "max_drawdown", "win_rate", "trades"}
             assert metrics[strategy]["max_drawdown"] >= 0
     assert section["aggregate"]["buy_and_hold"]["trades"] == 2 * 2  # both symbols, bought again in each fold
+    assert all(0.0 <= fold["family_evidence"] <= 1.0 for fold in section["folds"])
     assert section["configurations_tried"] == len(section["tried"]) == shipped_grid_size() > 1
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.bootstrap import sharpe_difference
+from analytics.bootstrap import best_above_zero, chance_above_zero, sharpe_difference
 from config.build import configured, topology
 from config.times import DAY_MS, parse_time
 from marketdata.sources import load_source
@@ -61,6 +61,7 @@ def test_perturbing_the_last_test_window_changes_its_results_but_no_choice():
     _, after = judged(table)
     assert [fold["chosen"] for fold in after["folds"]] == [fold["chosen"] for fold in before["folds"]]
     assert after["tried"] == before["tried"]  # every configuration's validation figures, unchanged
+    assert [f["family_evidence"] for f in after["folds"]] == [f["family_evidence"] for f in before["folds"]]
     assert after["folds"][-1]["strategies"]["learned"] != before["folds"][-1]["strategies"]["learned"]
     assert after["folds"][-1]["strategies"]["buy_and_hold"] != before["folds"][-1]["strategies"]["buy_and_hold"]
 
@@ -143,6 +144,21 @@ def test_a_fold_chooses_the_best_configuration_sure_enough_to_beat_cash_else_sta
     assert choose([best, sure, aside], 0, "sharpe", 0.95) is sure
     assert choose([best, sure, aside], 0, "sharpe", 0.99) is aside
     assert choose([aside, tried_with(4, {"a": 4}, -1.0, 0.0)], 0, "sharpe") is not aside  # never chosen on a score
+    assert choose([best, sure, aside], 0, "sharpe", 0.95, family=0.96) is sure
+    assert choose([best, sure, aside], 0, "sharpe", 0.95, family=0.90) is aside  # sure alone, not for all tried
+    assert choose([best, sure, aside], 0, "sharpe", 0.0, family=0.0) is best     # evidence 0: no test at all
+
+
+def test_the_reality_check_discounts_the_best_of_many_configurations_with_no_edge():
+    rng = np.random.default_rng(5)
+    noise = rng.normal(0.0, 0.02, (65, 30))       # 65 configurations with no edge, 30 validation days
+    alone = max(chance_above_zero(days, block_days=5, samples=2000, seed=1) for days in noise)
+    assert alone >= 0.95                           # one of them looks sure by chance ...
+    assert best_above_zero(noise, block_days=5, samples=2000, seed=1) < 0.8   # ... not for all having been tried
+    with_edge = np.vstack([rng.normal(0.0, 0.02, (65, 60)), rng.normal(0.02, 0.02, (1, 60))])
+    assert best_above_zero(with_edge, block_days=5, samples=2000, seed=1) >= 0.95   # one real edge among them is seen
+    assert best_above_zero(np.zeros((3, 30)), block_days=5, samples=200, seed=1) == 0.0   # cash never beats cash
+    assert best_above_zero(np.empty((0, 30)), block_days=5, samples=200, seed=1) == 0.0
 
 
 def test_the_grid_is_a_product_or_a_union_of_products_and_a_bad_key_is_named():
