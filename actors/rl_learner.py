@@ -91,12 +91,12 @@ class RlLearner(Actor):
 
     def _advance(self, force: bool = False) -> None:
         while (ready := self.assembler.take(force=force)) is not None:
-            returns, equity = self.books.run(ready)
+            returns, equity, closed = self.books.run(ready)
             position = int(ready.batch.ts_event)
             self.publish(topics.CREDIT, Credit(experts=self.books.experts, bar_time=ready.ticks.tolist(),
                                                returns=returns.tolist(), equity=equity.tolist(), ts_event=position),
                          position)
-            versions = self.learner.observe(ready.ticks, returns[self.credit_rows])
+            versions = self.learner.observe(ready.ticks, returns[self.credit_rows], closed)
             for version in versions:
                 self.publish(topics.WEIGHTS, version, position)
             self.last_tick = int(ready.ticks[-1])

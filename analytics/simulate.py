@@ -41,7 +41,7 @@ def shadow_equity(recording: Recording, config: PeperConfig, models: list[str], 
     times: list[int] = []
     series: dict[str, list[float]] = {expert: [] for expert in books.experts}
     for ready in chunks if chunks is not None else recording.chunks(models, config.test.symbols):
-        _, equity = books.run(ready)
+        equity = books.run(ready).equity
         times.append(int(ready.ticks[-1]))
         for expert, value in zip(books.experts, equity.tolist()):
             series[expert].append(value)

@@ -46,6 +46,7 @@ class LearningConfig(Section):
     max_weight: Fraction = 0.70
     seed: NonNegativeInt = 7
     update_every_bars: PositiveInt = 60
+    update_every_trades: NonNegativeInt = 0     # > 0: a period updates only after this many shadow trades since the last
     reference_experts: list[Expert] = []
     start_version: NonNegativeInt = 0           # the number of the first version (`run` follows the store's history)
     start_weights: dict[str, Fraction] = {}     # that version's weights (a policy's, the store's newest); empty: initial

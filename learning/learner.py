@@ -5,9 +5,14 @@ versions. A period is `update_every_bars` bars long and aligned to the epoch (ba
 period): at the first tick of a new period the rule is fed each expert's compound return over the
 ticks of the periods since the last update, and the new version is effective from that tick — so
 a version never uses a bar at or after the one it is first applied to, and the trader, which knows
-the schedule, applies it exactly there (`actors.trader`). Version 0 is the projected initial
+the schedule, applies it exactly there (`actors.trader`). With `update_every_trades` K > 0 the rule
+runs only once the shadow books have closed K trades since its last run (counted over the ticks
+before the period's first): a period with fewer carries the weights into its version unchanged
+and keeps the credit for the next — every K shadow trades, on the periods' schedule the trader
+knows. Version 0 is the projected initial
 weights; a rollback to V appends a new version equal to V. State (a Struct, for checkpoints): the
-current version, its weights and period, the credit accumulated since, and the rule's own state.
+current version, its weights and period, the credit and shadow trades accumulated since, and the
+rule's own state.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class LearnerState(msgspec.Struct):
     growth: dict[str, list[float]] = {}    # log(1 + return) per expert and tick since the last update
     updates: int = 0
     rule: bytes = b""
+    trades: int = 0                        # shadow trades closed since the last update
 
 
 def first_version(config: PeperConfig) -> Weights:
@@ -68,9 +74,11 @@ class Learner:
         return Weights(version=state.version, effective_from=state.effective_from, weights=dict(state.weights),
                        cause=["current"])
 
-    def observe(self, ticks: np.ndarray, returns: np.ndarray) -> list[Weights]:
-        """ticks: bar times ascending; returns: [expert, tick]. The versions due, oldest first."""
+    def observe(self, ticks: np.ndarray, returns: np.ndarray, closed: np.ndarray | None = None) -> list[Weights]:
+        """ticks: bar times ascending; returns: [expert, tick]; closed: [tick] shadow trades closed (none
+        when not given). The versions due, oldest first."""
         state = self.state
+        closed = np.zeros(len(ticks), np.int64) if closed is None else closed
         periods = ticks // self.period_ms
         versions: list[Weights] = []
         growth = np.log1p(returns)
@@ -83,6 +91,7 @@ class Learner:
                 continue
             for e, expert in enumerate(self.experts):
                 state.growth.setdefault(expert, []).extend(growth[e, start:index].tolist())
+            state.trades += int(closed[start:index].sum())
             start = index
             if index == len(ticks):
                 break
@@ -92,10 +101,15 @@ class Learner:
 
     def _update(self, effective_from: int) -> Weights:
         state = self.state
+        wanted = self.config.update_every_trades
+        if state.trades < wanted:
+            return self._new_version(dict(state.weights), effective_from,
+                                     [f"held: {state.trades} of {wanted} shadow trades since the last update"])
         # fsum is exactly rounded, so the credit is the same however the ticks came in chunks
         credit = {expert: math.expm1(math.fsum(state.growth.get(expert, []))) for expert in self.experts}
         weights = self.rule.update(dict(state.weights), {e: c for e, c in credit.items() if e in state.weights})
         state.growth = {expert: [] for expert in self.experts}
+        state.trades = 0
         state.updates += 1
         return self._new_version(weights, effective_from, ["update"])
 

@@ -8,7 +8,7 @@ chunk's credit and versions first, then its decisions, each tick with its newest
 version). With `learn=False` the weights stay fixed (`weights` as given — a model alone weighs 1,
 the others 0 — default the projected initial ones): the baselines; with `versions`, a recorded session's versions are applied instead: that session as it
 traded. Votes do not depend on the weights, so one recording serves every configuration of weights,
-learner and thresholds; `credit` (the shadow books' returns per chunk, for these trader rules) may
+learner and thresholds; `credit` (the shadow books' returns and closed trades per chunk, for these trader rules) may
 be handed in when several runs share it.
 """
 
@@ -44,15 +44,25 @@ class Simulation:
         return np.concatenate(self.times), np.concatenate(self.equity)
 
 
-def shadow_credit(chunks: Iterable[Ready], config: PeperConfig) -> tuple[list[str], list[np.ndarray]]:
-    """Every expert's shadow-book returns, per chunk ([expert, tick]), for the config's trader rules."""
+@dataclass(frozen=True)
+class ShadowCredit:
+    """What the learner reads, per chunk, for one set of trader rules."""
+
+    experts: list[str]
+    returns: list[np.ndarray]   # [expert, tick] shadow-book net returns
+    closed: list[np.ndarray]    # [tick] shadow trades closed
+
+
+def shadow_credit(chunks: Iterable[Ready], config: PeperConfig) -> ShadowCredit:
+    """Every expert's shadow-book returns and the books' closed trades, per chunk, for the config's trader rules."""
     books = ShadowBooks(topology_of(config).models, config.trader, config.test.symbols)
-    return books.experts, [books.run(ready)[0] for ready in chunks]
+    runs = [books.run(ready) for ready in chunks]
+    return ShadowCredit(books.experts, [run.returns for run in runs], [run.closed for run in runs])
 
 
 def simulate(chunks: Iterable[Ready], config: PeperConfig, interval_ms: int, *, learn: bool,
              weights: dict[str, float] | None = None, versions: Iterable[Weights] = (),
-             credit: tuple[list[str], list[np.ndarray]] | None = None) -> Simulation:
+             credit: ShadowCredit | None = None) -> Simulation:
     topology = topology_of(config)
     experts = topology.experts(config)
     prior = topology.initial_weights(config)
@@ -66,12 +76,16 @@ def simulate(chunks: Iterable[Ready], config: PeperConfig, interval_ms: int, *, 
     books = ShadowBooks(topology.models, config.trader, config.test.symbols) if learn and credit is None else None
     if learn:
         result.learner = Learner(config.learning, experts, prior, interval_ms, start)
-        names = credit[0] if credit is not None else books.experts
+        names = credit.experts if credit is not None else books.experts
         rows = [names.index(expert) for expert in experts]
     for index, ready in enumerate(chunks):
         if learn:
-            returns = credit[1][index] if credit is not None else books.run(ready)[0]
-            for version in result.learner.observe(ready.ticks, returns[rows]):
+            if credit is not None:
+                returns, closed = credit.returns[index], credit.closed[index]
+            else:
+                shadow = books.run(ready)
+                returns, closed = shadow.returns, shadow.closed
+            for version in result.learner.observe(ready.ticks, returns[rows], closed):
                 desk.add_version(version)
                 result.versions.append(version)
         decided = desk.decide(ready, 0, len(ready.ticks))

@@ -2,7 +2,8 @@
 
 Consumes ready chunks (`trading.assembly.Ready`: bars and every model's votes); produces, per
 chunk, each expert's net return over every tick and its equity after the chunk — the credit the
-learner weighs. Experts: every model (a book trading its votes alone — its direction times its
+learner weighs — and how many trades the books closed over each tick (a learner may update only
+every K of them). Experts: every model (a book trading its votes alone — its direction times its
 confidence as the score — with the trader's sizing, thresholds, fees, slippage and risk rules,
 through the same `PaperBroker`), `cash` (always flat: return 0) and `hold` (always long in every
 symbol with `position_fraction` of the equity each, never exiting, whatever the trend). Each book
@@ -13,6 +14,7 @@ the ensemble traded.
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
 
 import msgspec
 import numpy as np
@@ -32,6 +34,12 @@ def shadow_rules(config: TraderConfig) -> BookRules:
     return dataclasses.replace(BookRules.of(config), entries=True)
 
 
+class ShadowRun(NamedTuple):
+    returns: np.ndarray   # [expert, tick] net return over each tick
+    equity: np.ndarray    # [expert] equity after the chunk
+    closed: np.ndarray    # [tick] trades closed over each tick, every book together
+
+
 class ShadowBooks:
     def __init__(self, models: list[str], config: TraderConfig, symbols: list[str], rules: BookRules | None = None):
         self.models = list(models)
@@ -44,10 +52,10 @@ class ShadowBooks:
         self.marked = {expert: config.initial_equity for expert in self.experts}  # equity at the last close
         self.trades = {expert: 0 for expert in self.experts}
 
-    def run(self, ready: Ready) -> tuple[np.ndarray, np.ndarray]:
-        """([expert, tick] net returns over each tick, [expert] equity after the chunk)."""
+    def run(self, ready: Ready) -> ShadowRun:
         returns = np.zeros((len(self.experts), len(ready.ticks)))
         equity = np.empty(len(self.experts))
+        closed = np.zeros(len(ready.ticks), np.int64)
         for index, expert in enumerate(self.experts):
             if expert == CASH:
                 equity[index] = self.cash
@@ -61,10 +69,12 @@ class ShadowBooks:
                 score = np.where(action == ABSTAIN, 0.0, action) * ready.confidence[model]
             result = book.run(ready.chunk, ready.ticks, score)
             self.trades[expert] += len(result.closed)
+            exits = np.searchsorted(ready.ticks, [trade.exit_time for trade in result.closed], side="right") - 1
+            np.add.at(closed, np.maximum(exits, 0), 1)
             path = np.concatenate([[self.marked[expert]], result.equity])
             returns[index] = path[1:] / path[:-1] - 1.0
             equity[index] = self.marked[expert] = float(path[-1])
-        return returns, equity
+        return ShadowRun(returns, equity, closed)
 
     # ----- checkpoints ----------------------------------------------------------------------------
     def snapshot(self) -> bytes:

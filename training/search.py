@@ -33,7 +33,7 @@ from analytics.bootstrap import best_above_zero, chance_above_zero
 from config.build import configured
 from config.schema import PeperConfig
 from config.topology import topology_of
-from learning.simulate import shadow_credit, simulate
+from learning.simulate import ShadowCredit, shadow_credit, simulate
 from messages.errors import ConfigError
 from trading.assembly import Ready
 from trading.broker import BookRules
@@ -111,7 +111,7 @@ class OfflineInputs:
     def __init__(self, chunks: list[Ready], recorded: PeperConfig):
         self.recorded = recorded
         self._chunks: dict[bytes, list[Ready]] = {vote_settings(recorded): chunks}
-        self._credit: dict[tuple[bytes, BookRules], tuple[list[str], list[np.ndarray]]] = {}
+        self._credit: dict[tuple[bytes, BookRules], ShadowCredit] = {}
 
     def chunks(self, config: PeperConfig) -> list[Ready]:
         key = vote_settings(config)
@@ -119,7 +119,7 @@ class OfflineInputs:
             self._chunks[key] = revoted(self._chunks[vote_settings(self.recorded)], self.recorded, config)
         return self._chunks[key]
 
-    def credit(self, config: PeperConfig) -> tuple[list[str], list[np.ndarray]]:
+    def credit(self, config: PeperConfig) -> ShadowCredit:
         key = (vote_settings(config), shadow_rules(config.trader))
         if key not in self._credit:
             self._credit[key] = shadow_credit(self.chunks(config), config)

@@ -12,8 +12,11 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from analytics.recording import read_recording
 from config.schema import PeperConfig
 from config.times import parse_time
+from config.topology import topology_of
+from learning.simulate import simulate
 from llm.tiny_model import write_tiny_model
 from marketdata.sources import load_source
 from storage.sessions import copy_database
@@ -121,8 +124,11 @@ def test_a_rollback_while_running_is_used_by_the_traders_next_decisions(tmp_path
 
 
 def test_a_learner_killed_mid_replay_resumes_and_every_version_is_as_if_it_had_not_been(tmp_path):
+    every_trades = {"update_every_trades": 5}   # the shadow trades counted since the last update survive the kill too
     undisturbed = tmp_path / "calm.lmdb"
-    run_replay(tmp_path, "calm", topology(undisturbed, REAL_MODELS, end="2021-01-02"))
+    run_replay(tmp_path, "calm", topology(undisturbed, REAL_MODELS, end="2021-01-02", learning=every_trades))
+    causes = [w["cause"][0] for w in export(undisturbed, "weights")[1:]]
+    assert "update" in causes and any(cause.startswith("held: ") for cause in causes), causes
     db = tmp_path / "kill.lmdb"
 
     def kill_learner(daemon):
@@ -132,7 +138,8 @@ def test_a_learner_killed_mid_replay_resumes_and_every_version_is_as_if_it_had_n
         daemon.wait_for(lambda: (a := daemon.actor("rl_learner")).state == "running" and a.pid not in (None, old), 30,
                         "the learner restarted")
 
-    _, log = run_replay(tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02", speed="8000"), during=kill_learner)
+    _, log = run_replay(tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02", speed="8000", learning=every_trades),
+                        during=kill_learner)
     assert "rl_learner: restarted: resumed from the checkpoint at" in log
     assert export(db, "weights") == export(undisturbed, "weights")
     assert export(db, "trades") == export(undisturbed, "trades")
@@ -196,3 +203,23 @@ def test_all_four_models_give_byte_identical_trades_weights_and_decisions_at_two
     assert any(vote["model"] == "mistral_ai" and vote["action"] for d in decisions for vote in d["votes"])
     assert len({vote["action"] for d in decisions for vote in d["votes"] if vote["model"] == "lgbm_ai"}) > 2
     assert outputs[1] == outputs[0]
+
+
+def test_the_offline_run_train_judges_with_is_what_the_topology_traded(tmp_path):
+    """`train` judges configurations by `learning.simulate` over the recorded votes: it must give the
+    very versions and trades the topology's learner and trader made from those votes."""
+    db = tmp_path / "topology.lmdb"
+    config = topology(db, REAL_MODELS, end="2021-01-02", learning={"update_every_trades": 5})
+    run_replay(tmp_path, "run", config)
+    recording = read_recording(db)
+    models = topology_of(config).models
+    offline = simulate(recording.chunks(models, SYMBOLS), config, recording.interval_ms, learn=True)
+    weights = export(db, "weights")
+    assert len(weights) > 10
+    assert [(v.version, v.effective_from, v.weights, v.cause) for v in offline.versions] == \
+        [(w["version"], w["effective_from"], w["weights"], w["cause"]) for w in weights]
+    fields = ("exit_time", "symbol", "side", "entry_time", "entry_price", "exit_price", "fees", "pnl")
+    traded = export(db, "trades")
+    assert len(traded) > 10
+    assert sorted(tuple(getattr(t, f) for f in fields) for t in offline.trades) == \
+        sorted(tuple(t[f] for f in fields) for t in traded)

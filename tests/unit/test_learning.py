@@ -145,7 +145,7 @@ def test_shadow_books_equal_hand_computed_books_with_fees_at_every_change_and_ma
     up = [BUY, HOLD, HOLD, SELL, HOLD, HOLD]
     never = [ABSTAIN] * 6
     books = ShadowBooks(["up", "never"], trader, ["AAA"])
-    returns, equity = books.run(ready_chunk(closes, [up, never]))
+    returns, equity, closed = books.run(ready_chunk(closes, [up, never]))
     quantity = 1000 * 0.5 / 100
     entry_fee, exit_fee = 100 * quantity * 0.001, 121 * quantity * 0.001
     marked = [1000, 1000 - entry_fee, 1000 + 10 * quantity - entry_fee, 1000 + 21 * quantity - entry_fee,
@@ -154,6 +154,7 @@ def test_shadow_books_equal_hand_computed_books_with_fees_at_every_change_and_ma
     path = np.array([1000.0] + marked)
     np.testing.assert_allclose(returns[books.experts.index("up")], path[1:] / path[:-1] - 1, rtol=0, atol=1e-12)
     assert equity[books.experts.index("up")] == pytest.approx(expected_up[-1])
+    assert closed.tolist() == [0, 0, 0, 0, 1, 0]   # up's round trip closes at bar 4's open; hold never sells
     assert (returns[books.experts.index("never")] == 0).all() and (returns[books.experts.index("cash")] == 0).all()
     # hold: buys at bar 1's open (100) with half the equity and never sells, marked every bar
     hold = 1000 - entry_fee + quantity * (np.array(closes[1:]) - 100)
@@ -168,7 +169,7 @@ def test_on_a_market_where_every_model_loses_after_fees_weight_flows_to_cash_whe
     churn = [BUY if i % 2 == 0 else SELL for i in range(200)]
     slow = [BUY if i % 20 == 0 else SELL if i % 20 == 10 else HOLD for i in range(200)]
     books = ShadowBooks(["churn", "slow"], trader, ["AAA"])
-    returns, equity = books.run(ready_chunk(closes, [churn, slow]))
+    returns, equity, _ = books.run(ready_chunk(closes, [churn, slow]))
     churn_equity, slow_equity, cash_equity = (equity[books.experts.index(e)] for e in ("churn", "slow", "cash"))
     assert churn_equity < slow_equity < cash_equity == 1000.0
     ticks = np.arange(200, dtype=np.int64) * 60_000
@@ -202,3 +203,26 @@ def test_no_weight_moves_more_than_the_cap_in_one_update():
     start = {"a": 0.5, "b": 0.5}
     after = Hedge(config, start).update(start, {"a": 0.2, "b": -0.2})
     assert after["a"] == pytest.approx(0.55) and after["b"] == pytest.approx(0.45)
+
+
+def test_with_update_every_trades_the_rule_runs_only_after_that_many_shadow_trades_on_the_periods_schedule():
+    ticks = np.arange(50, dtype=np.int64) * 60_000
+    returns = np.vstack([np.full(50, 0.001), np.full(50, -0.001)])
+    closed = np.zeros(50, np.int64)
+    closed[[5, 25, 27]], closed[41] = 1, 2   # three trades before the period starting at tick 30
+    config = LearningConfig(algorithm="hedge", update_every_bars=10, update_every_trades=3, min_weight=0.0,
+                            max_weight=1.0)
+    start = {"a": 0.5, "b": 0.5}
+    versions = Learner(config, ["a", "b"], start, 60_000).observe(ticks, returns, closed)
+    assert [v.effective_from // 60_000 for v in versions] == [10, 20, 30, 40]   # a version every period, as the trader expects
+    assert [v.cause for v in versions[:2]] == [["held: 1 of 3 shadow trades since the last update"]] * 2
+    assert versions[0].weights == versions[1].weights == start and versions[3].weights == versions[2].weights
+    once = Learner(LearningConfig(algorithm="hedge", update_every_bars=30, min_weight=0.0, max_weight=1.0), ["a", "b"],
+                   start, 60_000).observe(ticks[:31], returns[:, :31])
+    assert versions[2].weights == once[0].weights and versions[2].weights["a"] > 0.5   # credit of all 30 bars held
+    tick_by_tick = Learner(config, ["a", "b"], start, 60_000)
+    halfway = [v for i in range(25) for v in tick_by_tick.observe(ticks[i:i + 1], returns[:, i:i + 1], closed[i:i + 1])]
+    resumed = Learner(config, ["a", "b"], start, 60_000)
+    resumed.restore(tick_by_tick.snapshot())   # the trades counted so far survive a checkpoint
+    rest = [v for i in range(25, 50) for v in resumed.observe(ticks[i:i + 1], returns[:, i:i + 1], closed[i:i + 1])]
+    assert halfway + rest == versions
