@@ -13,7 +13,7 @@ from signals.mean_reversion import MeanReversion
 
 class LavaAi(VotingActor):
     def make_model(self) -> MeanReversion:
-        return MeanReversion(self.config.lava_ai, self.config.test.symbols)
+        return MeanReversion.of(self.config)
 
 
 if __name__ == "__main__":

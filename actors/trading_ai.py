@@ -13,7 +13,7 @@ from signals.technical import TechnicalRules
 
 class TradingAi(VotingActor):
     def make_model(self) -> TechnicalRules:
-        return TechnicalRules(self.config.trading_ai, self.config.test.symbols)
+        return TechnicalRules.of(self.config)
 
 
 if __name__ == "__main__":

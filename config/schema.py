@@ -79,7 +79,8 @@ class TrainingConfig(Section):
     metric: Literal["sharpe", "roi"] = "sharpe"
     bootstrap_block_days: PositiveInt = 5
     bootstrap_samples: PositiveInt = 2000
-    evidence: Fraction = 0.0   # a fold chooses only a configuration this sure to beat cash on validation; 0: the best
+    evidence: Fraction = 0.0   # a fold chooses only a configuration this sure to beat cash on validation, alone and
+                               # as the best of all tried (reality check); 0: the best
     grid: dict[str, list[GridValue]] | list[dict[str, list[GridValue]]] = {}  # a product, or a union of products
 
 

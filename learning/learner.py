@@ -28,6 +28,8 @@ from config.topology import topology_of
 from learning.engine import make_rule, project
 from messages.learning import Weights
 
+COMPACT_AFTER = 4096   # credit values kept per expert before they are folded into their exact partials
+
 
 class LearnerState(msgspec.Struct):
     version: int
@@ -46,6 +48,25 @@ def first_version(config: PeperConfig) -> Weights:
     learning = config.learning
     weights = learning.start_weights or project(topology_of(config).initial_weights(config), learning)
     return Weights(version=learning.start_version, effective_from=0, weights=dict(weights), cause=["initial"])
+
+
+def exact_partials(values: list[float]) -> list[float]:
+    """A few floats whose exact sum is the exact sum of `values` (Shewchuk's non-overlapping
+    partials, what `math.fsum` keeps inside): `fsum` of them is `fsum(values)`, bit for bit."""
+    partials: list[float] = []
+    for x in values:
+        kept = 0
+        for y in partials:
+            if abs(x) < abs(y):
+                x, y = y, x
+            high = x + y
+            low = y - (high - x)
+            if low:
+                partials[kept] = low
+                kept += 1
+            x = high
+        partials[kept:] = [x]
+    return partials
 
 
 def period_of(bar_time: int, period_ms: int) -> int:
@@ -78,7 +99,10 @@ class Learner:
         """ticks: bar times ascending; returns: [expert, tick]; closed: [tick] shadow trades closed (none
         when not given). The versions due, oldest first."""
         state = self.state
-        closed = np.zeros(len(ticks), np.int64) if closed is None else closed
+        if closed is None:
+            if self.config.update_every_trades:
+                raise ValueError("update_every_trades needs the shadow trades closed per tick (closed)")
+            closed = np.zeros(len(ticks), np.int64)
         periods = ticks // self.period_ms
         versions: list[Weights] = []
         growth = np.log1p(returns)
@@ -90,7 +114,10 @@ class Learner:
                     state.period = int(periods[index])
                 continue
             for e, expert in enumerate(self.experts):
-                state.growth.setdefault(expert, []).extend(growth[e, start:index].tolist())
+                series = state.growth.setdefault(expert, [])
+                series.extend(growth[e, start:index].tolist())
+                if len(series) > COMPACT_AFTER and all(map(math.isfinite, series)):   # held over many periods
+                    state.growth[expert] = exact_partials(series)
             state.trades += int(closed[start:index].sum())
             start = index
             if index == len(ticks):

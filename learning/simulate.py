@@ -8,8 +8,8 @@ chunk's credit and versions first, then its decisions, each tick with its newest
 version). With `learn=False` the weights stay fixed (`weights` as given — a model alone weighs 1,
 the others 0 — default the projected initial ones): the baselines; with `versions`, a recorded session's versions are applied instead: that session as it
 traded. Votes do not depend on the weights, so one recording serves every configuration of weights,
-learner and thresholds; `credit` (the shadow books' returns and closed trades per chunk, for these trader rules) may
-be handed in when several runs share it.
+learner and thresholds; `credit` (the shadow books' returns and closed trades per chunk, for these
+votes and trader rules) may be handed in when several runs share it.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import msgspec
 import numpy as np
 
 from config.models import LavaAiConfig
+from config.schema import PeperConfig
 from marketdata.chunk import BarChunk
 from signals.kernels import log_returns, rolling_mean_std
 from signals.model import (
@@ -42,6 +43,11 @@ class MeanReversionState(msgspec.Struct):
 
 class MeanReversion(PerSymbolModel):
     State = MeanReversionState
+
+    @classmethod
+    def of(cls, config: PeperConfig) -> MeanReversion:
+        """The model `[lava_ai]` configures, over `[test] symbols`: what its actor runs, and `train` offline."""
+        return cls(config.lava_ai, list(config.test.symbols))
 
     def __init__(self, config: LavaAiConfig, symbols: list[str]):
         super().__init__(symbols)

@@ -12,6 +12,7 @@ import msgspec
 import numpy as np
 
 from config.models import TradingAiConfig
+from config.schema import PeperConfig
 from marketdata.chunk import BarChunk
 from signals.kernels import RsiState, ema, wilder_rsi
 from signals.model import (
@@ -40,6 +41,11 @@ class TechnicalState(msgspec.Struct):
 
 class TechnicalRules(PerSymbolModel):
     State = TechnicalState
+
+    @classmethod
+    def of(cls, config: PeperConfig) -> TechnicalRules:
+        """The model `[trading_ai]` configures, over `[test] symbols`: what its actor runs, and `train` offline."""
+        return cls(config.trading_ai, list(config.test.symbols))
 
     def __init__(self, config: TradingAiConfig, symbols: list[str]):
         super().__init__(symbols)

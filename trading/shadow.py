@@ -69,8 +69,7 @@ class ShadowBooks:
                 score = np.where(action == ABSTAIN, 0.0, action) * ready.confidence[model]
             result = book.run(ready.chunk, ready.ticks, score)
             self.trades[expert] += len(result.closed)
-            exits = np.searchsorted(ready.ticks, [trade.exit_time for trade in result.closed], side="right") - 1
-            np.add.at(closed, np.maximum(exits, 0), 1)
+            np.add.at(closed, np.searchsorted(ready.ticks, [trade.exit_time for trade in result.closed]), 1)  # a tick's open
             path = np.concatenate([[self.marked[expert]], result.equity])
             returns[index] = path[1:] / path[:-1] - 1.0
             equity[index] = self.marked[expert] = float(path[-1])

@@ -5,9 +5,10 @@ catalog, the `Plan` (the span and its folds) and what runs a topology; produces 
 the catalog, in three steps:
 1. the span session: the whole span replayed once through the topology and recorded — every model
    votes on every bar, lgbm_ai training walk-forward, only ever from bars before the one it votes on;
-2. from those recorded votes, every configuration of `[training] grid` and every baseline run
-   offline through the trader's and the learner's own code, each fold choosing on its validation
-   window only (`training.walk_forward`);
+2. from those recorded votes (trading_ai's and lava_ai's cast again for a configuration that
+   changes their settings, `training.revote`), every configuration of `[training] grid` and every
+   baseline run offline through the trader's and the learner's own code, each fold choosing on its
+   validation window only, with evidence (`training.walk_forward`);
 3. the outcome (`train.result.<run>` in the catalog, which `report` renders) and the policy: the
    last fold's choice, learned through the whole span, that `run --policy` trades with.
 """

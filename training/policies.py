@@ -80,13 +80,15 @@ def find_policy(catalog: Catalog, which: str) -> Policy:
 
 
 def apply_policy(config: PeperConfig, policy: Policy) -> PeperConfig:
-    """The run's config, starting from the policy: its learning, thresholds, weights, state and model."""
-    sections = {name: keys for name, keys in sections_of(policy.changes).items() if name not in ("learning", "trader")}
+    """The run's config, starting from the policy: its learning, thresholds (and any other trader or model
+    setting its grid varied), weights, state and model."""
+    chosen = sections_of(policy.changes)
+    sections = {name: keys for name, keys in chosen.items() if name not in ("learning", "trader")}
     learning = {**policy.learning, "start_version": policy.weights_version, "start_weights": policy.weights,
                 "start_state": policy.learner_state}
     pinned = {"pinned_version": policy.lgbm_version} if policy.lgbm_version else {}
     try:
-        started = configured(config, **sections, learning=learning, trader=dict(policy.thresholds),
+        started = configured(config, **sections, learning=learning, trader={**policy.thresholds, **chosen.get("trader", {})},
                              lgbm_ai={**sections.get("lgbm_ai", {}), **pinned})
         experts = topology_of(started).experts(started)
     except ConfigError as exc:

@@ -25,10 +25,8 @@ from signals.model import PerSymbolModel
 from signals.technical import TechnicalRules
 from trading.assembly import Ready
 
-REVOTABLE: dict[str, Callable[[PeperConfig], PerSymbolModel]] = {
-    "trading_ai": lambda config: TechnicalRules(config.trading_ai, list(config.test.symbols)),
-    "lava_ai": lambda config: MeanReversion(config.lava_ai, list(config.test.symbols)),
-}
+REVOTABLE: dict[str, Callable[[PeperConfig], PerSymbolModel]] = {"trading_ai": TechnicalRules.of,
+                                                                  "lava_ai": MeanReversion.of}
 OFFLINE_SECTIONS = ("learning", "trader")   # what the offline runs apply themselves
 
 
@@ -38,8 +36,12 @@ def check_grid_key(key: str, config: PeperConfig) -> None:
     if section in OFFLINE_SECTIONS or section in revotable_models(config):
         return
     allowed = ", ".join(f"{name}.*" for name in (*OFFLINE_SECTIONS, *revotable_models(config)))
-    why = ("its votes come from the span session (it trains or asks a server)" if section in topology_of(config).models
-           else "the offline runs over the recorded votes do not read it")
+    if section in REVOTABLE and section in topology_of(config).models:
+        why = f"it runs module {config.actors[section].module!r}, not the shipped actor the offline runs can re-vote"
+    elif section in topology_of(config).models:
+        why = "its votes come from the span session (it trains or asks a server)"
+    else:
+        why = "the offline runs over the recorded votes do not read it"
     raise ConfigError(f"cannot vary [{section}]: {why}; a grid varies {allowed}")
 
 

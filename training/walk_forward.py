@@ -2,7 +2,8 @@
 
 Consumes the recorded chunks of the run's span (bars and every model's votes), the run's config and
 its `Plan` (folds of train → validate → test); produces an `Outcome`: every configuration tried
-(`training.search`), per fold the one chosen on its validation window and, on its test window,
+(`training.search`, on its own models' votes), per fold the one chosen on its validation window
+(with its evidence and that of the best of all, `family_evidence`) and, on its test window,
 the learned policy (that choice) beside every baseline — `cash`, `buy_and_hold` (equal parts
 bought at the window's first open), `equal_weights`, `initial_weights`, `seed` (the seed's rule
 learning with the run's `[learning]`), each model alone — then the aggregate over the test

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import msgspec
+import numpy as np
 import pytest
 
 from analytics.recording import read_recording
@@ -24,6 +25,7 @@ from storage.store import Store
 from supervisor.harness import free_port, running_daemon
 from tests.helpers import topologies
 from tests.helpers.data import KLINES, REPO_ROOT, requires_shared_data
+from training.search import OfflineInputs
 
 SYMBOLS = ["AAAUSDT", "BBBUSDT"]
 
@@ -223,3 +225,17 @@ def test_the_offline_run_train_judges_with_is_what_the_topology_traded(tmp_path)
     assert len(traded) > 10
     assert sorted(tuple(getattr(t, f) for f in fields) for t in offline.trades) == \
         sorted(tuple(t[f] for f in fields) for t in traded)
+    # a configuration with other trading_ai and lava_ai settings: train casts their votes again offline,
+    # and they are the votes a session run with those settings records
+    other_db = tmp_path / "other.lmdb"
+    other = topology(other_db, REAL_MODELS, end="2021-01-02", learning={"update_every_trades": 5},
+                     trading_ai={"ema_fast": 20, "ema_slow": 60}, lava_ai={"z_entry": 1.5})
+    run_replay(tmp_path, "other", other)
+    recorded = read_recording(other_db).chunks(models, SYMBOLS)
+    first = recording.chunks(models, SYMBOLS)
+    revoted = OfflineInputs(first, config).chunks(other)
+    assert len(revoted) == len(recorded) == len(first)
+    assert all(any(not np.array_equal(got.action[m], old.action[m]) for got, old in zip(revoted, first))
+               for m in range(len(models)))   # both models' votes changed with their settings
+    for got, want in zip(revoted, recorded):
+        assert np.array_equal(got.action, want.action) and np.array_equal(got.confidence, want.confidence)

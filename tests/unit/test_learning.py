@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from config.schema import LearningConfig, TraderConfig
 from learning.engine import Hedge, SeedRule, Thompson, make_rule, project
-from learning.learner import Learner
+from learning.learner import COMPACT_AFTER, Learner, exact_partials
 from learning.projection import normalize_weights
 from marketdata.chunk import BarChunk, problems
 from messages.learning import Weights
@@ -226,3 +226,26 @@ def test_with_update_every_trades_the_rule_runs_only_after_that_many_shadow_trad
     resumed.restore(tick_by_tick.snapshot())   # the trades counted so far survive a checkpoint
     rest = [v for i in range(25, 50) for v in resumed.observe(ticks[i:i + 1], returns[:, i:i + 1], closed[i:i + 1])]
     assert halfway + rest == versions
+
+
+
+def test_credit_held_over_many_periods_stays_small_and_sums_exactly_as_if_kept_whole():
+    bars = 3 * COMPACT_AFTER
+    ticks = np.arange(bars + 1, dtype=np.int64) * 60_000
+    returns = np.random.default_rng(4).normal(0.0, 0.003, (2, bars + 1))
+    closed = np.zeros(bars + 1, np.int64)
+    closed[bars - 1] = 1
+    held = LearningConfig(algorithm="hedge", update_every_bars=bars, update_every_trades=1, min_weight=0.0, max_weight=1.0)
+    learner = Learner(held, ["a", "b"], {"a": 0.5, "b": 0.5}, 60_000)
+    for first in range(0, bars, 1000):   # chunks, one period of `bars` ticks: its credit folded as it grows
+        learner.observe(ticks[first:min(bars, first + 1000)], returns[:, first:min(bars, first + 1000)],
+                        closed[first:min(bars, first + 1000)])
+    assert all(len(series) <= COMPACT_AFTER for series in learner.state.growth.values())
+    (version,) = learner.observe(ticks[bars:], returns[:, bars:], closed[bars:])
+    whole = Learner(LearningConfig(algorithm="hedge", update_every_bars=bars, min_weight=0.0, max_weight=1.0), ["a", "b"],
+                    {"a": 0.5, "b": 0.5}, 60_000).observe(ticks, returns)
+    assert version.weights == whole[0].weights and version.cause == ["update"]
+    with pytest.raises(ValueError, match="update_every_trades needs the shadow trades"):
+        Learner(held, ["a", "b"], {"a": 0.5, "b": 0.5}, 60_000).observe(ticks[:2], returns[:, :2])
+    values = np.random.default_rng(5).normal(0.0, 1.0, 10_000) * 10.0 ** np.random.default_rng(6).integers(-12, 6, 10_000)
+    assert math.fsum(exact_partials(values.tolist())) == math.fsum(values.tolist())

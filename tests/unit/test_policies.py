@@ -34,9 +34,9 @@ def stored_model(version: int) -> bytes:
 
 def a_policy(tmp_path):
     config = run_config()
-    chosen = configured(config, trader={"entry_threshold": 0.5, "exit_threshold": -0.2}, learning={"hedge_eta": 7.0},
-                        trading_ai={"ema_fast": 8})
-    changes = {"trader.entry_threshold": 0.5, "learning.hedge_eta": 7.0, "trading_ai.ema_fast": 8}
+    chosen = configured(config, trader={"entry_threshold": 0.5, "exit_threshold": -0.2, "stop_loss": 0.02},
+                        learning={"hedge_eta": 7.0}, trading_ai={"ema_fast": 8})
+    changes = {"trader.entry_threshold": 0.5, "learning.hedge_eta": 7.0, "trading_ai.ema_fast": 8, "trader.stop_loss": 0.02}
     tried = Tried(Candidate(3, changes, chosen), validation=[],
                   tests=[], learner_state=b"state", final_weights=WEIGHTS, final_version=9, weights_path=[])
     span = tmp_path / "span.lmdb"
@@ -61,6 +61,7 @@ def test_a_policy_gets_new_catalog_versions_and_a_run_starts_from_all_it_chose(t
         assert base64.b64decode(learning.start_state) == b"state"
         assert (started.trader.entry_threshold, started.trader.exit_threshold) == (0.5, -0.2)
         assert started.trading_ai.ema_fast == 8   # the model settings it chose vote in the run
+        assert started.trader.stop_loss == 0.02   # and every trader setting its grid varied, not only the thresholds
         assert started.lgbm_ai.pinned_version == 2
         install_policy(catalog, policy, tmp_path / "run.lmdb")
         with Store(tmp_path / "run.lmdb", readonly=True) as store:
