@@ -13,8 +13,7 @@ socket. The parts live in `actors.runtime`; this class puts them together:
   exception in a handler is a broken invariant: the actor publishes `faulted` and exits non-zero,
   and the supervisor restarts it.
 - Replay without loss (DESIGN.md §3): an actor that publishes data topics keeps those frames in an
-  `Outbox` until every acknowledger has them; checkpoints, restores and resyncs are
-  `actors.runtime.recovery`'s.
+  `Outbox` until every acknowledger has them; checkpoints, restores and resyncs are `actors.runtime.recovery`'s.
 """
 
 from __future__ import annotations
@@ -197,6 +196,7 @@ class Actor(Recovery):
             self._report_fault(exc)
             raise
         finally:
+            await self._cancel_tasks()  # before the sockets close: a task still draining one would fail on it
             self._sockets.close()
             for store in filter(None, (self._own_store, self._checkpoints)):
                 store.close()

@@ -93,6 +93,19 @@ def test_daemon_gives_up_loudly_when_an_actor_crashes_on_start_forever(tmp_path)
     assert not run_dir.exists()
 
 
+def test_an_actor_that_gives_up_says_why_in_its_last_line_even_while_its_tasks_use_the_bus(tmp_path):
+    config = configured(actors=topology("sink", quitter={"module": "tests.helpers.giving_up_actor", "after": ["sink"]}),
+                        supervisor={"heartbeat_interval_s": 0.1})
+    daemon = start_daemon(tmp_path, config)
+    returncode = daemon.process.wait(timeout=60)
+    log = daemon.log()
+    assert returncode != 0
+    assert log.strip().splitlines()[-1].endswith(
+        "actor 'quitter' stopped on an error a restart would meet again, so it was not restarted: "
+        "SourceError: test.csv: line 7: 2 fields, expected at least 6 (test)"), log[-3000:]
+    assert "ZMQError" not in log, log[-3000:]  # a task left running on a closed socket
+
+
 def test_a_daemon_that_did_not_run_reads_the_beats_it_missed_before_it_judges_anyone(tmp_path):
     """Stopped (or starved of CPU) for longer than the heartbeat limit, the daemon wakes to beats
     still queued on its control socket: the actors kept beating, so none counts as hung."""
