@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from config.times import INTERVAL_MS as INTERVAL_MS  # re-exported: the intervals a table may have
+
 COLUMNS = ("open", "high", "low", "close", "volume", "quote_volume", "trades", "taker_buy_base")
-INTERVAL_MS = {"1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m": 1_800_000, "1h": 3_600_000}
 
 
 @dataclass(frozen=True)

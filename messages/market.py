@@ -40,6 +40,8 @@ class KlineBatch(Message, frozen=True, tag="KlineBatch/3"):
     raw_trades: bytes = msgspec.field(name="trades")                  # trade count, NaN when unknown
     raw_taker_buy_base: bytes = msgspec.field(name="taker_buy_base")  # base asset units, NaN when unknown
     synthetic: bool = False    # True when the rows come from the synthetic market generator
+    raw_parts: bytes = msgspec.field(name="parts", default=b"")  # int64 a row: feed bars aggregated into it
+    #   (decision bars, topic `md.bar`: fewer than its period holds = a gap); empty: exchange bars
 
     symbol_index = _array("raw_symbol", CODE)
     open_time = _array("raw_open_time", INT)
@@ -53,20 +55,28 @@ class KlineBatch(Message, frozen=True, tag="KlineBatch/3"):
     taker_buy_base = _array("raw_taker_buy_base", FLOAT)
 
     def __post_init__(self) -> None:
+        parts = {"parts": (self.raw_parts, INT)} if self.raw_parts else {}
         check_rows("KlineBatch", {"symbol": (self.symbols, self.raw_symbol)},
-                   {"open_time": (self.raw_open_time, INT),
+                   {"open_time": (self.raw_open_time, INT), **parts,
                     **{name: (getattr(self, "raw_" + name), FLOAT) for name in PRICE_COLUMNS}})
+
+    @property
+    def parts(self) -> np.ndarray:
+        """Feed bars in each row (1 for exchange bars)."""
+        return view(self.raw_parts, INT) if self.raw_parts else np.ones(self.rows, INT)
 
     @classmethod
     def of(cls, *, interval_ms: int, symbol: Sequence[str] | np.ndarray, open_time: Sequence[int] | np.ndarray,
-           synthetic: bool = False, **columns_and_envelope) -> KlineBatch:
+           synthetic: bool = False, parts: Sequence[int] | np.ndarray | None = None,
+           **columns_and_envelope) -> KlineBatch:
         """A batch from per-row values; a price column left out is NaN (the envelope's fields pass through)."""
         symbols, codes = factorized(symbol)
         rows = len(codes) // CODE.itemsize
         raw = {"raw_" + name: packed(columns_and_envelope.pop(name, np.full(rows, np.nan)), FLOAT)
                for name in PRICE_COLUMNS}
         return cls(interval_ms=interval_ms, symbols=symbols, raw_symbol=codes, raw_open_time=packed(open_time, INT),
-                   synthetic=synthetic, **raw, **columns_and_envelope)
+                   synthetic=synthetic, raw_parts=b"" if parts is None else packed(parts, INT), **raw,
+                   **columns_and_envelope)
 
     @property
     def rows(self) -> int:
