@@ -1,7 +1,7 @@
-"""lava_ai: volatility- and volume-adaptive mean reversion voting on every bar.
+"""lava_ai: volatility- and volume-adaptive mean reversion voting on every decision bar.
 
-Consumes `md.kline`, `clock`; produces `sig.lava_ai` (`VoteBatch`) and `ack.lava_ai`.
-Config: `[lava_ai]` (window, entry z-score, volume-spike z-score). Logic: `signals.mean_reversion`.
+Consumes `md.bar`, `clock`; produces `sig.lava_ai` (`VoteBatch`) and `ack.lava_ai`.
+Config: `[lava_ai]` (window, entry z-score, volume-spike z-score, trend filter). Logic: `signals.mean_reversion`.
 """
 
 from __future__ import annotations

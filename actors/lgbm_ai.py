@@ -1,12 +1,11 @@
-"""lgbm_ai: a LightGBM classifier of the net-of-fees forward return, trained walk-forward.
+"""lgbm_ai: a LightGBM classifier of the multi-day direction net of costs, trained walk-forward.
 
-Consumes `md.kline`, `clock`; produces `sig.lgbm_ai` (`VoteBatch`, version `lgbm-<V>`) and
+Consumes `md.bar` (decision bars), `clock`; produces `sig.lgbm_ai` (`VoteBatch`, version `lgbm-<V>`) and
 `ack.lgbm_ai`; writes every model it trains to the `models` database of its own store
 (`[database] path` on its host — on another host, the agent's `--data` folder: a local store; it
 learns from the bars on the bus, so it never needs another actor's disk). Config: `[lgbm_ai]`
-(barriers, windows, LightGBM parameters, `pinned_version`), `[trader]` (the barriers it follows, fees,
-slippage). Logic and the
-walk-forward rules: `signals.lgbm`. Its checkpoint holds the feature state and the current model's
+(horizon, windows, LightGBM parameters, `pinned_version`), `[trader]` (the fees and slippage a
+label must beat). Logic and the walk-forward rules: `signals.lgbm`. Its checkpoint holds the feature state and the current model's
 version; the training window's samples are its journal.
 """
 
@@ -17,10 +16,10 @@ import msgspec
 import actors.runtime.without_pandas  # noqa: F401  (before lightgbm)
 from actors.runtime.entry import main
 from actors.voting import VotingActor
-from marketdata.table import INTERVAL_MS
+from config.times import INTERVAL_MS
 from messages.counters import LgbmCounters
 from messages.market import KlineBatch
-from signals.lgbm import LgbmModel, barriers_of
+from signals.lgbm import LgbmModel
 from signals.stored_model import StoredModel
 from storage.models import get_model, put_model
 
@@ -32,10 +31,9 @@ class LgbmAi(VotingActor):
         store = self.own_store()
         try:
             trader = self.config.trader
-            barriers = barriers_of(self.config.lgbm_ai, trader.take_profit, trader.stop_loss, trader.fee_rate,
-                                   trader.slippage)
             return LgbmModel(
-                self.config.lgbm_ai, self.config.test.symbols, barriers, INTERVAL_MS[self.config.feed.interval],
+                self.config.lgbm_ai, self.config.test.symbols, INTERVAL_MS[self.config.feed.decision_interval],
+                2 * (trader.fee_rate + trader.slippage),
                 save=lambda model: put_model(store, model.version, msgspec.msgpack.encode(model)),
                 load=lambda version: _decoded(get_model(store, version)), log=self.log.info,
             )

@@ -10,7 +10,7 @@ the model file is missing or the port is taken by another process. A start that 
 model: the server exits, or is not ready in time) counts against the restart budget like a crash.
 `LlmStatus.retrying` says whether a `down` server will be started again (so a replay's mistral_ai
 waits for it) or not (refused, or the budget spent: it abstains). Every
-`health_check_interval` it probes (liveness and a one-token completion). It restarts the server
+`health_check_interval_s` it probes (liveness and a one-token completion). It restarts the server
 when it exits, hangs (a probe with no answer within `probe_timeout_s`) or fails
 `probe_failures_to_restart` probes in a row, with exponential backoff and a budget of
 `max_restarts` in `restart_period_s`; past the budget it stays down. The server runs in its own
@@ -72,7 +72,7 @@ class LlmSupervisor(Actor):
         bump(self.counters.states, state)
 
     async def _supervise(self) -> None:
-        interval = self.config.mistral.health_check_interval
+        interval = self.config.mistral.health_check_interval_s
         while True:
             self._publish("starting")
             try:

@@ -3,7 +3,8 @@
 Consumes `ack.<acker>` from the topology's acknowledgers (replay: the recorder, the models, the
 trader, the learner — `config.topology`); produces `md.kline`
 (`KlineBatch`: live one clock tick of all symbols, in replay a chunk of up to `chunk_ticks`
-ticks), `clock` after each, `sys.gap` (the gap ledger: source gaps, live disconnects and
+ticks), before each `md.bar` (the decision bars those ticks complete, `[feed] decision_interval`,
+aggregated by `marketdata.aggregate`: often none), `clock` after each, `sys.gap` (the gap ledger: source gaps, live disconnects and
 backfills) and, at the end of a replay, `sys.end`.
 
 Live (`[feed] mode = "live"`): `marketdata.live.LiveKlines` keeps the websocket and backfills;
@@ -34,7 +35,8 @@ import msgspec
 from actors.base import Actor
 from actors.runtime.entry import main
 from config.runtime import CACHE_DIR_NAME
-from config.times import parse_time
+from config.times import INTERVAL_MS, parse_time
+from marketdata.aggregate import LiveDecisionBars, live_batch
 from marketdata.binance import ClosedKline
 from marketdata.chunks import TickChunker
 from marketdata.sources import load_source
@@ -74,13 +76,14 @@ class MarketFeed(Actor):
 
             self.live = LiveKlines(feed, self.config.test.symbols, self._publish_live_tick, self._publish_gap,
                                    self._count_drop, self.log)
+            self.decision_bars = LiveDecisionBars(self.live.interval_ms, INTERVAL_MS[feed.decision_interval])
             return
         start = parse_time(feed.start) if feed.start else None
         end = parse_time(feed.end) if feed.end else None
         key = f"{feed.source}|{feed.interval}|{','.join(self.config.test.symbols)}|{start}|{end}"
         table = await asyncio.to_thread(cached_table, Path(self.args.run_dir) / CACHE_DIR_NAME, key, lambda: load_source(
             feed.source, interval=feed.interval, symbols=self.config.test.symbols, start_ms=start, end_ms=end))
-        self.chunker = TickChunker(table)
+        self.chunker = TickChunker(table, INTERVAL_MS[feed.decision_interval])
         self.gaps = self.chunker.gaps_before()
         self.chunk = chunk_size(feed, table.interval_ms)
         self.resume_tick = 0
@@ -104,7 +107,7 @@ class MarketFeed(Actor):
         """The seqs the first frames from `tick` on had (chunks are cut at fixed ticks: they repeat
         exactly, so receivers that have them drop them)."""
         chunks = -(-tick // self.chunk)
-        self.seqs[topics.KLINE] = self.seqs[topics.CLOCK] = chunks
+        self.seqs[topics.KLINE] = self.seqs[topics.BAR] = self.seqs[topics.CLOCK] = chunks
         self.seqs[topics.GAP] = sum(len(found) for at, found in self.gaps.items() if at < tick)
 
     async def on_running(self) -> None:
@@ -120,6 +123,8 @@ class MarketFeed(Actor):
             interval_ms=self.live.interval_ms, symbol=list(columns[0]), open_time=list(columns[1]),
             **{name: list(columns[i]) for i, name in enumerate(COLUMNS, start=2)}, ts_event=open_time,
         )
+        done = self.decision_bars.tick(open_time, [(bar.symbol, bar._asdict()) for bar in bars])
+        self.publish(topics.BAR, live_batch(done, self.decision_bars.decision_ms, open_time))
         self.publish(topics.KLINE, batch)
         self.publish(topics.CLOCK, Clock(bar_time=open_time, ts_event=open_time))
         self.counters.ticks_sent += 1
@@ -198,6 +203,7 @@ class MarketFeed(Actor):
         for tick in range(first, last):
             for gap in self.gaps.get(tick, ()):
                 self.publish(topics.GAP, gap, bar_time)
+        self.publish(topics.BAR, self.chunker.decision_batch(first, last), bar_time)
         self.publish(topics.KLINE, self.chunker.batch(first, last), bar_time)
         self.publish(topics.CLOCK, Clock(bar_time=bar_time, ts_event=bar_time), bar_time)
         self.counters.ticks_sent = last

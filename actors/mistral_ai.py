@@ -1,9 +1,9 @@
-"""mistral_ai: asks the local LLM for a vote every N bars per symbol, and holds it in between.
+"""mistral_ai: asks the local LLM for a vote every so often per symbol, and holds it in between.
 
-Consumes `md.kline`, `clock`, `llm.status`; produces `sig.mistral_ai` (`VoteBatch`) and
+Consumes `md.bar` (decision bars), `clock`, `llm.status`; produces `sig.mistral_ai` (`VoteBatch`) and
 `ack.mistral_ai`; reads and writes the `llm_cache` database of its own store (`[database] path`
 on its host — on another host, the agent's `--data` folder: a local store, never the recorder's
-disk; it talks to the LLM server of its own host, so `llm_supervisor` goes where it goes). Config: `[mistral_ai]` (every_n_bars, history_bars, temperature, seed, max_tokens,
+disk; it talks to the LLM server of its own host, so `llm_supervisor` goes where it goes). Config: `[mistral_ai]` (every, history, temperature, seed, max_tokens,
 request timeout), `[mistral]` (server address, model file). The model: `llm.voter`.
 
 The question goes to `/v1/chat/completions` with a JSON schema (llama.cpp constrains the output to
@@ -26,6 +26,7 @@ import httpx
 
 from actors.runtime.entry import main
 from actors.voting import VotingActor
+from config.times import INTERVAL_MS
 from llm.cache import cache_key, file_sha256
 from llm.voter import Abstain, MistralModel
 from messages import topics
@@ -43,7 +44,8 @@ class MistralAi(VotingActor):
     Counters = MistralCounters
 
     def make_model(self) -> MistralModel:
-        return MistralModel(self.config.mistral_ai, self.config.test.symbols, self._ask, self.counters, self.log.warning)
+        return MistralModel(self.config.mistral_ai, self.config.test.symbols, INTERVAL_MS[self.config.feed.decision_interval],
+                            self._ask, self.counters, self.log.warning)
 
     async def on_start(self) -> None:
         config = self.config
@@ -100,7 +102,7 @@ class MistralAi(VotingActor):
         one that is down for good (refused, or its restart budget spent)."""
         loop = asyncio.get_running_loop()
         mistral = self.config.mistral
-        deadline = loop.time() + (mistral.startup_timeout + mistral.backoff_max_s) * (mistral.max_restarts + 1)
+        deadline = loop.time() + (mistral.startup_timeout_s + mistral.backoff_max_s) * (mistral.max_restarts + 1)
         while self._waiting():
             remaining = deadline - loop.time()
             if remaining <= 0:

@@ -1,7 +1,7 @@
 """recorder: every bus message into LMDB, in durable batches, acknowledged once it is on disk.
 
 Consumes every topic; produces `ack.recorder` (`Ack(upto=<bar time every publisher's frames up to
-are recorded>)`) after each commit, and hot backups every `[database] backup_interval`. Writes the `stream` and `names`
+are recorded>)`) after each commit, and hot backups every `[database] backup_interval_s`. Writes the `stream` and `names`
 databases of `[database] path` (key topic | ts_event | src | seq, value the payload bytes as
 received) and, in the same transaction as each batch, its `BatchRecord` (`storage.recording`).
 
@@ -147,7 +147,7 @@ class Recorder(Actor):
     async def _backups(self) -> None:
         database = self.config.database
         while True:
-            await asyncio.sleep(database.backup_interval)
+            await asyncio.sleep(database.backup_interval_s)
             started = time.monotonic()
             target = await asyncio.to_thread(make_backup, self.store, database.max_backup_files)
             self.counters.backups += 1

@@ -1,9 +1,9 @@
 """rl_learner: the seed's ReinforcementLearningEngine — every expert's shadow book in, versioned weights out.
 
-Consumes `md.kline`, `clock`, `sig.<model>` of every enabled model, and `rl.command` (rollbacks);
-produces `rl.credit` (`Credit`: each expert's net return over every tick of a chunk) and
-`rl.weights` (`Weights`: a new version at the first tick of every learning period, effective from
-that tick — the schedule is in `learning.learner`, the trader's side of it in `actors.trader`),
+Consumes `md.kline`, `md.bar`, `clock`, `sig.<model>` of every enabled model, and `rl.command`
+(rollbacks); produces `rl.credit` (`Credit`: each expert's net return over every tick of a chunk)
+and `rl.weights` (`Weights`: a new version at every update tick, effective from that tick — the
+schedule is in `learning.learner`, the trader's side of it in `actors.trader`),
 and stores every version in the `weights` database of its store. Config: `[learning]` (the rule:
 seed, hedge or thompson; rates, bounds, the period, initial weights), `[trader]` (the books trade
 like the trader).
@@ -21,9 +21,9 @@ import msgspec
 
 from actors.base import Actor
 from actors.runtime.entry import main
-from learning.learner import Learner, first_version
+from config.times import INTERVAL_MS, duration_ms
+from learning.learner import Learner, first_version, update_ticks
 from marketdata.chunk import Universe
-from marketdata.table import INTERVAL_MS
 from messages import topics
 from messages.counters import LearnerCounters
 from messages.learning import Credit, WeightsCommand
@@ -41,7 +41,7 @@ class _State(msgspec.Struct):
 
 
 class RlLearner(Actor):
-    subscriptions = (topics.KLINE, topics.CLOCK, topics.SIGNAL_PREFIX, topics.WEIGHTS_COMMAND)
+    subscriptions = (topics.KLINE, topics.BAR, topics.CLOCK, topics.SIGNAL_PREFIX, topics.WEIGHTS_COMMAND)
     Counters = LearnerCounters
     keeps_outbox = True
 
@@ -49,11 +49,12 @@ class RlLearner(Actor):
         config = self.config
         self.models = self.topology.models
         self.interval_ms = INTERVAL_MS[config.feed.interval]
+        self.update_ms = duration_ms(config.learning.update_every)
         self.assembler = ChunkAssembler(self.models, Universe(config.test.symbols))
-        self.books = ShadowBooks(self.models, config.trader, config.test.symbols)
+        self.books = ShadowBooks(self.models, config.trader, config.test.symbols, INTERVAL_MS[config.feed.decision_interval])
         start = first_version(config)
         self.experts = self.topology.experts(config)
-        self.learner = Learner(config.learning, self.experts, self.topology.initial_weights(config), self.interval_ms, start)
+        self.learner = Learner(config.learning, self.experts, self.topology.initial_weights(config), start)
         self.credit_rows = [self.books.experts.index(expert) for expert in self.experts]
         self.last_tick: int | None = None
         self.position = -1
@@ -76,9 +77,12 @@ class RlLearner(Actor):
             self.request_resync(self.position, self.sources)
 
     def on_kline_batch(self, topic: str, batch: KlineBatch) -> None:
-        """`KlineBatch(...)`: the bars every book is marked on."""
+        """`KlineBatch(...)` on `md.kline`: the bars every book is marked on; on `md.bar`: the decision bars."""
         if batch.ts_event > self.position:
-            self.assembler.add_bars(batch)
+            if topic == topics.BAR:
+                self.assembler.add_decision_bars(batch)
+            else:
+                self.assembler.add_bars(batch)
             self._advance()
 
     def on_vote_batch(self, topic: str, batch: VoteBatch) -> None:
@@ -90,19 +94,19 @@ class RlLearner(Actor):
         self._advance(force=not self.replay)
 
     def _advance(self, force: bool = False) -> None:
-        while (ready := self.assembler.take(force=force)) is not None:
-            returns, equity, closed = self.books.run(ready)
-            position = int(ready.batch.ts_event)
-            self.publish(topics.CREDIT, Credit(experts=self.books.experts, bar_time=ready.ticks.tolist(),
+        while (voted := self.assembler.take(force=force)) is not None:
+            returns, equity, closed = self.books.run(voted)
+            position = int(voted.batch.ts_event)
+            self.publish(topics.CREDIT, Credit(experts=self.books.experts, bar_time=voted.ticks.tolist(),
                                                returns=returns.tolist(), equity=equity.tolist(), ts_event=position),
                          position)
-            versions = self.learner.observe(ready.ticks, returns[self.credit_rows], closed)
+            versions = self.learner.observe(voted.ticks, returns[self.credit_rows], update_ticks(voted, self.update_ms))
             for version in versions:
                 self.publish(topics.WEIGHTS, version, position)
-            self.last_tick = int(ready.ticks[-1])
+            self.last_tick = int(voted.ticks[-1])
             self.position = position
             counters = self.counters
-            counters.ticks += len(ready.ticks)
+            counters.ticks += len(voted.ticks)
             counters.updates = self.learner.state.updates
             counters.version = self.learner.state.version
             if versions:  # durable before the checkpoint: a restart from an older one makes them again, equal

@@ -1,20 +1,21 @@
-"""trader: the ensemble (the seed's MultiAIOrchestrator) and a paper broker, a chunk at a time.
+"""trader: the ensemble (the seed's MultiAIOrchestrator) and its paper book, a chunk at a time.
 
-Consumes `md.kline`, `clock`, `sig.<model>` of every enabled model, `rl.weights`; produces one
-`decision` (`DecisionBatch`) per chunk (per tick live) — every row's score, action, weights version
-and every model's vote — and `trade.open`, `trade.closed`, and `ack.trader` after each chunk.
-Config: `[trader]` (sizing, fees, slippage, thresholds, risk rules, the live vote deadline).
+Consumes `md.kline` (the bars it fills and marks on), `md.bar` (the decision bars), `clock`,
+`sig.<model>` of every enabled model, `rl.weights`; produces one `decision` (`DecisionBatch`) per
+chunk (per tick live) — every decision bar's score, target weight, order, weights version and every
+model's vote — and `trade.open`, `trade.closed`, and `ack.trader` after each chunk. Config:
+`[trader]` (sizing, fees, slippage, band, breaker, the live vote deadline).
 
 The schedule (pipelined, deterministic without per-tick waits): the learner publishes a new
-weights version at the first tick of every learning period (`[learning] update_every_bars` bars,
-aligned to the epoch), computed only from bars before that tick, and `Weights.effective_from`
-says that tick. The trader decides each bar with the newest version effective at or before it;
-it waits only when it reaches the first tick of a period whose version has not arrived yet, and
-then only until it does. Nothing else ever waits for the learner: the two run side by side. A
-chunk is decided once every model has voted on every row of it (replay: always; live: or when
-`vote_deadline_ms` has passed since its clock, a missing vote then counted and taken as an
-abstention, and a version applied as soon as it arrives). Per chunk: `trading.ensemble` scores
-every row with its tick's weights; `trading.broker` fills, risk-checks and decides.
+weights version at every update tick (`learning.learner.update_ticks`: the decision ticks that
+close a `[learning] update_every` period), computed from the ticks up to it, and
+`Weights.effective_from` says that tick. The trader decides each decision bar with the newest
+version effective at or before it; it waits only when it reaches an update tick whose version has
+not arrived yet, and then only until it does. Nothing else ever waits for the learner: the two run
+side by side. A chunk is decided once every model has voted on every decision bar of it (replay:
+always; live: or when `vote_deadline_ms` has passed since its clock, a missing vote then counted
+and taken as an abstention, and a version applied as soon as it arrives). Per chunk:
+`trading.desk` mixes the experts' portfolios with the weights and its book fills and marks.
 
 Restarts (replay): after each chunk the trader checkpoints its desk — the book (equity, positions,
 pending orders, marks), the versions that can still apply — the last tick and its counters, then
@@ -32,15 +33,15 @@ import msgspec
 
 from actors.base import Actor
 from actors.runtime.entry import main
-from learning.learner import first_version
+from config.times import INTERVAL_MS, duration_ms
+from learning.learner import first_version, update_ticks
 from marketdata.chunk import Universe
-from marketdata.table import INTERVAL_MS
 from messages import topics
 from messages.counters import TraderCounters
 from messages.learning import Weights
 from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
-from trading.assembly import ChunkAssembler, Ready
+from trading.assembly import ChunkAssembler, VotedChunk
 from trading.desk import Decided, Desk
 
 
@@ -51,7 +52,7 @@ class _State(msgspec.Struct):
 
 
 class Trader(Actor):
-    subscriptions = (topics.KLINE, topics.CLOCK, topics.SIGNAL_PREFIX, topics.WEIGHTS)
+    subscriptions = (topics.KLINE, topics.BAR, topics.CLOCK, topics.SIGNAL_PREFIX, topics.WEIGHTS)
     Counters = TraderCounters
     keeps_outbox = True
 
@@ -60,11 +61,12 @@ class Trader(Actor):
         self.assembler = ChunkAssembler(self.topology.models, Universe(config.test.symbols))
         initial = first_version(config)
         self.desk = Desk(self.topology.models, config.trader, config.test.symbols, initial,
-                         experts=self.topology.experts(config))
+                         INTERVAL_MS[config.feed.decision_interval], experts=self.topology.experts(config))
         self.waits_for_learner = self.replay and self.topology.learner is not None
-        self.period_ms = config.learning.update_every_bars * INTERVAL_MS[config.feed.interval]
+        self.update_ms = duration_ms(config.learning.update_every)
         self.last_tick: int | None = None
-        self.current: Ready | None = None
+        self.current: VotedChunk | None = None
+        self.updates: set[int] = set()   # the current chunk's update ticks (indices)
         self.done_ticks = 0              # ticks of the current chunk decided so far
         self.parts: list[Decided] = []   # the current chunk's decided parts
         self.deadline_s = config.trader.vote_deadline_ms / 1000
@@ -89,10 +91,13 @@ class Trader(Actor):
 
     # ----- inputs ---------------------------------------------------------------------------
     def on_kline_batch(self, topic: str, batch: KlineBatch) -> None:
-        """`KlineBatch(...)`: the bars to fill, risk-check and decide on."""
+        """`KlineBatch(...)` on `md.kline`: the bars to fill and mark on; on `md.bar`: the decision bars."""
         if batch.ts_event <= self.position:
             return  # decided before a restart
-        self.assembler.add_bars(batch)
+        if topic == topics.BAR:
+            self.assembler.add_decision_bars(batch)
+        else:
+            self.assembler.add_bars(batch)
         self._advance()
 
     def on_vote_batch(self, topic: str, batch: VoteBatch) -> None:
@@ -128,6 +133,7 @@ class Trader(Actor):
                     break
                 self.counters.missing_votes += self.current.missing
                 self.done_ticks, self.parts = 0, []
+                self.updates = set(update_ticks(self.current, self.update_ms)) if self.waits_for_learner else set()
                 for tick in self.current.ticks.tolist():
                     self.clock_seen.pop(tick, None)
             if not self._decide_available():
@@ -153,7 +159,7 @@ class Trader(Actor):
         start = end = self.done_ticks
         while end < len(ticks):
             tick = int(ticks[end])
-            if self._due(tick) and not self.desk.has_version_from(tick):
+            if end in self.updates and not self.desk.has_version_from(tick):
                 if end == start:
                     self.counters.weight_waits += 1
                 break
@@ -163,11 +169,6 @@ class Trader(Actor):
             self._decide(start, end)
             self.done_ticks = end
         return end == len(ticks)
-
-    def _due(self, tick: int) -> bool:
-        """A version is due at the first tick of a learning period (replay with a learner)."""
-        return (self.waits_for_learner and self.last_tick is not None
-                and tick // self.period_ms != self.last_tick // self.period_ms)
 
     def _decide(self, first_tick: int, end_tick: int) -> None:
         decided = self.desk.decide(self.current, first_tick, end_tick)
@@ -181,7 +182,7 @@ class Trader(Actor):
         counters.trades_opened += len(result.opened)
         counters.trades_closed += len(result.closed)
         counters.ticks += end_tick - first_tick
-        counters.decisions += decided.hi - decided.lo
+        counters.decisions += len(decided.rows)
         if len(result.equity):
             counters.equity = float(result.equity[-1])
         if len(decided.versions):

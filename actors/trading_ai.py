@@ -1,7 +1,7 @@
-"""trading_ai: technical rules (EMA crossover, MACD, RSI) voting on every bar.
+"""trading_ai: technical rules (time-series momentum, moving averages, channel breakouts) on every decision bar.
 
-Consumes `md.kline`, `clock`; produces `sig.trading_ai` (`VoteBatch`) and `ack.trading_ai`.
-Config: `[trading_ai]` (periods, RSI bounds, score threshold). Logic: `signals.technical`.
+Consumes `md.bar`, `clock`; produces `sig.trading_ai` (`VoteBatch`) and `ack.trading_ai`.
+Config: `[trading_ai]` (lookbacks, forms, score threshold). Logic: `signals.technical`.
 """
 
 from __future__ import annotations

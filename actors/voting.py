@@ -1,10 +1,11 @@
 """The runtime every voting model shares: the bus, the acknowledgements and the restart — nothing else.
 
-Consumes `md.kline` and `clock`; produces on `sig.<model>` the model's votes on every row of every
-`KlineBatch` (one `VoteBatch` per model version the chunk was voted with — usually one), and
-`ack.<model>` after each clock, so a replay waits for the model (lossless, deterministic). The
-model itself is a `signals.model.ChunkModel` the subclass makes (`make_model`): a pure function of
-the chunks it has seen, with its state explicit.
+Consumes `md.bar` (the decision bars, `[feed] decision_interval`) and `clock`; produces on
+`sig.<model>` the model's votes on every decision bar (one `VoteBatch` per model version the bars
+were voted with — usually one; none for a chunk that completed no decision bar), and `ack.<model>`
+after each clock, so a replay waits for the model (lossless, deterministic). The model itself is a
+`signals.model.ChunkModel` the subclass makes (`make_model`): a pure function of the decision bars
+it has seen, with its state explicit.
 
 In replay the state is checkpointed at every clock, before the acknowledgement; after a restart
 (the supervisor sets PEPER_RESTARTS) the model resumes from its checkpoint and asks the feed for
@@ -27,7 +28,7 @@ from storage.checkpoints import read_journal
 
 
 class VotingActor(Actor):
-    subscriptions = (topics.KLINE, topics.CLOCK)
+    subscriptions = (topics.BAR, topics.CLOCK)
     Counters = VotingCounters
     keeps_outbox = True
 
@@ -51,14 +52,17 @@ class VotingActor(Actor):
             self.request_resync(self.position, {self.topology.feed})
 
     async def on_kline_batch(self, topic: str, batch: KlineBatch) -> None:
-        """`KlineBatch(symbol=["BTCUSDT", ...], open_time=[...], close=[...], ...)`: vote every row."""
+        """`KlineBatch(interval_ms=86400000, symbol=["BTCUSDT", ...], open_time=[...], close=[...], ...)`
+        on `md.bar`: vote every decision bar."""
         if batch.ts_event <= self.position:
             return  # voted before a restart
+        self.position = batch.ts_event
+        if not batch.rows:
+            return
         chunk = BarChunk.from_batch(batch, self.universe)
         votes = self.model.vote(chunk)
         if inspect.isawaitable(votes):
             votes = await votes
-        self.position = batch.ts_event
         self._count(batch, chunk, votes)
         self.publish_votes(batch, votes)
 

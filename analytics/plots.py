@@ -23,11 +23,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from analytics.baselines import recorded_chunks, shadow_equity
 from analytics.recording import Recording
-from analytics.simulate import shadow_equity
 from analytics.trade_charts import dates_of, trade_charts
 from config.schema import PeperConfig
-from config.topology import topology_of
 
 HIGHLIGHTED = ("learned", "cash", "buy_and_hold", "equal_weights", "initial_weights", "seed")
 
@@ -72,8 +71,8 @@ def equity_plot(document: dict, config: PeperConfig, path: Path) -> dict:
     daily = document["daily"]
     days = [_day(text) for text in daily["day"]]
     initial = config.trader.initial_equity
-    series = {name: (initial * np.cumprod(1 + np.asarray(daily[name]))).tolist()
-              for name in document["aggregate"] if name in daily}
+    series = {name: (initial * np.cumprod(1 + np.asarray(daily["returns"][name]))).tolist()
+              for name in document["aggregate"] if name in daily["returns"]}
     learned = np.asarray(series["learned"])
     peak = np.maximum.accumulate(learned) if len(learned) else learned
     drawdown = ((peak - learned) / peak).tolist() if len(learned) else []
@@ -124,26 +123,35 @@ def weights_plot(document: dict, path: Path) -> dict:
     return {"file": path.name, "series": {"day": [point["day"] for point in path_points], **series}}
 
 
+POINTS = 4000   # the most points a line of a plot over a recording draws
+
+
 def models_plot(recording: Recording, config: PeperConfig, path: Path) -> dict:
-    """Each expert's shadow-book equity after every chunk (its votes alone, traded like the trader)."""
-    times, series = shadow_equity(recording, config, topology_of(config).models)
+    """Each expert's shadow-book equity at the close of every tick (every k-th past POINTS ticks; the
+    last always), its portfolio alone, traded like the trader."""
+    times, equity = shadow_equity(recorded_chunks(recording, config), config)
+    keep = np.unique(np.concatenate([np.arange(0, len(times), max(1, len(times) // POINTS)), [len(times) - 1]])) \
+        if len(times) else np.empty(0, np.int64)
+    times = times[keep]
+    series = {expert: values[keep].tolist() for expert, values in equity.items()}
     dates = dates_of(times)
     figure, axes = plt.subplots(figsize=(10, 4.5))
     for expert, values in series.items():
         axes.plot(dates, values, label=expert)
-    axes.set(title="Each expert's shadow book over the span: its votes alone, traded like the trader",
+    axes.set(title="Each expert's shadow book over the span: its portfolio alone, traded like the trader",
              xlabel="date (UTC)", ylabel="equity (USDT)")
     axes.legend(fontsize=8)
     figure.autofmt_xdate()
     _save(figure, path)
-    return {"file": path.name, "series": {"time": times, **series}}
+    return {"file": path.name, "series": {"time": times.tolist(), **series}}
 
 
 def comparison_plot(documents: dict[int, dict], initial_equity: float, path: Path) -> Path:
     """The seed's plot_performance_comparison: two runs' learned equity over their test windows."""
     figure, axes = plt.subplots(figsize=(10, 4.5))
     for run, daily in documents.items():
-        axes.plot([_day(text) for text in daily["day"]], initial_equity * np.cumprod(1 + np.asarray(daily["learned"])),
+        axes.plot([_day(text) for text in daily["day"]],
+                  initial_equity * np.cumprod(1 + np.asarray(daily["returns"]["learned"])),
                   label=f"run {run}")
     axes.set(title="Learned equity over the test windows", xlabel="date (UTC)", ylabel="equity (USDT)")
     axes.legend()

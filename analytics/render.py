@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 FIGURES = (("roi", "ROI", "pct"), ("sharpe", "Sharpe (annualised)", "{:.2f}"), ("max_drawdown", "max DD", "pct"),
-           ("win_rate", "win rate", "pct"), ("trades", "trades", "{}"))
+           ("win_rate", "win rate", "pct"), ("trades", "trades", "{}"), ("turnover", "turnover", "{:.1f}x"),
+           ("exposure", "exposure", "pct"))
 
 
 def fmt(value: object, style: str = "{}") -> str:
@@ -57,6 +58,15 @@ def tables(document: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     found.append(("The seed's production criteria (aggregate)", ["criterion", "value", "met"],
                   [[c["criterion"], c["value"], {True: "yes", False: "no", None: "n/a"}[c["met"]]]
                    for c in document["criteria"]]))
+    if document.get("iterations"):
+        found.append(("The seed's loop: each iteration a window after the last, the learner carried on",
+                      ["iteration", "window", "win rate", "ROI", "trades (vs first)", "max DD", "improved", "criterion met"],
+                      [[str(i["number"]), _window(i["window"]), fmt(i["figures"]["win_rate"], "pct"),
+                        fmt(i["figures"]["roi"], "pct"),
+                        f"{i['figures']['trades']} ({fmt(i['trades_vs_first'], '{:.2f}')}x)",
+                        fmt(i["figures"]["max_drawdown"], "pct"),
+                        {True: "yes", False: "no", None: "-"}[i["improved"]], "yes" if i["met"] else "no"]
+                       for i in document["iterations"]]))
     chosen_in = {}
     for fold in document["folds"]:
         chosen_in.setdefault(fold["chosen"], []).append(str(fold["number"]))
@@ -70,8 +80,6 @@ def tables(document: dict) -> list[tuple[str, list[str], list[list[str]]]]:
             ["weights version", str(policy["weights_version"])],
             ["weights", ", ".join(f"{k} {v:.3f}" for k, v in policy["weights"].items())],
             ["lgbm_ai model version", str(policy["lgbm_version"]) if policy["lgbm_version"] else "none trained"],
-            ["thresholds", ", ".join(f"{k} {str(v).lower() if isinstance(v, bool) else f'{v:g}'}"
-                                     for k, v in policy["thresholds"].items())],
             ["configuration", _changes(policy["changes"])],
             ["learned up to", policy["learned_upto"]]]))
     span = document["span_session"]
@@ -79,9 +87,8 @@ def tables(document: dict) -> list[tuple[str, list[str], list[list[str]]]]:
 
 
 def _validated(figures: dict, metric: str) -> str:
-    """A validation window's metric, and how sure its days are that it beat cash (when measured)."""
-    shown = fmt(figures[metric], _style(metric))
-    return shown if figures.get("evidence") is None else f"{shown}; evidence {fmt(figures['evidence'], 'pct')}"
+    """A validation window's metric."""
+    return fmt(figures[metric], _style(metric))
 
 
 def recording_tables(document: dict) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -96,25 +103,13 @@ def recording_tables(document: dict) -> list[tuple[str, list[str], list[list[str
 
 def session_tables(per_model: dict, gaps: list[dict], where: str) -> list[tuple[str, list[str], list[list[str]]]]:
     """Each model's shadow book and voting, and the gap ledger, of a recorded session."""
-    return [(f"Each model over {where} (its shadow book: its votes alone, traded like the trader)",
-             ["model", "votes", "abstentions", "shadow equity (USDT)", "shadow ROI"],
+    return [(f"Each expert over {where} (its shadow book: its portfolio alone, traded like the trader)",
+             ["expert", "votes", "abstentions", "shadow equity (USDT)", "shadow ROI"],
              [[m, str(d["votes"]), str(d["abstentions"]), fmt(d["shadow_equity"], "{:,.2f}"), fmt(d["shadow_roi"], "pct")]
               for m, d in per_model.items()]),
             (f"Gap ledger of {where}", ["symbol", "from", "to", "kind", "detail"],
              [[g["symbol"], _minute(g["start"]), _minute(g["end"]), g["kind"], g["detail"]] for g in gaps]
              or [["-", "-", "-", "-", "no gaps"]])]
-
-
-def stood_aside_line(document: dict) -> str | None:
-    """Which folds stood aside in cash for want of evidence on validation, and the surest candidate of each."""
-    aside = [fold for fold in document.get("folds", []) if fold.get("stood_aside")]
-    if not aside:
-        return None
-    return (f"Stood aside in cash in fold(s) {', '.join(str(f['number']) for f in aside)}: no configuration's "
-            f"validation days beat cash in {fmt(document['evidence'], 'pct')} of their bootstrap resamples, alone and "
-            "for all of them having been tried ([training] evidence; White's reality check); the surest: "
-            + "; ".join(f"#{f['surest']['number']} {fmt(f['surest']['evidence'], 'pct')}, the best of all "
-                        f"{fmt(f.get('family_evidence'), 'pct')}" for f in aside if f["surest"]) + ".")
 
 
 def summary_lines(document: dict) -> list[str]:
@@ -129,8 +124,15 @@ def summary_lines(document: dict) -> list[str]:
              f"Run {document['run']} on {document['source']} ({document['interval']} bars; {', '.join(document['symbols'])}), "
              f"span {span['start']} .. {span['end']} ({span['days']:g} days), {len(document['folds'])} fold(s), "
              f"{document['configurations_tried']} configuration(s) tried, chosen on validation {document['metric']}; "
-             f"config {document['config_hash']}."]
-    lines.extend(filter(None, [stood_aside_line(document)]))
+             f"decisions on {document['decision_interval']} bars; config {document['config_hash']}.",
+             f"Deflated Sharpe ratio of the learned policy for the {document['trials']} configurations this catalog "
+             f"has tried: {fmt(document['deflated_sharpe'], 'pct')} sure its Sharpe is real."
+             + (" The seed's loop met its criterion early." if document.get("stopped_early") else "")]
+    checks = [f"fold {f['number']} {fmt(f['reality_check'], '{:.3f}')}" for f in document["folds"]
+              if f.get("reality_check") is not None]
+    if checks:
+        lines.append("Reality check on validation (Hansen's SPA p-value that no configuration beat cash): "
+                     + ", ".join(checks))
     sure = document["verdict"]["sharpe_better_at_95"]
     lines.append("Learned Sharpe above a baseline's with 95 % confidence (block bootstrap): "
                  + (", ".join(sure) if sure else "none"))

@@ -171,7 +171,7 @@ def _console(stderr: bool = False) -> Console:
 def print_learning(section: dict[str, object]) -> None:
     console = _console()
     console.print(section["verdict"], markup=False, soft_wrap=True)
-    columns = ("strategy", "ROI", "Sharpe", "max drawdown", "win rate", "trades")
+    columns = ("strategy", "ROI", "Sharpe", "max drawdown", "win rate", "trades", "turnover", "exposure")
     for title, strategies in [(f"aggregate over the {len(section['folds'])} test windows ({section['interval']} bars)",
                                section["aggregate"])] + [
             (f"fold {i}: test {f['test_window']['start'][:10]} .. {f['test_window']['end'][:10]}, chosen "
@@ -183,16 +183,14 @@ def print_learning(section: dict[str, object]) -> None:
             table.add_column(column, justify="left" if column == "strategy" else "right")
         for strategy, m in strategies.items():
             table.add_row(strategy, _percent(m["roi"]), "-" if m["sharpe"] is None else f"{m['sharpe']:.2f}",
-                          _percent(m["max_drawdown"]), _percent(m["win_rate"]), str(m["trades"]))
+                          _percent(m["max_drawdown"]), _percent(m["win_rate"]), str(m["trades"]),
+                          f"{m['turnover']:.1f}x", _percent(m["exposure"]))
         console.print(table)
-    console.print(f"{section['configurations_tried']} configurations tried, chosen on validation {section['metric']}, "
-                  f"each only with evidence >= {_percent(section['evidence'])}, alone and for all of them having been "
-                  "tried, else standing aside in cash")
-    for i, fold in enumerate(section["folds"], start=1):
-        if fold["stood_aside"] and fold["surest"]:
-            console.print(f"fold {i} stood aside: the surest configuration, #{fold['surest']['number']}, beat cash in "
-                          f"{_percent(fold['surest']['evidence'])} of its validation resamples; the best of all "
-                          f"{section['configurations_tried'] - 1} in {_percent(fold['family_evidence'])} (reality check)")
+    console.print(f"{section['configurations_tried']} configurations tried, chosen on validation {section['metric']}; "
+                  f"deflated Sharpe ratio {_percent(section['deflated_sharpe'])} for {section['trials']} trials; "
+                  "reality check (SPA p-value on validation): "
+                  + ", ".join(f"fold {i} {'-' if f['reality_check'] is None else format(f['reality_check'], '.3f')}"
+                              for i, f in enumerate(section["folds"], start=1)))
     for note in section.get("notes", []):
         console.print(f"note: {note}", markup=False, soft_wrap=True)
 

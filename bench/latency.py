@@ -44,11 +44,16 @@ BAR_PERIOD_S = 0.05
 def topology(db: Path, double: BinanceDouble, model: Path | None) -> PeperConfig:
     models = ["trading_ai", "lava_ai", "lgbm_ai"] + (["mistral_ai"] if model else [])
     actors = {name: {} for name in ("recorder", "rl_learner", "trader", *models, *(["llm_supervisor"] if model else []))}
-    llm = {"mistral": {"model_path": str(model), "port": free_port()}, "mistral_ai": {"every_n_bars": 15}} if model else {}
+    llm = {"mistral": {"model_path": str(model), "port": free_port()},
+           "mistral_ai": {"every": "15m", "history": "10m"}} if model else {}
+    # every 1m bar is a decision bar: each closing frame goes the whole way to a decision
     return configured(test={"symbols": SYMBOLS}, database={"path": str(db)},
-                      feed={"mode": "live", "ws_url": double.ws_url, "rest_url": double.rest_url, "tick_deadline_s": 10.0},
+                      feed={"mode": "live", "ws_url": double.ws_url, "rest_url": double.rest_url, "tick_deadline_s": 10.0,
+                            "interval": "1m", "decision_interval": "1m"},
                       trader={"vote_deadline_ms": 2000},
-                      learning={"initial_weights": {m: SEED_WEIGHTS[m] for m in models}},
+                      learning={"initial_weights": {m: SEED_WEIGHTS[m] for m in models}, "update_every": "1m"},
+                      trading_ai={"lookbacks": ["3m", "5m", "10m"]}, lava_ai={"window": "5m"},
+                      lgbm_ai={"horizon": "5m", "min_train": "1d"},
                       actors={**actors, "market_feed": {}}, **llm)
 
 

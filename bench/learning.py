@@ -41,7 +41,7 @@ from supervisor.harness import short_run_dir
 from training.loop import train
 from training.windows import FLAGS, resolve_plan
 
-FIELDS = ("roi", "sharpe", "max_drawdown", "win_rate", "trades")
+FIELDS = ("roi", "sharpe", "max_drawdown", "win_rate", "trades", "turnover", "exposure")
 QUICK_DAYS = 45
 _INTERVAL = re.compile(r"^[A-Z0-9]+-(\d+[mh])\b")
 
@@ -105,14 +105,14 @@ def section_of(document: dict, data: Path, interval: str) -> dict[str, object]:
         return {name: {field: metrics[field] for field in FIELDS} for name, metrics in strategies.items()}
 
     return {
-        "data": str(data), "interval": interval, "span": document["span"], "metric": document["metric"],
-        "evidence": document["evidence"],
+        "data": str(data), "interval": interval, "decision_interval": document["decision_interval"],
+        "span": document["span"], "metric": document["metric"],
         "verdict": document["verdict"]["text"], "learning_helped": document["verdict"]["learning_helped"],
+        "missed": document["verdict"]["missed"],
         "aggregate": figures(document["aggregate"]),
         "folds": [{"validate_window": fold["validate"], "test_window": fold["test"], "chosen": fold["chosen_changes"],
-                   "stood_aside": fold["stood_aside"], "surest": fold["surest"],
-                   "family_evidence": fold["family_evidence"],
-                   **figures(fold["strategies"])} for fold in document["folds"]],
+                   "reality_check": fold["reality_check"], **figures(fold["strategies"])} for fold in document["folds"]],
+        "deflated_sharpe": document["deflated_sharpe"], "trials": document["trials"],
         "sharpe_difference_95": document["intervals"],
         "configurations_tried": document["configurations_tried"],
         "tried": document["tried"],

@@ -1,6 +1,6 @@
 """LLM benchmark on the tiny random-weight model: start-to-ready, probe latency, recovery.
 
-Runs a real llama.cpp server under the real llm_supervisor (health_check_interval 1 s, probe
+Runs a real llama.cpp server under the real llm_supervisor (health_check_interval_s 1 s, probe
 timeout 2 s) and produces a JSON section `llm` with `start_to_ready_ms`, `probe_latency_ms` (p50 of
 the supervisor's probes: liveness + one-token completion), `kill9_to_ready_ms` and
 `sigstop_to_ready_ms` (fault injected into the server -> detected -> restarted -> ready again),
@@ -27,7 +27,7 @@ def measure(workdir: Path, fault: int) -> dict[str, float]:
     port = free_port()
     db = workdir / "llm.lmdb"
     config = configured(database={"path": str(db)}, actors=topology("recorder", "llm_supervisor"),
-                        mistral={"model_path": str(model), "port": port, "health_check_interval": 1.0,
+                        mistral={"model_path": str(model), "port": port, "health_check_interval_s": 1.0,
                                  "probe_timeout_s": 2.0, "backoff_initial_s": 0.1})
     with running_daemon(workdir, config) as daemon:
         def counters():

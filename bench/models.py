@@ -1,10 +1,11 @@
 """Model benchmark: each model's standalone hit rate and CPU cost per bar, lgbm training times.
 
 Replays ../shared/data/klines 1m (all 42 days; 4 with --quick) through market_feed, recorder,
-trading_ai, lava_ai and lgbm_ai with the shipped model settings, then reads the recorded votes.
-Produces a JSON section `models` with, per model: `hit_rate` (share of BUY/SELL votes whose
-direction matched the forward H-bar return, H = [lgbm_ai] horizon_bars), `directional_votes`,
-`cpu_us_per_bar` (the actor's CPU time / bars); and `lgbm_training_s` (mean per trained window).
+trading_ai, strength_ai, lava_ai and lgbm_ai with the shipped model settings, deciding on 4h bars
+(lgbm_ai's horizon a day), then reads the recorded votes. Produces a JSON section `models` with,
+per model: `hit_rate` (share of BUY/SELL votes whose direction matched the return over the next
+`HORIZON` of decision bars), `directional_votes`, `cpu_us_per_bar` (the actor's CPU time per feed
+bar); and `lgbm_training_s` (mean per trained window).
 """
 
 from __future__ import annotations
@@ -16,20 +17,22 @@ from pathlib import Path
 from analytics.recording import recorded_messages
 from bench.data import KLINES, SYMBOLS
 from bench.topology import measured, replay_config
-from config.schema import LgbmAiConfig
-from config.times import parse_time
+from config.times import INTERVAL_MS, duration_ms, parse_time
+from marketdata.chunks import TickChunker
 from marketdata.sources import load_source
 from messages import topics
 from supervisor.harness import running_daemon
 
-MODELS = ("trading_ai", "lava_ai", "lgbm_ai")
+MODELS = ("trading_ai", "strength_ai", "lava_ai", "lgbm_ai")
+DECISION, HORIZON = "4h", "1d"
 
 
-def hit_rates(db: Path, table, horizon: int) -> dict[str, dict[str, float]]:
+def hit_rates(db: Path, table, horizon_ms: int) -> dict[str, dict[str, float]]:
+    bars = TickChunker(table, INTERVAL_MS[DECISION]).decision
     closes = {}
-    for symbol_index, time, close in zip(table.symbol_index.tolist(), table.open_time.tolist(), table.values["close"].tolist()):
+    for symbol_index, time, close in zip(bars.symbol_index.tolist(), bars.open_time.tolist(), bars.values["close"].tolist()):
         closes[(table.symbols[symbol_index], time)] = close
-    step = horizon * table.interval_ms
+    step = horizon_ms
     result = {}
     for model in MODELS:
         hits = directional = 0
@@ -49,13 +52,15 @@ def hit_rates(db: Path, table, horizon: int) -> dict[str, dict[str, float]]:
 
 def measure(workdir: Path, start: str, end: str) -> dict[str, object]:
     db = workdir / "models.lmdb"
-    config = replay_config(db, start, end, {"recorder": {}, **{model: {} for model in MODELS}})
+    config = replay_config(db, start, end, {"recorder": {}, **{model: {} for model in MODELS}},
+                           feed={"decision_interval": DECISION}, learning={"update_every": DECISION},
+                           lgbm_ai={"horizon": HORIZON, "min_train": "10d"})
     with running_daemon(workdir, config) as daemon:
         feed, watcher = measured(daemon, 1800)
         bars = feed.bars
         lgbm = daemon.actor("lgbm_ai").counters
     table = load_source(str(KLINES), interval="1m", symbols=SYMBOLS, start_ms=parse_time(start), end_ms=parse_time(end))
-    rates = hit_rates(db, table, LgbmAiConfig().horizon_bars)
+    rates = hit_rates(db, table, duration_ms(HORIZON))
     for model in MODELS:
         rates[model]["cpu_us_per_bar"] = watcher.cpu_s.get(model, 0.0) / bars * 1e6
     return {"bars": bars, "models": rates, "trainings": lgbm.trainings, "training_s": lgbm.training_s}

@@ -36,9 +36,9 @@ from storage.store import Store
 from storage.stream import StreamReader
 from supervisor.harness import free_port, running_daemon, wait_for
 
-MODELS = ["trading_ai", "lava_ai", "lgbm_ai", "mistral_ai"]
+MODELS = ["trading_ai", "strength_ai", "lava_ai", "lgbm_ai", "mistral_ai"]
 ACTORS = ["recorder", "rl_learner", "trader", *MODELS]
-ASK_EVERY_N_BARS = 240
+ASK_EVERY = "1d"
 
 
 def full_topology(db: Path, start: str, end: str, *, model: Path, port: int, pinned: int, interval: str = "1m",
@@ -46,7 +46,7 @@ def full_topology(db: Path, start: str, end: str, *, model: Path, port: int, pin
     actors = {name: {} for name in ACTORS + (["llm_supervisor"] if with_server else [])}
     return replay_config(db, start, end, actors, interval=interval, lgbm_ai={"pinned_version": pinned},
                          mistral={"model_path": str(model), "port": port},
-                         mistral_ai={"every_n_bars": ASK_EVERY_N_BARS, "max_tokens": 192})
+                         mistral_ai={"every": ASK_EVERY, "max_tokens": 192})
 
 
 def replay_once(workdir: Path, db: Path, start: str, end: str, *, model: Path, pinned: int, interval: str = "1m",

@@ -1,7 +1,7 @@
 """The topologies every benchmark runs, built typed (`config.build`): the shared klines through the given actors.
 
 `replay_config` builds a replay of ../shared/data klines (1m, the five symbols) through the actors
-given, with the models' default settings and the seed's initial weights; `finished` waits until the
+given, deciding every hour with the models' periods in hours (`HOURLY`) and the seed's initial weights; `finished` waits until the
 feed has completed the replay and returns its counters (bars, seconds from the first send to the
 last acknowledgement); `measured` also returns what each actor cost meanwhile.
 """
@@ -18,7 +18,13 @@ from config.schema import PeperConfig
 from messages.counters import FeedCounters
 from supervisor.harness import DaemonHandle, wait_for
 
-SEED_WEIGHTS = {"trading_ai": 0.25, "lava_ai": 0.35, "lgbm_ai": 0.40, "mistral_ai": 0.0}
+# The benchmarks replay days of 1m bars: they decide every hour, every model's periods in hours, so each
+# model works through the replay (the shipped config decides daily, which would leave them idle here).
+HOURLY = {"feed": {"decision_interval": "1h"}, "learning": {"update_every": "1h"},
+          "trading_ai": {"lookbacks": ["4h", "8h", "16h", "1d", "2d"]}, "strength_ai": {"lookbacks": ["4h", "12h"]},
+          "lava_ai": {"window": "12h"}, "lgbm_ai": {"horizon": "4h", "lookback": "2d", "min_train": "2d", "retrain_every": "1d"},
+          "mistral_ai": {"every": "4h", "history": "12h"}, "trader": {"volatility_window": "2d"}}
+SEED_WEIGHTS = {"trading_ai": 0.25, "lava_ai": 0.35, "lgbm_ai": 0.40, "mistral_ai": 0.0}  # the seed's; others start at 0
 FEED = {"restart": "transient"}
 
 
@@ -28,10 +34,13 @@ def replay_config(db: Path, start: str, end: str, actors: dict[str, dict[str, An
     weights = {m: SEED_WEIGHTS[m] for m in models}
     total = sum(weights.values())
     learning = {"initial_weights": {m: w / total for m, w in weights.items()} if total else {},
-                **sections.pop("learning", {})}
+                **HOURLY["learning"], **sections.pop("learning", {})}
+    for section, keys in HOURLY.items():
+        if section not in ("feed", "learning"):
+            sections[section] = {**keys, **sections.get(section, {})}
     return configured(test={"symbols": symbols}, database={"path": str(db)},
                       feed={"source": str(source), "start": start, "end": end, "interval": interval,
-                            **sections.pop("feed", {})},
+                            **HOURLY["feed"], **sections.pop("feed", {})},
                       learning=learning, actors={**actors, "market_feed": FEED}, **sections)
 
 

@@ -1,10 +1,11 @@
 """Trading benchmark: what the ensemble earns on real data with fixed weights and with each learner.
 
-Replays ../shared/data/klines 1m (all 42 days; 4 with --quick) through the full topology
-(market_feed, recorder, trading_ai, lava_ai, lgbm_ai, trader and, for the learning strategies,
-rl_learner) once per strategy: `initial_weights` and `equal_weights` (no learner: the weights
-never move), `seed`, `hedge`, `thompson`. Produces a JSON section `trading` with, per strategy,
-trades, win_rate, roi, max_drawdown (fractions), sharpe, and the final weights. The figures are
+Replays ../shared/data/klines 1m (all 42 days, decisions on 4h bars; 4 days with --quick)
+through the full topology (market_feed, recorder, trading_ai, lava_ai, lgbm_ai, trader and, for
+the learning strategies, rl_learner) once per strategy: `initial_weights` and `equal_weights` (no
+learner: the weights never move), `seed`, `hedge`, `adahedge`, `thompson`. Produces a JSON section
+`trading` with, per strategy, the recording's figures as traded (`analytics.performance`: trades,
+win_rate, roi, max_drawdown, turnover, exposure, sharpe) and the final weights. The figures are
 deterministic, so one run each; `bars_per_s` (full topology, from the replay) is timing.
 """
 
@@ -16,14 +17,17 @@ from pathlib import Path
 
 import msgspec
 
-from analytics.metrics import trade_metrics
+from analytics.evaluation import session_figures
+from analytics.recording import read_recording
 from bench.data import SYMBOLS
 from bench.topology import SEED_WEIGHTS, finished, replay_config
 from supervisor.commands.export import export_records
 from supervisor.harness import running_daemon
 
-STRATEGIES = ("initial_weights", "equal_weights", "seed", "hedge", "thompson")
-LEARNERS = ("seed", "hedge", "thompson")
+STRATEGIES = ("initial_weights", "equal_weights", "seed", "hedge", "adahedge", "thompson")
+LEARNERS = ("seed", "hedge", "adahedge", "thompson")
+
+
 def measure(workdir: Path, strategy: str, start: str, end: str) -> dict[str, object]:
     db = workdir / "trading.lmdb"
     models = ["trading_ai", "lava_ai", "lgbm_ai"]
@@ -31,16 +35,14 @@ def measure(workdir: Path, strategy: str, start: str, end: str) -> dict[str, obj
     actors = {name: {} for name in ("recorder", "trader", *models, *(["rl_learner"] if learner else []))}
     weights = {m: 1 / len(models) for m in models} if strategy == "equal_weights" else \
         {m: SEED_WEIGHTS[m] / sum(SEED_WEIGHTS[n] for n in models) for m in models}
-    config = replay_config(db, start, end, actors,
-                           learning={"algorithm": strategy if learner else "seed", "initial_weights": weights})
+    config = replay_config(db, start, end, actors, feed={"decision_interval": "4h"},
+                           learning={"algorithm": strategy if learner else "seed", "initial_weights": weights,
+                                     "update_every": "4h"})
     with running_daemon(workdir, config) as daemon:
         feed = finished(daemon, 1800)
-    trades = _export(db, "trades")
     weights = _export(db, "weights")
-    metrics = trade_metrics(trades, config.trader.initial_equity)
-    return {"trades": metrics.trades, "win_rate": metrics.win_rate, "roi": metrics.roi,
-            "max_drawdown": metrics.max_drawdown, "sharpe": metrics.sharpe, "profit_factor": metrics.profit_factor,
-            "final_weights": weights[-1]["weights"] if weights else "fixed",
+    figures = msgspec.to_builtins(session_figures(read_recording(db), config))
+    return {**figures, "final_weights": weights[-1]["weights"] if weights else "fixed",
             "bars_per_s": feed.bars / feed.replay_s}
 
 

@@ -7,14 +7,15 @@ from typing import Annotated
 from msgspec import Meta
 
 from config.section import NonNegativeInt, Port, PositiveInt, Seconds, Section
+from config.times import Duration
 
 
 class MistralConfig(Section):
     model_path: str = "models/mistral-7b-instruct-v0.1.Q4_K_M.gguf"
     host: str = "127.0.0.1"
     port: Port = 8080
-    startup_timeout: Seconds = 120.0
-    health_check_interval: Seconds = 30.0
+    startup_timeout_s: Seconds = 120.0
+    health_check_interval_s: Seconds = 30.0
     server_command: list[str] = []
     health_path: str = "/v1/models"
     n_ctx: PositiveInt = 2048
@@ -28,8 +29,8 @@ class MistralConfig(Section):
 
 
 class MistralAiConfig(Section):
-    every_n_bars: PositiveInt = 15
-    history_bars: Annotated[int, Meta(ge=2, le=500)] = 30
+    every: Duration = "1d"
+    history: Duration = "30d"
     temperature: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.0
     seed: NonNegativeInt = 7
     max_tokens: PositiveInt = 96

@@ -15,7 +15,7 @@ import msgspec
 from msgspec import Meta
 
 from config.llm import MistralAiConfig, MistralConfig
-from config.models import LavaAiConfig, LgbmAiConfig, TradingAiConfig
+from config.models import LavaAiConfig, LgbmAiConfig, StrengthAiConfig, TradingAiConfig
 from config.section import (
     ActorName,
     Fraction,
@@ -26,32 +26,34 @@ from config.section import (
     Section,
     Symbol,
 )
+from config.times import INTERVAL_MS, Duration, duration_ms
 
-Expert = Literal["cash", "hold"]
+Expert = Literal["cash", "hold", "hold_vt"]
+Algorithm = Literal["adahedge", "hedge", "seed", "thompson"]
 
 
 class LearningConfig(Section):
-    algorithm: Literal["seed", "hedge", "thompson"] = "seed"
+    algorithm: Algorithm = "adahedge"
+    update_every: Duration = "1d"
     learning_rate: Fraction = 0.01
     reward_multiplier: PositiveFloat = 1.5
     punishment_multiplier: PositiveFloat = 0.8
     weight_decay: Fraction = 0.001
     return_scale: PositiveFloat = 0.01
-    hedge_eta: PositiveFloat = 50.0
-    discount: Fraction = 0.9
-    fixed_share: Fraction = 0.02
+    hedge_eta: PositiveFloat = 30.0
+    discount: Fraction = 1.0
+    fixed_share: Fraction = 0.0
     shrinkage: Fraction = 0.0
     max_change: Fraction = 1.0
-    min_weight: Fraction = 0.05
-    max_weight: Fraction = 0.70
+    min_weight: Fraction = 0.0
+    max_weight: Fraction = 1.0
     seed: NonNegativeInt = 7
-    update_every_bars: PositiveInt = 60
-    update_every_trades: NonNegativeInt = 0     # > 0: a period updates only after this many shadow trades since the last
-    reference_experts: list[Expert] = []
+    reference_experts: list[Expert] = msgspec.field(default_factory=lambda: ["cash", "hold_vt"])
     start_version: NonNegativeInt = 0           # the number of the first version (`run` follows the store's history)
     start_weights: dict[str, Fraction] = {}     # that version's weights (a policy's, the store's newest); empty: initial
     start_state: str = ""                       # a policy's learner state (base64), carried on
-    initial_weights: dict[str, Fraction] = {}   # the prior; model -> weight; empty: equal weights
+    initial_weights: dict[str, Fraction] = msgspec.field(default_factory=lambda: {
+        "trading_ai": 0.25, "lava_ai": 0.35, "lgbm_ai": 0.40, "mistral_ai": 0.0})
 
     def __post_init__(self) -> None:
         if self.min_weight > self.max_weight:
@@ -59,6 +61,8 @@ class LearningConfig(Section):
         total = math.fsum(self.initial_weights.values())
         if self.initial_weights and not math.isclose(total, 1.0, abs_tol=1e-9):
             raise ValueError(f"initial weights must sum to 1.0, they sum to {total:.6g}")
+        if len(set(self.reference_experts)) != len(self.reference_experts):
+            raise ValueError(f"reference_experts names one twice: {self.reference_experts}")
 
 
 class TestConfig(Section):
@@ -66,7 +70,8 @@ class TestConfig(Section):
         default_factory=lambda: ["SOLUSDT", "ADAUSDT", "BTCUSDT", "ETHUSDT", "BNBUSDT"]
     )
     test_period_days: PositiveFloat = 30.0
-    validation_days: PositiveFloat = 14.0
+    validation_days: PositiveFloat = 30.0
+    max_iterations: PositiveInt = 10
     target_win_rate: Fraction = 0.65
     max_drawdown: Fraction = 0.15
 
@@ -79,16 +84,18 @@ class TrainingConfig(Section):
     metric: Literal["sharpe", "roi"] = "sharpe"
     bootstrap_block_days: PositiveInt = 5
     bootstrap_samples: PositiveInt = 2000
-    evidence: Fraction = 0.0   # a fold chooses only a configuration this sure to beat cash on validation, alone and
-                               # as the best of all tried (reality check); 0: the best
-    grid: dict[str, list[GridValue]] | list[dict[str, list[GridValue]]] = {}  # a product, or a union of products
+    grid: dict[str, list[GridValue]] | list[dict[str, list[GridValue]]] = msgspec.field(  # a product, or a union
+        default_factory=lambda: [
+            {"learning.algorithm": ["adahedge"], "learning.discount": [1.0, 0.98], "learning.fixed_share": [0.0, 0.02]},
+            {"learning.algorithm": ["hedge"], "learning.hedge_eta": [10.0, 30.0], "learning.discount": [1.0, 0.98]},
+        ])
 
 
 class DatabaseConfig(Section):
     path: str = "data/peper.lmdb"
     training_path: str = "data/train.lmdb"
     map_size_mb: PositiveInt = 4096
-    backup_interval: Seconds = 3600.0
+    backup_interval_s: Seconds = 3600.0
     max_backup_files: NonNegativeInt = 10
 
 
@@ -102,10 +109,14 @@ class AnalyticsConfig(Section):
     auto_generate_plots: bool = True   # draw the plots with every report (false: tables only)
 
 
+FeedInterval = Literal["1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d"]
+
+
 class FeedConfig(Section):
     mode: Literal["live", "replay"] = "replay"
     source: str = "synthetic:7"
-    interval: Literal["1m", "3m", "5m", "15m", "30m", "1h"] = "1m"
+    interval: FeedInterval = "5m"
+    decision_interval: FeedInterval = "1d"
     speed: Annotated[str, Meta(pattern=r"^(max|[0-9]+(\.[0-9]+)?)$")] = "max"
     start: str = ""
     end: str = ""
@@ -123,28 +134,24 @@ class FeedConfig(Section):
         if self.credit_window < self.chunk_ticks:
             raise ValueError(f"credit_window {self.credit_window} is smaller than chunk_ticks {self.chunk_ticks}: "
                              "a whole chunk must fit in the window")
+        feed, decision = INTERVAL_MS[self.interval], INTERVAL_MS[self.decision_interval]
+        if decision < feed or decision % feed:
+            raise ValueError(f"decision_interval {self.decision_interval} must be a multiple of interval {self.interval}")
 
 
 class TraderConfig(Section):
     fee_rate: Fraction = 0.001
     slippage: Fraction = 0.0002
     allow_short: bool = False
-    position_fraction: Fraction = 0.2
-    stop_loss: Fraction = 0.02
-    take_profit: Annotated[float, Meta(ge=0.0)] = 0.04
-    slip_risk_exits: bool = True
-    max_holding_bars: PositiveInt = 60
-    min_holding_bars: NonNegativeInt = 0
-    trend_bars: NonNegativeInt = 0
+    borrow_rate_per_day: Fraction = 0.0003
     initial_equity: PositiveFloat = 10_000.0
-    entry_threshold: Fraction = 0.3
-    exit_threshold: Annotated[float, Meta(ge=-1.0, le=1.0)] = -0.3
+    volatility_target: PositiveFloat = 0.2
+    volatility_window: Duration = "30d"
+    max_exposure: Annotated[float, Meta(gt=0.0, le=1.0)] = 1.0
+    rebalance_band: Fraction = 0.02
+    drawdown_limit: Fraction = 0.1
+    drawdown_cooldown: Duration = "7d"
     vote_deadline_ms: PositiveInt = 2000
-    stand_aside: bool = False   # open nothing (what `train` chooses when no configuration showed evidence)
-
-    def __post_init__(self) -> None:
-        if self.exit_threshold >= self.entry_threshold:
-            raise ValueError(f"exit_threshold {self.exit_threshold} must be below entry_threshold {self.entry_threshold}")
 
 
 class BusConfig(Section):
@@ -198,6 +205,7 @@ class PeperConfig(Section):
     database: DatabaseConfig = msgspec.field(default_factory=DatabaseConfig)
     recorder: RecorderConfig = msgspec.field(default_factory=RecorderConfig)
     trading_ai: TradingAiConfig = msgspec.field(default_factory=TradingAiConfig)
+    strength_ai: StrengthAiConfig = msgspec.field(default_factory=StrengthAiConfig)
     lava_ai: LavaAiConfig = msgspec.field(default_factory=LavaAiConfig)
     lgbm_ai: LgbmAiConfig = msgspec.field(default_factory=LgbmAiConfig)
     mistral_ai: MistralAiConfig = msgspec.field(default_factory=MistralAiConfig)
@@ -206,4 +214,13 @@ class PeperConfig(Section):
     trader: TraderConfig = msgspec.field(default_factory=TraderConfig)
     bus: BusConfig = msgspec.field(default_factory=BusConfig)
     supervisor: SupervisorConfig = msgspec.field(default_factory=SupervisorConfig)
-    actors: dict[ActorName, ActorSpec] = msgspec.field(default_factory=dict)
+    actors: dict[ActorName, ActorSpec] = msgspec.field(default_factory=lambda: {  # the shipped topology
+        "recorder": ActorSpec(), "rl_learner": ActorSpec(), "trader": ActorSpec(), "llm_supervisor": ActorSpec(),
+        "mistral_ai": ActorSpec(), "trading_ai": ActorSpec(), "lava_ai": ActorSpec(), "lgbm_ai": ActorSpec(),
+        "strength_ai": ActorSpec(), "market_feed": ActorSpec(restart="transient")})
+
+    def __post_init__(self) -> None:
+        decision, update = INTERVAL_MS[self.feed.decision_interval], duration_ms(self.learning.update_every)
+        if update % decision:
+            raise ValueError(f"learning.update_every {self.learning.update_every} must be a multiple of "
+                             f"feed.decision_interval {self.feed.decision_interval}")

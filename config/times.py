@@ -38,6 +38,11 @@ def duration_ms(text: str) -> int:
     return int(text[:-1]) * UNIT_MS[text[-1]]
 
 
+def interval_name(interval_ms: int) -> str:
+    """The Binance name of an interval ("4h"), or its length in minutes."""
+    return next((name for name, ms in INTERVAL_MS.items() if ms == interval_ms), f"{interval_ms // MINUTE_MS}m")
+
+
 def in_bars(text: str, interval_ms: int) -> int:
     """How many bars of `interval_ms` a duration spans (at least 1)."""
     return max(1, round(duration_ms(text) / interval_ms))

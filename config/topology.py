@@ -12,11 +12,12 @@ Derived, never written:
   only as fast as the slowest of them (credit-based flow control, DESIGN.md §3);
 - start order: every actor after its `after` list, the models after the LLM supervisor, the feed
   last of all (after every acknowledger): nothing is sent before every receiver listens;
-- experts: the models the learner weighs, with their initial weights from
-  `[learning.initial_weights]` (a model it does not name starts at 0, which the learner's
-  projection lifts to `min_weight`; an empty table means equal weights).
-Refused: an initial weight for a model that is not enabled (or not a model); a learner without a
-trader; a trader without a model; two actors of a role that has one; an `after` naming no actor;
+- experts: the models the learner weighs and the reference experts it names, with their initial
+  weights from `[learning.initial_weights]` (an expert it does not name starts at 0, which the
+  learner's projection lifts to `min_weight`; none of the experts named: equal weights).
+Refused: an initial weight for an actor that is not a model or a name that is not an actor (a model
+Peper ships that the topology leaves out is not refused: its weight stays out of the prior); a
+learner without a trader; a trader without a model; two actors of a role that has one; an `after` naming no actor;
 a cycle of `after`s. (Weight bounds that the enabled models cannot meet are widened to 1/n by the
 projection: one model alone weighs 1.0.)
 """
@@ -30,10 +31,11 @@ from messages.errors import TopologyError
 
 ROLE_BY_NAME = {
     "market_feed": "feed", "recorder": "recorder", "trader": "trader", "rl_learner": "learner",
-    "trading_ai": "model", "lava_ai": "model", "lgbm_ai": "model", "mistral_ai": "model",
+    "trading_ai": "model", "strength_ai": "model", "lava_ai": "model", "lgbm_ai": "model", "mistral_ai": "model",
     "llm_supervisor": "llm",
 }
 SINGLE_ROLES = ("feed", "recorder", "trader", "learner", "llm")
+REFERENCE_EXPERTS = ("cash", "hold", "hold_vt")
 
 
 class Topology(msgspec.Struct, frozen=True):
@@ -48,16 +50,16 @@ class Topology(msgspec.Struct, frozen=True):
     llm: str | None = None
 
     def experts(self, config: PeperConfig) -> list[str]:
-        """What the learner weighs and the ensemble hears: the models, then the reference experts
-        `[learning] reference_experts` lets take weight (`cash` always votes SELL, `hold` always BUY)."""
+        """What the learner weighs and the ensemble mixes: the models, then the reference experts
+        `[learning] reference_experts` lets take weight (`cash`, `hold`, `hold_vt`: `trading.experts`)."""
         return [*self.models, *config.learning.reference_experts]
 
     def initial_weights(self, config: PeperConfig) -> dict[str, float]:
         """Each expert's initial weight, before the learner's projection (unnamed ones: 0; none
         named at all: equal weights)."""
         experts = self.experts(config)
-        given = config.learning.initial_weights
-        if not given:
+        given = {name: weight for name, weight in config.learning.initial_weights.items() if name in experts}
+        if not given or not sum(given.values()):
             return {expert: 1.0 / len(experts) for expert in experts}
         return {expert: float(given.get(expert, 0.0)) for expert in experts}
 
@@ -119,22 +121,26 @@ def topology_of(config: PeperConfig) -> Topology:
 
 def _check_weights(config: PeperConfig, models: list[str], roles: dict[str, str]) -> None:
     for name in config.learning.initial_weights:
-        if name in config.learning.reference_experts:
-            continue
-        if name in ("cash", "hold"):
+        if name in config.learning.reference_experts or name in models or shipped_model(name, config):
+            continue   # a model Peper ships that this topology leaves out keeps its weight out of the prior
+        if name in REFERENCE_EXPERTS:
             raise TopologyError(f"[learning.initial_weights] key {name}: a reference expert takes weight only when "
                                 f"[learning] reference_experts names it")
-        if name not in models:
-            what = (f"{name} is not a model" if name in roles else
-                    f"{name} is disabled" if name in config.actors else f"{name} is not an actor")
-            raise TopologyError(f"[learning.initial_weights] key {name}: {what}; the enabled models are "
-                                f"{', '.join(models) or 'none'}")
+        what = f"{name} is not a model" if name in roles else f"{name} is not an actor"
+        raise TopologyError(f"[learning.initial_weights] key {name}: {what}; the enabled models are "
+                            f"{', '.join(models) or 'none'}")
     start = config.learning.start_weights
     experts = [*models, *config.learning.reference_experts]
     if start and sorted(start) != sorted(experts):
         raise TopologyError(f"[learning.start_weights] weighs {', '.join(sorted(start))}, but the experts are "
                             f"{', '.join(experts)}: they come from a run with other experts (a policy, or an earlier run on "
                             "this store); enable the same models and [learning] reference_experts, or use a fresh --db")
+
+
+def shipped_model(name: str, config: PeperConfig) -> bool:
+    """A model Peper ships, disabled or absent in this topology (its initial weight is not a typo)."""
+    spec = config.actors.get(name)
+    return ROLE_BY_NAME.get(name) == "model" and (spec is None or not spec.enabled)
 
 
 def _start_order(config: PeperConfig, enabled: dict, roles: dict[str, str], ackers: list[str],

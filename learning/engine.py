@@ -1,10 +1,10 @@
 """The weight update rules behind one interface: `update(weights, credit) -> weights`.
 
 `credit` is every expert's net shadow-book return over the period just ended (a fraction; 0 for
-an expert that stayed flat). Every rule is deterministic given its inputs and seed, keeps its own
-state as a Struct for checkpoints and policies, and its result goes through `finish`: shrinkage
-toward equal weights (`shrinkage`), the cap on any weight's change per update (`max_change`) and
-the projection onto the capped simplex. The parameters are `[learning]`'s.
+an expert that stayed flat, such as `cash`). Every rule is deterministic given its inputs and seed,
+keeps its own state as a Struct for checkpoints and policies, and its result goes through `finish`:
+shrinkage toward equal weights (`shrinkage`), the cap on any weight's change per update
+(`max_change`) and the projection onto the capped simplex. The parameters are `[learning]`'s.
 - `SeedRule` is the seed's ReinforcementLearningEngine: weight decay pulls every weight towards
   equal weights; then `apply_reward` for an expert whose book gained, `apply_punishment` for one
   whose book lost, nothing for one that stayed flat:
@@ -12,10 +12,16 @@ the projection onto the capped simplex. The parameters are `[learning]`'s.
       punishment: w -= learning_rate * punishment_multiplier * confidence * g(|return|)
   with g(x) = tanh(x / return_scale) and confidence 1 (the book's return already reflects the
   model's confidences, which sized its conviction through the score).
-- `Hedge`: exponential weights on discounted net returns, S <- discount * S + return,
-  w ∝ w0 * exp(hedge_eta * S) (w0: the initial weights), then a fixed share (`fixed_share`) of
-  the weight spread evenly — the floor that lets an expert out of favour win weight back quickly
-  when the regime changes (Herbster & Warmuth's fixed-share).
+- `ExponentialWeights` over each expert's log loss, -log(1 + return) (what compounding punishes),
+  discounted (`discount`: L <- discount * L + loss; 1 keeps the whole past):
+  w ∝ exp(-eta * L), then a fixed share (`fixed_share`) spread evenly — the floor that lets an
+  expert out of favour win weight back when the regime changes (Herbster & Warmuth's fixed-share).
+  `hedge` fixes eta (`hedge_eta`); `adahedge` sets it from the losses themselves, eta = ln K /
+  (the cumulative mixability gap) (de Rooij, van Erven, Grünwald & Koolen 2014, "Follow the Leader
+  If You Can, Hedge If You Must") — its regret is bounded by the best expert's whatever the
+  returns' scale — with `hedge_eta` as its ceiling: the published algorithm follows the leader
+  while the gap is 0, which would hand every weight to the first period's winner. Every expert
+  starts equal.
 - `Thompson` keeps a Beta(gains + 1, losses + 1) per expert and weighs each by the probability
   that it is the best, estimated from `THOMPSON_DRAWS` joint draws of a generator seeded from
   `[learning] seed` and the update count (probability matching); an expert never out of cash has
@@ -70,33 +76,66 @@ class SeedRule:
         pass
 
 
-class HedgeState(msgspec.Struct):
-    score: dict[str, float] = {}   # discounted sum of net returns per expert
+class ExponentialState(msgspec.Struct):
+    loss: dict[str, float] = {}   # discounted cumulative log loss per expert
+    gap: float = 0.0              # AdaHedge: discounted cumulative mixability gap
+    updates: int = 0
 
 
-class Hedge:
-    def __init__(self, config: LearningConfig, initial: dict[str, float]):
-        self.config = config
-        self.prior = {m: max(w, 1e-12) for m, w in initial.items()}
-        self.state = HedgeState()
+class ExponentialWeights:
+    """Hedge (`adaptive=False`: a fixed `hedge_eta`) or AdaHedge (`adaptive=True`: no rate to tune)."""
+
+    def __init__(self, config: LearningConfig, initial: dict[str, float], adaptive: bool):
+        self.config, self.adaptive = config, adaptive
+        self.state = ExponentialState()
+
+    def eta(self, experts: int) -> float:
+        """hedge: `hedge_eta`; adahedge: ln K / the mixability gap so far, at most `hedge_eta` (so the first
+        updates move gradually instead of following whichever expert led the first period)."""
+        if not self.adaptive:
+            return self.config.hedge_eta
+        return min(self.config.hedge_eta, math.log(experts) / self.state.gap if self.state.gap > 0 else math.inf)
 
     def update(self, weights: dict[str, float], credit: dict[str, float]) -> dict[str, float]:
-        config, score = self.config, self.state.score
-        for expert in weights:
-            score[expert] = config.discount * score.get(expert, 0.0) + credit.get(expert, 0.0)
-        logits = {m: math.log(self.prior.get(m, 1e-12)) + config.hedge_eta * score[m] for m in weights}
-        top = max(logits.values())
-        grown = {m: math.exp(logit - top) for m, logit in logits.items()}
-        total = math.fsum(grown.values())
-        share = config.fixed_share / len(weights)
-        raw = {m: (1 - config.fixed_share) * value / total + share for m, value in grown.items()}
+        config, state = self.config, self.state
+        experts = sorted(weights)
+        losses = {m: -math.log1p(max(credit.get(m, 0.0), -0.999999)) for m in experts}
+        if self.adaptive:
+            state.gap = config.discount * state.gap + mixability_gap(self._weights(experts), losses, self.eta(len(experts)))
+        for m in experts:
+            state.loss[m] = config.discount * state.loss.get(m, 0.0) + losses[m]
+        state.updates += 1
+        share = config.fixed_share
+        raw = {m: (1 - share) * w + share / len(experts) for m, w in self._weights(experts).items()}
         return finish(weights, raw, config)
+
+    def _weights(self, experts: list[str]) -> dict[str, float]:
+        """softmax(-eta * cumulative loss); with eta infinite (AdaHedge before any gap) the leaders share it."""
+        loss = [self.state.loss.get(m, 0.0) for m in experts]
+        eta, best = self.eta(len(experts)), min(loss)
+        if math.isinf(eta):
+            leaders = [value == best for value in loss]
+            return {m: lead / sum(leaders) for m, lead in zip(experts, leaders)}
+        grown = [math.exp(-eta * (value - best)) for value in loss]
+        total = math.fsum(grown)
+        return {m: g / total for m, g in zip(experts, grown)}
 
     def snapshot(self) -> bytes:
         return msgspec.msgpack.encode(self.state)
 
     def restore(self, raw: bytes) -> None:
-        self.state = msgspec.msgpack.decode(raw, type=HedgeState)
+        self.state = msgspec.msgpack.decode(raw, type=ExponentialState)
+
+
+def mixability_gap(weights: dict[str, float], losses: dict[str, float], eta: float) -> float:
+    """AdaHedge's delta: the mixture's loss minus the mix loss -1/eta log sum w exp(-eta loss), >= 0."""
+    mixture = math.fsum(weights[m] * losses[m] for m in weights)
+    support = [m for m in weights if weights[m] > 0]
+    best = min(losses[m] for m in support)
+    if math.isinf(eta):
+        return max(0.0, mixture - best)
+    mix = best - math.log(math.fsum(weights[m] * math.exp(-eta * (losses[m] - best)) for m in support)) / eta
+    return max(0.0, mixture - mix)
 
 
 class ThompsonState(msgspec.Struct):
@@ -153,5 +192,10 @@ def project(weights: dict[str, float], config: LearningConfig) -> dict[str, floa
     return dict(zip(models, normalize_weights([weights[m] for m in models], low, high)))
 
 
-def make_rule(config: LearningConfig, initial: dict[str, float]) -> SeedRule | Hedge | Thompson:
-    return {"seed": SeedRule, "hedge": Hedge, "thompson": Thompson}[config.algorithm](config, initial)
+Rule = SeedRule | ExponentialWeights | Thompson
+
+
+def make_rule(config: LearningConfig, initial: dict[str, float]) -> Rule:
+    if config.algorithm in ("hedge", "adahedge"):
+        return ExponentialWeights(config, initial, adaptive=config.algorithm == "adahedge")
+    return {"seed": SeedRule, "thompson": Thompson}[config.algorithm](config, initial)

@@ -37,12 +37,12 @@ class LlmAnswer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 _ANSWER = msgspec.json.Decoder(LlmAnswer)
 
 
-def build_prompt(symbol: str, closes: list[float], volumes: list[float]) -> list[dict[str, str]]:
+def build_prompt(symbol: str, closes: list[float], volumes: list[float], interval: str = "bar") -> list[dict[str, str]]:
     changes = [f"{(b / a - 1) * 100:+.2f}" for a, b in zip(closes, closes[1:])]
     ups = sum(1 for a, b in zip(closes, closes[1:]) if b > a)
     mean_volume = sum(volumes[:-1]) / max(1, len(volumes) - 1)
     summary = (
-        f"{symbol}, last {len(closes)} bars. Close {closes[-1]:.6g}. "
+        f"{symbol}, last {len(closes)} {interval} bars. Close {closes[-1]:.6g}. "
         f"Change over the window {(closes[-1] / closes[0] - 1) * 100:+.2f}%. "
         f"High-low range {(max(closes) / min(closes) - 1) * 100:.2f}%. Up bars {ups}/{len(changes)}. "
         f"Last volume / mean {volumes[-1] / mean_volume if mean_volume else 0:.2f}. "

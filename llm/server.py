@@ -90,7 +90,7 @@ class LlmServer:
             stderr=asyncio.subprocess.STDOUT, start_new_session=True,
         )
         pump = asyncio.ensure_future(self._pump(self.process))
-        deadline = started + self.config.startup_timeout
+        deadline = started + self.config.startup_timeout_s
         async with httpx.AsyncClient(base_url=self.base_url, timeout=1.0, trust_env=False) as client:
             while time.monotonic() < deadline:
                 if self.process.returncode is not None:
@@ -103,7 +103,7 @@ class LlmServer:
                     pass
                 await asyncio.sleep(0.1)
         await self.stop()
-        raise StartFailed(f"the server was not ready within {self.config.startup_timeout:g} s: {self.last_output()}")
+        raise StartFailed(f"the server was not ready within {self.config.startup_timeout_s:g} s: {self.last_output()}")
 
     async def _pump(self, process: asyncio.subprocess.Process) -> None:
         while line := await process.stdout.readline():

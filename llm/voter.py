@@ -1,7 +1,8 @@
-"""mistral_ai's model: every N bars of a symbol it asks the LLM for a vote, and holds the answer in between.
+"""mistral_ai's model: every so often it asks the LLM for a symbol's vote, and holds the answer in between.
 
-Consumes chunks of bars; produces votes (`signals.model.Votes`). Every `every_n_bars` bars of a
-symbol, once `history_bars` bars are known, it builds the prompt (`llm.prompt`) and asks through
+Consumes decision bars (`md.bar`); produces votes (`signals.model.Votes`). Every `[mistral_ai]
+every` of a symbol's bars (a period in time, counted in decision bars), once `history` of bars is
+known, it builds the prompt (`llm.prompt`) and asks through
 the `ask` callable the actor hands in — which answers from the cache, or the server, or abstains
 with a reason (`Abstain`) — and parses the answer strictly: a malformed answer is an abstention
 whose reason is counted. The vote holds until the next question. State: each symbol's recent bars,
@@ -16,6 +17,7 @@ import msgspec
 import numpy as np
 
 from config.llm import MistralAiConfig
+from config.times import in_bars, interval_name
 from llm.prompt import ANSWER_SCHEMA, build_prompt, read_answer
 from marketdata.chunk import BarChunk
 from messages.counters import MistralCounters, bump
@@ -85,9 +87,11 @@ class _SymbolPlan:
 
 
 class MistralModel:
-    def __init__(self, config: MistralAiConfig, symbols: list[str], ask: Ask, counters: MistralCounters,
-                 warn: Callable[[str], None] = lambda text: None):
+    def __init__(self, config: MistralAiConfig, symbols: list[str], decision_ms: int, ask: Ask,
+                 counters: MistralCounters, warn: Callable[[str], None] = lambda text: None):
         self.config, self.symbols, self.ask, self.counters, self.warn = config, list(symbols), ask, counters, warn
+        self.window, self.every = max(2, in_bars(config.history, decision_ms)), in_bars(config.every, decision_ms)
+        self.interval = interval_name(decision_ms)
         self.histories: dict[str, SymbolHistory] = {}
 
     def version(self) -> str:
@@ -111,12 +115,12 @@ class MistralModel:
         if history is None:
             history = self.histories[symbol] = SymbolHistory()
         return _SymbolPlan(symbol, rows, history, chunk.close[rows].tolist(), chunk.volume[rows].tolist(),
-                           self.config.history_bars, self.config.every_n_bars)
+                           self.window, self.every)
 
     def request(self, symbol: str, history: SymbolHistory) -> dict:
         config = self.config
         return {
-            "messages": build_prompt(symbol, history.closes, history.volumes),
+            "messages": build_prompt(symbol, history.closes, history.volumes, self.interval),
             "response_format": {"type": "json_object", "schema": ANSWER_SCHEMA},
             "temperature": config.temperature, "seed": config.seed, "max_tokens": config.max_tokens,
         }

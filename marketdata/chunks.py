@@ -1,14 +1,16 @@
 """Cut a `KlineTable` into clock ticks, `KlineBatch` messages and source-gap events.
 
-Consumes a table; produces, for a range of ticks [first, last), one `KlineBatch` holding every
-row of those ticks (tick-major, symbols in order), and the `Gap`s of the source: bar times no
-symbol has (exchange-wide gaps) and bars missing for one symbol only.
+Consumes a table (and the decision interval); produces, for a range of ticks [first, last), one
+`KlineBatch` holding every row of those ticks (tick-major, symbols in order) and one holding the
+decision bars those ticks complete (`marketdata.aggregate`), and the `Gap`s of the source: bar
+times no symbol has (exchange-wide gaps) and bars missing for one symbol only.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from marketdata.aggregate import DecisionTable
 from marketdata.table import COLUMNS, KlineTable
 from messages.columns import CODE, FLOAT, INT, packed
 from messages.market import KlineBatch
@@ -16,12 +18,13 @@ from messages.system import Gap
 
 
 class TickChunker:
-    def __init__(self, table: KlineTable):
+    def __init__(self, table: KlineTable, decision_ms: int | None = None):
         self.table = table
         change = np.flatnonzero(np.diff(table.open_time)) + 1
         self.tick_start = np.concatenate([[0], change, [len(table)]]).astype(np.int64)
         self.tick_time = table.open_time[self.tick_start[:-1]]
         self._symbols = list(table.symbols)
+        self.decision = DecisionTable.of(table, self.tick_time, decision_ms or table.interval_ms)
 
     @property
     def ticks(self) -> int:
@@ -39,6 +42,10 @@ class TickChunker:
             ts_event=int(self.tick_time[last - 1]),
             **{"raw_" + column: packed(table.values[column][lo:hi], FLOAT) for column in COLUMNS},
         )
+
+    def decision_batch(self, first: int, last: int) -> KlineBatch:
+        """The decision bars ticks [first, last) complete (topic `md.bar`), stamped like their chunk."""
+        return self.decision.batch(first, last, int(self.tick_time[last - 1]))
 
     def tick_index_after(self, bar_time: int) -> int:
         """How many ticks have open time <= bar_time (the index of the first tick after it)."""

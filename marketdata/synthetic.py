@@ -3,7 +3,9 @@
 Consumes a seed, symbols, an interval and a number of days; produces {symbol: (open_time, columns)}
 deterministically (numpy's PCG64 with that seed). Features:
 - volatility clustering: GARCH(1,1) variance per symbol;
-- regime changes: a Markov chain of bull / bear / sideways drifts shared by all symbols;
+- regime changes: a Markov chain of bull / bear / sideways drifts shared by all symbols, each
+  lasting `REGIME_DAYS` on average whatever the interval (so a trend follower deciding daily has
+  trends to follow);
 - correlation: each return is a common market factor plus a symbol's own noise;
 - volume: log-normal, rising with the size of the bar's move and with volatility;
 - OHLC consistent: open = previous close, high >= max(open, close), low <= min(open, close).
@@ -18,17 +20,20 @@ import numpy as np
 from marketdata.table import COLUMNS
 
 START_MS = 1_609_459_200_000  # 2021-01-01 00:00 UTC, a fixed start keeps replays reproducible
-REGIME_DRIFT = np.array([4e-5, -4e-5, 0.0])  # per-bar drift of bull, bear, sideways
-REGIME_STAY = 0.998                           # chance a regime lasts another bar
-MARKET_SHARE = 0.6                            # share of each symbol's variance from the market factor
+REGIME_DRIFT = np.array([0.004, -0.004, 0.0])  # daily log drift of bull, bear, sideways
+REGIME_DAYS = 20.0                             # mean length of a regime (days)
+DAILY_VOLATILITY = 0.035                       # long-run standard deviation of a day's log return
+MARKET_SHARE = 0.6                             # share of each symbol's variance from the market factor
 
 
 def generate(seed: int, symbols: list[str], interval_ms: int, days: float) -> dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]:
     rng = np.random.default_rng(seed)
     bars = int(days * 86_400_000 // interval_ms)
     count = len(symbols)
-    scale = math.sqrt(interval_ms / 60_000)  # per-bar volatility grows with the square root of time
-    omega, alpha, beta = 2e-7 * scale**2, 0.08, 0.90
+    day_share = interval_ms / 86_400_000       # a bar's share of a day: drift and variance scale with time
+    alpha, beta = 0.08, 0.90
+    omega = DAILY_VOLATILITY**2 * day_share * (1 - alpha - beta)
+    stay = 1 - day_share / REGIME_DAYS
     variance = np.full(count, omega / (1 - alpha - beta))
     regime = 2
     shocks_market = rng.standard_normal(bars)
@@ -38,11 +43,11 @@ def generate(seed: int, symbols: list[str], interval_ms: int, days: float) -> di
     returns = np.empty((bars, count))
     variances = np.empty((bars, count))
     for t in range(bars):
-        if regime_draws[t] > REGIME_STAY:
+        if regime_draws[t] > stay:
             regime = int(regime_next[t])
         sigma = np.sqrt(variance)
         shock = math.sqrt(MARKET_SHARE) * shocks_market[t] + math.sqrt(1 - MARKET_SHARE) * shocks_own[t]
-        returns[t] = REGIME_DRIFT[regime] * scale**2 + sigma * shock
+        returns[t] = REGIME_DRIFT[regime] * day_share + sigma * shock
         variances[t] = variance
         variance = omega + alpha * returns[t] ** 2 + beta * variance
     start_prices = 10 ** rng.uniform(0, 4.5, count)

@@ -16,6 +16,7 @@ class Weights(Message, frozen=True):
     effective_from: int          # ms UTC: bars at or after this time use these weights
     weights: dict[str, float]    # model -> weight; sums to 1.0
     cause: list[str]             # "initial", "update", "rollback:<V>", "policy:<ID>", ...
+    state: bytes = b""           # the learner's rule state after it (a rollback to it restores it too)
 
 
 class WeightsCommand(Message, frozen=True):

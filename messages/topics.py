@@ -24,6 +24,7 @@ from messages.system import (
 from messages.trading import DecisionBatch, TradeClosed, TradeOpen
 
 KLINE = "md.kline"
+BAR = "md.bar"          # the decision bars a chunk of md.kline completes (marketdata.aggregate)
 CLOCK = "clock"
 DECISION = "decision"
 TRADE_OPEN = "trade.open"
@@ -37,7 +38,7 @@ GAP = "sys.gap"
 ERROR = "sys.error"
 STREAM_END = "sys.end"
 RESYNC = "sys.resync"
-FEED_TOPICS = (KLINE, CLOCK, GAP, STREAM_END)
+FEED_TOPICS = (KLINE, BAR, CLOCK, GAP, STREAM_END)
 PULSE = "bench.pulse"
 
 SIGNAL_PREFIX = "sig."
@@ -69,6 +70,7 @@ def hello(actor: str) -> str:
 
 MESSAGE_TYPE_BY_FAMILY: dict[str, type] = {
     KLINE: KlineBatch,
+    BAR: KlineBatch,
     CLOCK: Clock,
     DECISION: DecisionBatch,
     TRADE_OPEN: TradeOpen,

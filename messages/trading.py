@@ -1,8 +1,11 @@
 """Ensemble decisions and paper trades (topics `decision`, `trade.open`, `trade.closed`).
 
 `DecisionBatch` is columnar: one per chunk in replay (per tick live), row i the ensemble's
-decision on (symbol[i], bar_time[i]) with the weights version used, the score, the action and
-every enabled model's vote (`vote_action[m][i]`, None for an abstention or a missing vote).
+decision on the decision bar (symbol[i], bar_time[i]) with the weights version used, the score
+(the weights' mixture of the experts' signals, -1..1), the target weight (the mixture of their
+sized portfolios, a signed fraction of equity), the order it gave (BUY: the position grows, SELL:
+it shrinks, HOLD: none) and every enabled model's vote (`vote_action[m][i]`, None for an
+abstention or a missing vote).
 `Decision` is the per-row form of schema version 1 recordings: it is never published any more,
 only decoded when an old recording is read.
 """
@@ -32,6 +35,7 @@ class DecisionBatch(Message, frozen=True):
     models: list[str]                        # the enabled models, in order
     vote_action: list[list[Action | None]]   # [model][row]
     vote_confidence: list[list[float]]       # [model][row], 0..1
+    target: list[float] = []                 # fraction of equity (signed); [] in recordings before schema 4
 
     def votes(self, row: int) -> list[ModelVote]:
         return [ModelVote(model, actions[row], confidences[row])
@@ -72,3 +76,4 @@ class TradeClosed(Message, frozen=True):
     ret: float       # net return, fraction of the entry notional
     exit_reason: str
     votes: list[ModelVote]
+    remaining: float = 0.0   # units of the symbol's position still held after this fill (0: flat)

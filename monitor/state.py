@@ -15,7 +15,10 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from analytics.metrics import DAY_MS, trade_metrics
+import numpy as np
+
+from analytics.performance import max_drawdown, win_rate
+from config.times import DAY_MS
 from messages.control import StatusReply
 from messages.learning import Credit, Weights
 from messages.llm import LlmStatus
@@ -69,6 +72,7 @@ class MonitorState:
     received: int = 0
     dropped: int = 0                            # bus messages the monitor missed (seq gaps): never the topology's
     _seqs: dict[tuple[str, str], int] = field(default_factory=dict)
+    equity_path: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))  # the trader's marked equity
 
     # ----- inputs -------------------------------------------------------------------------
     def on_status(self, reply: StatusReply, now: float) -> None:
@@ -79,6 +83,9 @@ class MonitorState:
         self.status = reply
         for actor in reply.actors:
             self.rates.update(actor.name, now, actor.msgs_in, actor.msgs_out)
+            equity = getattr(actor.counters, "equity", 0.0) if actor.name == "trader" else 0.0
+            if equity > 0:
+                self.equity_path.append(equity)
 
     def on_unreachable(self, error: str) -> None:
         self.daemon_note = f"reconnecting: daemon unreachable ({error})"
@@ -121,12 +128,11 @@ class MonitorState:
             case Credit():
                 self.shadow_equity.update(zip(message.experts, message.equity))
             case TradeOpen():
-                self.open_positions[message.symbol] = message
+                self.open_positions.setdefault(message.symbol, message)   # the position's first lot
             case TradeClosed():
                 self.closed.setdefault(message.trade_id, message)
-                opened = self.open_positions.get(message.symbol)
-                if opened is not None and opened.trade_id == message.trade_id:
-                    del self.open_positions[message.symbol]
+                if message.remaining == 0:   # the symbol's position is flat now
+                    self.open_positions.pop(message.symbol, None)
             case LlmStatus():
                 self.llm = message
             case Gap():
@@ -161,9 +167,14 @@ class MonitorState:
         day = self.bar_time // DAY_MS
         return sum(trade.pnl for trade in self.closed.values() if trade.exit_time // DAY_MS == day)
 
-    def trading_metrics(self):
-        rows = [{"trade_id": t.trade_id, "pnl": t.pnl, "exit_time": t.exit_time} for t in self.closed.values()]
-        return trade_metrics(rows, self.initial_equity)
+    def trading_figures(self) -> dict[str, float | int | None]:
+        """The paper book by `analytics.performance`'s definitions: round trips closed and their win
+        rate, realised PnL, and from the trader's marked equity its ROI and max drawdown so far."""
+        pnls = [trade.pnl for trade in self.closed.values()]
+        equity = self.equity_path[-1] if self.equity_path else self.initial_equity
+        return {"trades": len(pnls), "win_rate": win_rate(pnls), "realised_pnl": sum(pnls),
+                "roi": equity / self.initial_equity - 1,
+                "max_drawdown": max_drawdown(np.array([self.initial_equity, *self.equity_path]))}
 
     def weight_series(self) -> dict[str, list[float]]:
         versions = sorted(self.weights)

@@ -94,12 +94,13 @@ def weights_panel(state: MonitorState) -> Panel:
 
 
 def trading_panel(state: MonitorState) -> Panel:
-    metrics = state.trading_metrics()
-    win = "-" if metrics.win_rate is None else f"{metrics.win_rate * 100:.1f} %"
+    figures = state.trading_figures()
+    win = "-" if figures["win_rate"] is None else f"{figures['win_rate'] * 100:.1f} %"
     lines = [f"open positions: {len(state.open_positions)} "
              + " ".join(f"{p.symbol}({p.side[0]})" for p in list(state.open_positions.values())[:4]),
-             f"closed trades: {metrics.trades}   win rate: {win}   today's PnL: {state.day_pnl():+,.2f} USDT",
-             f"ROI: {metrics.roi * 100:+.2f} %   PnL: {metrics.total_pnl:+,.2f} USDT   max drawdown: {metrics.max_drawdown * 100:.2f} %"]
+             f"closed trades: {figures['trades']}   win rate: {win}   today's PnL: {state.day_pnl():+,.2f} USDT",
+             f"ROI (marked): {figures['roi'] * 100:+.2f} %   realised PnL: {figures['realised_pnl']:+,.2f} USDT   "
+             f"max drawdown: {figures['max_drawdown'] * 100:.2f} %"]
     return Panel(Text("\n".join(lines)), title="trading (paper)", title_align="left")
 
 

@@ -1,6 +1,6 @@
-"""What lgbm_ai stores per trained model: its LightGBM booster as text, its calibration and its history.
+"""What lgbm_ai stores per trained model: its LightGBM booster as text and its history.
 
-Consumed and produced by `signals.lgbm` (trains and loads them) and `training.policies` (copies one
+Consumed and produced by `signals.lgbm.model` (trains and loads them) and `training.policies` (copies one
 into a catalog under a new version); stored as msgpack by `storage.models`. Kept apart from
 `signals.lgbm` so that reading or copying a model does not load LightGBM.
 """
@@ -18,6 +18,6 @@ class StoredModel(msgspec.Struct, frozen=True):
     horizon_bars: int
     features: list[str]
     samples: int
-    metrics: dict[str, float]  # calibration accuracy, log loss, AUC, win share
-    calibration: list[float]   # Platt scaling: p = 1 / (1 + exp(-(a * logit + b)))
+    metrics: dict[str, float]  # win share, in-sample accuracy
     booster: str            # LightGBM's model_to_string()
+    calibration: list[float] = []   # schema 3 models only (Platt scaling); read, never used

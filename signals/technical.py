@@ -1,9 +1,18 @@
-"""trading_ai: EMA crossover, MACD and RSI combined into one vote, per symbol, a chunk at a time.
+"""trading_ai: technical rules — time-series momentum over an ensemble of lookbacks, per symbol.
 
-Score = (trend + momentum + rsi_term) / 3 with trend = sign(EMA fast - EMA slow), momentum =
-sign(MACD histogram), rsi_term = +1 below `rsi_oversold`, -1 above `rsi_overbought`, else 0.
-BUY when score >= `threshold`, SELL when <= -threshold, else HOLD; confidence = |score|. No vote
-during the warm-up (until the slowest indicator is defined).
+Consumes decision bars (`md.bar`, one symbol's in time order at a time); produces one vote per
+bar. The score is the mean of the configured forms over every lookback (`[trading_ai] lookbacks`,
+in time, so "20d" is 20 daily bars or 120 4-hour bars), each +1 (up), -1 (down) or 0:
+- `momentum`: the sign of the return over the lookback (time-series momentum, Moskowitz, Ooi &
+  Pedersen 2012);
+- `moving_average`: the sign of the close against its simple moving average over the lookback;
+- `donchian`: +1 from a close above the highest high of the lookback before it, -1 from a close
+  below the lowest low, held in between (a channel breakout);
+and, once each, the classic rules: `ema_cross` (the sign of EMA fast minus EMA slow), `macd` (the
+sign of that line minus its signal EMA) and `rsi` (+1 below `rsi_oversold`, -1 above
+`rsi_overbought`). A form over a lookback the history does not cover yet is left out of the mean;
+with none covered the model abstains (warm-up). BUY when the score is at least `threshold`, SELL
+when at most -threshold, else HOLD; the confidence is |score|.
 """
 
 from __future__ import annotations
@@ -13,30 +22,24 @@ import numpy as np
 
 from config.models import TradingAiConfig
 from config.schema import PeperConfig
+from config.times import INTERVAL_MS, in_bars
 from marketdata.chunk import BarChunk
 from signals.kernels import RsiState, ema, wilder_rsi
-from signals.model import (
-    ABSTAIN,
-    BUY,
-    HOLD,
-    SELL,
-    WARM_UP,
-    PerSymbolModel,
-    Votes,
-    choose,
-)
+from signals.model import ABSTAIN, BUY, HOLD, SELL, WARM_UP, PerSymbolModel, Votes
 
-SCORE_REASONS = tuple(f"score {k / 3:+.2f}" for k in range(-3, 4))  # indexed by 3 * score + 3
+LOOKBACK_FORMS = ("momentum", "moving_average", "donchian")
 
 
 class TechnicalState(msgspec.Struct):
-    bars: int = 0
+    closes: list[float] = []     # the last max-lookback + 1 closes
+    highs: list[float] = []      # the last max-lookback highs and lows
+    lows: list[float] = []
+    channel: dict[int, int] = {}  # lookback bars -> the Donchian state (+1, -1, 0)
     fast: float | None = None
     slow: float | None = None
-    macd_fast: float | None = None
-    macd_slow: float | None = None
-    macd_signal: float | None = None
+    signal: float | None = None
     rsi: RsiState = msgspec.field(default_factory=RsiState)
+    bars: int = 0
 
 
 class TechnicalRules(PerSymbolModel):
@@ -44,36 +47,69 @@ class TechnicalRules(PerSymbolModel):
 
     @classmethod
     def of(cls, config: PeperConfig) -> TechnicalRules:
-        """The model `[trading_ai]` configures, over `[test] symbols`: what its actor runs, and `train` offline."""
-        return cls(config.trading_ai, list(config.test.symbols))
+        """The model `[trading_ai]` configures over `[test] symbols`: what its actor runs, and `train` offline."""
+        return cls(config.trading_ai, list(config.test.symbols), INTERVAL_MS[config.feed.decision_interval])
 
-    def __init__(self, config: TradingAiConfig, symbols: list[str]):
+    def __init__(self, config: TradingAiConfig, symbols: list[str], decision_ms: int):
         super().__init__(symbols)
         self.config = config
-        self.warmup = max(config.ema_slow, config.macd_slow + config.macd_signal, config.rsi_period + 1)
+        self.lookbacks = sorted({in_bars(lookback, decision_ms) for lookback in config.lookbacks})
+        self.forms = list(config.forms)
+        self.alpha_fast = 2.0 / (in_bars(config.ema_fast, decision_ms) + 1)
+        self.alpha_slow = 2.0 / (in_bars(config.ema_slow, decision_ms) + 1)
+        self.alpha_signal = 2.0 / (in_bars(config.macd_signal, decision_ms) + 1)
+        self.slow_bars = in_bars(config.ema_slow, decision_ms)
+        self.rsi_period = in_bars(config.rsi_period, decision_ms)
+        self.keep = max(self.lookbacks) + 1
 
     def version(self) -> str:
-        return "rules-1"
+        return "trend-2"
 
     def vote_series(self, state: TechnicalState, chunk: BarChunk, rows: np.ndarray, votes: Votes) -> None:
-        config = self.config
+        config, forms = self.config, self.forms
         closes = chunk.close[rows].tolist()
-        fast, state.fast = ema(closes, 2.0 / (config.ema_fast + 1), state.fast)
-        slow, state.slow = ema(closes, 2.0 / (config.ema_slow + 1), state.slow)
-        macd_fast, state.macd_fast = ema(closes, 2.0 / (config.macd_fast + 1), state.macd_fast)
-        macd_slow, state.macd_slow = ema(closes, 2.0 / (config.macd_slow + 1), state.macd_slow)
-        line = macd_fast - macd_slow
-        signal, state.macd_signal = ema(line.tolist(), 2.0 / (config.macd_signal + 1), state.macd_signal)
-        rsi = wilder_rsi(closes, config.rsi_period, state.rsi)
-        number = state.bars + np.arange(1, len(rows) + 1)
-        state.bars += len(rows)
-        trend = np.sign(fast - slow)
-        momentum = np.sign(line - signal)
-        rsi_term = np.where(rsi < config.rsi_oversold, 1.0, np.where(rsi > config.rsi_overbought, -1.0, 0.0))
-        thirds = (trend + momentum + rsi_term).astype(np.int64)
-        score = thirds / 3
-        action = np.where(score >= config.threshold, BUY, np.where(score <= -config.threshold, SELL, HOLD))
-        warm = (number < self.warmup) | np.isnan(rsi)
-        votes.action[rows] = np.where(warm, ABSTAIN, action)
-        votes.confidence[rows] = np.where(warm, 0.0, np.abs(score))
-        votes.reason[rows] = np.where(warm, WARM_UP, choose(thirds + 3, SCORE_REASONS))
+        fast, state.fast = ema(closes, self.alpha_fast, state.fast)
+        slow, state.slow = ema(closes, self.alpha_slow, state.slow)
+        line = fast - slow
+        signal, state.signal = ema(line.tolist(), self.alpha_signal, state.signal)
+        rsi = wilder_rsi(closes, self.rsi_period, state.rsi)
+        for i, row in enumerate(rows.tolist()):
+            close, high, low = closes[i], float(chunk.high[row]), float(chunk.low[row])
+            terms = self._lookback_terms(state, close)
+            state.closes = (state.closes + [close])[-self.keep:]
+            state.highs, state.lows = (state.highs + [high])[-self.keep:], (state.lows + [low])[-self.keep:]
+            state.bars += 1
+            warm_slow = state.bars >= self.slow_bars
+            if "ema_cross" in forms and warm_slow:
+                terms.append(float(np.sign(line[i])))
+            if "macd" in forms and warm_slow:
+                terms.append(float(np.sign(line[i] - signal[i])))
+            if "rsi" in forms and not np.isnan(rsi[i]):
+                terms.append(1.0 if rsi[i] < config.rsi_oversold else -1.0 if rsi[i] > config.rsi_overbought else 0.0)
+            if not terms:
+                votes.action[row], votes.confidence[row], votes.reason[row] = ABSTAIN, 0.0, WARM_UP
+                continue
+            score = sum(terms) / len(terms)
+            votes.action[row] = BUY if score >= config.threshold else SELL if score <= -config.threshold else HOLD
+            votes.confidence[row] = abs(score)
+            votes.reason[row] = f"trend {score:+.2f} over {len(terms)} rules"
+
+    def _lookback_terms(self, state: TechnicalState, close: float) -> list[float]:
+        """Each lookback form's term for a new close, from the history before it (Donchian state updated)."""
+        terms: list[float] = []
+        history = state.closes
+        for bars in self.lookbacks:
+            if len(history) < bars:
+                continue
+            if "momentum" in self.forms:
+                terms.append(float(np.sign(close - history[-bars])))
+            if "moving_average" in self.forms:
+                window = history[-(bars - 1):] + [close] if bars > 1 else [close]
+                terms.append(float(np.sign(close - sum(window) / len(window))))
+            if "donchian" in self.forms:
+                top, bottom = max(state.highs[-bars:]), min(state.lows[-bars:])
+                level = state.channel.get(bars, 0)
+                level = 1 if close > top else -1 if close < bottom else level
+                state.channel[bars] = level
+                terms.append(float(level))
+        return terms

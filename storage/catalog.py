@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 
@@ -18,8 +19,10 @@ from config.schema import PeperConfig
 from storage.sessions import SessionRecord, all_sessions, put_session
 from storage.store import Store
 
+T = TypeVar("T")
 RUN_CONFIG_KEY = "train.config.{run}"
 RESULT_KEY = "train.result.{run}"
+TRIALS_KEY = "train.trials"   # every configuration ever tried here: its daily Sharpe on validation
 
 
 class Catalog:
@@ -56,13 +59,22 @@ class Catalog:
             raise KeyError(f"run {run} is not in {self.path}")
         return msgspec.json.decode(raw, type=PeperConfig)
 
-    def save_result(self, run: int, document: dict[str, object]) -> None:
-        self.store.put_meta(RESULT_KEY.format(run=run), msgspec.json.encode(document))
+    def save_result(self, run: int, outcome: msgspec.Struct) -> None:
+        self.store.put_meta(RESULT_KEY.format(run=run), msgspec.json.encode(outcome))
 
-    def result(self, run: int) -> dict[str, object] | None:
-        """The run's outcome (`training.walk_forward`), or None for a run interrupted before it."""
+    def result(self, run: int, kind: type[T]) -> T | None:
+        """The run's outcome (`analytics.outcome.Outcome`), or None for a run interrupted before it."""
         raw = self.store.get_meta(RESULT_KEY.format(run=run))
-        return None if raw is None else msgspec.json.decode(raw)
+        return None if raw is None else msgspec.json.decode(raw, type=kind)
+
+    def trials(self) -> list[float]:
+        """The daily Sharpe ratio on validation of every configuration tried in this catalog (the
+        deflated Sharpe ratio's trials, counted across runs)."""
+        raw = self.store.get_meta(TRIALS_KEY)
+        return [] if raw is None else msgspec.json.decode(raw, type=list[float])
+
+    def add_trials(self, sharpes: list[float]) -> None:
+        self.store.put_meta(TRIALS_KEY, msgspec.json.encode([*self.trials(), *sharpes]))
 
 
 def config_hash(config: PeperConfig) -> str:

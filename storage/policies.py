@@ -2,8 +2,8 @@
 
 Consumes and produces `Policy` records: the outcome of one `train` run that a later `run --policy`
 trades with — the weights (a version in the catalog's `weights`), the lgbm_ai model (a version in
-its `models`; 0 when none was trained), the learner's state, the learning section and the trader's
-thresholds the run chose, the experts they weigh, and the hash of the config it was trained with.
+its `models`; 0 when none was trained), the learner's state, the learning and trader sections the
+run chose, the experts they weigh, and the hash of the config it was trained with.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     lgbm_version: int                 # in the catalog's `models`; 0: no model was trained
     learner_state: str                # base64 of the learner's snapshot
     learning: dict[str, object]       # the chosen `[learning]` section
-    thresholds: dict[str, float | int | bool]  # the chosen `[trader]` thresholds (`training.policies.THRESHOLDS`)
     changes: dict[str, object]        # the chosen configuration, as `[training.grid]` keys
     config_hash: str                  # of the training run's config
+    trader: dict[str, object] = {}    # the chosen `[trader]` section (a policy before schema 4: empty)
+    thresholds: dict[str, object] = {}  # before schema 4: the trader's entry and exit thresholds (read only)
 
 
 _ENCODER = msgspec.msgpack.Encoder()

@@ -1,17 +1,18 @@
-"""The trading desk: the ensemble and the paper broker over ready chunks, with the weights by version.
+"""The trading desk: the ensemble over every expert's portfolio, with the weights by version, and its book.
 
-Consumes ready chunks (`trading.assembly.Ready`) and weights versions (`Weights`, applied from
-their `effective_from`); produces per decided part of a chunk the rows' scores, the version each
-row was decided with, and the broker's trades and marked-to-market equity; `decision_batch` turns
-a decided chunk into the `DecisionBatch` the trader publishes. The trader actor runs it on the
-bus; the offline simulations (`learning.simulate`: baselines, configuration choices in `train`)
-run the very same object on recorded chunks, so what is chosen offline is what the topology trades.
+Consumes voted chunks (`trading.assembly.VotedChunk`) and weights versions (`Weights`, applied from
+their `effective_from`); produces, per decided part of a chunk, each decision bar's ensemble score
+(the weights' mixture of the experts' signals), target weight (the mixture of their sized
+portfolios, `trading.experts`), the version it was decided with and the order it gave, and the
+book's fills, trades and equity marked to market (`trading.portfolio`); `decision_batch` turns a
+decided chunk into the `DecisionBatch` the trader publishes. The trader actor runs it on the bus;
+the offline runs (`learning.offline`: baselines, the configurations `train` tries) run the very
+same object on recorded chunks, so what is chosen offline is what the topology trades.
 """
 
 from __future__ import annotations
 
 import bisect
-import math
 from dataclasses import dataclass
 
 import msgspec
@@ -20,40 +21,44 @@ import numpy as np
 from config.schema import TraderConfig
 from messages.learning import Weights
 from messages.trading import DecisionBatch, ModelVote
-from signals.model import ACTION_NAMES, BUY, SELL
-from trading.assembly import Ready
-from trading.broker import BookResult, BookRules, BookState, PaperBroker
-from trading.ensemble import action_names, scores
+from signals.model import ACTION_NAMES
+from trading.assembly import VotedChunk
+from trading.experts import CASH, Experts, Portfolios
+from trading.portfolio import BookResult, BookRules, BookState, Decision, PortfolioBook
+from trading.sizing import SizerState
+
+ORDER_ACTIONS = {1: "BUY", -1: "SELL", 0: "HOLD"}
 
 
 @dataclass
 class Decided:
-    lo: int                  # first row
-    hi: int                  # end row
-    score: np.ndarray
-    versions: np.ndarray     # the weights version each row was decided with
+    first_tick: int
+    end_tick: int
+    rows: np.ndarray          # the decision bars decided
+    score: np.ndarray         # per row
+    target: np.ndarray        # per row: the ensemble's target weight
+    versions: np.ndarray      # per row: the weights version
+    orders: np.ndarray        # per row: +1 bought, -1 sold, 0 no order
     result: BookResult
 
 
-REFERENCE_VOTES = {"cash": SELL, "hold": BUY}  # a reference expert's constant vote, at full confidence
-
-
 class DeskState(msgspec.Struct):
-    """What a desk needs to go on exactly where it was: its book and the versions that can still apply."""
+    """What a desk needs to go on exactly where it was: its book, its sizer and the versions that can still apply."""
     book: BookState
+    sizer: SizerState
     versions: list[Weights]
 
 
 class Desk:
-    """`models` vote in the ready chunks; `experts` are the models plus the reference experts the
-    ensemble hears (`cash` always SELL, `hold` always BUY), weighed like any model."""
+    """`models` vote in the chunks; `experts` are the models plus the reference experts the ensemble weighs."""
 
     def __init__(self, models: list[str], config: TraderConfig, symbols: list[str], initial: Weights,
-                 rules: BookRules | None = None, experts: list[str] | None = None):
+                 decision_ms: int, experts: list[str] | None = None):
         self.models = list(models)
         self.experts = list(experts or models)
         self.config = config
-        self.broker = PaperBroker(rules or BookRules.of(config), config.initial_equity, symbols)
+        self.portfolios = Experts(self.models, self.experts, config, symbols, decision_ms)
+        self.book = PortfolioBook(BookRules.of(config), symbols)
         self.versions: list[tuple[int, int, Weights]] = [(initial.effective_from, initial.version, initial)]
 
     def add_version(self, weights: Weights) -> None:
@@ -64,65 +69,70 @@ class Desk:
     def has_version_from(self, tick: int) -> bool:
         return any(effective == tick for effective, _, _ in self.versions)
 
-    def decide(self, ready: Ready, first_tick: int, end_tick: int) -> Decided:
-        """Decide ticks [first_tick, end_tick) of a ready chunk, each with its newest effective version."""
-        chunk, ticks = ready.chunk, ready.ticks
-        lo = int(np.searchsorted(chunk.open_time, ticks[first_tick], "left"))
-        hi = int(np.searchsorted(chunk.open_time, ticks[end_tick], "left")) if end_tick < len(ticks) else len(chunk)
-        part_ticks = ticks[first_tick:end_tick]
-        row_versions = self._versions_for(part_ticks)[np.searchsorted(part_ticks, chunk.open_time[lo:hi])]
-        action, confidence = self._votes(ready, lo, hi)
-        score = scores(action, confidence, self._weight_matrix(row_versions))
-        result = self.broker.run(chunk.rows(lo, hi), part_ticks, score,
-                                 lambda row: votes_at(self.experts, action, confidence, row))
-        return Decided(lo, hi, score, row_versions, result)
+    def decide(self, voted: VotedChunk, first_tick: int, end_tick: int) -> Decided:
+        """Decide ticks [first_tick, end_tick) of a chunk, each decision with its newest effective version."""
+        found = self.portfolios.at_each_decision(voted, first_tick, end_tick)
+        rows, score, target, versions, decisions = [], [], [], [], []
+        for portfolios in found:
+            version = self._version_at(int(voted.ticks[portfolios.tick]))
+            mix = np.array([version.weights.get(expert, 0.0) for expert in self.experts])
+            mixed_signal, mixed_target = mix @ portfolios.signal, mix @ portfolios.weights
+            symbols = voted.bars.symbol[portfolios.rows]
+            rows.append(portfolios.rows)
+            score.append(mixed_signal[symbols])
+            target.append(mixed_target[symbols])
+            versions.append(np.full(len(symbols), version.version, np.int64))
+            decisions.append(Decision(portfolios.tick, dict(zip(symbols.tolist(), mixed_target[symbols].tolist())),
+                                      self._votes(voted, portfolios)))
+        result = self.book.run(voted.prices, first_tick, end_tick, decisions)
+        orders = [np.array([decision.orders.get(int(s), 0) for s in voted.bars.symbol[r]], np.int8)
+                  for decision, r in zip(decisions, rows)]
+        join = (lambda parts, dtype: np.concatenate(parts) if parts else np.empty(0, dtype))
+        return Decided(first_tick, end_tick, join(rows, np.int64), join(score, np.float64), join(target, np.float64),
+                       join(versions, np.int64), join(orders, np.int8), result)
 
-    def _votes(self, ready: Ready, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
-        """[expert, row] action codes and confidences: the models' votes, then the reference experts'."""
-        extra = [REFERENCE_VOTES[e] for e in self.experts[len(self.models):]]
-        action = np.concatenate([ready.action[:, lo:hi], np.repeat(np.array(extra, np.int8)[:, None], hi - lo, 1)])
-        confidence = np.concatenate([ready.confidence[:, lo:hi], np.ones((len(extra), hi - lo))])
-        return action, confidence
+    def _votes(self, voted: VotedChunk, portfolios: Portfolios) -> dict[int, list[ModelVote]]:
+        """Per symbol decided: every expert's vote, kept with a trade it opens."""
+        found = {}
+        for row in portfolios.rows.tolist():
+            symbol = int(voted.bars.symbol[row])
+            votes = [ModelVote(model, ACTION_NAMES[int(voted.action[m, row]) + 1], float(voted.confidence[m, row]))
+                     for m, model in enumerate(self.models)]
+            votes += [ModelVote(expert, "HOLD" if expert == CASH else "BUY", 1.0)
+                      for expert in self.experts[len(self.models):]]
+            found[symbol] = votes
+        return found
 
-    def snapshot(self) -> bytes:
-        return msgspec.msgpack.encode(DeskState(self.broker.state, [weights for _, _, weights in self.versions]))
-
-    def restore(self, raw: bytes) -> None:
-        state = msgspec.msgpack.decode(raw, type=DeskState)
-        self.broker.state = state.book
-        self.versions = sorted(((w.effective_from, w.version, w) for w in state.versions), key=lambda item: item[:2])
+    def _version_at(self, tick_time: int) -> Weights:
+        effective = [entry for entry in self.versions if entry[0] <= tick_time]
+        return max(effective, key=lambda entry: entry[1])[2] if effective else self.versions[0][2]
 
     def forget_versions(self, last_tick: int) -> None:
         """Keep only the versions that can still apply: the newest effective one and those after it."""
         current = max(version for effective, version, _ in self.versions if effective <= last_tick)
         self.versions = [entry for entry in self.versions if entry[1] >= current or entry[0] > last_tick]
 
-    def _versions_for(self, ticks: np.ndarray) -> np.ndarray:
-        effective = np.array([entry[0] for entry in self.versions], np.int64)
-        newest = np.maximum.accumulate(np.array([entry[1] for entry in self.versions], np.int64))
-        return newest[np.searchsorted(effective, ticks, "right") - 1]
+    def snapshot(self) -> bytes:
+        return msgspec.msgpack.encode(DeskState(self.book.state, self.portfolios.snapshot(),
+                                                [weights for _, _, weights in self.versions]))
 
-    def _weight_matrix(self, row_versions: np.ndarray) -> np.ndarray:
-        by_version = {version: weights for _, version, weights in self.versions}
-        distinct, inverse = np.unique(row_versions, return_inverse=True)
-        table = np.array([[by_version[int(v)].weights.get(expert, 0.0) for v in distinct] for expert in self.experts])
-        return table[:, inverse]
+    def restore(self, raw: bytes) -> None:
+        state = msgspec.msgpack.decode(raw, type=DeskState)
+        self.book.state = state.book
+        self.portfolios.restore(state.sizer)
+        self.versions = sorted(((w.effective_from, w.version, w) for w in state.versions), key=lambda item: item[:2])
 
-    def decision_batch(self, ready: Ready, parts: list[Decided]) -> DecisionBatch:
-        batch = ready.batch
-        score = np.concatenate([part.score for part in parts]) if parts else np.empty(0)
-        versions = np.concatenate([part.versions for part in parts]) if parts else np.empty(0, np.int64)
+    def decision_batch(self, voted: VotedChunk, parts: list[Decided]) -> DecisionBatch:
+        bars = voted.bars
+        rows = np.concatenate([part.rows for part in parts]) if parts else np.empty(0, np.int64)
+        pick = (lambda name, dtype: np.concatenate([getattr(p, name) for p in parts]) if parts else np.empty(0, dtype))
         names = np.array(ACTION_NAMES, dtype=object)
-        enter = self.config.entry_threshold if self.broker.rules.entries else math.inf  # standing aside: no BUY
-        action, confidence = self._votes(ready, 0, len(ready.chunk))
+        action = voted.action[:, rows]
+        symbols = [voted.names[i] for i in bars.symbol[rows].tolist()]
         return DecisionBatch(
-            symbol=batch.symbol, bar_time=batch.open_time.tolist(), weights_version=versions.tolist(), score=score.tolist(),
-            action=action_names(score, enter, self.config.exit_threshold), models=self.experts,
+            symbol=symbols, bar_time=bars.open_time[rows].tolist(), weights_version=pick("versions", np.int64).tolist(),
+            score=pick("score", np.float64).tolist(), target=pick("target", np.float64).tolist(),
+            action=[ORDER_ACTIONS[int(o)] for o in pick("orders", np.int8).tolist()], models=self.models,
             vote_action=[names[row.astype(np.int64) + 1].tolist() for row in action],
-            vote_confidence=confidence.tolist(), ts_event=batch.ts_event,
+            vote_confidence=voted.confidence[:, rows].tolist(), ts_event=voted.batch.ts_event,
         )
-
-
-def votes_at(experts: list[str], action: np.ndarray, confidence: np.ndarray, row: int) -> list[ModelVote]:
-    return [ModelVote(expert, ACTION_NAMES[int(action[e, row]) + 1], float(confidence[e, row]))
-            for e, expert in enumerate(experts)]

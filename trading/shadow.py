@@ -1,37 +1,25 @@
-"""Shadow books: what each expert would have made following its own votes alone, bar by bar.
+"""Shadow books: what each expert would have made holding its own portfolio alone, tick by tick.
 
-Consumes ready chunks (`trading.assembly.Ready`: bars and every model's votes); produces, per
-chunk, each expert's net return over every tick and its equity after the chunk — the credit the
-learner weighs — and how many trades the books closed over each tick (a learner may update only
-every K of them). Experts: every model (a book trading its votes alone — its direction times its
-confidence as the score — with the trader's sizing, thresholds, fees, slippage and risk rules,
-through the same `PaperBroker`), `cash` (always flat: return 0) and `hold` (always long in every
-symbol with `position_fraction` of the equity each, never exiting, whatever the trend). Each book
-is marked to market at every tick's close, so an expert earns or loses on every bar whether or not
-the ensemble traded.
+Consumes voted chunks (`trading.assembly.VotedChunk`: bars, decision bars and every model's votes);
+produces, per chunk, each expert's net return over every tick and its equity after the chunk — the
+credit the learner weighs — and how many round trips the books closed over each tick. Experts:
+every model, `cash`, `hold` and `hold_vt` (`trading.experts`), each in its own `PortfolioBook`
+with the trader's rules (sizing, band, fees, slippage, the drawdown breaker) — so an expert earns or
+loses on every bar whether or not the ensemble followed it, and is judged net of its own costs.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import NamedTuple
 
 import msgspec
 import numpy as np
 
 from config.schema import TraderConfig
-from signals.model import ABSTAIN
-from trading.assembly import Ready
-from trading.broker import BookRules, BookState, PaperBroker
-
-CASH, HOLD = "cash", "hold"
-REFERENCE_EXPERTS = (CASH, HOLD)
-
-
-def shadow_rules(config: TraderConfig) -> BookRules:
-    """The trader's rules for a model's own book: the same, except that a book follows its model's
-    votes even when the trader stands aside (its credit is what the model would have made)."""
-    return dataclasses.replace(BookRules.of(config), entries=True)
+from trading.assembly import VotedChunk
+from trading.experts import CASH, REFERENCE_EXPERTS, Experts
+from trading.portfolio import BookRules, BookState, Decision, PortfolioBook
+from trading.sizing import SizerState
 
 
 class ShadowRun(NamedTuple):
@@ -41,35 +29,29 @@ class ShadowRun(NamedTuple):
 
 
 class ShadowBooks:
-    def __init__(self, models: list[str], config: TraderConfig, symbols: list[str], rules: BookRules | None = None):
+    def __init__(self, models: list[str], config: TraderConfig, symbols: list[str], decision_ms: int):
         self.models = list(models)
         self.experts = [*self.models, *REFERENCE_EXPERTS]
-        rules = rules or shadow_rules(config)
-        self.books = {model: PaperBroker(rules, config.initial_equity, symbols) for model in self.models}
-        self.books[HOLD] = PaperBroker(dataclasses.replace(rules, exits=False, enter_threshold=0.0, trend_bars=0), config.initial_equity,
-                                       symbols)
-        self.cash = config.initial_equity
+        self.portfolios = Experts(self.models, self.experts, config, symbols, decision_ms)
+        rules = BookRules.of(config)
+        self.books = {expert: PortfolioBook(rules, symbols) for expert in self.experts if expert != CASH}
         self.marked = {expert: config.initial_equity for expert in self.experts}  # equity at the last close
         self.trades = {expert: 0 for expert in self.experts}
 
-    def run(self, ready: Ready) -> ShadowRun:
-        returns = np.zeros((len(self.experts), len(ready.ticks)))
+    def run(self, voted: VotedChunk) -> ShadowRun:
+        found = self.portfolios.at_each_decision(voted)
+        returns = np.zeros((len(self.experts), len(voted.ticks)))
         equity = np.empty(len(self.experts))
-        closed = np.zeros(len(ready.ticks), np.int64)
+        closed = np.zeros(len(voted.ticks), np.int64)
         for index, expert in enumerate(self.experts):
             if expert == CASH:
-                equity[index] = self.cash
+                equity[index] = self.marked[expert]
                 continue
-            book = self.books[expert]
-            if expert == HOLD:
-                score = np.ones(len(ready.chunk))
-            else:
-                model = self.models.index(expert)
-                action = ready.action[model]
-                score = np.where(action == ABSTAIN, 0.0, action) * ready.confidence[model]
-            result = book.run(ready.chunk, ready.ticks, score)
+            decisions = [Decision(p.tick, {int(s): float(p.weights[index, s]) for s in np.flatnonzero(p.present)})
+                         for p in found]
+            result = self.books[expert].run(voted.prices, 0, len(voted.ticks), decisions)
             self.trades[expert] += len(result.closed)
-            np.add.at(closed, np.searchsorted(ready.ticks, [trade.exit_time for trade in result.closed]), 1)  # a tick's open
+            np.add.at(closed, np.searchsorted(voted.ticks, [trade.exit_time for trade in result.closed]), 1)
             path = np.concatenate([[self.marked[expert]], result.equity])
             returns[index] = path[1:] / path[:-1] - 1.0
             equity[index] = self.marked[expert] = float(path[-1])
@@ -78,7 +60,7 @@ class ShadowBooks:
     # ----- checkpoints ----------------------------------------------------------------------------
     def snapshot(self) -> bytes:
         return msgspec.msgpack.encode(_Saved({name: book.state for name, book in self.books.items()}, self.marked,
-                                             self.trades))
+                                             self.trades, self.portfolios.snapshot()))
 
     def restore(self, raw: bytes) -> None:
         saved = msgspec.msgpack.decode(raw, type=_Saved)
@@ -87,9 +69,11 @@ class ShadowBooks:
                 self.books[name].state = state
         self.marked.update(saved.marked)
         self.trades.update(saved.trades)
+        self.portfolios.restore(saved.sizer)
 
 
 class _Saved(msgspec.Struct):
     books: dict[str, BookState]
     marked: dict[str, float]
     trades: dict[str, int]
+    sizer: SizerState

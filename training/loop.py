@@ -5,10 +5,11 @@ catalog, the `Plan` (the span and its folds) and what runs a topology; produces 
 the catalog, in three steps:
 1. the span session: the whole span replayed once through the topology and recorded — every model
    votes on every bar, lgbm_ai training walk-forward, only ever from bars before the one it votes on;
-2. from those recorded votes (trading_ai's and lava_ai's cast again for a configuration that
-   changes their settings, `training.revote`), every configuration of `[training] grid` and every
-   baseline run offline through the trader's and the learner's own code, each fold choosing on its
-   validation window only, with evidence (`training.walk_forward`);
+2. from those recorded votes (a re-votable model's cast again for a configuration that changes its
+   settings, `training.revote`), every configuration of `[training] grid` and every baseline run
+   offline through the trader's and the learner's own code, each fold choosing on its validation
+   window only (`training.walk_forward`) — or, with `--iterations`, the seed's loop over
+   consecutive windows (`training.iterations`);
 3. the outcome (`train.result.<run>` in the catalog, which `report` renders) and the policy: the
    last fold's choice, learned through the whole span, that `run --policy` trades with.
 """
@@ -21,12 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from analytics.baselines import recorded_chunks
 from analytics.recording import read_recording
 from config.schema import PeperConfig
-from config.topology import topology_of
 from storage.catalog import Catalog
 from storage.policies import Policy
 from training.policies import make_policy
@@ -62,14 +64,14 @@ async def train(config: PeperConfig, catalog: Catalog, plan: Plan, topology: Run
             console.print(f"run {run}: interrupted during the span session; its recording is kept, nothing was judged")
             return TrainResult(run, None, True)
         recording_path = catalog.path.parent / session.recording
-        recording = read_recording(recording_path)
-        chunks = recording.chunks(topology_of(config).models, list(config.test.symbols))
+        chunks = recorded_chunks(read_recording(recording_path), config)
         task = progress.add_task(f"run {run}: {len(tried)} configurations and the baselines, on the recorded votes",
                                  total=len(tried) + baseline_count(config))
-        outcome = evaluate_plan(chunks, config, plan, recording.interval_ms, advance=lambda step: progress.advance(task))
+        judged = evaluate_plan(chunks, config, plan, catalog.trials(), advance=lambda step: progress.advance(task))
     learned_upto = int(chunks[-1].ticks[-1]) if chunks else plan.span.start
-    policy = make_policy(catalog, run, config, outcome.policy, recording_path, learned_upto)
-    catalog.save_result(run, {**outcome.document, "policy": policy.id})
+    policy = make_policy(catalog, run, config, judged.policy, recording_path, learned_upto)
+    catalog.add_trials(judged.trial_sharpes)
+    catalog.save_result(run, msgspec.structs.replace(judged.outcome, policy=policy.id))
     return TrainResult(run, policy, False)
 
 

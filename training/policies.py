@@ -4,8 +4,7 @@ Consumes, when made, the configuration the last fold chose (`training.search.Tri
 learner ended after the whole span, its weights) and the span's recording (its newest lgbm_ai
 model); produces a `storage.policies.Policy` in the catalog, its weights as a new catalog weights
 version and its model as a new catalog model version. Consumes, when used, a policy and a run's
-config; produces the config that starts from it (`apply_policy`: the chosen learning section and
-thresholds, `start_version`/`start_weights`/`start_state`, the model pinned) and installs the
+config; produces the config that starts from it (`apply_policy`: the chosen learning and trader sections, `start_version`/`start_weights`/`start_state`, the model pinned) and installs the
 policy's weights version and model into the run's store (`install_policy`), so its first decision
 already uses both.
 """
@@ -29,8 +28,6 @@ from storage.policies import Policy, all_policies, get_policy, next_policy_id, p
 from storage.store import Store
 from storage.weights import get_weights, latest_weights, put_weights
 from training.search import Tried, sections_of
-
-THRESHOLDS = ("entry_threshold", "exit_threshold", "min_holding_bars", "trend_bars", "stand_aside")
 
 
 def make_policy(catalog: Catalog, run: int, config: PeperConfig, chosen: Tried, span_recording: Path,
@@ -56,7 +53,7 @@ def make_policy(catalog: Catalog, run: int, config: PeperConfig, chosen: Tried, 
             weights_version=weights_version, weights=chosen.final_weights, lgbm_version=lgbm_version,
             learner_state=base64.b64encode(chosen.learner_state).decode(),
             learning=msgspec.to_builtins(candidate.learning),
-            thresholds={key: getattr(candidate.trader, key) for key in THRESHOLDS},
+            trader=msgspec.to_builtins(candidate.trader),
             changes=chosen.candidate.changes, config_hash=config_hash(config))
         put_policy(store, policy, txn)
     return policy
@@ -80,15 +77,15 @@ def find_policy(catalog: Catalog, which: str) -> Policy:
 
 
 def apply_policy(config: PeperConfig, policy: Policy) -> PeperConfig:
-    """The run's config, starting from the policy: its learning, thresholds (and any other trader or model
-    setting its grid varied), weights, state and model."""
+    """The run's config, starting from the policy: its learning and trader sections (and any model setting
+    its grid varied), weights, state and model."""
     chosen = sections_of(policy.changes)
     sections = {name: keys for name, keys in chosen.items() if name not in ("learning", "trader")}
     learning = {**policy.learning, "start_version": policy.weights_version, "start_weights": policy.weights,
                 "start_state": policy.learner_state}
     pinned = {"pinned_version": policy.lgbm_version} if policy.lgbm_version else {}
     try:
-        started = configured(config, **sections, learning=learning, trader={**policy.thresholds, **chosen.get("trader", {})},
+        started = configured(config, **sections, learning=learning, trader={**policy.trader, **chosen.get("trader", {})},
                              lgbm_ai={**sections.get("lgbm_ai", {}), **pinned})
         experts = topology_of(started).experts(started)
     except ConfigError as exc:

@@ -1,11 +1,11 @@
 """A configuration's own model settings, voted again offline on the recorded bars.
 
-Consumes the recorded chunks (`trading.assembly.Ready`: bars and every model's votes) and a
-configuration whose `[training.grid]` changes the settings of a model that votes from the bars
-alone (`trading_ai`, `lava_ai`: `REVOTABLE`); produces the chunks that configuration would have
-recorded — the same bars and other votes, that model's votes cast again by the very class its actor
-runs, over every chunk in order (their kernels give the same numbers however the bars are cut into
-chunks). A model that trains or asks a server (`lgbm_ai`, `mistral_ai`) votes only in the span
+Consumes the recorded chunks (`trading.assembly.VotedChunk`: bars, decision bars and every model's
+votes) and a configuration whose `[training.grid]` changes the settings of a model that votes from
+the bars alone (`trading_ai`, `strength_ai`, `lava_ai`: `REVOTABLE`); produces the chunks that
+configuration would have recorded — the same bars and other votes, that model's votes on the
+decision bars cast again by the very class its actor runs, over every chunk in order (their kernels
+give the same numbers however the bars are cut into chunks). A model that trains or asks a server (`lgbm_ai`, `mistral_ai`) votes only in the span
 session: a grid key of its section, or of any section the offline runs cannot honour, is refused
 by name (`check_grid_key`) rather than silently ignored.
 """
@@ -21,12 +21,13 @@ from config.schema import PeperConfig
 from config.topology import topology_of
 from messages.errors import ConfigError
 from signals.mean_reversion import MeanReversion
-from signals.model import PerSymbolModel
+from signals.model import ChunkModel
+from signals.strength import RelativeStrength
 from signals.technical import TechnicalRules
-from trading.assembly import Ready
+from trading.assembly import VotedChunk
 
-REVOTABLE: dict[str, Callable[[PeperConfig], PerSymbolModel]] = {"trading_ai": TechnicalRules.of,
-                                                                  "lava_ai": MeanReversion.of}
+REVOTABLE: dict[str, Callable[[PeperConfig], ChunkModel]] = {
+    "trading_ai": TechnicalRules.of, "strength_ai": RelativeStrength.of, "lava_ai": MeanReversion.of}
 OFFLINE_SECTIONS = ("learning", "trader")   # what the offline runs apply themselves
 
 
@@ -56,7 +57,7 @@ def vote_settings(config: PeperConfig) -> bytes:
     return msgspec.msgpack.encode({name: getattr(config, name) for name in revotable_models(config)})
 
 
-def revoted(chunks: list[Ready], recorded: PeperConfig, config: PeperConfig) -> list[Ready]:
+def revoted(chunks: list[VotedChunk], recorded: PeperConfig, config: PeperConfig) -> list[VotedChunk]:
     """`chunks` (recorded under `recorded`) with the votes of every model whose settings `config`
     changes cast again under `config`; the chunks themselves when it changes none."""
     models = topology_of(config).models
@@ -65,10 +66,10 @@ def revoted(chunks: list[Ready], recorded: PeperConfig, config: PeperConfig) -> 
         return chunks
     voters = [(models.index(name), REVOTABLE[name](config)) for name in changed]
     found = []
-    for ready in chunks:
-        action, confidence = ready.action.copy(), ready.confidence.copy()
+    for voted in chunks:
+        action, confidence = voted.action.copy(), voted.confidence.copy()
         for row, model in voters:
-            votes = model.vote(ready.chunk)
+            votes = model.vote(voted.bars)
             action[row], confidence[row] = votes.action, votes.confidence
-        found.append(dataclasses.replace(ready, action=action, confidence=confidence))
+        found.append(dataclasses.replace(voted, action=action, confidence=confidence))
     return found

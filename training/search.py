@@ -1,25 +1,20 @@
 """The configurations `train` tries, each run over the recorded votes, and the one each fold keeps.
 
 Consumes the run's config, `[training] grid` (every combination of its values is a configuration:
-a learner, its parameters, the ensemble's thresholds, ...; `[[training.grid]]` tables: the
-configurations of each, one after another, so a learner's own parameters combine only with it), the recorded chunks of the whole span
-(bars and every model's votes: they do not depend on the weights) and the folds; produces, per
-configuration, one continuous offline run — the trader's `Desk` and rl_learner's `ShadowBooks`
-and `Learner`, the very objects the topology runs (`learning.simulate`), on the votes it would have
-recorded (a configuration that changes trading_ai's or lava_ai's settings has them cast again by
-the model's own class, `training.revote`) — reduced to what is kept
-of it (`Tried`): its figures on every validation window, its part of every test window, where its
-learner ended; and, per fold, the configuration whose validation window scored best (`[training]
-metric`). `choose` reads the validation figures only: a run is causal (every weight, vote and
-fill uses only bars before it), so what a test window holds cannot change a validation score.
-With `[training] evidence` above 0 a fold trades only when the best of all the configurations tried
-is at least that sure to have beaten cash on its validation days for having tried them all (White's
-reality check, `family_evidence`), and then chooses only among the configurations at least that
-sure on their own (a block bootstrap of their validation days); otherwise it chooses the one more
-configuration added to the grid, the run's own standing aside (`trader.stand_aside`: it opens
-nothing, so it keeps the cash) — learning that finds no evidence does not trade.
-Votes depend only on the models' settings and shadow books only on the votes and the trader's
-rules, so each set of settings votes once and each set of settings and rules computes its books once.
+a learner, its parameters, the trader's sizing, a model's settings, ...; `[[training.grid]]` tables:
+the configurations of each, one after another, so a learner's own parameters combine only with
+it), the recorded chunks of the whole span (bars, decision bars and every model's votes: they do
+not depend on the weights) and the folds; produces, per configuration, one continuous offline run —
+the trader's `Desk` and rl_learner's `ShadowBooks` and `Learner`, the very objects the topology runs
+(`learning.offline`), on the votes it would have recorded (a configuration that changes a model's
+settings has them cast again by the model's own class, `training.revote`) — reduced to what is kept
+of it (`Tried`): its figures and daily returns on every validation window, its part of every test
+window, where its learner ended; and, per fold, the configuration whose validation window scored
+best (`[training] metric`). `choose` reads the validation figures only: a run is causal (every
+weight, vote and fill uses only bars before it), so what a test window holds cannot change a
+validation score. Standing aside is not a configuration: it is what the learner does when it moves
+the weight to `cash`. Votes depend only on the models' settings and shadow books only on the votes
+and the trader's settings, so each set of settings votes once and each pair computes its books once.
 """
 
 from __future__ import annotations
@@ -27,22 +22,19 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
+import msgspec
 import numpy as np
 
-from analytics.bootstrap import best_above_zero, chance_above_zero
+from analytics.performance import Figures, Part, summarize
 from config.build import configured
 from config.schema import PeperConfig
 from config.topology import topology_of
-from learning.simulate import ShadowCredit, shadow_credit, simulate
+from learning.offline import ShadowCredit, shadow_credit, simulate
 from messages.errors import ConfigError
-from trading.assembly import Ready
-from trading.broker import BookRules
-from trading.shadow import shadow_rules
-from training.evaluate import Part, run_part, summarize
+from trading.assembly import VotedChunk
+from training.evaluate import run_part
 from training.revote import check_grid_key, revoted, vote_settings
 from training.windows import Fold
-
-STAND_ASIDE = {"trader.stand_aside": True}
 
 
 @dataclass(frozen=True)
@@ -58,7 +50,7 @@ class Candidate:
 @dataclass
 class Tried:
     candidate: Candidate
-    validation: list[dict[str, float | int | None]]   # per fold
+    validation: list[Figures]                          # per fold
     tests: list[Part]                                  # per fold
     learner_state: bytes                               # where its learner ended, at the span's end
     final_weights: dict[str, float]
@@ -84,13 +76,7 @@ def candidates(config: PeperConfig) -> list[Candidate]:
         except ConfigError as exc:
             raise ConfigError(f"[training.grid] {', '.join(f'{k}={v}' for k, v in changes.items())}: {exc}") from exc
         found.append(Candidate(number, changes, candidate))
-    if config.training.evidence > 0:
-        found.append(Candidate(len(found) + 1, dict(STAND_ASIDE), configured(config, **sections_of(STAND_ASIDE))))
     return found
-
-
-def stands_aside(candidate: Candidate) -> bool:
-    return candidate.changes == STAND_ASIDE
 
 
 def sections_of(changes: dict[str, object]) -> dict[str, dict[str, object]]:
@@ -108,30 +94,35 @@ class OfflineInputs:
     """What a configuration's offline run reads: the chunks with its models' votes and every expert's
     shadow-book returns per chunk, each made once per set of model settings (and trader rules)."""
 
-    def __init__(self, chunks: list[Ready], recorded: PeperConfig):
+    def __init__(self, chunks: list[VotedChunk], recorded: PeperConfig):
         self.recorded = recorded
-        self._chunks: dict[bytes, list[Ready]] = {vote_settings(recorded): chunks}
-        self._credit: dict[tuple[bytes, BookRules], ShadowCredit] = {}
+        self._chunks: dict[bytes, list[VotedChunk]] = {vote_settings(recorded): chunks}
+        self._credit: dict[tuple[bytes, bytes], ShadowCredit] = {}
 
-    def chunks(self, config: PeperConfig) -> list[Ready]:
+    def chunks(self, config: PeperConfig) -> list[VotedChunk]:
         key = vote_settings(config)
         if key not in self._chunks:
             self._chunks[key] = revoted(self._chunks[vote_settings(self.recorded)], self.recorded, config)
         return self._chunks[key]
 
     def credit(self, config: PeperConfig) -> ShadowCredit:
-        key = (vote_settings(config), shadow_rules(config.trader))
+        key = (vote_settings(config), msgspec.msgpack.encode(config.trader))
         if key not in self._credit:
             self._credit[key] = shadow_credit(self.chunks(config), config)
         return self._credit[key]
 
 
-def try_candidate(candidate: Candidate, inputs: OfflineInputs, interval_ms: int, folds: list[Fold]) -> Tried:
+def edges(folds: list[Fold]) -> list[int]:
+    """Every window's edges: where a run keeps its open trades' PnL so far."""
+    return sorted({t for fold in folds for window in (fold.validate, fold.test) for t in (window.start, window.end)})
+
+
+def try_candidate(candidate: Candidate, inputs: OfflineInputs, folds: list[Fold]) -> Tried:
     """One continuous offline run of a configuration over every chunk, learning as the topology would."""
     config = candidate.config
-    run = simulate(inputs.chunks(config), config, interval_ms, learn=True, credit=inputs.credit(config))
+    run = simulate(inputs.chunks(config), config, learn=True, credit=inputs.credit(config), cuts=edges(folds))
     current = run.learner.current
-    validation = [validation_figures(run_part(run, fold.validate), config) for fold in folds]
+    validation = [summarize([run_part(run, fold.validate)]) for fold in folds]
     return Tried(candidate, validation=[figures for figures, _ in validation],
                  tests=[run_part(run, fold.test) for fold in folds], learner_state=run.learner.snapshot(),
                  final_weights=current.weights, final_version=current.version,
@@ -139,40 +130,13 @@ def try_candidate(candidate: Candidate, inputs: OfflineInputs, interval_ms: int,
                  validation_daily=[daily for _, daily in validation])
 
 
-def validation_figures(part: Part, config: PeperConfig) -> tuple[dict[str, float | int | None], np.ndarray]:
-    """The five figures of a validation window and `evidence`: the share of block-bootstrap resamples
-    of its days in which the configuration's Sharpe is above cash's 0; and its daily returns."""
-    figures, daily = summarize([part])
-    training = config.training
-    figures["evidence"] = chance_above_zero(daily, block_days=training.bootstrap_block_days,
-                                            samples=training.bootstrap_samples, seed=config.learning.seed)
-    return figures, daily
-
-
-def family_evidence(tried: list[Tried], fold: int, config: PeperConfig) -> float:
-    """How sure the validation days of fold `fold` (0-based) are that the best trading configuration
-    beats cash, for all of them having been tried (`analytics.bootstrap.best_above_zero`)."""
-    daily = [one.validation_daily[fold] for one in tried if not stands_aside(one.candidate)]
-    if not daily:
-        return 0.0
-    training = config.training
-    return best_above_zero(np.array(daily), block_days=training.bootstrap_block_days,
-                           samples=training.bootstrap_samples, seed=config.learning.seed)
-
-
-def choose(tried: list[Tried], fold: int, metric: str, evidence: float = 0.0, family: float = 1.0) -> Tried:
+def choose(tried: list[Tried], fold: int, metric: str) -> Tried:
     """The configuration whose validation window of fold `fold` (0-based) scores best on `metric`,
-    then on ROI, then the lower number, among those with at least `evidence` (all when 0); standing
-    aside when none has it, or when the family's evidence (`family_evidence`) is below `evidence` —
-    the test windows are never read here."""
+    then on ROI, then the lower number — the test windows are never read here."""
 
     def key(one: Tried) -> tuple[float, float, int]:
         found = one.validation[fold]
-        value = found[metric] if found[metric] is not None else float("-inf")
-        return value, found["roi"], -one.candidate.number
+        value = getattr(found, metric)
+        return (value if value is not None else float("-inf")), found.roi, -one.candidate.number
 
-    trading = [one for one in tried if not stands_aside(one.candidate)]
-    sure = [one for one in trading if one.validation[fold]["evidence"] >= evidence] if evidence > 0 else trading
-    if not sure or evidence > 0 and family < evidence:
-        return next(one for one in tried if stands_aside(one.candidate))
-    return max(sure, key=key)
+    return max(tried, key=key)

@@ -17,17 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 from rich.progress import Progress, TaskID
 
-from analytics.evaluation import as_dict
-from analytics.metrics import strategy_metrics
-from analytics.recording import Recording, read_recording, trade_row
-from analytics.simulate import as_traded
+from analytics.evaluation import session_figures
+from analytics.recording import Recording, read_recording
 from config.build import configured
 from config.schema import PeperConfig
-from config.times import iso
+from config.times import INTERVAL_MS, iso
 from config.topology import topology_of
-from marketdata.table import INTERVAL_MS
 from messages.errors import StoreError
 from storage.catalog import Catalog, config_hash
 from storage.recording import last_batch
@@ -124,9 +122,7 @@ class SessionRunner:
             copy_database(store, self.catalog.store, "llm_cache")
             versions = all_weights(store)
         data = read_recording(recording)
-        rows = [trade_row(t) for t in data.trades]
-        traded = as_traded(data, config)
-        metrics = as_dict(strategy_metrics(rows, *traded.curve(), config.trader.initial_equity))
+        metrics = msgspec.to_builtins(session_figures(data, config))
         metrics["bars"] = sum(batch.rows for batch in data.klines)
         record = SessionRecord(
             id=plan.id, run=plan.run, kind=plan.kind, iteration=0, source=config.feed.source,

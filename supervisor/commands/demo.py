@@ -1,8 +1,8 @@
 """`python -m supervisor demo`: the whole system offline, in under two minutes — and its configuration.
 
 The demo's configuration lives here and nowhere else (`demo_config`): the config's own topology on
-the SYNTHETIC market (2 days of training, 1 of validation, 1 of test, 5 symbols; one fold) at full
-speed with the monitor following the span's replay, mistral_ai on the configured model or else on a tiny model it writes itself (and says
+the SYNTHETIC market (5m bars, daily decisions; 90 days of training, 30 of validation, 30 of test,
+5 symbols; one fold) at full speed with the monitor following the span's replay, mistral_ai on the configured model or else on a tiny model it writes itself (and says
 so), ending with a report and its plots.
 """
 
@@ -28,8 +28,8 @@ from training.loop import train
 from training.windows import Plan, resolve_plan
 
 DEMO_DIR = Path("data/demo")
-DEMO_WINDOWS = {"train_from": "2021-01-01", "train_to": "2021-01-03", "validate_from": None,
-                "validate_to": "2021-01-04", "test_from": None, "test_to": "2021-01-05"}
+DEMO_WINDOWS = {"train_from": "2021-01-01", "train_to": "2021-04-01", "validate_from": None,
+                "validate_to": "2021-05-01", "test_from": None, "test_to": "2021-05-31"}
 
 
 def add_parser(commands, common: argparse.ArgumentParser) -> None:
@@ -87,14 +87,12 @@ def demo_config(config: PeperConfig, console: Console) -> PeperConfig:
         console.print(f"no Mistral model at {mistral.model_path} ([mistral] model_path): mistral_ai asks a tiny "
                       f"random-weight model written to {tiny} instead — its votes are noise, the plumbing is real",
                       markup=False, soft_wrap=True)
-        mistral = replace(mistral, model_path=str(tiny), health_check_interval=5.0)
+        mistral = replace(mistral, model_path=str(tiny), health_check_interval_s=5.0)
     return replace(
         config,
         feed=replace(config.feed, mode="replay", source="synthetic:7"),
         mistral=mistral,
-        mistral_ai=replace(config.mistral_ai, every_n_bars=max(config.mistral_ai.every_n_bars, 120),
-                           max_tokens=max(config.mistral_ai.max_tokens, 192)),  # a tiny model rambles
-        lgbm_ai=replace(config.lgbm_ai, min_train_days=1.0, retrain_every_days=1.0, horizon_bars=48, min_data_in_leaf=50),
+        mistral_ai=replace(config.mistral_ai, every="7d", max_tokens=max(config.mistral_ai.max_tokens, 192)),
         training=replace(config.training, folds=1),
         database=replace(config.database, training_path=str(DEMO_DIR / "train.lmdb")),
     )

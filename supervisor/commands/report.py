@@ -20,8 +20,9 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
+from analytics.outcome import Outcome
 from analytics.recording_report import build_recording_report
-from analytics.render import fmt, html_page, markdown, stood_aside_line, tables
+from analytics.render import fmt, html_page, markdown, tables
 from analytics.report import build_report, compare
 from config.schema import PeperConfig
 from messages.errors import ReportError
@@ -132,9 +133,6 @@ def write_documents(document: dict, draw, reports_dir: Path, plots_dir: Path, co
 
 def print_summary(document: dict, console: Console) -> None:
     console.print(document["verdict"]["text"], style="bold green" if document["verdict"]["passed"] else "bold red")
-    aside = stood_aside_line(document)
-    if aside:
-        console.print(aside, markup=False)
     for title, header, rows in tables(document):
         if title.startswith(SUMMARY_TABLES):
             table = Table(title=title, title_justify="left")
@@ -155,6 +153,6 @@ def write_comparison(catalog: Catalog, document: dict, config: PeperConfig, cons
         table.add_row(key, *(fmt(values[k], style) for k in ("before", "after", "change")))
     console.print(table)
     path = Path(config.analytics.plots_dir) / f"compare-run{document['before']}-run{document['after']}.png"
-    daily = {run: catalog.result(run)["daily"] for run in (document["before"], document["after"])}
+    daily = {run: msgspec.to_builtins(catalog.result(run, Outcome).daily) for run in (document["before"], document["after"])}
     document["plot"] = str(plots().comparison_plot(daily, config.trader.initial_equity, path))
     console.print(f"plot: {path}")

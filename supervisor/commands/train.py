@@ -49,7 +49,8 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--{kind}-{edge}", dest=flag, metavar="T",
                             help=f"{kind} window {'start' if edge == 'from' else 'end, exclusive'} (ISO date/datetime, UTC)")
     parser.add_argument("--folds", type=int, metavar="K", help="walk-forward folds over the test span (default [training] folds)")
-    parser.add_argument("--algorithm", choices=["seed", "hedge", "thompson"], help="weight update rule (default [learning] algorithm)")
+    parser.add_argument("--algorithm", choices=["adahedge", "hedge", "seed", "thompson"],
+                        help="weight update rule (default [learning] algorithm)")
     parser.add_argument("--db", metavar="PATH", help="training catalog (default [database] training_path)")
     parser.add_argument("--json", action="store_true", help="print the report's JSON document on stdout")
     parser.add_argument("--verbose", action="store_true", help="show every actor's log lines, not only warnings")

@@ -1,9 +1,10 @@
-"""oracle_model: a test-only model that votes with knowledge of the next bar (or against it).
+"""oracle_model: a test-only model that votes with knowledge of the next decision bar (or against it).
 
-Consumes `md.kline`, `clock` like any model; produces `sig.<name>`. It loads the same replay
-source the feed uses and votes, for bar t, BUY when bar t+1 closes above its open (the price the
-trade would fill at) and SELL otherwise, with confidence 1; `--invert` makes it always wrong.
-Run it with `role = "model"` (`module = "tests.helpers.oracle_model"`).
+Consumes `md.bar`, `clock` like any model; produces `sig.<name>`. It loads the same replay source
+the feed uses, aggregates its decision bars as the feed does, and votes, for decision bar t, BUY
+when bar t+1 closes above its open (the price the trade fills at, held until the next decision)
+and SELL otherwise, with confidence 1; `--invert` makes it always wrong. Run it with `role =
+"model"` (`module = "tests.helpers.oracle_model"`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import numpy as np
 
 from actors.runtime.entry import main
 from actors.voting import VotingActor
-from config.times import parse_time
+from config.times import INTERVAL_MS, parse_time
 from marketdata.chunk import BarChunk
+from marketdata.chunks import TickChunker
 from marketdata.sources import load_source
 from signals.model import BUY, SELL, Votes
 
@@ -64,10 +66,11 @@ class OracleModel(VotingActor):
         table = load_source(feed.source, interval=feed.interval, symbols=symbols,
                             start_ms=parse_time(feed.start) if feed.start else None,
                             end_ms=parse_time(feed.end) if feed.end else None)
+        bars = TickChunker(table, INTERVAL_MS[feed.decision_interval]).decision
         rises: dict[tuple[int, int], bool] = {}
         for index, name in enumerate(table.symbols):
-            rows = np.flatnonzero(table.symbol_index == index)
-            times, opens, closes = table.open_time[rows], table.values["open"][rows], table.values["close"][rows]
+            rows = np.flatnonzero(bars.symbol_index == index)
+            times, opens, closes = bars.open_time[rows], bars.values["open"][rows], bars.values["close"][rows]
             universe_index = symbols.index(name)
             for i in range(len(rows) - 1):
                 rises[(universe_index, int(times[i]))] = bool(closes[i + 1] > opens[i + 1])

@@ -18,7 +18,8 @@ from tests.helpers.data import KLINES, requires_shared_data
 from tests.helpers.topologies import shipped_grid_size
 
 pytestmark = requires_shared_data
-ACTORS = {"market_feed", "trading_ai", "lava_ai", "lgbm_ai", "mistral_ai", "trader", "rl_learner", "recorder"}
+ACTORS = {"market_feed", "trading_ai", "strength_ai", "lava_ai", "lgbm_ai", "mistral_ai", "trader", "rl_learner",
+          "recorder"}
 
 
 def test_replay_against_the_raw_bus_and_the_peer_on_one_day():
@@ -89,15 +90,17 @@ def test_learning_on_a_folder_of_3m_klines(tmp_path):
     section = learning.run(1, True, data=folder, folds=2)
     assert section["interval"] == "3m" and section["span"]["start"] == "2021-04-02"
     strategies = ["learned", "cash", "buy_and_hold", "equal_weights", "initial_weights", "seed",
-                  "lava_ai", "lgbm_ai", "mistral_ai", "trading_ai"]
+                  "lava_ai", "lgbm_ai", "mistral_ai", "strength_ai", "trading_ai", "buy_and_hold_at_exposure"]
     assert list(section["aggregate"]) == strategies and len(section["folds"]) == 2
     assert section["folds"][0]["test_window"]["start"] == "2021-04-03"  # a quarter into the data
     for metrics in [section["aggregate"], *section["folds"]]:
         for strategy in strategies:
-            assert set(metrics[strategy]) == {"roi", "sharpe", "max_drawdown", "win_rate", "trades"}
-            assert metrics[strategy]["max_drawdown"] >= 0
+            assert set(metrics[strategy]) == {"roi", "sharpe", "max_drawdown", "win_rate", "trades", "turnover",
+                                              "exposure"}
+            assert metrics[strategy]["max_drawdown"] >= 0 and 0 <= metrics[strategy]["exposure"] <= 1
     assert section["aggregate"]["buy_and_hold"]["trades"] == 2 * 2  # both symbols, bought again in each fold
-    assert all(0.0 <= fold["family_evidence"] <= 1.0 for fold in section["folds"])
+    assert all(fold["reality_check"] is None or 0.0 <= fold["reality_check"] <= 1.0 for fold in section["folds"])
+    assert section["trials"] == section["configurations_tried"] and section["decision_interval"] == "1d"
     assert section["configurations_tried"] == len(section["tried"]) == shipped_grid_size() > 1
 
 

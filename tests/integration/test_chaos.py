@@ -33,8 +33,8 @@ from tests.helpers.data import KLINES, REPO_ROOT, requires_shared_data
 
 pytestmark = requires_shared_data
 WINDOW = ("2021-04-02", "2021-04-07")  # 5 days x 5 symbols of 1m bars
-ACTORS = ("market_feed", "recorder", "trader", "rl_learner", "trading_ai", "lava_ai", "lgbm_ai", "mistral_ai",
-          "llm_supervisor")
+ACTORS = ("market_feed", "recorder", "trader", "rl_learner", "trading_ai", "strength_ai", "lava_ai", "lgbm_ai",
+          "mistral_ai", "llm_supervisor")
 LLM_SERVER = "llm server"
 CRASH = re.compile(r"Traceback|exited with status [1-9]|server exited \(status [1-9]")  # not a kill's -9
 SPEED = "43200"  # the 5 days in about 10 s undisturbed
@@ -44,10 +44,9 @@ def chaos_config(db: Path, model: Path, speed: str) -> PeperConfig:
     actors = {name: {} for name in ACTORS if name != "market_feed"}
     config = topologies.replay(
         db, KLINES, WINDOW, actors=actors, chunk=64, credit=256, feed={"speed": speed},
-        lgbm_ai={"min_train_days": 1.0, "retrain_every_days": 1.0, "train_window_days": 1.0, "min_data_in_leaf": 50,
-                 "horizon_bars": 30, "n_estimators": 30},
-        mistral={"model_path": str(model), "port": free_port(), "health_check_interval": 0.5},
-        mistral_ai={"every_n_bars": 240, "max_tokens": 96})
+        lgbm_ai={"min_train": "1d", "retrain_every": "1d", "train_window": "1d", "n_estimators": 30},
+        mistral={"model_path": str(model), "port": free_port(), "health_check_interval_s": 0.5},
+        mistral_ai={"every": "4h", "max_tokens": 96})
     return configured(config, supervisor={"max_restarts": 10, "restart_period_s": 60.0})
 
 

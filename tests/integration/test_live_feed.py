@@ -21,10 +21,13 @@ from tests.helpers.recording import recorded_bars, recorded_messages, table_bars
 
 
 def live_topology(db, double: BinanceDouble, actors: dict | None = None, **sections) -> PeperConfig:
-    return configured(test={"symbols": SYMBOLS}, database={"path": str(db)}, learning={"initial_weights": {}},
+    """Live 1m bars from the double, every one a decision bar (trading_ai's lookbacks in minutes)."""
+    return configured(test={"symbols": SYMBOLS}, database={"path": str(db)},
+                      learning={"initial_weights": {}, "update_every": "1m"},
                       feed={"mode": "live", "ws_url": double.ws_url, "rest_url": double.rest_url,
                             "reconnect_initial_s": 0.05, "reconnect_max_s": 0.5, "stall_timeout_s": 0.5,
-                            "tick_deadline_s": 10.0},
+                            "tick_deadline_s": 10.0, "interval": "1m", "decision_interval": "1m"},
+                      trading_ai={"lookbacks": ["5m", "10m", "20m"]},
                       actors={"recorder": {}, **(actors or {}), "market_feed": {}}, **sections)
 
 
@@ -92,7 +95,7 @@ def test_live_the_trader_decides_at_the_deadline_and_records_silent_models_as_mi
                              trader={"vote_deadline_ms": 200})
     try:
         with running_daemon(tmp_path, topology) as daemon:
-            # trading_ai warms up for 35 bars; past that its votes must reach the decisions
+            # trading_ai warms up for 5 bars; past that its votes must reach the decisions
             daemon.wait_for(lambda: daemon.actor("trader").counters.decisions >= 45 * len(SYMBOLS), 60,
                             "45 ticks decided")
             trader = daemon.actor("trader")

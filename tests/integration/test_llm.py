@@ -32,12 +32,12 @@ def tiny_model(tmp_path_factory) -> Path:
 def llm_topology(db: Path, model: Path, port: int, *, speed: str = "max", end: str = "2021-01-01T03:00",
                  with_server: bool = True, request_timeout_s: float = 2.0, backoff_s: float = 0.2,
                  server_command: list[str] | None = None) -> PeperConfig:
-    mistral = {"model_path": str(model), "port": port, "health_check_interval": 0.5, "probe_timeout_s": 1.0,
-               "startup_timeout": 30, "backoff_initial_s": backoff_s, "server_command": server_command or []}
+    mistral = {"model_path": str(model), "port": port, "health_check_interval_s": 0.5, "probe_timeout_s": 1.0,
+               "startup_timeout_s": 30, "backoff_initial_s": backoff_s, "server_command": server_command or []}
     actors = {"mistral_ai": {}, **({"llm_supervisor": {}} if with_server else {})}
     return topologies.replay(db, "synthetic:4", ("", end), actors=actors, chunk=1, symbols=["AAAUSDT"],
-                             feed={"speed": speed}, mistral=mistral,
-                             mistral_ai={"every_n_bars": 1, "history_bars": 10, "max_tokens": 128,
+                             feed={"speed": speed, "decision_interval": "1m"}, mistral=mistral,   # every bar asks
+                             mistral_ai={"every": "1m", "history": "10m", "max_tokens": 128,
                                          "request_timeout_s": request_timeout_s})
 
 

@@ -31,8 +31,8 @@ def topology(db: Path, model: Path, port: int, *, speed: str, days: int, chunk: 
     actors = {"rl_learner": {}, "trader": {}, "llm_supervisor": {}, **{m: {} for m in MODELS}}
     return topologies.replay(db, "synthetic:5", ("", f"2021-01-0{1 + days}"), actors=actors, chunk=chunk, credit=64,
                              symbols=["BTCUSDT", "ETHUSDT"], feed={"speed": speed},
-                             mistral={"model_path": str(model), "port": port, "health_check_interval": 0.5},
-                             mistral_ai={"every_n_bars": 240}, learning={"update_every_bars": 30})
+                             mistral={"model_path": str(model), "port": port, "health_check_interval_s": 0.5},
+                             mistral_ai={"every": "4h"})
 
 
 def watch(viewer: Monitor, seconds: float) -> None:
@@ -64,7 +64,7 @@ def test_every_panel_shows_the_running_topology_and_a_restart(tmp_path):
             assert re.search(r"closed trades: [1-9]\d*\s+win rate: [\d.]+ %", text), text
             assert "ready, restarts 0, probe p50" in text and "cache hit rate" in text
             assert re.search(r"writes [\d,]+ msg/s · LMDB [\d.,]+ MiB", text), text
-            assert re.search(r"trading_ai\s+[\d.]+\s+[▁▂▃▄▅▆▇█]+", text), text
+            assert re.search(r"lava_ai\s+[\d.]+\s+[▁▂▃▄▅▆▇█]+", text), text
             small = viewer.text(80, 24)
             assert len(small.splitlines()) <= 24 and max(map(len, small.splitlines())) <= 80
             for title in ("actors", "market", "weights", "trading", "LLM", "recorder"):

@@ -121,7 +121,7 @@ def test_hot_backups_are_taken_while_recording_and_rotated(tmp_path):
 
     db = tmp_path / "backed.lmdb"
     topology = replay(db, "synthetic:9", ("2021-01-01", "2021-01-02"),
-                      database={"backup_interval": 0.3, "max_backup_files": 2})
+                      database={"backup_interval_s": 0.3, "max_backup_files": 2})
     with running_daemon(tmp_path, topology) as daemon:
         daemon.wait_for(lambda: daemon.actor("recorder").counters.backups >= 4, 60, "four backups")
     backups = sorted(backup_dir_for(db).iterdir())

@@ -48,7 +48,7 @@ def test_a_plain_recording_reports_its_verdict_baselines_and_trades_on_the_price
     assert set(document["strategies"]) >= {"as_traded", "cash", "buy_and_hold", "equal_weights", "initial_weights",
                                            "trading_ai", "lava_ai"}
     trades = export(db, "trades")
-    assert document["strategies"]["as_traded"]["trades"] == len(trades) > 0
+    assert document["strategies"]["as_traded"]["trades"] >= len(trades) > 0   # and the lots still open at the end
     assert document["plots"]["equity"]["series"]["as_traded"]["final"] == pytest.approx(
         10_000 * (1 + document["strategies"]["as_traded"]["roi"]))
     for symbol in SYMBOLS:

@@ -15,9 +15,9 @@ import pytest
 
 from analytics.recording import read_recording
 from config.schema import PeperConfig
-from config.times import parse_time
+from config.times import INTERVAL_MS, MINUTE_MS, parse_time
 from config.topology import topology_of
-from learning.simulate import simulate
+from learning.offline import simulate
 from llm.tiny_model import write_tiny_model
 from marketdata.sources import load_source
 from storage.sessions import copy_database
@@ -28,6 +28,7 @@ from tests.helpers.data import KLINES, REPO_ROOT, requires_shared_data
 from training.search import OfflineInputs
 
 SYMBOLS = ["AAAUSDT", "BBBUSDT"]
+DECISION_MS = INTERVAL_MS[topologies.QUICK["decision_interval"]]   # a decision every 15 minutes
 
 
 def topology(db: Path, models: dict[str, dict], *, end: str, speed: str = "max", chunk: int = 64,
@@ -58,19 +59,19 @@ REAL_MODELS = {"trading_ai": {}, "lava_ai": {}}
 ORACLE = {"module": "tests.helpers.oracle_model", "role": "model"}
 
 
-@pytest.mark.parametrize("algorithm", ["seed", "hedge", "thompson"])
+@pytest.mark.parametrize("algorithm", ["seed", "hedge", "adahedge", "thompson"])
 def test_the_learner_moves_weight_to_the_model_that_knows_and_away_from_the_one_that_errs(tmp_path, algorithm):
     db = tmp_path / "learn.lmdb"
     models = {"knows": ORACLE, "errs": {**ORACLE, "args": ["--invert"]}}
-    learning = {"algorithm": algorithm, "learning_rate": 0.2, "max_weight": 0.85, "update_every_bars": 10}
-    trader = {"fee_rate": 0.0, "slippage": 0.0, "allow_short": True, "entry_threshold": 0.0, "stop_loss": 0.5,
-              "take_profit": 0.5, "max_holding_bars": 10000}
-    run_replay(tmp_path, "run", topology(db, models, end="2021-01-02", learning=learning, trader=trader))
+    learning = {"algorithm": algorithm, "learning_rate": 0.2, "min_weight": 0.15, "max_weight": 0.85,
+                "reference_experts": []}
+    trader = {"fee_rate": 0.0, "slippage": 0.0, "allow_short": True, "drawdown_limit": 0.0}
+    run_replay(tmp_path, "run", topology(db, models, end="2021-01-03", learning=learning, trader=trader))
     history = export(db, "weights")
     assert len(export(db, "trades")) >= 50
     at_bounds = [w for w in history if abs(w["weights"]["knows"] - 0.85) < 1e-9 and abs(w["weights"]["errs"] - 0.15) < 1e-9]
     assert at_bounds, f"{algorithm}: final weights {history[-1]['weights']}"
-    assert at_bounds[0]["version"] <= 60, f"{algorithm} needed {at_bounds[0]['version']} updates"
+    assert at_bounds[0]["version"] <= 40, f"{algorithm} needed {at_bounds[0]['version']} updates"
     final = history[-1]["weights"]
     assert final["knows"] == pytest.approx(0.85, abs=1e-9) and final["errs"] == pytest.approx(0.15, abs=1e-9)
 
@@ -82,8 +83,9 @@ def test_the_same_replay_gives_identical_trades_weights_and_decisions_at_any_spe
         run_replay(tmp_path, name, topology(db, REAL_MODELS, end="2021-01-02", speed=speed))
         outputs.append((export(db, "trades"), export(db, "weights"), export(db, "decisions")))
     trades, weights, decisions = outputs[0]
-    assert len(trades) > 10 and len(weights) == 1 + 1440 // 60 - 1 and len(decisions) == 1440 * len(SYMBOLS)
-    assert len({d["weights_version"] for d in decisions}) == len(weights)
+    periods = 1440 * MINUTE_MS // DECISION_MS   # a day of decision bars, every one completed
+    assert len(trades) > 10 and len(weights) == 1 + periods and len(decisions) == periods * len(SYMBOLS)
+    assert len({d["weights_version"] for d in decisions}) == periods   # each decision with the version made at it
     assert outputs[1] == outputs[0]
 
 
@@ -96,11 +98,13 @@ def test_no_fill_uses_a_price_from_the_bar_its_decision_was_made_on(tmp_path):
     decisions = {(d["symbol"], d["bar_time"]): d["action"] for d in export(db, "decisions")}
     trades = export(db, "trades")
     assert trades
-    for trade in trades:
-        decided_at = trade["entry_time"] - 60_000
-        assert decisions[(trade["symbol"], decided_at)] == "BUY"
-        open_, _ = bars[(trade["symbol"], trade["entry_time"])]
-        assert trade["entry_price"] == pytest.approx(open_ * 1.0002, rel=1e-12)
+    for trade in trades:   # decided on the decision bar that closed just before, filled at the next bar's open
+        assert decisions[(trade["symbol"], trade["entry_time"] - DECISION_MS)] == "BUY"
+        assert decisions[(trade["symbol"], trade["exit_time"] - DECISION_MS)] == "SELL"
+        opened, _ = bars[(trade["symbol"], trade["entry_time"])]
+        closed, _ = bars[(trade["symbol"], trade["exit_time"])]
+        assert trade["entry_price"] == pytest.approx(opened * 1.0002, rel=1e-12)
+        assert trade["exit_price"] == pytest.approx(closed * 0.9998, rel=1e-12)
         assert trade["exit_time"] > trade["entry_time"]
 
 
@@ -117,7 +121,9 @@ def test_a_rollback_while_running_is_used_by_the_traders_next_decisions(tmp_path
         assert result.returncode == 0, result.stderr
         state["version"] = int(result.stdout.split("version ")[1].split(" ")[0])
 
-    run_replay(tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02", speed="8000"), during=roll_back)
+    hourly = {"update_every": "1h"}   # decisions every 15 minutes: those before the next update use the rollback
+    run_replay(tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02", speed="8000", learning=hourly),
+               during=roll_back)
     history = {w["version"]: w for w in export(db, "weights")}
     rolled = history[state["version"]]
     assert rolled["cause"][0] == "rollback:0" and rolled["weights"] == history[0]["weights"]
@@ -126,11 +132,9 @@ def test_a_rollback_while_running_is_used_by_the_traders_next_decisions(tmp_path
 
 
 def test_a_learner_killed_mid_replay_resumes_and_every_version_is_as_if_it_had_not_been(tmp_path):
-    every_trades = {"update_every_trades": 5}   # the shadow trades counted since the last update survive the kill too
     undisturbed = tmp_path / "calm.lmdb"
-    run_replay(tmp_path, "calm", topology(undisturbed, REAL_MODELS, end="2021-01-02", learning=every_trades))
-    causes = [w["cause"][0] for w in export(undisturbed, "weights")[1:]]
-    assert "update" in causes and any(cause.startswith("held: ") for cause in causes), causes
+    run_replay(tmp_path, "calm", topology(undisturbed, REAL_MODELS, end="2021-01-02"))
+    assert len(export(undisturbed, "weights")) > 50
     db = tmp_path / "kill.lmdb"
 
     def kill_learner(daemon):
@@ -140,8 +144,7 @@ def test_a_learner_killed_mid_replay_resumes_and_every_version_is_as_if_it_had_n
         daemon.wait_for(lambda: (a := daemon.actor("rl_learner")).state == "running" and a.pid not in (None, old), 30,
                         "the learner restarted")
 
-    _, log = run_replay(tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02", speed="8000", learning=every_trades),
-                        during=kill_learner)
+    _, log = run_replay(tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02", speed="8000"), during=kill_learner)
     assert "rl_learner: restarted: resumed from the checkpoint at" in log
     assert export(db, "weights") == export(undisturbed, "weights")
     assert export(db, "trades") == export(undisturbed, "trades")
@@ -166,7 +169,7 @@ def test_models_killed_during_a_paced_replay_leave_no_bar_undecided(tmp_path):
 
     run_replay(tmp_path, "run", text, during=kill_each_model)
     decisions = export(db, "decisions")
-    assert len(decisions) == 360 * len(SYMBOLS)
+    assert len(decisions) == 360 * MINUTE_MS // DECISION_MS * len(SYMBOLS)
     assert {(d["bar_time"], d["symbol"]) for d in decisions} == {(t, s) for t in {d["bar_time"] for d in decisions} for s in SYMBOLS}
 
 
@@ -176,10 +179,10 @@ def test_all_four_models_give_byte_identical_trades_weights_and_decisions_at_two
     model = write_tiny_model(tmp_path / "tiny.gguf")
     port = free_port()
     db = tmp_path / "first.lmdb"
-    llm = {"mistral": {"model_path": str(model), "port": port, "health_check_interval": 0.5},
-           "mistral_ai": {"every_n_bars": 90, "max_tokens": 128, "request_timeout_s": 120.0}}
-    models = {"trading_ai": {}, "lava_ai": {}, "lgbm_ai": {}, "mistral_ai": {}}
-    lgbm = {"min_train_days": 0.5, "retrain_every_days": 0.5, "train_window_days": 1.0, "n_estimators": 30}
+    llm = {"mistral": {"model_path": str(model), "port": port, "health_check_interval_s": 0.5},
+           "mistral_ai": {"every": "1h", "max_tokens": 128, "request_timeout_s": 120.0}}
+    models = {"trading_ai": {}, "lava_ai": {}, "lgbm_ai": {}, "mistral_ai": {}, "strength_ai": {}}
+    lgbm = {"min_train": "12h", "retrain_every": "12h", "train_window": "1d", "n_estimators": 30}
 
     def config(db: Path, speed: str, server: bool) -> PeperConfig:
         actors = {"rl_learner": {}, "trader": {}, **models, **({"llm_supervisor": {}} if server else {})}
@@ -201,21 +204,21 @@ def test_all_four_models_give_byte_identical_trades_weights_and_decisions_at_two
         assert lgbm_counters.trainings >= 2
         outputs.append(tuple(export(copy, what) for what in ("trades", "weights", "decisions")))
     trades, weights, decisions = outputs[0]
-    assert trades and len(weights) > 10 and len(decisions) == 2 * 2 * 1440
+    assert trades and len(weights) > 10 and len(decisions) == 2 * 2 * 1440 * MINUTE_MS // DECISION_MS
     assert any(vote["model"] == "mistral_ai" and vote["action"] for d in decisions for vote in d["votes"])
     assert len({vote["action"] for d in decisions for vote in d["votes"] if vote["model"] == "lgbm_ai"}) > 2
     assert outputs[1] == outputs[0]
 
 
 def test_the_offline_run_train_judges_with_is_what_the_topology_traded(tmp_path):
-    """`train` judges configurations by `learning.simulate` over the recorded votes: it must give the
+    """`train` judges configurations by `learning.offline` over the recorded votes: it must give the
     very versions and trades the topology's learner and trader made from those votes."""
     db = tmp_path / "topology.lmdb"
-    config = topology(db, REAL_MODELS, end="2021-01-02", learning={"update_every_trades": 5})
+    config = topology(db, REAL_MODELS, end="2021-01-02")
     run_replay(tmp_path, "run", config)
     recording = read_recording(db)
     models = topology_of(config).models
-    offline = simulate(recording.chunks(models, SYMBOLS), config, recording.interval_ms, learn=True)
+    offline = simulate(recording.chunks(models, SYMBOLS, DECISION_MS), config, learn=True)
     weights = export(db, "weights")
     assert len(weights) > 10
     assert [(v.version, v.effective_from, v.weights, v.cause) for v in offline.versions] == \
@@ -228,11 +231,11 @@ def test_the_offline_run_train_judges_with_is_what_the_topology_traded(tmp_path)
     # a configuration with other trading_ai and lava_ai settings: train casts their votes again offline,
     # and they are the votes a session run with those settings records
     other_db = tmp_path / "other.lmdb"
-    other = topology(other_db, REAL_MODELS, end="2021-01-02", learning={"update_every_trades": 5},
-                     trading_ai={"ema_fast": 20, "ema_slow": 60}, lava_ai={"z_entry": 1.5})
+    other = topology(other_db, REAL_MODELS, end="2021-01-02", trading_ai={"lookbacks": ["30m", "2h"]},
+                     lava_ai={"z_entry": 1.5})
     run_replay(tmp_path, "other", other)
-    recorded = read_recording(other_db).chunks(models, SYMBOLS)
-    first = recording.chunks(models, SYMBOLS)
+    recorded = read_recording(other_db).chunks(models, SYMBOLS, DECISION_MS)
+    first = recording.chunks(models, SYMBOLS, DECISION_MS)
     revoted = OfflineInputs(first, config).chunks(other)
     assert len(revoted) == len(recorded) == len(first)
     assert all(any(not np.array_equal(got.action[m], old.action[m]) for got, old in zip(revoted, first))

@@ -15,6 +15,7 @@ import pytest
 
 from analytics.recording import read_recording
 from config import load_config
+from config.times import INTERVAL_MS
 from config.topology import topology_of
 from storage.backup import backup_dir_for
 from storage.catalog import Catalog
@@ -26,17 +27,24 @@ from training.revote import REVOTABLE, revotable_models
 
 pytestmark = requires_shared_data
 WINDOWS = ["--train-from", "2021-01-01", "--test-from", "2021-01-06", "--test-to", "2021-01-10", "--folds", "2"]
-SETTINGS = {
+SETTINGS = {   # nine days: decisions every hour, every model's periods in hours
     "PEPER_TEST__SYMBOLS": '["BTCUSDT", "ETHUSDT"]',
     "PEPER_TEST__VALIDATION_DAYS": "1.0",
     "PEPER_TRAINING__BOOTSTRAP_SAMPLES": "200",
-    "PEPER_LGBM_AI__MIN_TRAIN_DAYS": "2.0",     # so a model exists for the policy
-    "PEPER_LGBM_AI__RETRAIN_EVERY_DAYS": "2.0",
-    "PEPER_LGBM_AI__MIN_DATA_IN_LEAF": "20",
-    "PEPER_LEARNING__UPDATE_EVERY_BARS": "48",  # every 4 hours: versions within a day
+    "PEPER_FEED__DECISION_INTERVAL": "1h",
+    "PEPER_LEARNING__UPDATE_EVERY": "4h",        # versions within a day
+    "PEPER_TRADING_AI__LOOKBACKS": '["4h", "8h", "1d"]',
+    "PEPER_STRENGTH_AI__LOOKBACKS": '["4h", "1d"]',
+    "PEPER_LAVA_AI__WINDOW": "8h",
+    "PEPER_LGBM_AI__HORIZON": "4h",
+    "PEPER_LGBM_AI__LOOKBACK": "1d",
+    "PEPER_LGBM_AI__MIN_TRAIN": "2d",            # so a model exists for the policy
+    "PEPER_LGBM_AI__RETRAIN_EVERY": "2d",
+    "PEPER_MISTRAL_AI__HISTORY": "12h",
+    "PEPER_TRADER__VOLATILITY_WINDOW": "1d",
 }
 STRATEGIES = ["learned", "cash", "buy_and_hold", "equal_weights", "initial_weights", "seed", "lava_ai", "lgbm_ai",
-              "mistral_ai", "trading_ai"]
+              "mistral_ai", "strength_ai", "trading_ai", "buy_and_hold_at_exposure"]
 
 
 def supervisor(workdir: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -96,8 +104,7 @@ def test_train_judges_every_fold_against_every_baseline_and_stores_a_policy(two_
         (policy,) = all_policies(catalog.store)
         assert report["policy"]["id"] == policy.id and policy.lgbm_version >= 1
         assert policy.changes == report["folds"][-1]["chosen_changes"]
-        chosen_trader = {key.removeprefix("trader."): value for key, value in policy.changes.items() if key.startswith("trader.")}
-        assert chosen_trader and chosen_trader.items() <= policy.thresholds.items()
+        assert policy.trader == msgspec.to_builtins(load_config(workdir / "peper.toml", environ=SETTINGS).trader)
         span = read_recording(workdir / catalog.sessions(1)[0].recording)
         assert len(span.klines) and span.vote_batches["lgbm_ai"]
         assert_offline_votes_are_the_actors(span, load_config(workdir / "peper.toml", environ=SETTINGS))
@@ -112,15 +119,15 @@ def test_train_judges_every_fold_against_every_baseline_and_stores_a_policy(two_
 
 
 def assert_offline_votes_are_the_actors(span, config) -> None:
-    """What `train` casts again for a configuration that changes trading_ai or lava_ai (training.revote)
-    is what those actors cast in the span session, vote for vote, with the same settings."""
+    """What `train` casts again for a configuration that changes a re-votable model (training.revote) is
+    what that actor cast in the span session, vote for vote, with the same settings."""
     models = topology_of(config).models
-    chunks = span.chunks(models, list(config.test.symbols))
+    chunks = span.chunks(models, list(config.test.symbols), INTERVAL_MS[config.feed.decision_interval])
     for name in revotable_models(config):
         model, row = REVOTABLE[name](config), models.index(name)
-        for ready in chunks:
-            votes = model.vote(ready.chunk)
-            assert np.array_equal(votes.action, ready.action[row]) and np.array_equal(votes.confidence, ready.confidence[row])
+        for voted in chunks:
+            votes = model.vote(voted.bars)
+            assert np.array_equal(votes.action, voted.action[row]) and np.array_equal(votes.confidence, voted.confidence[row])
         assert (chunks[-1].action[row] != 2).any(), name   # it voted, not only abstained
 
 
@@ -157,9 +164,7 @@ def test_a_run_with_the_policy_trades_with_its_weights_and_model_from_the_first_
     assert first.weights_version[0] == shown["weights_version"]  # the first bar already uses it
     assert recording.weights[0].version == shown["weights_version"] and recording.weights[0].weights == shown["weights"]
     assert {batch.version for batch in recording.vote_batches["lgbm_ai"]} == {f"lgbm-{shown['lgbm_version']}"}
-    # one day of validation is no evidence ([training] evidence), so the policy stands aside: no entry, no trade
-    assert shown["thresholds"]["stand_aside"] is True
-    assert recording.trades == [] and not any("BUY" in batch.action for batch in recording.decisions)
+    assert shown["learning"]["algorithm"] in ("adahedge", "hedge") and any(batch.target for batch in recording.decisions)
     # offline, a rollback decides what the next run on that store starts from
     newest = recording.weights[-1].version
     assert newest > shown["weights_version"], "the learner made no version in a day"
@@ -214,7 +219,7 @@ def test_export_reads_one_session_of_the_catalog_and_names_the_ones_it_has(two_r
     report = report_of(workdir)
     result = supervisor(workdir, "export", "trades", "--db", "train.lmdb", "--session", "1.span")
     trades = [msgspec.json.decode(line) for line in result.stdout.splitlines()]
-    assert len(trades) == report["span_session"]["metrics"]["trades"] > 0
+    assert 0 < len(trades) <= report["span_session"]["metrics"]["trades"]   # those, and the lots open at the end
     for symbol in ("BTCUSDT", "ETHUSDT"):
         drawn = report["plots"][f"trades-{symbol}"]["series"]
         assert drawn["entries"] == [[t["entry_time"], t["entry_price"]] for t in trades if t["symbol"] == symbol]

@@ -1,7 +1,7 @@
 """The held-vote rule of mistral_ai, one bar at a time: a reference for `llm.voter.MistralModel`.
 
-Each bar extends the symbol's window of closes and volumes (the last `history_bars`); once the window
-is full, every `every_n_bars`-th bar asks (`ask(symbol, closes, volumes) -> (action, confidence,
+Each decision bar extends the symbol's window of closes and volumes (the last `window` bars); once
+the window is full, every `every`-th bar asks (`ask(symbol, closes, volumes) -> (action, confidence,
 reason)`) and the answer holds until the next question; before it, the bar abstains as warm-up.
 """
 
@@ -13,8 +13,8 @@ Answer = tuple[str | None, float, str]
 
 
 class HeldVotes:
-    def __init__(self, history_bars: int, every_n_bars: int, ask: Callable[[str, list, list], Answer]):
-        self.window, self.every, self.ask = history_bars, every_n_bars, ask
+    def __init__(self, window: int, every: int, ask: Callable[[str, list, list], Answer]):
+        self.window, self.every, self.ask = window, every, ask
         self.closes: dict[str, list[float]] = {}
         self.volumes: dict[str, list[float]] = {}
         self.seen: dict[str, int] = {}

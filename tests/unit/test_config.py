@@ -1,5 +1,5 @@
 """peper.toml is decoded strictly: a typo, a wrong type, an out-of-range value or an impossible
-topology is one clear line naming the key."""
+topology is one clear line naming the key; and its defaults are the schema's, key for key."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from config import ConfigError, load_config
 from config.build import configured, topology
+from config.schema import PeperConfig
 from config.toml import dumps
 from config.topology import broker_realtime_priority, realtime_priority, topology_of
 from messages.errors import TopologyError
@@ -23,23 +25,45 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def differences(first: object, second: object, path: str = "") -> list[str]:
+    """Every key whose value differs between two TOML-shaped documents, with both values."""
+    if isinstance(first, dict) and isinstance(second, dict):
+        return [line for key in sorted(set(first) | set(second))
+                for line in differences(first.get(key, "<absent>"), second.get(key, "<absent>"), f"{path}.{key}".lstrip("."))]
+    return [] if first == second else [f"{path}: peper.toml {first!r}, the schema {second!r}"]
+
+
+def test_the_shipped_peper_toml_and_the_schema_hold_the_same_defaults_key_for_key():
+    shipped = msgspec.to_builtins(load_config(REPO_ROOT / "peper.toml", environ={}))
+    written = load_config.__globals__["_read_toml"](REPO_ROOT / "peper.toml")
+    assert not differences(shipped, msgspec.to_builtins(PeperConfig())), "\n".join(
+        differences(shipped, msgspec.to_builtins(PeperConfig())))
+    # and every key is written (documented) in the file, not left to the schema — but for what only a program
+    # sets (a policy's start, an agent's local control) and the per-actor keys the [actors] comment documents
+    missing = [line.split(":")[0] for line in differences(written, msgspec.to_builtins(PeperConfig()))
+               if "peper.toml '<absent>'" in line and not line.startswith("actors.")]
+    assert missing == ["bus.local_control", "learning.start_state", "learning.start_weights"]
+    assert configured() == load_config(REPO_ROOT / "peper.toml", environ={})   # what tests build is what users get
+
+
 def test_the_shipped_peper_toml_carries_the_seed_configuration():
     config = load_config(REPO_ROOT / "peper.toml", environ={})
     learning = config.learning
     assert (learning.learning_rate, learning.reward_multiplier, learning.punishment_multiplier) == (0.01, 1.5, 0.8)
-    assert (learning.weight_decay, learning.min_weight, learning.max_weight) == (0.001, 0.05, 0.70)
+    assert learning.weight_decay == 0.001
     assert learning.initial_weights == {"trading_ai": 0.25, "lava_ai": 0.35, "lgbm_ai": 0.40, "mistral_ai": 0.0}
     assert config.test.symbols == ["SOLUSDT", "ADAUSDT", "BTCUSDT", "ETHUSDT", "BNBUSDT"]
     assert (config.test.test_period_days, config.test.target_win_rate, config.test.max_drawdown) == (30, 0.65, 0.15)
     assert config.mistral.model_path == "models/mistral-7b-instruct-v0.1.Q4_K_M.gguf"
-    assert (config.mistral.port, config.mistral.startup_timeout, config.mistral.health_check_interval) == (8080, 120, 30)
-    assert (config.database.backup_interval, config.database.max_backup_files) == (3600, 10)
+    assert (config.mistral.port, config.mistral.startup_timeout_s, config.mistral.health_check_interval_s) == (8080, 120, 30)
+    assert (config.database.backup_interval_s, config.database.max_backup_files) == (3600, 10)
 
 
 def test_the_shipped_topology_is_derived_from_the_actors_table_alone():
     shipped = topology_of(load_config(REPO_ROOT / "peper.toml", environ={}))
-    assert shipped.models == ["lava_ai", "lgbm_ai", "mistral_ai", "trading_ai"]
-    assert shipped.ackers == ["recorder", "lava_ai", "lgbm_ai", "mistral_ai", "trading_ai", "trader", "rl_learner"]
+    assert shipped.models == ["lava_ai", "lgbm_ai", "mistral_ai", "strength_ai", "trading_ai"]
+    assert shipped.ackers == ["recorder", "lava_ai", "lgbm_ai", "mistral_ai", "strength_ai", "trading_ai", "trader",
+                              "rl_learner"]
     assert (shipped.feed, shipped.recorder, shipped.trader, shipped.learner, shipped.llm) == (
         "market_feed", "recorder", "trader", "rl_learner", "llm_supervisor")
     order = shipped.order
@@ -51,10 +75,11 @@ def test_the_shipped_topology_is_derived_from_the_actors_table_alone():
 
 
 @pytest.mark.parametrize(("actors", "weights", "message"), [
-    (topology("trader", "trading_ai"), {"lava_ai": 1.0},
-     "[learning.initial_weights] key lava_ai: lava_ai is not an actor; the enabled models are trading_ai"),
-    (topology("trader", "trading_ai", lava_ai={"enabled": False}), {"trading_ai": 0.5, "lava_ai": 0.5},
-     "[learning.initial_weights] key lava_ai: lava_ai is disabled; the enabled models are trading_ai"),
+    (topology("trader", "trading_ai"), {"lava_aii": 1.0},
+     "[learning.initial_weights] key lava_aii: lava_aii is not an actor; the enabled models are trading_ai"),
+    (topology("trader", "trading_ai"), {"trading_ai": 0.5, "hold": 0.5},
+     "[learning.initial_weights] key hold: a reference expert takes weight only when [learning] reference_experts "
+     "names it"),
     (topology("trader", "trading_ai", "recorder"), {"recorder": 1.0},
      "[learning.initial_weights] key recorder: recorder is not a model; the enabled models are trading_ai"),
     (topology("rl_learner", "trading_ai"), {},
@@ -68,6 +93,12 @@ def test_impossible_topologies_are_refused_in_one_line_naming_the_key(tmp_path, 
     with pytest.raises(TopologyError) as error:
         load_config(write(tmp_path, text), environ={})
     assert str(error.value) == f"{tmp_path / 'peper.toml'}: {message}"
+
+
+def test_a_shipped_model_left_out_of_the_topology_keeps_its_initial_weight_out_of_the_prior():
+    config = configured(actors=topology("trader", "trading_ai", lava_ai={"enabled": False}),
+                        learning={"initial_weights": {"trading_ai": 0.5, "lava_ai": 0.5}, "reference_experts": []})
+    assert topology_of(config).initial_weights(config) == {"trading_ai": 0.5}
 
 
 def test_a_misspelled_key_names_the_file_and_the_key(tmp_path):

@@ -1,6 +1,6 @@
-"""Every array kernel and every rule model equals its per-bar reference to 1e-9, on 20,000 real bars,
-however the bars are cut into chunks (1, 7 or 256 bars), and a model restored from a snapshot
-goes on exactly as one that never stopped."""
+"""Every array kernel and every rule model equals its per-bar reference to 1e-9, on 20,000 real bars
+(taken as decision bars), however the bars are cut into chunks (1, 7 or 256 bars), and a model
+restored from a snapshot goes on exactly as one that never stopped."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from config.models import LavaAiConfig, TradingAiConfig
+from config.times import DAY_MS
 from marketdata.chunk import BarChunk, Universe
 from marketdata.files import read_kline_files
 from messages.market import KlineBatch
 from signals import kernels
-from signals.lgbm import SYMBOL_FEATURES, FeatureState, features
+from signals.lgbm.features import SYMBOL_FEATURES, FeatureState, Horizons, features
 from signals.mean_reversion import MeanReversion
 from signals.model import ACTION_NAMES
 from signals.technical import TechnicalRules
@@ -24,6 +25,7 @@ from tests.reference.technical import TechnicalRules as ReferenceRules
 
 CHUNKS = (1, 7, 256)
 BARS = 20_000
+EVERY_FORM = TradingAiConfig(forms=["momentum", "moving_average", "donchian", "ema_cross", "macd", "rsi"])
 
 
 @pytest.fixture(scope="module")
@@ -133,47 +135,51 @@ def reference_votes(model, times, columns):
 
 @requires_shared_data
 @pytest.mark.parametrize("size", CHUNKS)
-@pytest.mark.parametrize("kind", ["trading_ai", "lava_ai"])
+@pytest.mark.parametrize("kind", ["trading_ai", "lava_ai", "lava_ai with a trend"])
 def test_each_rule_model_votes_as_its_per_bar_reference_across_chunks(btc, size, kind):
     times, columns = btc
     if kind == "trading_ai":
-        model, oracle = TechnicalRules(TradingAiConfig(), ["BTCUSDT"]), ReferenceRules(TradingAiConfig())
+        model, oracle = TechnicalRules(EVERY_FORM, ["BTCUSDT"], DAY_MS), ReferenceRules(EVERY_FORM, DAY_MS)
     else:
-        model, oracle = MeanReversion(LavaAiConfig(), ["BTCUSDT"]), ReferenceMeanReversion(LavaAiConfig())
+        config = LavaAiConfig(trend="30d" if "trend" in kind else "")
+        model, oracle = MeanReversion(config, ["BTCUSDT"], DAY_MS), ReferenceMeanReversion(config, DAY_MS)
     actions, confidences = model_votes(model, times, columns, size)
     expected_actions, expected_confidences = reference_votes(oracle, times, columns)
     assert actions == expected_actions
     np.testing.assert_allclose(confidences, expected_confidences, rtol=0, atol=1e-9)
-    assert set(actions) <= set(ACTION_NAMES)
+    every = {"SELL", "HOLD"} if "trend" in kind else {"BUY", "SELL", "HOLD"}   # dips above the trend are rare here
+    assert set(actions) <= set(ACTION_NAMES) and every <= set(actions)
 
 
 @requires_shared_data
 def test_lgbm_features_are_the_same_however_the_bars_are_cut_and_equal_their_definitions(btc):
     times, columns = btc
+    horizons = Horizons(DAY_MS)   # the bars as daily decision bars: "7d" is 7 of them
     whole = []
     for size in CHUNKS:
         state, rows = FeatureState(), []
-        for chunk in chunks_of(times, columns, "BTCUSDT", size):
-            rows.append(features(state, chunk, np.arange(len(chunk))))
+        for chunk in chunks_of(times[:3000], columns, "BTCUSDT", size):
+            rows.append(features(state, horizons, chunk, np.arange(len(chunk))))
         whole.append(np.concatenate(rows))
     np.testing.assert_allclose(whole[0], whole[1], rtol=0, atol=1e-9, equal_nan=True)
     np.testing.assert_allclose(whole[0], whole[2], rtol=0, atol=1e-9, equal_nan=True)
-    got, close = whole[2], columns["close"]
-    assert np.isnan(got[:288]).all(axis=1).all() and not np.isnan(got[288:]).any()
+    got, close = whole[2], columns["close"][:3000]
+    warm = horizons.history - 1      # 50 days of history, and the bar itself
+    assert np.isnan(got[:warm]).all(axis=1).all() and not np.isnan(got[warm:]).any()
     column = {name: i for i, name in enumerate(SYMBOL_FEATURES)}
-    t = np.arange(288, len(close))
-    np.testing.assert_allclose(got[t, column["ret_48"]], np.log(close[t] / close[t - 48]), rtol=0, atol=1e-12)
+    t = np.arange(warm, len(close))
+    np.testing.assert_allclose(got[t, column["ret_7d"]], np.log(close[t] / close[t - 7]), rtol=0, atol=1e-12)
     returns = np.diff(np.log(close))
-    windows = np.lib.stride_tricks.sliding_window_view(returns, 288)  # window i ends at return i + 287 = bar i + 288
-    np.testing.assert_allclose(got[t, column["vol_288"]], windows[t - 288].std(axis=1), rtol=0, atol=1e-12)
+    windows = np.lib.stride_tricks.sliding_window_view(returns, 30)  # window i ends at return i + 29 = bar i + 30
+    np.testing.assert_allclose(got[t, column["vol_30d"]], windows[t - 30].std(axis=1, ddof=1), rtol=0, atol=1e-12)
 
 
 @requires_shared_data
 def test_a_model_restored_from_its_snapshot_votes_as_one_that_never_stopped(btc):
     times, columns = btc
-    whole = TechnicalRules(TradingAiConfig(), ["BTCUSDT"])
+    whole = TechnicalRules(EVERY_FORM, ["BTCUSDT"], DAY_MS)
     actions, confidences = model_votes(whole, times, columns, 256)
-    first, second = TechnicalRules(TradingAiConfig(), ["BTCUSDT"]), TechnicalRules(TradingAiConfig(), ["BTCUSDT"])
+    first, second = TechnicalRules(EVERY_FORM, ["BTCUSDT"], DAY_MS), TechnicalRules(EVERY_FORM, ["BTCUSDT"], DAY_MS)
     cut = 5_000
     head = model_votes(first, times[:cut], {c: v[:cut] for c, v in columns.items()}, 256)
     second.restore(first.snapshot(), [])

@@ -1,6 +1,8 @@
 """Weights stay on the capped simplex through any updates and rollbacks; rewards and punishments
-move the right way on shadow-book credit; the projection is the Euclidean one; the learner's
-schedule is the same however the ticks come; shadow books equal hand-computed books."""
+move the right way on shadow-book credit; AdaHedge is the published algorithm, step by step; the
+projection is the Euclidean one; the learner's schedule is the same however the ticks come; the
+shadow books are the experts' portfolios in the trader's book; a market where every model loses
+moves the weight to cash."""
 
 from __future__ import annotations
 
@@ -12,18 +14,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.schema import LearningConfig, TraderConfig
-from learning.engine import Hedge, SeedRule, Thompson, make_rule, project
-from learning.learner import COMPACT_AFTER, Learner, exact_partials
+from config.times import DAY_MS, HOUR_MS, MINUTE_MS
+from learning.engine import ExponentialWeights, SeedRule, Thompson, make_rule, mixability_gap, project
+from learning.learner import COMPACT_AFTER, Learner, exact_partials, update_ticks
 from learning.projection import normalize_weights
-from marketdata.chunk import BarChunk, problems
+from marketdata.table import COLUMNS, KlineTable
 from messages.learning import Weights
-from messages.market import KlineBatch
-from signals.model import ABSTAIN, BUY, HOLD, SELL
-from trading.assembly import Ready
+from signals.model import ABSTAIN, BUY, HOLD, SELL, Votes
+from tests.helpers.chunks import voted_chunks
+from trading.experts import Experts
+from trading.portfolio import BookRules, Decision, PortfolioBook
 from trading.shadow import ShadowBooks
 
 MODELS = ["lava_ai", "lgbm_ai", "mistral_ai", "trading_ai"]
-CONFIG = LearningConfig()
+CONFIG = LearningConfig(min_weight=0.05, max_weight=0.70)
+ALGORITHMS = ["seed", "hedge", "adahedge", "thompson"]
 credits = st.dictionaries(st.sampled_from(MODELS), st.floats(-0.2, 0.2, allow_nan=False), min_size=1)
 
 
@@ -38,9 +43,9 @@ def seed_weights() -> dict[str, float]:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.sampled_from(["seed", "hedge", "thompson"]), st.lists(st.one_of(credits, st.integers(0, 30)), max_size=30))
+@given(st.sampled_from(ALGORITHMS), st.lists(st.one_of(credits, st.integers(0, 30)), max_size=30))
 def test_any_sequence_of_updates_and_rollbacks_stays_on_the_capped_simplex(algorithm, steps):
-    rule = make_rule(LearningConfig(algorithm=algorithm), seed_weights())
+    rule = make_rule(LearningConfig(algorithm=algorithm, min_weight=0.05, max_weight=0.7), seed_weights())
     history = [seed_weights()]
     for step in steps:
         if isinstance(step, int):  # a rollback: a new version equal to an old one
@@ -80,10 +85,10 @@ def test_the_projection_is_the_nearest_point_not_clip_then_divide(values):
     assert all(projected[order[i]] <= projected[order[i + 1]] + 1e-12 for i in range(3))
 
 
-@pytest.mark.parametrize("algorithm", ["seed", "hedge", "thompson"])
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_a_model_at_the_floor_whose_book_wins_gains_weight_and_one_whose_book_loses_falls(algorithm):
     weights = start = seed_weights()
-    rule = make_rule(LearningConfig(algorithm=algorithm), start)
+    rule = make_rule(LearningConfig(algorithm=algorithm, min_weight=0.05, max_weight=0.7), start)
     assert weights["mistral_ai"] == CONFIG.min_weight
     for _ in range(50):
         weights = rule.update(weights, {"mistral_ai": 0.02, "lgbm_ai": -0.02, "trading_ai": 0.0, "lava_ai": 0.0})
@@ -91,161 +96,175 @@ def test_a_model_at_the_floor_whose_book_wins_gains_weight_and_one_whose_book_lo
     assert weights["lgbm_ai"] < start["lgbm_ai"] and weights["lgbm_ai"] <= min(weights["trading_ai"], weights["lava_ai"])
 
 
-def test_thompson_and_hedge_are_reproducible_from_their_seed():
+def test_thompson_and_the_exponential_rules_are_reproducible():
     start = project({m: 0.25 for m in MODELS}, CONFIG)
     credit = {m: 0.01 * (i - 1.5) for i, m in enumerate(MODELS)}
-    for rule_class in (Thompson, Hedge):
-        first, second = rule_class(CONFIG, start), rule_class(CONFIG, start)
+    for make in (lambda: Thompson(CONFIG, start), lambda: ExponentialWeights(CONFIG, start, adaptive=True)):
+        first, second = make(), make()
         assert [first.update(start, credit) for _ in range(5)] == [second.update(start, credit) for _ in range(5)]
 
 
-def test_the_learner_updates_at_each_period_from_the_ticks_before_it_however_they_come():
-    config = LearningConfig(algorithm="hedge", update_every_bars=10)
-    rng = np.random.default_rng(3)
-    ticks = np.arange(1, 96, dtype=np.int64) * 60_000  # from 00:01, 95 bars
-    returns = rng.normal(0, 0.01, (len(MODELS), len(ticks)))
-    runs = []
-    for size in (1, 7, 95):
-        learner = Learner(config, MODELS, {m: 0.25 for m in MODELS}, 60_000)
-        versions = []
-        for lo in range(0, len(ticks), size):
-            versions += learner.observe(ticks[lo:lo + size], returns[:, lo:lo + size])
-        runs.append(versions)
-    assert runs[0] == runs[1] == runs[2]
-    versions = runs[0]
-    assert [v.effective_from for v in versions] == [t * 60_000 for t in range(10, 96, 10)]
-    assert [v.version for v in versions] == list(range(1, 10))
-    # the first update used bars 00:01..00:09 only: Hedge on their compound returns
-    prior = project({m: 0.25 for m in MODELS}, config)
-    first = Hedge(config, prior).update(prior,
-                                 {m: math.expm1(math.fsum(np.log1p(returns[i, :9]).tolist())) for i, m in enumerate(MODELS)})
-    assert versions[0].weights == first
-
-
-def ready_chunk(closes: list[float], actions: list[list[int]], symbol: str = "AAA") -> Ready:
-    """One symbol, one bar per tick, opens equal to the previous close; `actions[model][tick]` full confidence."""
-    n = len(closes)
-    times = [60_000 * i for i in range(n)]
-    opens = [closes[0]] + closes[:-1]
-    batch = KlineBatch.of(interval_ms=60_000, symbol=[symbol] * n, open_time=times, open=opens, high=[max(o, c) for o, c in
-                       zip(opens, closes)], low=[min(o, c) for o, c in zip(opens, closes)], close=closes,
-                       volume=[1.0] * n, quote_volume=[0.0] * n, trades=[0.0] * n, taker_buy_base=[0.0] * n)
-    symbol_index = np.zeros(n, np.int64)
-    columns = [np.array(c, float) for c in (batch.open, batch.high, batch.low, batch.close, batch.volume)]
-    chunk = BarChunk(symbol_index, np.array(times, np.int64), *columns, problems(symbol_index, *columns), 60_000)
-    action = np.array(actions, np.int8)
-    return Ready(batch, chunk, np.array(times, np.int64), action, np.where(action == ABSTAIN, 0.0, 1.0))
-
-
-def test_shadow_books_equal_hand_computed_books_with_fees_at_every_change_and_marks_every_bar():
-    trader = TraderConfig(fee_rate=0.001, slippage=0.0, position_fraction=0.5, stop_loss=0.0, take_profit=0.0,
-                          max_holding_bars=1000, entry_threshold=0.3, initial_equity=1000.0)
-    closes = [100.0, 100.0, 110.0, 121.0, 121.0, 110.0]
-    # model "up" buys at bar 0 (fills at bar 1's open, 100) and sells at bar 3 (fills at bar 4's open, 121)
-    up = [BUY, HOLD, HOLD, SELL, HOLD, HOLD]
-    never = [ABSTAIN] * 6
-    books = ShadowBooks(["up", "never"], trader, ["AAA"])
-    returns, equity, closed = books.run(ready_chunk(closes, [up, never]))
-    quantity = 1000 * 0.5 / 100
-    entry_fee, exit_fee = 100 * quantity * 0.001, 121 * quantity * 0.001
-    marked = [1000, 1000 - entry_fee, 1000 + 10 * quantity - entry_fee, 1000 + 21 * quantity - entry_fee,
-              1000 + 21 * quantity - entry_fee - exit_fee, 1000 + 21 * quantity - entry_fee - exit_fee]
-    expected_up = np.array(marked[1:] + [marked[-1]])[:6]
-    path = np.array([1000.0] + marked)
-    np.testing.assert_allclose(returns[books.experts.index("up")], path[1:] / path[:-1] - 1, rtol=0, atol=1e-12)
-    assert equity[books.experts.index("up")] == pytest.approx(expected_up[-1])
-    assert closed.tolist() == [0, 0, 0, 0, 1, 0]   # up's round trip closes at bar 4's open; hold never sells
-    assert (returns[books.experts.index("never")] == 0).all() and (returns[books.experts.index("cash")] == 0).all()
-    # hold: buys at bar 1's open (100) with half the equity and never sells, marked every bar
-    hold = 1000 - entry_fee + quantity * (np.array(closes[1:]) - 100)
-    np.testing.assert_allclose(returns[books.experts.index("hold")][1:], hold / np.concatenate([[1000.0], hold[:-1]]) - 1,
-                               rtol=0, atol=1e-12)
-
-
-def test_on_a_market_where_every_model_loses_after_fees_weight_flows_to_cash_where_it_may_take_weight():
-    trader = TraderConfig(fee_rate=0.01, slippage=0.0, position_fraction=0.5, stop_loss=0.0, take_profit=0.0,
-                          max_holding_bars=1000, entry_threshold=0.3, initial_equity=1000.0)
-    closes = [100.0 * (1 + 0.001 * ((i % 4) - 1.5)) for i in range(200)]  # flat chop: every round trip pays 2 %
-    churn = [BUY if i % 2 == 0 else SELL for i in range(200)]
-    slow = [BUY if i % 20 == 0 else SELL if i % 20 == 10 else HOLD for i in range(200)]
-    books = ShadowBooks(["churn", "slow"], trader, ["AAA"])
-    returns, equity, _ = books.run(ready_chunk(closes, [churn, slow]))
-    churn_equity, slow_equity, cash_equity = (equity[books.experts.index(e)] for e in ("churn", "slow", "cash"))
-    assert churn_equity < slow_equity < cash_equity == 1000.0
-    ticks = np.arange(200, dtype=np.int64) * 60_000
-    config = LearningConfig(algorithm="hedge", update_every_bars=50, min_weight=0.05, max_weight=0.95, fixed_share=0.0)
-    without = Learner(config, ["churn", "slow"], {"churn": 0.5, "slow": 0.5}, 60_000).observe(ticks, returns[:2])
-    assert without[-1].weights["slow"] > without[-1].weights["churn"]  # without cash: the better loser
-    experts = ["churn", "slow", "cash"]
-    rows = [books.experts.index(e) for e in experts]
-    with_cash = Learner(config, experts, {"churn": 0.5, "slow": 0.5, "cash": 0.0}, 60_000).observe(ticks, returns[rows])
-    assert isinstance(with_cash[-1], Weights)
-    assert with_cash[-1].weights["cash"] > 0.5 > with_cash[-1].weights["slow"] > with_cash[-1].weights["churn"]
+def test_adahedge_follows_the_leader_until_the_first_gap_then_sets_eta_from_the_mixability_gap():
+    """de Rooij et al. (2014), Algorithm 1, by hand: two experts, log losses 0.01/0.03 then 0.03/0.01."""
+    config = LearningConfig(algorithm="adahedge", min_weight=0.0, max_weight=1.0, hedge_eta=1e12)   # no ceiling
+    rule = ExponentialWeights(config, {"a": 0.5, "b": 0.5}, adaptive=True)
+    start = {"a": 0.5, "b": 0.5}
+    first = rule.update(start, {"a": math.expm1(-0.01), "b": math.expm1(-0.03)})
+    # round 1 was played with equal weights (a tie of leaders): h = 0.02, the mix loss at eta = inf is 0.01
+    assert rule.state.gap == pytest.approx(0.01) and rule.eta(2) == pytest.approx(math.log(2) / 0.01)
+    eta = math.log(2) / 0.01
+    assert first["a"] == pytest.approx(1 / (1 + math.exp(-eta * 0.02)))          # softmax(-eta * L), L = (0.01, 0.03)
+    w = first["a"]
+    mix = -math.log(w * math.exp(-eta * 0.03) + (1 - w) * math.exp(-eta * 0.01)) / eta
+    second = rule.update(first, {"a": math.expm1(-0.03), "b": math.expm1(-0.01)})
+    gap = 0.01 + (w * 0.03 + (1 - w) * 0.01 - mix)
+    assert rule.state.gap == pytest.approx(gap) and second["a"] == pytest.approx(0.5)   # the losses are even again
+    assert mixability_gap({"a": 0.5, "b": 0.5}, {"a": 0.02, "b": 0.02}, eta) == pytest.approx(0.0, abs=1e-15)
+    capped = ExponentialWeights(LearningConfig(algorithm="adahedge", hedge_eta=30.0), start, adaptive=True)
+    gentle = capped.update(start, {"a": math.expm1(-0.01), "b": math.expm1(-0.03)})
+    assert capped.eta(2) == 30.0 and gentle["a"] == pytest.approx(1 / (1 + math.exp(-30.0 * 0.02)))
 
 
 def test_hedge_forgets_with_its_discount_and_a_fixed_share_keeps_every_expert_in_reach():
     config = LearningConfig(algorithm="hedge", hedge_eta=50.0, discount=0.5, fixed_share=0.1, min_weight=0.0,
                             max_weight=1.0)
-    rule = Hedge(config, {"a": 0.5, "b": 0.5})
+    rule = ExponentialWeights(config, {"a": 0.5, "b": 0.5}, adaptive=False)
     weights = {"a": 0.5, "b": 0.5}
     for _ in range(5):
         weights = rule.update(weights, {"a": 0.05, "b": -0.05})
     assert weights["a"] > 0.9 and weights["b"] >= 0.1 / 2 - 1e-12  # the fixed share's floor
-    assert rule.state.score["a"] == pytest.approx(0.05 * (1 + 0.5 + 0.25 + 0.125 + 0.0625))
+    assert rule.state.loss["a"] == pytest.approx(-math.log1p(0.05) * (1 + 0.5 + 0.25 + 0.125 + 0.0625))
     for _ in range(6):  # the regime turns: b's recent gains outweigh a's discounted past
         weights = rule.update(weights, {"a": -0.05, "b": 0.05})
     assert weights["b"] > weights["a"]
 
 
 def test_no_weight_moves_more_than_the_cap_in_one_update():
-    config = LearningConfig(algorithm="hedge", hedge_eta=500.0, max_change=0.05, min_weight=0.0, max_weight=1.0,
-                            fixed_share=0.0)
+    config = LearningConfig(algorithm="hedge", hedge_eta=500.0, max_change=0.05, min_weight=0.0, max_weight=1.0)
     start = {"a": 0.5, "b": 0.5}
-    after = Hedge(config, start).update(start, {"a": 0.2, "b": -0.2})
+    after = ExponentialWeights(config, start, adaptive=False).update(start, {"a": 0.2, "b": -0.2})
     assert after["a"] == pytest.approx(0.55) and after["b"] == pytest.approx(0.45)
 
 
-def test_with_update_every_trades_the_rule_runs_only_after_that_many_shadow_trades_on_the_periods_schedule():
-    ticks = np.arange(50, dtype=np.int64) * 60_000
-    returns = np.vstack([np.full(50, 0.001), np.full(50, -0.001)])
-    closed = np.zeros(50, np.int64)
-    closed[[5, 25, 27]], closed[41] = 1, 2   # three trades before the period starting at tick 30
-    config = LearningConfig(algorithm="hedge", update_every_bars=10, update_every_trades=3, min_weight=0.0,
-                            max_weight=1.0)
-    start = {"a": 0.5, "b": 0.5}
-    versions = Learner(config, ["a", "b"], start, 60_000).observe(ticks, returns, closed)
-    assert [v.effective_from // 60_000 for v in versions] == [10, 20, 30, 40]   # a version every period, as the trader expects
-    assert [v.cause for v in versions[:2]] == [["held: 1 of 3 shadow trades since the last update"]] * 2
-    assert versions[0].weights == versions[1].weights == start and versions[3].weights == versions[2].weights
-    once = Learner(LearningConfig(algorithm="hedge", update_every_bars=30, min_weight=0.0, max_weight=1.0), ["a", "b"],
-                   start, 60_000).observe(ticks[:31], returns[:, :31])
-    assert versions[2].weights == once[0].weights and versions[2].weights["a"] > 0.5   # credit of all 30 bars held
-    tick_by_tick = Learner(config, ["a", "b"], start, 60_000)
-    halfway = [v for i in range(25) for v in tick_by_tick.observe(ticks[i:i + 1], returns[:, i:i + 1], closed[i:i + 1])]
-    resumed = Learner(config, ["a", "b"], start, 60_000)
-    resumed.restore(tick_by_tick.snapshot())   # the trades counted so far survive a checkpoint
-    rest = [v for i in range(25, 50) for v in resumed.observe(ticks[i:i + 1], returns[:, i:i + 1], closed[i:i + 1])]
-    assert halfway + rest == versions
+def test_the_learner_updates_at_each_update_tick_from_the_ticks_up_to_it_however_they_come():
+    config = LearningConfig(algorithm="hedge")
+    rng = np.random.default_rng(3)
+    ticks = np.arange(95, dtype=np.int64) * MINUTE_MS
+    returns = rng.normal(0, 0.01, (len(MODELS), len(ticks)))
+    updates = list(range(9, 95, 10))
+    runs = []
+    for size in (1, 7, 95):
+        learner = Learner(config, MODELS, {m: 0.25 for m in MODELS})
+        versions = []
+        for lo in range(0, len(ticks), size):
+            inside = [u - lo for u in updates if lo <= u < lo + size]
+            versions += learner.observe(ticks[lo:lo + size], returns[:, lo:lo + size], inside)
+        runs.append(versions)
+    assert runs[0] == runs[1] == runs[2]
+    versions = runs[0]
+    assert [v.effective_from for v in versions] == [int(ticks[u]) for u in updates]
+    assert [v.version for v in versions] == list(range(1, 10))
+    prior = project({m: 0.25 for m in MODELS}, config)   # the first update: ticks 0..9, its own tick included
+    first = ExponentialWeights(config, prior, adaptive=False).update(
+        prior, {m: math.expm1(math.fsum(np.log1p(returns[i, :10]).tolist())) for i, m in enumerate(MODELS)})
+    assert versions[0].weights == first
 
 
+def table_of(closes: np.ndarray, interval_ms: int, symbols: list[str]) -> KlineTable:
+    """closes: [bar, symbol]; opens the previous close, highs and lows around them."""
+    times = np.arange(len(closes), dtype=np.int64) * interval_ms
+    per_symbol = {}
+    for s, symbol in enumerate(symbols):
+        close = closes[:, s]
+        opens = np.concatenate([[close[0]], close[:-1]])
+        values = {"open": opens, "high": np.maximum(opens, close) * 1.001, "low": np.minimum(opens, close) * 0.999,
+                  "close": close, "volume": np.ones(len(close))}
+        per_symbol[symbol] = (times, {c: values.get(c, np.full(len(close), np.nan)) for c in COLUMNS})
+    return KlineTable.merge(per_symbol, interval_ms)
 
-def test_credit_held_over_many_periods_stays_small_and_sums_exactly_as_if_kept_whole():
+
+class Constant:
+    """A model that votes the same on every decision bar (or a schedule of votes by bar time)."""
+
+    def __init__(self, action: int, confidence: float = 1.0):
+        self.action, self.confidence = action, confidence
+
+    def vote(self, bars) -> Votes:
+        n = len(bars)
+        return Votes(np.full(n, self.action, np.int8), np.full(n, self.confidence if self.action != ABSTAIN else 0.0),
+                     np.full(n, "constant", dtype=object))
+
+
+def test_the_update_ticks_are_the_decisions_that_close_an_update_period():
+    closes = 100 + np.cumsum(np.ones((3 * 288, 1)), axis=0)
+    [voted] = voted_chunks(table_of(closes, 5 * MINUTE_MS, ["AAAUSDT"]), [Constant(HOLD)], ["AAAUSDT"], 4 * HOUR_MS,
+                           ticks=3 * 288)
+    four_hourly = update_ticks(voted, 4 * HOUR_MS)
+    daily = update_ticks(voted, DAY_MS)
+    assert [int(voted.ticks[t]) for t in four_hourly] == [k * 4 * HOUR_MS - 5 * MINUTE_MS for k in range(1, 19)]
+    assert [int(voted.ticks[t]) for t in daily] == [k * DAY_MS - 5 * MINUTE_MS for k in range(1, 4)]
+
+
+def test_each_shadow_book_is_its_experts_portfolio_traded_in_the_trader_s_book_and_cash_stays_flat():
+    symbols = ["AAAUSDT", "BBBUSDT"]
+    rng = np.random.default_rng(5)
+    closes = 100 * np.exp(np.cumsum(rng.normal(0.001, 0.03, (120, 2)), axis=0))
+    trader = TraderConfig(volatility_window="20d", drawdown_limit=0.0)
+    models = [Constant(BUY, 0.5), Constant(SELL)]   # "buyer", "seller" (sorted)
+    chunks = voted_chunks(table_of(closes, DAY_MS, symbols), models, symbols, DAY_MS, ticks=16)
+    books = ShadowBooks(["buyer", "seller"], trader, symbols, DAY_MS)
+    returns = np.concatenate([books.run(voted).returns for voted in chunks], axis=1)
+    experts = Experts(["buyer", "seller"], ["buyer", "hold", "hold_vt"], trader, symbols, DAY_MS)
+    own = {name: PortfolioBook(BookRules.of(trader), symbols) for name in ("buyer", "hold", "hold_vt")}
+    equity = {name: [] for name in own}
+    for voted in chunks:
+        found = experts.at_each_decision(voted)
+        for e, name in enumerate(("buyer", "hold", "hold_vt")):
+            decisions = [Decision(p.tick, {s: float(p.weights[e, s]) for s in range(2)}) for p in found]
+            equity[name] += own[name].run(voted.prices, 0, len(voted.ticks), decisions).equity.tolist()
+    for name in own:
+        path = np.array([trader.initial_equity, *equity[name]])
+        np.testing.assert_allclose(returns[books.experts.index(name)], path[1:] / path[:-1] - 1, rtol=0, atol=1e-12)
+    assert not returns[books.experts.index("seller")].any() and not returns[books.experts.index("cash")].any()
+    assert np.abs(returns[books.experts.index("hold")]).sum() > np.abs(returns[books.experts.index("buyer")]).sum() > 0
+
+
+def test_on_a_market_where_every_model_loses_after_fees_weight_flows_to_cash():
+    symbols = ["AAAUSDT"]
+    days = 200
+    closes = (100.0 * (1 + 0.02 * np.sign(np.sin(np.arange(days) * 2.0)))).reshape(-1, 1)  # chop: every trade loses
+    churn = [BUY if i % 2 == 0 else SELL for i in range(days)]
+
+    class Schedule:
+        def __init__(self, actions):
+            self.actions = actions
+
+        def vote(self, bars) -> Votes:
+            codes = np.array([self.actions[int(t) // DAY_MS] for t in bars.open_time], np.int8)
+            return Votes(codes, np.ones(len(codes)), np.full(len(codes), "scheduled", dtype=object))
+
+    trader = TraderConfig(fee_rate=0.01, volatility_window="10d", drawdown_limit=0.0, rebalance_band=0.0)
+    chunks = voted_chunks(table_of(closes, DAY_MS, symbols), [Schedule(churn)], symbols, DAY_MS, ticks=20)
+    books = ShadowBooks(["churn"], trader, symbols, DAY_MS)
+    returns = np.concatenate([books.run(voted).returns for voted in chunks], axis=1)
+    ticks = np.concatenate([voted.ticks for voted in chunks])
+    experts = ["churn", "cash"]
+    learner = Learner(LearningConfig(algorithm="adahedge"), experts, {"churn": 1.0, "cash": 0.0})
+    versions = learner.observe(ticks, returns[[books.experts.index(e) for e in experts]], list(range(days)))
+    assert isinstance(versions[-1], Weights) and versions[-1].weights["cash"] > 0.95
+
+
+def test_credit_held_over_many_ticks_stays_small_and_sums_exactly_as_if_kept_whole():
     bars = 3 * COMPACT_AFTER
-    ticks = np.arange(bars + 1, dtype=np.int64) * 60_000
+    ticks = np.arange(bars + 1, dtype=np.int64) * MINUTE_MS
     returns = np.random.default_rng(4).normal(0.0, 0.003, (2, bars + 1))
-    closed = np.zeros(bars + 1, np.int64)
-    closed[bars - 1] = 1
-    held = LearningConfig(algorithm="hedge", update_every_bars=bars, update_every_trades=1, min_weight=0.0, max_weight=1.0)
-    learner = Learner(held, ["a", "b"], {"a": 0.5, "b": 0.5}, 60_000)
-    for first in range(0, bars, 1000):   # chunks, one period of `bars` ticks: its credit folded as it grows
-        learner.observe(ticks[first:min(bars, first + 1000)], returns[:, first:min(bars, first + 1000)],
-                        closed[first:min(bars, first + 1000)])
+    config = LearningConfig(algorithm="hedge", min_weight=0.0, max_weight=1.0)
+    learner = Learner(config, ["a", "b"], {"a": 0.5, "b": 0.5})
+    for first in range(0, bars, 1000):   # chunks without an update: the credit folded as it grows
+        learner.observe(ticks[first:min(bars, first + 1000)], returns[:, first:min(bars, first + 1000)], [])
     assert all(len(series) <= COMPACT_AFTER for series in learner.state.growth.values())
-    (version,) = learner.observe(ticks[bars:], returns[:, bars:], closed[bars:])
-    whole = Learner(LearningConfig(algorithm="hedge", update_every_bars=bars, min_weight=0.0, max_weight=1.0), ["a", "b"],
-                    {"a": 0.5, "b": 0.5}, 60_000).observe(ticks, returns)
+    (version,) = learner.observe(ticks[bars:], returns[:, bars:], [0])
+    whole = Learner(config, ["a", "b"], {"a": 0.5, "b": 0.5}).observe(ticks, returns, [bars])
     assert version.weights == whole[0].weights and version.cause == ["update"]
-    with pytest.raises(ValueError, match="update_every_trades needs the shadow trades"):
-        Learner(held, ["a", "b"], {"a": 0.5, "b": 0.5}, 60_000).observe(ticks[:2], returns[:, :2])
     values = np.random.default_rng(5).normal(0.0, 1.0, 10_000) * 10.0 ** np.random.default_rng(6).integers(-12, 6, 10_000)
     assert math.fsum(exact_partials(values.tolist())) == math.fsum(values.tolist())

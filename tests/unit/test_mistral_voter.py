@@ -12,6 +12,7 @@ import json
 import pytest
 
 from config.llm import MistralAiConfig
+from config.times import DAY_MS
 from llm.prompt import build_prompt
 from llm.voter import Abstain, MistralModel
 from marketdata.chunk import BarChunk, Universe
@@ -24,7 +25,8 @@ from tests.reference.mistral import HeldVotes
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT"]
 TICKS = 1_500
 COLUMNS = ("open", "high", "low", "close", "volume", "quote_volume", "trades", "taker_buy_base")
-CONFIG = MistralAiConfig(history_bars=12, every_n_bars=5)
+CONFIG = MistralAiConfig(history="12d", every="5d")   # the 1m bars taken as daily decision bars
+HISTORY, EVERY = 12, 5
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +84,7 @@ def reference(rows):
             return None, 0.0, f"{found.reason}: {found.detail}"
         return found
 
-    oracle = HeldVotes(CONFIG.history_bars, CONFIG.every_n_bars, ask)
+    oracle = HeldVotes(HISTORY, EVERY, ask)
     votes = [oracle.update(s, c["close"], c["volume"]) if c["close"] == c["close"] else (None, 0.0, "unusable")
              for _, s, c in rows]
     return votes, asked
@@ -105,9 +107,9 @@ def test_votes_equal_the_per_bar_rule_across_chunks(rows, size):
     expected, questions = reference(rows)
     asker = Asker()
     asker.prompted = [(closes, volumes) for _, closes, volumes in questions]
-    model = MistralModel(CONFIG, SYMBOLS, asker, MistralCounters())
+    model = MistralModel(CONFIG, SYMBOLS, DAY_MS, asker, MistralCounters())
     got = voted(model, asker, chunks(rows, size))
-    assert [f"{s} {build_prompt(s, c, v)[-1]['content']}" for s, c, v in questions] == asker.asked
+    assert [f"{s} {build_prompt(s, c, v, '1d')[-1]['content']}" for s, c, v in questions] == asker.asked
     assert len(questions) > 100 and {a for a, _, _ in got} == {"BUY", "SELL", "HOLD", None}
     assert got == expected
 
@@ -119,10 +121,10 @@ def test_a_restored_model_votes_as_one_that_never_stopped(rows):
     cut = 700 * len(SYMBOLS)
     first = Asker()
     first.prompted = prompted
-    head_model = MistralModel(CONFIG, SYMBOLS, first, MistralCounters())
+    head_model = MistralModel(CONFIG, SYMBOLS, DAY_MS, first, MistralCounters())
     head = voted(head_model, first, chunks(rows[:cut], 7))
     second = Asker()
     second.prompted = prompted[len(first.asked):]
-    tail_model = MistralModel(CONFIG, SYMBOLS, second, MistralCounters())
+    tail_model = MistralModel(CONFIG, SYMBOLS, DAY_MS, second, MistralCounters())
     tail_model.restore(head_model.snapshot())
     assert head + voted(tail_model, second, chunks(rows[cut:], 7)) == expected

@@ -29,14 +29,15 @@ def run_config(**learning):
 
 def stored_model(version: int) -> bytes:
     return msgspec.msgpack.encode(StoredModel(version=version, train_start=0, label_end=1, trained_at=2, horizon_bars=3,
-                                              features=["a"], samples=10, metrics={}, calibration=[1.0, 0.0], booster="b"))
+                                              features=["a"], samples=10, metrics={}, booster="b"))
 
 
 def a_policy(tmp_path):
     config = run_config()
-    chosen = configured(config, trader={"entry_threshold": 0.5, "exit_threshold": -0.2, "stop_loss": 0.02},
-                        learning={"hedge_eta": 7.0}, trading_ai={"ema_fast": 8})
-    changes = {"trader.entry_threshold": 0.5, "learning.hedge_eta": 7.0, "trading_ai.ema_fast": 8, "trader.stop_loss": 0.02}
+    chosen = configured(config, trader={"volatility_target": 0.15, "rebalance_band": 0.05, "drawdown_limit": 0.08},
+                        learning={"hedge_eta": 7.0}, trading_ai={"lookbacks": ["3d", "9d"]})
+    changes = {"trader.volatility_target": 0.15, "learning.hedge_eta": 7.0, "trading_ai.lookbacks": ["3d", "9d"],
+               "trader.drawdown_limit": 0.08}
     tried = Tried(Candidate(3, changes, chosen), validation=[],
                   tests=[], learner_state=b"state", final_weights=WEIGHTS, final_version=9, weights_path=[])
     span = tmp_path / "span.lmdb"
@@ -59,9 +60,9 @@ def test_a_policy_gets_new_catalog_versions_and_a_run_starts_from_all_it_chose(t
         learning = started.learning
         assert (learning.hedge_eta, learning.start_version, learning.start_weights) == (7.0, 1, WEIGHTS)
         assert base64.b64decode(learning.start_state) == b"state"
-        assert (started.trader.entry_threshold, started.trader.exit_threshold) == (0.5, -0.2)
-        assert started.trading_ai.ema_fast == 8   # the model settings it chose vote in the run
-        assert started.trader.stop_loss == 0.02   # and every trader setting its grid varied, not only the thresholds
+        assert (started.trader.volatility_target, started.trader.drawdown_limit) == (0.15, 0.08)
+        assert started.trading_ai.lookbacks == ["3d", "9d"]   # the model settings it chose vote in the run
+        assert started.trader.rebalance_band == 0.05   # and the whole trader section it ran with, not only what varied
         assert started.lgbm_ai.pinned_version == 2
         install_policy(catalog, policy, tmp_path / "run.lmdb")
         with Store(tmp_path / "run.lmdb", readonly=True) as store:

@@ -1,243 +1,187 @@
-"""The ensemble's arithmetic and the chunk broker: next-open fills, fees, slippage, risk limits, equity
-marked to market — and, on a random market of several symbols with gaps, the very trades of the
-per-bar broker it replaced, however the bars are cut into chunks."""
+"""The target-weight book: next-open fills, fees, slippage, the band, the breaker, shorts that pay to
+borrow, round trips and their PnL — and, on a random market of several symbols with gaps, the very
+equity and trades of the per-tick reference book, however the ticks are cut into parts; the
+volatility target's sizing; the desk's mixture of the experts' portfolios."""
 
 from __future__ import annotations
 
 import dataclasses
 
-import msgspec
 import numpy as np
 import pytest
 
 from config.schema import TraderConfig
+from config.times import DAY_MS, MINUTE_MS
 from marketdata.chunk import BarChunk, problems
-from messages.trading import ModelVote
-from signals.model import ABSTAIN, BUY, HOLD, SELL
-from tests.reference import Bar
-from tests.reference.broker import PaperBroker as ReferenceBroker
-from trading.broker import BookRules, BookState, PaperBroker
-from trading.ensemble import scores
-from trading.shadow import shadow_rules
+from tests.reference.portfolio import ReferenceBook
+from trading.portfolio import BookRules, Decision, PortfolioBook
+from trading.prices import ChunkPrices
+from trading.sizing import VolatilityTarget, capped, equal_weights
 
 SYMBOLS = ["AAA", "BBB", "CCC"]
+RULES = BookRules(fee_rate=0.001, slippage=0.0, allow_short=False, borrow_rate_per_day=0.0, rebalance_band=0.0,
+                  drawdown_limit=0.0, cooldown_ms=0, initial_equity=1000.0)
 
 
-def chunk_of(rows: list[tuple[str, int, float, float, float, float]]) -> BarChunk:
-    """rows: (symbol, open time, open, high, low, close), time-major."""
+def prices_of(rows: list[tuple[str, int, float, float]], interval_ms: int = MINUTE_MS) -> ChunkPrices:
+    """rows: (symbol, open time, open, close), time-major."""
     symbol = np.array([SYMBOLS.index(r[0]) for r in rows], np.int64)
-    columns = [np.array([r[i] for r in rows], np.float64) for i in range(2, 6)]
-    volume = np.ones(len(rows))
-    return BarChunk(symbol, np.array([r[1] for r in rows], np.int64), *columns, volume,
-                    problems(symbol, *columns, volume), 60_000)
+    times = np.array([r[1] for r in rows], np.int64)
+    opens, closes = (np.array([r[i] for r in rows], np.float64) for i in (2, 3))
+    highs, lows, volume = np.maximum(opens, closes), np.minimum(opens, closes), np.ones(len(rows))
+    chunk = BarChunk(symbol, times, opens, highs, lows, closes, volume, problems(symbol, opens, highs, lows, closes, volume),
+                     interval_ms)
+    return ChunkPrices.of(chunk, np.unique(times), len(SYMBOLS))
 
 
-def run(broker: PaperBroker, rows, score, size: int = 10**9):
-    """The broker over `rows` in chunks of `size` ticks: (opened, closed, equity per tick)."""
-    chunk = chunk_of(rows)
-    ticks = np.unique(chunk.open_time)
-    opened, closed, equity = [], [], []
-    for first in range(0, len(ticks), size):
-        part_ticks = ticks[first:first + size]
-        lo, hi = np.searchsorted(chunk.open_time, [part_ticks[0], part_ticks[-1] + 1])
-        result = broker.run(chunk.rows(lo, hi), part_ticks, np.asarray(score, float)[lo:hi])
-        opened += result.opened
+def one_symbol(closes: list[float]) -> ChunkPrices:
+    opens = [closes[0]] + closes[:-1]
+    return prices_of([("AAA", MINUTE_MS * i, o, c) for i, (o, c) in enumerate(zip(opens, closes))])
+
+
+def test_a_target_fills_at_the_next_bars_open_with_fees_and_the_book_is_marked_at_every_close():
+    prices = one_symbol([100.0, 100.0, 110.0, 121.0, 121.0, 110.0])
+    book = PortfolioBook(RULES, SYMBOLS)
+    result = book.run(prices, 0, 6, [Decision(0, {0: 0.5}), Decision(3, {0: 0.0})])
+    quantity = 0.5 * 1000 / 100                        # half the equity at the decision's close, 100
+    entry_fee, exit_fee = 100 * quantity * 0.001, 121 * quantity * 0.001
+    expected = [1000, 1000 - entry_fee, 1000 - entry_fee + 10 * quantity, 1000 - entry_fee + 21 * quantity,
+                1000 - entry_fee - exit_fee + 21 * quantity, 1000 - entry_fee - exit_fee + 21 * quantity]
+    np.testing.assert_allclose(result.equity, expected, rtol=0, atol=1e-9)
+    [opened], [closed] = result.opened, result.closed
+    assert (opened.entry_time, opened.entry_price, closed.exit_time, closed.exit_price) == (60_000, 100, 240_000, 121)
+    assert closed.pnl == pytest.approx(21 * quantity - entry_fee - exit_fee) and closed.fees == pytest.approx(entry_fee + exit_fee)
+    np.testing.assert_allclose(result.exposure[[0, 1, 2, 4]], [0, 500 / expected[1], 550 / expected[2], 0], rtol=1e-12)
+    assert result.traded.tolist() == pytest.approx([0, 500, 0, 0, 605, 0]) and result.fills == 2
+
+
+def test_slippage_moves_both_fills_against_the_book_and_spot_is_long_only():
+    prices = one_symbol([100.0, 100.0, 100.0, 100.0])
+    book = PortfolioBook(dataclasses.replace(RULES, slippage=0.01, fee_rate=0.0), SYMBOLS)
+    [closed] = book.run(prices, 0, 4, [Decision(0, {0: 1.0}), Decision(1, {0: 0.0})]).closed
+    assert (closed.entry_price, closed.exit_price) == pytest.approx((101.0, 99.0))
+    flat = PortfolioBook(RULES, SYMBOLS)
+    assert not flat.run(prices, 0, 4, [Decision(0, {0: -0.5})]).opened   # a short on spot: flat
+    short = PortfolioBook(dataclasses.replace(RULES, allow_short=True, borrow_rate_per_day=0.01), SYMBOLS)
+    result = short.run(one_symbol([100.0, 100.0, 90.0, 90.0, 90.0]), 0, 5, [Decision(0, {0: -0.5}), Decision(3, {0: 0.0})])
+    [trade] = result.closed
+    borrowed = 5 * 100 * 0.01 / 1440 + 2 * 5 * 90 * 0.01 / 1440          # 5 units short over ticks 1, 2 and 3
+    assert trade.side == "SHORT" and trade.pnl == pytest.approx(5 * 10 - 0.5 - 0.45 - borrowed)
+
+
+def test_the_band_skips_small_rebalances_but_never_an_open_a_close_or_a_turn():
+    prices = one_symbol([100.0] * 8)
+    book = PortfolioBook(dataclasses.replace(RULES, rebalance_band=0.05, fee_rate=0.0, allow_short=True), SYMBOLS)
+    decisions = [Decision(0, {0: 0.01}), Decision(2, {0: 0.04}), Decision(3, {0: 0.2}), Decision(4, {0: -0.01}),
+                 Decision(6, {0: 0.0})]
+    result = book.run(prices, 0, 8, decisions)
+    assert [d.orders for d in decisions] == [{0: 1}, {}, {0: 1}, {0: -1}, {0: 1}]
+    # two long lots (0.01, then grown to 0.2), both closed when it turns short; then the short closes
+    assert [t.side for t in result.closed] == ["LONG", "LONG", "SHORT"] and result.fills == 5
+
+
+def test_the_breaker_closes_everything_past_the_drawdown_limit_and_waits_out_its_cooldown():
+    closes = [100.0, 100.0, 120.0, 100.0, 95.0, 95.0, 95.0, 95.0, 100.0, 100.0]
+    rules = dataclasses.replace(RULES, fee_rate=0.0, drawdown_limit=0.1, cooldown_ms=3 * MINUTE_MS)
+    book = PortfolioBook(rules, SYMBOLS)
+    decisions = [Decision(0, {0: 1.0}), Decision(4, {0: 1.0}), Decision(7, {0: 1.0})]
+    result = book.run(one_symbol(closes), 0, 10, decisions)
+    # long 10 units from tick 1; the peak is 1200 at tick 2; tick 3's 1000 is 16.7 % below: closed at tick 4's open
+    [first] = result.closed
+    assert (first.exit_time, first.exit_price) == (4 * MINUTE_MS, 100.0)
+    assert decisions[1].orders == {}                 # tick 4 lies in the cooldown (until tick 6)
+    assert [t.entry_time for t in result.opened] == [MINUTE_MS, 8 * MINUTE_MS]   # tick 7's decision opens again
+
+
+def test_trades_are_lots_closed_first_in_first_out_and_an_open_lot_is_marked():
+    book = PortfolioBook(dataclasses.replace(RULES, fee_rate=0.001), SYMBOLS)
+    prices = one_symbol([100.0, 100.0, 110.0, 110.0, 120.0, 120.0])
+    # 0.5 of 1000 at 100 (5 units), then to 1.0 of ~1050 at 110 (~4.5 more), then down to 0.2 at 120
+    result = book.run(prices, 0, 6, [Decision(0, {0: 0.5}), Decision(2, {0: 1.0}), Decision(4, {0: 0.2})])
+    first, second = result.opened
+    assert (first.entry_price, first.quantity, second.entry_price) == (100.0, 5.0, 110.0)
+    sold = result.closed
+    assert [t.entry_price for t in sold] == [100.0, 110.0] and sold[0].quantity == 5.0   # the oldest lot first
+    assert sold[0].pnl == pytest.approx(5 * 20 - 5 * 100 * 0.001 - 5 * 120 * 0.001)
+    assert sold[0].remaining > 0 and sold[1].remaining == pytest.approx(second.quantity - sold[1].quantity)
+    [(lot, (units, pnl))] = book.open_pnl().items()
+    assert lot == second.trade_id and units == pytest.approx(second.quantity - sold[1].quantity)
+    assert pnl == pytest.approx(units * (120 - 110) - units * 110 * 0.001)
+
+
+def random_market(seed: int, ticks: int = 600):
+    rng = np.random.default_rng(seed)
+    rows, decisions = [], {}
+    price = {s: 100.0 * (1 + i) for i, s in enumerate(SYMBOLS)}
+    for t in range(ticks):
+        for symbol in SYMBOLS:
+            if rng.random() < 0.1:   # a gap of this symbol
+                continue
+            step = price[symbol] * float(np.exp(rng.normal(0, 0.01)))
+            rows.append((symbol, t * MINUTE_MS, price[symbol], step))
+            price[symbol] = step
+        if rng.random() < 0.15:
+            decisions[t] = {s: float(np.clip(rng.normal(0.2, 0.4), -0.6, 0.6)) for s in range(3) if rng.random() < 0.8}
+    return prices_of(rows), decisions
+
+
+@pytest.mark.parametrize("size", [1, 7, 600])
+@pytest.mark.parametrize("allow_short", [False, True])
+def test_the_book_trades_as_the_per_tick_reference_however_the_ticks_are_cut(size, allow_short):
+    prices, decisions = random_market(11)
+    rules = dataclasses.replace(RULES, slippage=0.0005, allow_short=allow_short, borrow_rate_per_day=0.02,
+                                rebalance_band=0.03, drawdown_limit=0.04, cooldown_ms=20 * MINUTE_MS)
+    book, oracle = PortfolioBook(rules, SYMBOLS), ReferenceBook(rules, SYMBOLS)
+    closed, equity = [], []
+    for lo in range(0, len(prices.time), size):
+        hi = min(len(prices.time), lo + size)
+        part = [Decision(t, targets) for t, targets in sorted(decisions.items()) if lo <= t < hi]
+        result = book.run(prices, lo, hi, part)
         closed += result.closed
         equity += result.equity.tolist()
-    return opened, closed, equity
+    for t, time in enumerate(prices.time.tolist()):
+        bars = {SYMBOLS[s]: (float(prices.open[t, s]), float(prices.close[t, s]))
+                for s in range(3) if not np.isnan(prices.close[t, s])}
+        oracle.tick(time, bars, MINUTE_MS, {SYMBOLS[s]: w for s, w in decisions[t].items()} if t in decisions else None)
+    np.testing.assert_allclose(equity, oracle.equity, rtol=1e-10)
+    assert [(t.trade_id, t.exit_time, t.side) for t in closed] == [(t.trade_id, t.exit_time, t.side) for t in oracle.closed]
+    np.testing.assert_allclose([t.pnl for t in closed], [t.pnl for t in oracle.closed], rtol=1e-9, atol=1e-9)
+    assert len(closed) > 20 and oracle.trips > 0   # the case covers round trips and the breaker
 
 
-def test_scores_renormalise_over_the_models_that_voted():
-    action = np.array([[BUY, BUY, ABSTAIN], [SELL, HOLD, ABSTAIN], [ABSTAIN, ABSTAIN, ABSTAIN]])
-    confidence = np.array([[0.8, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 0.0]])
-    got = scores(action, confidence, np.array([0.2, 0.3, 0.5]))
-    assert got[0] == pytest.approx((0.2 * 0.8 - 0.3 * 0.5) / 0.5)
-    assert got[1] == pytest.approx(0.2 * 0.5 / 0.5) and got[2] == 0.0
-    per_row = scores(action, confidence, np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [0.0, 0.0, 0.0]]))
-    assert per_row.tolist() == pytest.approx([0.8, 1.0 * 0.0 + 0.0, 0.0])
-
-
-def test_an_order_fills_at_the_next_bars_open_with_fees_never_at_the_decision_bar():
-    config = TraderConfig(fee_rate=0.001, slippage=0.0, stop_loss=0.5, take_profit=0.5, position_fraction=0.5,
-                          entry_threshold=0.3, exit_threshold=-0.3)
-    broker = PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS)
-    rows = [("AAA", 0, 100, 101, 99, 100), ("AAA", 60_000, 102, 103, 101, 102), ("AAA", 120_000, 104, 105, 103, 104)]
-    opened, [trade], equity = run(broker, rows, [0.5, -0.5, 0.0])
-    assert [(o.entry_time, o.entry_price) for o in opened] == [(60_000, 102.0)]
-    assert (trade.exit_time, trade.exit_price) == (120_000, 104.0)
-    quantity = 10_000 * 0.5 / 102
-    assert trade.fees == pytest.approx((102 + 104) * quantity * 0.001)
-    assert trade.pnl == pytest.approx(2 * quantity - trade.fees) and broker.state.equity == pytest.approx(10_000 + trade.pnl)
-    # marked to market: flat, then long at 102 closing at 102 (minus the entry fee), then realised
-    assert equity == pytest.approx([10_000, 10_000 - 102 * quantity * 0.001, 10_000 + trade.pnl])
-
-
-def test_slippage_moves_both_fills_against_the_trader():
-    broker = PaperBroker(BookRules.of(TraderConfig(fee_rate=0.0, slippage=0.01, stop_loss=0.5, take_profit=0.5)),
-                         10_000.0, SYMBOLS)
-    rows = [("AAA", t, 100, 100, 100, 100) for t in (0, 60_000, 120_000)]
-    [opened], [closed], _ = run(broker, rows, [1.0, -1.0, 0.0])
-    assert opened.entry_price == pytest.approx(101.0) and closed.exit_price == pytest.approx(99.0) and closed.pnl < 0
-
-
-def test_stop_loss_take_profit_and_max_holding_close_positions():
-    rules = BookRules.of(TraderConfig(fee_rate=0.0, slippage=0.0, stop_loss=0.02, take_profit=0.04, max_holding_bars=3,
-                                      slip_risk_exits=False))
-    rows = [("AAA", 0, 100, 100, 100, 100), ("AAA", 60_000, 100, 100.5, 97, 99),      # buys; stop at 98 hit
-            ("AAA", 120_000, 100, 105, 99.5, 104),                                   # bought again; target 104
-            ("AAA", 180_000, 100, 100.1, 99.9, 100), ("AAA", 240_000, 100, 100.1, 99.9, 100),
-            ("AAA", 300_000, 100, 100.1, 99.9, 100), ("AAA", 360_000, 100.5, 101, 100, 100)]
-    score = [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
-    _, closed, _ = run(PaperBroker(rules, 10_000.0, SYMBOLS), rows, score)
-    assert [(t.exit_time, t.exit_price, t.exit_reason) for t in closed] == [
-        (60_000, 98.0, "stop-loss"), (120_000, 104.0, "take-profit"), (360_000, 100.5, "max holding time")]
-
-
-def test_spot_is_long_only_unless_shorts_are_allowed():
-    rows = [("AAA", t, 100, 100, 100, 100) for t in (0, 60_000)]
-    assert run(PaperBroker(BookRules.of(TraderConfig()), 10_000.0, SYMBOLS), rows, [-1.0, 0.0])[0] == []
-    shorts = BookRules.of(TraderConfig(allow_short=True, fee_rate=0.0, slippage=0.0))
-    [opened], _, _ = run(PaperBroker(shorts, 10_000.0, SYMBOLS), rows, [-1.0, 0.0])
-    assert opened.side == "SHORT"
-
-
-def test_a_trader_standing_aside_opens_nothing_however_sure_the_votes_and_its_shadow_books_still_trade():
-    rows = [("AAA", t, 100, 100, 100, 100) for t in (0, 60_000, 120_000)]
-    aside = TraderConfig(stand_aside=True, allow_short=True)
-    assert run(PaperBroker(BookRules.of(aside), 10_000.0, SYMBOLS), rows, [1.0, -1.0, 0.0]) == ([], [], [10_000.0] * 3)
-    [opened], _, _ = run(PaperBroker(shadow_rules(aside), 10_000.0, SYMBOLS), rows, [1.0, 0.0, 0.0])
-    assert opened.side == "LONG"
-
-
-def random_market(seed: int, ticks: int = 3_000) -> tuple[list, np.ndarray]:
-    """Three symbols, random walks; one symbol misses stretches (per-symbol gaps); random scores."""
+def constructed_returns(sigma_daily: float, days: int, symbols: int, correlation: float, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    rows, score = [], []
-    prices = {s: 100.0 for s in SYMBOLS}
-    for tick in range(ticks):
-        for symbol in SYMBOLS:
-            if symbol == "CCC" and (tick // 200) % 3 == 1:
-                continue
-            open_ = prices[symbol]
-            close = open_ * float(np.exp(rng.normal(0, 0.01)))
-            high = max(open_, close) * (1 + abs(rng.normal(0, 0.004)))
-            low = min(open_, close) * (1 - abs(rng.normal(0, 0.004)))
-            prices[symbol] = close * float(np.exp(rng.normal(0, 0.002)))  # opens gap from the last close
-            rows.append((symbol, tick * 60_000, open_, high, low, close))
-            score.append(float(rng.choice([-0.9, -0.5, 0.0, 0.0, 0.0, 0.0, 0.5, 0.9])))
-    return rows, np.array(score)
+    common = rng.standard_normal(days)[:, None]
+    own = rng.standard_normal((days, symbols))
+    return sigma_daily * (np.sqrt(correlation) * common + np.sqrt(1 - correlation) * own)
 
 
-def reference_trades(config: TraderConfig, rows, score):
-    broker, closed, opened = ReferenceBroker(config), [], []
-    threshold = config.entry_threshold
-    by_tick: dict[int, list[int]] = {}
-    for i, row in enumerate(rows):
-        by_tick.setdefault(row[1], []).append(i)
-    for tick, indices in by_tick.items():
-        for i in sorted(indices, key=lambda i: rows[i][0]):
-            o, c = broker.on_bar(rows[i][0], Bar(tick, *rows[i][2:], 1.0))
-            opened += o
-            closed += c
-        for i in sorted(indices, key=lambda i: rows[i][0]):
-            action = "BUY" if score[i] >= threshold else "SELL" if score[i] <= -threshold else "HOLD"
-            broker.decide(rows[i][0], tick, action, [ModelVote("m", action, abs(score[i]))])
-    return opened, closed, broker.equity
+def test_the_volatility_targeted_book_hits_its_target_within_ten_percent_and_never_exceeds_full_exposure():
+    symbols = ["AAA", "BBB", "CCC", "DDD"]
+    config = TraderConfig(volatility_target=0.2, volatility_window="30d", max_exposure=1.0)
+    sizer = VolatilityTarget(config, symbols, DAY_MS)
+    returns = constructed_returns(0.8 / np.sqrt(365), 1500, 4, 0.5, seed=3)   # 80 % a year each, correlated 0.5
+    closes = 100 * np.exp(np.cumsum(returns, axis=0))
+    present = np.ones(4, bool)
+    held, realised, exposures = None, [], []
+    for day in range(len(closes)):
+        if held is not None:
+            realised.append(float(held @ (closes[day] / closes[day - 1] - 1)))
+        sizer.observe(day, np.arange(4), closes[day])
+        held = sizer.weights(np.ones(4), present)
+        exposures.append(float(np.abs(held).sum()))
+    volatility = np.std(realised[60:], ddof=1) * np.sqrt(365)
+    assert volatility == pytest.approx(0.2, rel=0.1)
+    assert max(exposures) <= 1.0 + 1e-12
+    calm = VolatilityTarget(config, symbols, DAY_MS)   # a calm market would need leverage: capped at the equity
+    quiet = 100 * np.exp(np.cumsum(constructed_returns(0.05 / np.sqrt(365), 60, 4, 0.5, seed=4), axis=0))
+    for day in range(60):
+        calm.observe(day, np.arange(4), quiet[day])
+    assert np.abs(calm.weights(np.ones(4), present)).sum() == pytest.approx(1.0)
+    half = calm.weights(np.array([1.0, 0.5, 0.0, 0.0]), present)
+    assert half[2] == half[3] == 0.0 and 0 < half[1] < half[0]
 
 
-@pytest.mark.parametrize("size", [1, 7, 256])
-@pytest.mark.parametrize("allow_short", [False, True])
-def test_the_chunk_broker_makes_the_per_bar_brokers_trades_however_the_bars_are_cut(size, allow_short):
-    config = TraderConfig(allow_short=allow_short, max_holding_bars=40, stop_loss=0.02, take_profit=0.03,
-                          entry_threshold=0.3, exit_threshold=-0.3, slip_risk_exits=False)  # the old broker's rules
-    rows, score = random_market(seed=11)
-    expected_opened, expected_closed, expected_equity = reference_trades(config, rows, score)
-    broker = PaperBroker(BookRules.of(config), config.initial_equity, SYMBOLS)
-    opened, closed, equity = run(broker, rows, score, size)
-    assert len(closed) > 100
-    key = lambda t: (t.exit_time, t.symbol)  # noqa: E731
-    got = sorted(((t.trade_id, t.side, t.entry_price, t.exit_time, t.exit_price, t.quantity, t.fees, t.pnl, t.exit_reason)
-                  for t in closed), key=lambda t: (t[3], t[0]))
-    want = sorted(((t.trade_id, t.side, t.entry_price, t.exit_time, t.exit_price, t.quantity, t.fees, t.pnl, t.exit_reason)
-                   for t in sorted(expected_closed, key=key)), key=lambda t: (t[3], t[0]))
-    assert got == want
-    assert [o.trade_id for o in opened] == [o.trade_id for o in expected_opened]
-    assert broker.state.equity == expected_equity
-
-
-def test_equity_marked_to_market_is_the_same_however_the_bars_are_cut():
-    config = TraderConfig(max_holding_bars=40, entry_threshold=0.3)
-    rows, score = random_market(seed=5, ticks=800)
-    curves = [run(PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS), rows, score, size)[2] for size in (1, 7, 256)]
-    assert curves[0] == curves[1] == curves[2]
-    assert len(curves[0]) == 800 and min(curves[0]) < 10_000 < max(curves[0])
-
-
-def test_hysteresis_a_minimum_hold_and_slipped_stops():
-    config = TraderConfig(fee_rate=0.0, slippage=0.01, stop_loss=0.05, take_profit=0.5, entry_threshold=0.5,
-                          exit_threshold=-0.2, min_holding_bars=3, max_holding_bars=100)
-    rows = [("AAA", 60_000 * t, 100, 100, 100, 100) for t in range(8)]
-    # buys at 0.6; 0.3 and -0.1 are above the exit threshold; -0.5 at bar 2 comes before the minimum hold
-    score = [0.6, 0.3, -0.5, -0.1, -0.3, 0.0, 0.0, 0.0]
-    [opened], [closed], _ = run(PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS), rows, score)
-    assert opened.entry_time == 60_000 and closed.exit_time == 5 * 60_000 and closed.exit_reason == "signal"
-    stop = [("AAA", 0, 100, 100, 100, 100), ("AAA", 60_000, 100, 100, 100, 100), ("AAA", 120_000, 100, 100, 90, 92)]
-    _, [stopped], _ = run(PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS), stop, [0.9, 0.0, 0.0])
-    entry = 100 * 1.01
-    assert stopped.exit_reason == "stop-loss" and stopped.exit_price == pytest.approx(entry * 0.95 * 0.99)
-
-
-@pytest.mark.parametrize("size", [1, 7, 256])
-def test_the_trend_gate_lets_entries_through_only_above_the_symbols_ema_however_the_bars_are_cut(size):
-    """Gated, the broker trades as an ungated one whose entry signals below the symbol's EMA (a per-bar
-    reference, seeded with the first close) were never given."""
-    config = TraderConfig(max_holding_bars=40, stop_loss=0.02, take_profit=0.03, entry_threshold=0.3,
-                          exit_threshold=-0.3, trend_bars=50)
-    rows, score = random_market(seed=3, ticks=1_500)
-    alpha, trend, masked = 2 / 51, {}, score.copy()
-    for i, (symbol, _, _, _, _, close) in enumerate(rows):
-        trend[symbol] = close if symbol not in trend else trend[symbol] + alpha * (close - trend[symbol])
-        if close <= trend[symbol] and score[i] >= config.entry_threshold:
-            masked[i] = 0.0
-    _, gated, gated_equity = run(PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS), rows, score, size)
-    ungated_rules = dataclasses.replace(BookRules.of(config), trend_bars=0)
-    _, expected, expected_equity = run(PaperBroker(ungated_rules, 10_000.0, SYMBOLS), rows, masked, size)
-    _, everything, _ = run(PaperBroker(ungated_rules, 10_000.0, SYMBOLS), rows, score, size)
-    assert [(t.trade_id, t.exit_time, t.pnl) for t in gated] == [(t.trade_id, t.exit_time, t.pnl) for t in expected]
-    assert gated_equity == expected_equity
-    assert 30 < len(gated) < len(everything)
-
-
-def test_the_trend_gate_goes_on_where_it_was_after_a_restore():
-    """The EMA is part of the book's state: a book restored from a snapshot trades as one never stopped."""
-    config = TraderConfig(max_holding_bars=40, entry_threshold=0.3, trend_bars=50)
-    rows, score = random_market(seed=4, ticks=1_000)
-    half = next(i for i, row in enumerate(rows) if row[1] >= 500 * 60_000)
-    _, whole, _ = run(PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS), rows, score, 64)
-    first = PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS)
-    _, before, _ = run(first, rows[:half], score[:half], 64)
-    restored = PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS)
-    restored.state = msgspec.msgpack.decode(msgspec.msgpack.encode(first.state), type=BookState)
-    assert set(restored.state.trend) == set(SYMBOLS)
-    _, after, _ = run(restored, rows[half:], score[half:], 64)
-    assert [(t.trade_id, t.pnl) for t in before + after] == [(t.trade_id, t.pnl) for t in whole]
-
-
-class EveryBarBroker(PaperBroker):
-    """The same broker visiting every bar: what skipping to the next event must not change."""
-
-    def _next_event(self, symbol, bars, start):
-        return min(start, len(bars.tick))
-
-
-@pytest.mark.parametrize("size", [7, 256])
-@pytest.mark.parametrize("allow_short", [False, True])
-def test_skipping_to_the_next_event_trades_as_visiting_every_bar(size, allow_short):
-    config = TraderConfig(allow_short=allow_short, max_holding_bars=30, stop_loss=0.02, take_profit=0.03,
-                          entry_threshold=0.3, exit_threshold=-0.1, min_holding_bars=5, trend_bars=20)
-    rows, score = random_market(seed=7, ticks=1_500)
-    skipping = run(PaperBroker(BookRules.of(config), 10_000.0, SYMBOLS), rows, score, size)
-    visiting = run(EveryBarBroker(BookRules.of(config), 10_000.0, SYMBOLS), rows, score, size)
-    trades = lambda result: [(t.trade_id, t.exit_time, t.exit_reason, t.pnl) for t in result[1]]  # noqa: E731
-    assert len(trades(skipping)) > 100 and {t[2] for t in trades(skipping)} >= {"signal", "stop-loss", "take-profit"}
-    assert trades(skipping) == trades(visiting) and skipping[2] == visiting[2]
+def test_equal_weights_and_the_cap():
+    assert equal_weights(np.array([True, False, True]), 1.0).tolist() == [0.5, 0.0, 0.5]
+    assert capped(np.array([0.8, -0.6]), 1.0).tolist() == pytest.approx([0.8 / 1.4, -0.6 / 1.4])

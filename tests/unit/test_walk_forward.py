@@ -1,57 +1,65 @@
 """The walk-forward judgement of `train` over recorded votes: choices made on validation windows
-only, baselines sliced like the learned policy, aggregates compounded, bootstrap intervals that
-mean what they say, the grid as products or a union of products, and a configuration that changes a
-model's settings judged on that model's own votes."""
+only, baselines sliced like the learned policy, aggregates compounded, trades counted once across
+windows, the grid as products or a union of products, and a configuration that changes a model's
+settings judged on that model's own votes."""
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 import pytest
 
-from analytics.bootstrap import best_above_zero, chance_above_zero, sharpe_difference
+from analytics.performance import Figures
 from config.build import configured, topology
-from config.times import DAY_MS, parse_time
+from config.times import DAY_MS, INTERVAL_MS, parse_time
 from marketdata.sources import load_source
 from messages.errors import ConfigError
 from tests.helpers.chunks import voted_chunks
-from tests.unit.test_learning import ready_chunk
-from training.evaluate import Part, buy_and_hold_part, summarize
+from training.evaluate import at_exposure, buy_and_hold_part, run_part
 from training.revote import REVOTABLE
-from training.search import STAND_ASIDE, Candidate, OfflineInputs, Tried, candidates, choose, try_candidate
-from training.walk_forward import evaluate_plan
+from training.search import Candidate, OfflineInputs, Tried, candidates, choose, try_candidate
+from training.walk_forward import AT_EXPOSURE, evaluate_plan
 from training.windows import FLAGS, Window, resolve_plan
 
 SYMBOLS = ["AAAUSDT", "BBBUSDT"]
-GRID = [{"learning.algorithm": ["hedge"], "learning.hedge_eta": [5.0, 50.0], "trader.entry_threshold": [0.2, 0.4]},
-        {"learning.algorithm": ["seed", "thompson"], "learning.reference_experts": [["cash"], []]}]
+GRID = [{"learning.algorithm": ["hedge"], "learning.hedge_eta": [5.0, 50.0], "trader.volatility_target": [0.1, 0.3]},
+        {"learning.algorithm": ["adahedge", "thompson"], "learning.reference_experts": [["cash"], []]}]
+END = "2021-03-12"
 
 
 def run_config():
     return configured(
-        feed={"interval": "5m"}, test={"symbols": SYMBOLS, "validation_days": 2},
-        trader={"position_fraction": 0.3, "stop_loss": 0.03, "take_profit": 0.0, "max_holding_bars": 288},
-        learning={"update_every_bars": 48, "initial_weights": {}},
+        feed={"interval": "5m", "decision_interval": "4h"}, test={"symbols": SYMBOLS, "validation_days": 10},
+        learning={"update_every": "4h", "initial_weights": {}},
         training={"grid": GRID, "bootstrap_samples": 200},
-        lava_ai={"window": 24, "z_entry": 1.5},
-        trading_ai={"ema_fast": 6, "ema_slow": 24, "macd_fast": 6, "macd_slow": 24, "macd_signal": 4},
+        lava_ai={"window": "3d", "z_entry": 1.5}, trading_ai={"lookbacks": ["1d", "3d", "6d"]},
         actors=topology("trader", "rl_learner", "lava_ai", "trading_ai"))
 
 
 def chunks_of(table, config=None):
     """The chunks a span session of `config` (default `run_config()`) records: its models' votes."""
     config = config or run_config()
-    return voted_chunks(table, [REVOTABLE[name](config) for name in ("lava_ai", "trading_ai")], SYMBOLS)
+    return voted_chunks(table, [REVOTABLE[name](config) for name in ("lava_ai", "trading_ai")], SYMBOLS,
+                        INTERVAL_MS[config.feed.decision_interval], ticks=1024)
+
+
+def market():
+    return load_source("synthetic:12", interval="5m", symbols=SYMBOLS, end_ms=parse_time(END))
+
+
+def plan_of(table, config):
+    flags = {**dict.fromkeys(FLAGS), "test_from": "2021-02-10", "test_to": END}
+    return resolve_plan(flags, config.test, 2, int(table.open_time[0]), int(table.open_time[-1]) + 300_000)
 
 
 def judged(table):
     config = run_config()
-    flags = {**dict.fromkeys(FLAGS), "test_from": "2021-01-07", "test_to": "2021-01-11"}
-    plan = resolve_plan(flags, config.test, 2, int(table.open_time[0]), int(table.open_time[-1]) + 300_000)
-    return plan, evaluate_plan(chunks_of(table), config, plan, 300_000).document
+    plan = plan_of(table, config)
+    return plan, msgspec.to_builtins(evaluate_plan(chunks_of(table), config, plan).outcome)
 
 
 def test_perturbing_the_last_test_window_changes_its_results_but_no_choice():
-    table = load_source("synthetic:12", interval="5m", symbols=SYMBOLS, end_ms=parse_time("2021-01-11"))
+    table = market()
     plan, before = judged(table)
     test = plan.folds[-1].test
     inside = (table.open_time >= test.start) & (table.open_time < test.end)
@@ -61,136 +69,115 @@ def test_perturbing_the_last_test_window_changes_its_results_but_no_choice():
     _, after = judged(table)
     assert [fold["chosen"] for fold in after["folds"]] == [fold["chosen"] for fold in before["folds"]]
     assert after["tried"] == before["tried"]  # every configuration's validation figures, unchanged
-    assert [f["family_evidence"] for f in after["folds"]] == [f["family_evidence"] for f in before["folds"]]
+    assert [f["reality_check"] for f in after["folds"]] == [f["reality_check"] for f in before["folds"]]
     assert after["folds"][-1]["strategies"]["learned"] != before["folds"][-1]["strategies"]["learned"]
     assert after["folds"][-1]["strategies"]["buy_and_hold"] != before["folds"][-1]["strategies"]["buy_and_hold"]
 
 
 def test_every_fold_reports_the_learned_policy_beside_every_baseline_on_its_test_window():
-    table = load_source("synthetic:12", interval="5m", symbols=SYMBOLS, end_ms=parse_time("2021-01-11"))
-    plan, document = judged(table)
-    names = ["learned", "cash", "buy_and_hold", "equal_weights", "initial_weights", "seed", "lava_ai", "trading_ai"]
+    _, document = judged(market())
+    names = ["learned", "cash", "buy_and_hold", "equal_weights", "initial_weights", "seed", "lava_ai", "trading_ai",
+             AT_EXPOSURE]
     assert len(document["tried"]) == 4 + 4
     for fold in document["folds"]:
         assert list(fold["strategies"]) == names
-        assert fold["strategies"]["cash"] == {"roi": 0.0, "sharpe": 0.0, "max_drawdown": 0.0, "win_rate": None, "trades": 0}
+        assert fold["strategies"]["cash"] == msgspec.to_builtins(Figures(0.0, 0.0, 0.0, None, 0))
         assert fold["validation"] == document["tried"][fold["chosen"] - 1]["validation"][fold["number"] - 1]
+        assert 0 <= fold["reality_check"] <= 1
     for name in names:  # the aggregate compounds the folds' test windows
         growth = np.prod([1 + fold["strategies"][name]["roi"] for fold in document["folds"]])
         assert document["aggregate"][name]["roi"] == pytest.approx(growth - 1)
         assert document["aggregate"][name]["trades"] == sum(fold["strategies"][name]["trades"] for fold in document["folds"])
-    assert len(document["daily"]["day"]) == len(document["daily"]["learned"]) == 4
-    assert document["intervals"]["cash"]["low"] <= document["intervals"]["cash"]["difference"] <= document["intervals"]["cash"]["high"]
+    learned, at_exposure = document["aggregate"]["learned"], document["aggregate"][AT_EXPOSURE]
+    assert at_exposure["exposure"] == pytest.approx(learned["exposure"]) and 0 < learned["exposure"] <= 1
+    assert at_exposure["sharpe"] == pytest.approx(document["aggregate"]["buy_and_hold"]["sharpe"], abs=0.3)
+    assert len(document["daily"]["day"]) == len(document["daily"]["returns"]["learned"]) == 30
+    interval = document["intervals"]["cash"]
+    assert interval["low"] <= interval["difference"] <= interval["high"]
+    assert document["trials"] == 8 and 0 <= document["deflated_sharpe"] <= 1
 
 
-def test_buy_and_hold_buys_equal_parts_at_the_windows_first_opens_and_marks_every_close():
-    config = configured(trader={"fee_rate": 0.001, "slippage": 0.0, "initial_equity": 1000.0})
-    chunks = [ready_chunk([100.0, 110.0, 121.0, 99.0], [[0, 0, 0, 0]])]
-    times = chunks[0].ticks
-    part = buy_and_hold_part(chunks, Window("test", int(times[1]), int(times[3]) + 1), config.trader)
-    opens = chunks[0].chunk.open
-    units = 1000.0 / (opens[1] * 1.001)
-    assert part.equity.tolist() == pytest.approx([units * 110.0 * 0.999, units * 121.0 * 0.999, units * 99.0 * 0.999])
-    assert part.before == 1000.0 and part.pnls == pytest.approx([units * 99.0 * 0.999 - 1000.0])
+def test_a_trade_open_across_a_window_edge_counts_in_each_window_with_the_pnl_earned_there():
+    table = market()
+    config = configured(run_config(), training={"grid": {}})
+    plan = plan_of(table, config)
+    [candidate] = candidates(config)
+    inputs = OfflineInputs(chunks_of(table), config)
+    tried = try_candidate(candidate, inputs, plan.folds)
+    from learning.offline import simulate
+    from training.search import edges
+    run = simulate(inputs.chunks(config), config, learn=True, credit=inputs.credit(config), cuts=edges(plan.folds))
+    first, second = (run_part(run, fold.test) for fold in plan.folds)
+    across = set(run.open_at[plan.folds[0].test.end])       # open at the edge between the two test windows
+    assert across, "the case needs a trade open across the edge"
+    whole = {f"{t.symbol}-{t.entry_time}" for t in run.trades}   # the lots some trade closed (a part of)
+    window = Window("both", plan.folds[0].test.start, plan.folds[1].test.end)
+    both = run_part(run, window)
+    assert sum(first.pnls) + sum(second.pnls) == pytest.approx(sum(both.pnls), rel=1e-9, abs=1e-9)
+    assert len(first.pnls) + len(second.pnls) == len(both.pnls) + len(across)
+    assert all(trade_id in whole or trade_id in run.open_at[window.end] for trade_id in across)
+    assert [p.pnls for p in tried.tests] == [first.pnls, second.pnls]
 
 
-def test_summarize_compounds_parts_and_measures_drawdown_across_them():
-    day = np.array([0, DAY_MS], np.int64)
-    first = Part(day, np.array([110.0, 100.0]), 100.0, [5.0, -1.0])
-    second = Part(day + 2 * DAY_MS, np.array([2200.0, 1980.0]), 2000.0, [3.0])
-    figures, daily = summarize([first, second])
-    assert figures["roi"] == pytest.approx(1.0 * 0.99 - 1)
-    assert daily.tolist() == pytest.approx([0.1, 100 / 110 - 1, 0.1, 0.9 - 1])
-    assert figures["max_drawdown"] == pytest.approx(1 - 0.99 * 1.0 / 1.1)  # from the peak 1.1 to the last close 0.99
-    assert (figures["trades"], figures["win_rate"]) == (3, pytest.approx(2 / 3))
-
-
-def test_the_bootstrap_interval_is_zero_for_equal_strategies_and_above_zero_for_a_dominant_one():
-    rng = np.random.default_rng(1)
-    returns = rng.normal(0.001, 0.01, 200)
-    same = sharpe_difference(returns, returns.copy(), block_days=5, samples=300, seed=1)
-    assert same == {"difference": 0.0, "low": 0.0, "high": 0.0}
-    better = sharpe_difference(returns + 0.01, returns, block_days=5, samples=300, seed=1)
-    assert 0 < better["low"] <= better["difference"] <= better["high"]
-    assert sharpe_difference(returns, returns, block_days=5, samples=300, seed=1) == same  # reproducible from the seed
-    with pytest.raises(ValueError, match="different lengths"):
-        sharpe_difference(returns, returns[:-1], block_days=5, samples=10, seed=1)
-
-
-def test_without_evidence_a_fold_stands_aside_in_cash_while_the_learner_learns_as_it_would_have():
-    table = load_source("synthetic:12", interval="5m", symbols=SYMBOLS, end_ms=parse_time("2021-01-11"))
-    config = configured(run_config(), training={"grid": {}, "evidence": 0.9})
-    plan = resolve_plan({**dict.fromkeys(FLAGS), "test_from": "2021-01-07", "test_to": "2021-01-11"}, config.test, 2,
-                        int(table.open_time[0]), int(table.open_time[-1]) + 300_000)
+def test_buy_and_hold_buys_equal_parts_at_the_windows_first_opens_and_its_exposure_twin_scales_it():
+    table = market()
     chunks = chunks_of(table)
-    found = candidates(config)
-    assert [c.changes for c in found] == [{}, STAND_ASIDE] and found[1].config.trader.stand_aside
-    inputs = OfflineInputs(chunks, config)
-    own, aside = (try_candidate(candidate, inputs, 300_000, plan.folds) for candidate in found)
-    assert sum(len(part.pnls) for part in own.tests) > 0
-    assert all(part.pnls == [] and set(part.equity.tolist()) == {part.before} for part in aside.tests)
-    assert [v["evidence"] for v in aside.validation] == [0.0, 0.0]  # cash never beats cash
-    assert (aside.weights_path, aside.final_weights) == (own.weights_path, own.final_weights)  # same shadow credit
+    config = configured(run_config(), trader={"fee_rate": 0.001, "slippage": 0.0, "initial_equity": 1000.0})
+    start = parse_time("2021-02-01")
+    part = buy_and_hold_part(chunks, Window("test", start, start + DAY_MS), config.trader)
+    rows = [(t, s, o, c) for t, s, o, c in zip(table.open_time, table.symbol_index, table.values["open"],
+                                               table.values["close"]) if start <= t < start + DAY_MS]
+    first_open = {s: o for t, s, o, _ in reversed(rows)}
+    last_close = {s: c for t, s, _, c in rows}
+    units = {s: 500.0 / (first_open[s] * 1.001) for s in first_open}
+    assert part.equity[-1] == pytest.approx(sum(units[s] * last_close[s] * 0.999 for s in units))
+    assert part.before == 1000.0 and len(part.pnls) == 2
+    half = at_exposure(part, 0.5)
+    steps = np.diff(np.concatenate([[1000.0], part.equity])) / np.concatenate([[1000.0], part.equity[:-1]])
+    assert half.equity[-1] == pytest.approx(1000.0 * np.prod(1 + 0.5 * steps)) and set(half.exposure) == {0.5}
 
 
-def tried_with(number: int, changes: dict, sharpe: float, evidence: float) -> Tried:
+def tried_with(number: int, changes: dict, sharpe: float) -> Tried:
     candidate = Candidate(number, changes, configured())
-    return Tried(candidate, [{"sharpe": sharpe, "roi": sharpe / 10, "evidence": evidence}], [], b"", {}, 0, [])
+    return Tried(candidate, [Figures(roi=sharpe / 10, sharpe=sharpe, max_drawdown=0.1, win_rate=0.5, trades=3)], [],
+                 b"", {}, 0, [])
 
 
-def test_a_fold_chooses_the_best_configuration_sure_enough_to_beat_cash_else_stands_aside():
-    best, sure, aside = tried_with(1, {"a": 1}, 2.0, 0.80), tried_with(2, {"a": 2}, 1.0, 0.97), tried_with(3, STAND_ASIDE, 0, 0)
-    assert choose([best, sure, aside], 0, "sharpe") is best               # evidence 0: the best, whatever it shows
-    assert choose([best, sure, aside], 0, "sharpe", 0.95) is sure
-    assert choose([best, sure, aside], 0, "sharpe", 0.99) is aside
-    assert choose([aside, tried_with(4, {"a": 4}, -1.0, 0.0)], 0, "sharpe") is not aside  # never chosen on a score
-    assert choose([best, sure, aside], 0, "sharpe", 0.95, family=0.96) is sure
-    assert choose([best, sure, aside], 0, "sharpe", 0.95, family=0.90) is aside  # sure alone, not for all tried
-    assert choose([best, sure, aside], 0, "sharpe", 0.0, family=0.0) is best     # evidence 0: no test at all
-
-
-def test_the_reality_check_discounts_the_best_of_many_configurations_with_no_edge():
-    rng = np.random.default_rng(5)
-    noise = rng.normal(0.0, 0.02, (65, 30))       # 65 configurations with no edge, 30 validation days
-    alone = max(chance_above_zero(days, block_days=5, samples=2000, seed=1) for days in noise)
-    assert alone >= 0.95                           # one of them looks sure by chance ...
-    assert best_above_zero(noise, block_days=5, samples=2000, seed=1) < 0.8   # ... not for all having been tried
-    with_edge = np.vstack([rng.normal(0.0, 0.02, (65, 60)), rng.normal(0.02, 0.02, (1, 60))])
-    assert best_above_zero(with_edge, block_days=5, samples=2000, seed=1) >= 0.95   # one real edge among them is seen
-    assert best_above_zero(np.zeros((3, 30)), block_days=5, samples=200, seed=1) == 0.0   # cash never beats cash
-    assert best_above_zero(np.empty((0, 30)), block_days=5, samples=200, seed=1) == 0.0
+def test_a_fold_chooses_the_best_validation_score_then_roi_then_the_lower_number():
+    best, other, tie = tried_with(1, {"a": 1}, 2.0), tried_with(2, {"a": 2}, 1.0), tried_with(3, {"a": 3}, 2.0)
+    assert choose([other, best, tie], 0, "sharpe") is best
+    assert choose([other, tried_with(4, {"a": 4}, -1.0)], 0, "sharpe") is other
 
 
 def test_the_grid_is_a_product_or_a_union_of_products_and_a_bad_key_is_named():
     config = run_config()
     found = candidates(config)
     assert len(found) == 4 + 4 and [c.number for c in found] == list(range(1, 9))
-    assert found[0].changes == {"learning.algorithm": "hedge", "learning.hedge_eta": 5.0, "trader.entry_threshold": 0.2}
-    assert found[0].config.learning.hedge_eta == 5.0 and found[0].config.trader.entry_threshold == 0.2
+    assert found[0].changes == {"learning.algorithm": "hedge", "learning.hedge_eta": 5.0, "trader.volatility_target": 0.1}
+    assert found[0].config.learning.hedge_eta == 5.0 and found[0].config.trader.volatility_target == 0.1
     assert candidates(configured(config, training={"grid": {}}))[0].changes == {}
-    with pytest.raises(ConfigError, match=r"\[training.grid\] trader.entry_threshold=2.0"):
-        candidates(configured(config, training={"grid": {"trader.entry_threshold": [2.0]}}))
+    with pytest.raises(ConfigError, match=r"\[training.grid\] trader.max_exposure=2.0"):
+        candidates(configured(config, training={"grid": {"trader.max_exposure": [2.0]}}))
     with pytest.raises(ConfigError, match="expected section.key"):
         candidates(configured(config, training={"grid": {"hedge_eta": [1.0]}}))
 
 
 def test_a_configuration_that_changes_a_models_settings_is_judged_on_that_models_own_votes():
-    table = load_source("synthetic:12", interval="5m", symbols=SYMBOLS, end_ms=parse_time("2021-01-11"))
-    config = configured(run_config(), training={"grid": {"trading_ai.ema_fast": [6, 12]}})
-    plan = resolve_plan({**dict.fromkeys(FLAGS), "test_from": "2021-01-07", "test_to": "2021-01-11"}, config.test, 2,
-                        int(table.open_time[0]), int(table.open_time[-1]) + 300_000)
+    table = market()
+    config = configured(run_config(), training={"grid": {"trading_ai.lookbacks": [["1d", "3d", "6d"], ["12h", "1d"]]}})
+    plan = plan_of(table, config)
     recorded = chunks_of(table)
     inputs = OfflineInputs(recorded, config)
-    same_votes, slower = candidates(config)
+    same_votes, faster = candidates(config)
     assert inputs.chunks(same_votes.config) is recorded          # its settings are the recording's: nothing re-voted
-    expected = chunks_of(table, slower.config)                  # what a span session with ema_fast=12 records
-    revoted = inputs.chunks(slower.config)
+    expected = chunks_of(table, faster.config)                  # what a span session with faster lookbacks records
+    revoted = inputs.chunks(faster.config)
     assert len(revoted) == len(expected)
     for got, want, old in zip(revoted, expected, recorded):
         assert np.array_equal(got.action, want.action) and np.array_equal(got.confidence, want.confidence)
         assert np.array_equal(got.action[0], old.action[0])    # lava_ai's votes are the recording's
     assert any(not np.array_equal(got.action[1], old.action[1]) for got, old in zip(revoted, recorded))
-    tried = [try_candidate(candidate, inputs, 300_000, plan.folds) for candidate in (same_votes, slower)]
+    tried = [try_candidate(candidate, inputs, plan.folds) for candidate in (same_votes, faster)]
     assert tried[0].tests[0].pnls != tried[1].tests[0].pnls
 
 
