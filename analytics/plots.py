@@ -4,7 +4,8 @@ Consumes the report document and the span's recording; produces, in a folder: `e
 strategy's equity over the folds' test windows one after another, from the daily returns the
 aggregate is computed from, the learned policy's drawdown below), `folds.png` (each strategy's ROI
 per fold), `weights.png` (the policy's weights over the span, each expert by day) and `models.png`
-(each expert's shadow-book equity over the span) and `trades-<SYMBOL>.png` (the price with the
+(each expert's shadow-book equity over the span), `iterations.png` (after `train --iterations`: the
+seed's criteria by iteration) and `trades-<SYMBOL>.png` (the price with the
 span's entries and exits, `analytics.trade_charts`); for a plain recording, `equity.png` is every
 strategy's equity at each tick instead and there are no folds or weights plots. Dates on every
 time axis. Returns {plot name:
@@ -37,6 +38,7 @@ def write_plots(document: dict, recording: Recording, config: PeperConfig, folde
             "folds": folds_plot(document, folder / "folds.png"),
             "weights": weights_plot(document, folder / "weights.png"),
             "models": models_plot(recording, config, folder / "models.png"),
+            **({"iterations": iterations_plot(document, folder / "iterations.png")} if document.get("iterations") else {}),
             **trade_charts(recording, recording.trades, folder)}
 
 
@@ -105,6 +107,29 @@ def folds_plot(document: dict, path: Path) -> dict:
     axes.legend(fontsize=7, ncol=3)
     _save(figure, path)
     return {"file": path.name, "series": {"fold": [f["number"] for f in folds], **series}}
+
+
+def iterations_plot(document: dict, path: Path) -> dict:
+    """The seed's criteria by iteration of its loop, each against its bar where it has one."""
+    iterations = document["iterations"]
+    numbers = [i["number"] for i in iterations]
+    figures = [i["figures"] for i in iterations]
+    series = {"win_rate": [100 * (f["win_rate"] or 0.0) for f in figures], "roi": [100 * f["roi"] for f in figures],
+              "trades": [f["trades"] for f in figures], "max_drawdown": [100 * f["max_drawdown"] for f in figures]}
+    bars = {"win_rate": 100 * document["target_win_rate"], "roi": 0.0, "max_drawdown": 100 * document["max_drawdown"]}
+    labels = {"win_rate": "win rate (%)", "roi": "ROI (%)", "trades": "trades (round trips)",
+              "max_drawdown": "max drawdown (%)"}
+    figure, axes = plt.subplots(2, 2, figsize=(10, 6), sharex=True)
+    for axis, (name, values) in zip(axes.flat, series.items()):
+        axis.plot(numbers, values, marker="o")
+        if name in bars:
+            axis.axhline(bars[name], color="grey", linewidth=0.8, linestyle="--")
+        axis.set(ylabel=labels[name])
+    for axis in axes[1]:
+        axis.set(xlabel="iteration", xticks=numbers)
+    figure.suptitle("The seed's criteria by iteration (dashed: the bar)")
+    _save(figure, path)
+    return {"file": path.name, "series": {"iteration": numbers, **series}}
 
 
 def weights_plot(document: dict, path: Path) -> dict:

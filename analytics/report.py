@@ -67,6 +67,8 @@ def build_report(catalog: Catalog, run: int | None = None) -> tuple[dict[str, ob
         "criteria": criteria(aggregate, config),
         "iterations": found["iterations"],
         "stopped_early": outcome.stopped_early,
+        "target_win_rate": config.test.target_win_rate,
+        "max_drawdown": config.test.max_drawdown,
         "tried": found["tried"],
         "policy": None if policy is None else {
             "id": policy.id, "weights_version": policy.weights_version, "weights": policy.weights,

@@ -40,15 +40,15 @@ class LearningConfig(Section):
     punishment_multiplier: PositiveFloat = 0.8
     weight_decay: Fraction = 0.001
     return_scale: PositiveFloat = 0.01
-    hedge_eta: PositiveFloat = 30.0
-    discount: Fraction = 1.0
+    hedge_eta: PositiveFloat = 100.0
+    discount: Fraction = 0.9
     fixed_share: Fraction = 0.0
     shrinkage: Fraction = 0.0
     max_change: Fraction = 1.0
     min_weight: Fraction = 0.0
     max_weight: Fraction = 1.0
     seed: NonNegativeInt = 7
-    reference_experts: list[Expert] = msgspec.field(default_factory=lambda: ["cash", "hold_vt"])
+    reference_experts: list[Expert] = msgspec.field(default_factory=lambda: ["cash"])
     start_version: NonNegativeInt = 0           # the number of the first version (`run` follows the store's history)
     start_weights: dict[str, Fraction] = {}     # that version's weights (a policy's, the store's newest); empty: initial
     start_state: str = ""                       # a policy's learner state (base64), carried on
@@ -85,10 +85,7 @@ class TrainingConfig(Section):
     bootstrap_block_days: PositiveInt = 5
     bootstrap_samples: PositiveInt = 2000
     grid: dict[str, list[GridValue]] | list[dict[str, list[GridValue]]] = msgspec.field(  # a product, or a union
-        default_factory=lambda: [
-            {"learning.algorithm": ["adahedge"], "learning.discount": [1.0, 0.98], "learning.fixed_share": [0.0, 0.02]},
-            {"learning.algorithm": ["hedge"], "learning.hedge_eta": [10.0, 30.0], "learning.discount": [1.0, 0.98]},
-        ])
+        default_factory=dict)
 
 
 class DatabaseConfig(Section):

@@ -34,6 +34,7 @@ from storage.policies import Policy
 from training.policies import make_policy
 from training.search import candidates
 from training.session_runner import RunTopology, SessionPlan, SessionRunner
+from training.iterations import iterate_plan
 from training.walk_forward import baseline_count, evaluate_plan
 from training.windows import Plan
 
@@ -46,9 +47,12 @@ class TrainResult:
 
 
 async def train(config: PeperConfig, catalog: Catalog, plan: Plan, topology: RunTopology, console: Console, *,
-                show_progress: bool = True, on_session: Callable[[Path], None] | None = None) -> TrainResult:
+                show_progress: bool = True, on_session: Callable[[Path], None] | None = None,
+                iterations: bool = False) -> TrainResult:
     """`topology()` makes what runs the span's topology (the daemon, handed in by the command line);
-    on_session(recording) is called as the span session starts (the demo's monitor follows it)."""
+    on_session(recording) is called as the span session starts (the demo's monitor follows it);
+    `iterations`: the plan's folds are the seed's loop (`training.iterations`), stopping at the first
+    that meets its criterion."""
     tried = candidates(config)  # a bad grid fails here, before anything runs
     run = catalog.next_run()
     catalog.save_run_config(run, config)
@@ -67,7 +71,8 @@ async def train(config: PeperConfig, catalog: Catalog, plan: Plan, topology: Run
         chunks = recorded_chunks(read_recording(recording_path), config)
         task = progress.add_task(f"run {run}: {len(tried)} configurations and the baselines, on the recorded votes",
                                  total=len(tried) + baseline_count(config))
-        judged = evaluate_plan(chunks, config, plan, catalog.trials(), advance=lambda step: progress.advance(task))
+        judge = iterate_plan if iterations else evaluate_plan
+        judged = judge(chunks, config, plan, catalog.trials(), advance=lambda step: progress.advance(task))
     learned_upto = int(chunks[-1].ticks[-1]) if chunks else plan.span.start
     policy = make_policy(catalog, run, config, judged.policy, recording_path, learned_upto)
     catalog.add_trials(judged.trial_sharpes)

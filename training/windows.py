@@ -4,7 +4,8 @@ and test windows.
 Consumes the window flags (ISO times, any of them may be missing), `[test]` (`validation_days`,
 `test_period_days`), the number of folds and the span of the kline source; produces a `Plan`: the
 span the run replays (from the training start to the last test's end) and K `Fold`s, or
-`WindowError` naming the window and what is wrong with it.
+`WindowError` naming the window and what is wrong with it. With `--iterations N` (the seed's loop)
+the folds are N consecutive test windows of `test_period_days` each (`resolve_iterations`).
 
 Missing flags are filled from the end of the data backwards: the tests cover the last
 `test_period_days`, the validation the `validation_days` before, and training everything earlier.
@@ -79,6 +80,23 @@ def resolve_plan(flags: dict[str, str | None], test: TestConfig, folds: int, dat
     result = Plan(Window("span", train_start, test_end), plan)
     check_plan(result, data_start, data_end)
     return result
+
+
+def resolve_iterations(flags: dict[str, str | None], test: TestConfig, iterations: int, data_start: int,
+                       data_end: int) -> Plan:
+    """The seed's loop: `iterations` consecutive test windows of `test_period_days` each, from
+    --test-from, or ending at --test-to (default: the end of the data); a fold per iteration."""
+    if flags.get("test_from") and flags.get("test_to"):
+        raise WindowError("with --iterations each test window is [test] test_period_days long: give --test-from or "
+                          "--test-to, not both")
+    try:
+        given = {key: parse_time(value) for key, value in flags.items() if value}
+    except SourceError as exc:
+        raise WindowError(str(exc)) from exc
+    span = iterations * int(test.test_period_days * DAY_MS)
+    start = given.get("test_from", given.get("test_to", data_end) - span)
+    return resolve_plan({**flags, "test_from": iso(start), "test_to": iso(start + span)}, test, iterations,
+                        data_start, data_end)
 
 
 def check_plan(plan: Plan, data_start: int, data_end: int) -> None:

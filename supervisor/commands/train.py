@@ -23,6 +23,7 @@ from config.runtime import LOG_LEVEL_ENV
 from config.schema import PeperConfig
 from config.times import DAY_MS, parse_time
 from marketdata.sources import load_source
+from messages.errors import WindowError
 from marketdata.synthetic import START_MS
 from storage.backup import make_backup
 from storage.catalog import Catalog
@@ -30,7 +31,7 @@ from supervisor.commands.report import console_for, write_report
 from supervisor.daemon import Daemon
 from training.loop import TrainResult, train
 from training.session_runner import Topology
-from training.windows import FLAGS, resolve_plan
+from training.windows import FLAGS, resolve_iterations, resolve_plan
 
 
 def add_parser(commands, common: argparse.ArgumentParser) -> None:
@@ -49,6 +50,10 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--{kind}-{edge}", dest=flag, metavar="T",
                             help=f"{kind} window {'start' if edge == 'from' else 'end, exclusive'} (ISO date/datetime, UTC)")
     parser.add_argument("--folds", type=int, metavar="K", help="walk-forward folds over the test span (default [training] folds)")
+    parser.add_argument("--iterations", type=int, metavar="N", nargs="?", const=0,
+                        help="the seed's loop instead of --folds: N consecutive test windows of [test] test_period_days, "
+                             "the learner carried from one to the next, stopping at the first whose win rate >= "
+                             "[test] target_win_rate with ROI > 0 (N omitted: [test] max_iterations)")
     parser.add_argument("--algorithm", choices=["adahedge", "hedge", "seed", "thompson"],
                         help="weight update rule (default [learning] algorithm)")
     parser.add_argument("--db", metavar="PATH", help="training catalog (default [database] training_path)")
@@ -91,12 +96,19 @@ def main(config: PeperConfig, args: argparse.Namespace) -> int:
     flags = {flag: getattr(args, flag) for flag in FLAGS}
     with console.status(f"reading {config.feed.source} for its span ..."):
         data_start, data_end = data_span(config, flags)
-    plan = resolve_plan(flags, config.test, config.training.folds, data_start, data_end)
+    if args.iterations is not None:
+        if args.iterations < 0 or args.folds is not None:
+            raise WindowError("--iterations takes a count of at least 1, and replaces --folds (give one of them)")
+        plan = resolve_iterations(flags, config.test, args.iterations or config.test.max_iterations, data_start, data_end)
+    else:
+        plan = resolve_plan(flags, config.test, config.training.folds, data_start, data_end)
+    kind = "iteration" if args.iterations is not None else "fold"
     for fold in plan.folds:
-        console.print(f"fold {fold.number}: " + "; ".join(w.describe() for w in (fold.train, fold.validate, fold.test)))
+        console.print(f"{kind} {fold.number}: " + "; ".join(w.describe() for w in (fold.train, fold.validate, fold.test)))
     catalog = Catalog(Path(args.db or config.database.training_path))
     run_dir = args.run_dir if args.explicit_run_dir else args.run_dir.with_name(args.run_dir.name + "-train")
-    return train_then_report(train(config, catalog, plan, lambda: DaemonTopology(run_dir), console), catalog, config,
+    training = train(config, catalog, plan, lambda: DaemonTopology(run_dir), console, iterations=args.iterations is not None)
+    return train_then_report(training, catalog, config,
                              console, as_json=args.json)
 
 

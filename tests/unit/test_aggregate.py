@@ -1,17 +1,22 @@
 """Decision bars: aggregated from the feed's bars exactly as Binance aggregates its own, complete only
-once their last feed bar closed, the same in replay and live."""
+once their last feed bar closed, the same in replay and live; a period set in time means the same
+at any feed interval."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from config.models import TradingAiConfig
 from config.times import HOUR_MS, MINUTE_MS, parse_time
 from marketdata.aggregate import DecisionTable, LiveDecisionBars, live_batch
 from marketdata.chunks import TickChunker
 from marketdata.sources import load_source
 from marketdata.synthetic import generate
 from marketdata.table import COLUMNS, KlineTable
+from messages.signals import BUY, SELL
+from signals.technical import TechnicalRules
+from tests.helpers.chunks import voted_chunks
 from tests.helpers.data import KLINES, SYMBOLS, requires_shared_data
 
 OVERLAP = ("2021-04-02", "2021-05-13")   # the 1m files' days, all inside the 5m files'
@@ -119,3 +124,23 @@ def test_a_decision_interval_must_be_a_multiple_of_the_feeds():
     table = _table(["AAAUSDT"], 5 * MINUTE_MS, 1)
     with pytest.raises(ValueError, match="multiple"):
         DecisionTable.of(table, TickChunker(table).tick_time, 7 * MINUTE_MS)
+
+
+@requires_shared_data
+def test_a_30d_setting_gives_the_same_votes_on_5m_and_on_1m_data_aggregated_to_the_same_decision_bars():
+    start, end = (parse_time(day) for day in OVERLAP)
+    config = TradingAiConfig(lookbacks=["10d", "30d"], forms=["momentum", "moving_average"])   # closes only
+    votes = {}
+    for interval in ("1m", "5m"):
+        table = load_source(str(KLINES), interval=interval, symbols=SYMBOLS, start_ms=start, end_ms=end)
+        model = TechnicalRules(config, SYMBOLS, 4 * HOUR_MS)
+        found = {}
+        for voted in voted_chunks(table, [model], SYMBOLS, 4 * HOUR_MS, ticks=4096):
+            for row, (time, symbol) in enumerate(zip(voted.bars.open_time, voted.bars.symbol)):
+                found[int(time), int(symbol)] = (int(voted.action[0, row]), float(voted.confidence[0, row]))
+        votes[interval] = found
+    assert votes["1m"].keys() == votes["5m"].keys() and len(votes["5m"]) > 200 * len(SYMBOLS)
+    for key, (action, confidence) in votes["5m"].items():
+        assert votes["1m"][key][0] == action and votes["1m"][key][1] == pytest.approx(confidence, rel=1e-9), key
+    cast = [action for action, _ in votes["5m"].values()]
+    assert cast.count(BUY) > 20 and cast.count(SELL) > 20     # after the 30 days' warm-up the votes move

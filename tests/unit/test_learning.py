@@ -106,7 +106,7 @@ def test_thompson_and_the_exponential_rules_are_reproducible():
 
 def test_adahedge_follows_the_leader_until_the_first_gap_then_sets_eta_from_the_mixability_gap():
     """de Rooij et al. (2014), Algorithm 1, by hand: two experts, log losses 0.01/0.03 then 0.03/0.01."""
-    config = LearningConfig(algorithm="adahedge", min_weight=0.0, max_weight=1.0, hedge_eta=1e12)   # no ceiling
+    config = LearningConfig(algorithm="adahedge", min_weight=0.0, max_weight=1.0, hedge_eta=1e12, discount=1.0)  # no ceiling
     rule = ExponentialWeights(config, {"a": 0.5, "b": 0.5}, adaptive=True)
     start = {"a": 0.5, "b": 0.5}
     first = rule.update(start, {"a": math.expm1(-0.01), "b": math.expm1(-0.03)})
@@ -120,7 +120,7 @@ def test_adahedge_follows_the_leader_until_the_first_gap_then_sets_eta_from_the_
     gap = 0.01 + (w * 0.03 + (1 - w) * 0.01 - mix)
     assert rule.state.gap == pytest.approx(gap) and second["a"] == pytest.approx(0.5)   # the losses are even again
     assert mixability_gap({"a": 0.5, "b": 0.5}, {"a": 0.02, "b": 0.02}, eta) == pytest.approx(0.0, abs=1e-15)
-    capped = ExponentialWeights(LearningConfig(algorithm="adahedge", hedge_eta=30.0), start, adaptive=True)
+    capped = ExponentialWeights(LearningConfig(algorithm="adahedge", hedge_eta=30.0, discount=1.0), start, adaptive=True)
     gentle = capped.update(start, {"a": math.expm1(-0.01), "b": math.expm1(-0.03)})
     assert capped.eta(2) == 30.0 and gentle["a"] == pytest.approx(1 / (1 + math.exp(-30.0 * 0.02)))
 
