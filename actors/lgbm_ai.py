@@ -17,6 +17,7 @@ import actors.runtime.without_pandas  # noqa: F401  (before lightgbm)
 from actors.runtime.entry import main
 from actors.voting import VotingActor
 from config.times import INTERVAL_MS
+from messages.errors import ConfigError
 from messages.counters import LgbmCounters
 from messages.market import KlineBatch
 from signals.lgbm import LgbmModel
@@ -38,7 +39,7 @@ class LgbmAi(VotingActor):
                 load=lambda version: _decoded(get_model(store, version)), log=self.log.info,
             )
         except LookupError as exc:
-            raise RuntimeError(f"{exc} in {store.path}") from exc
+            raise ConfigError(f"{exc} in {store.path}") from exc   # a restart would meet it again
 
     async def on_kline_batch(self, topic: str, batch: KlineBatch) -> None:
         await super().on_kline_batch(topic, batch)

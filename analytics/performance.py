@@ -148,9 +148,10 @@ def deflated_sharpe(returns: np.ndarray, trials: int, trial_sharpe_variance: flo
     """The probability that the true Sharpe ratio of `returns` (daily) is above the best that `trials`
     configurations with no edge would show, their daily Sharpe ratios varying by
     `trial_sharpe_variance` (Bailey & López de Prado 2014, eq. 8–9; skewness and kurtosis of the
-    returns themselves). None with fewer than three days or one trial."""
+    returns themselves). One trial is nothing to deflate for: the probabilistic Sharpe ratio against
+    0. None with fewer than three days."""
     days = len(returns)
-    if days < 3 or trials < 2:
+    if days < 3 or trials < 1:
         return None
     std = float(np.std(returns, ddof=1))
     if std == 0:
@@ -160,7 +161,7 @@ def deflated_sharpe(returns: np.ndarray, trials: int, trial_sharpe_variance: flo
     skew = float(np.mean(centred ** 3) / np.std(returns) ** 3)
     kurtosis = float(np.mean(centred ** 4) / np.std(returns) ** 4)
     normal = NormalDist()
-    expected_max = math.sqrt(max(trial_sharpe_variance, 0.0)) * (
+    expected_max = 0.0 if trials == 1 else math.sqrt(max(trial_sharpe_variance, 0.0)) * (
         (1 - EULER_GAMMA) * normal.inv_cdf(1 - 1 / trials) + EULER_GAMMA * normal.inv_cdf(1 - 1 / (trials * math.e)))
     spread = 1 - skew * observed + (kurtosis - 1) / 4 * observed ** 2
     return normal.cdf((observed - expected_max) * math.sqrt(days - 1) / math.sqrt(max(spread, 1e-12)))

@@ -186,8 +186,10 @@ def print_learning(section: dict[str, object]) -> None:
                           _percent(m["max_drawdown"]), _percent(m["win_rate"]), str(m["trades"]),
                           f"{m['turnover']:.1f}x", _percent(m["exposure"]))
         console.print(table)
-    console.print(f"{section['configurations_tried']} configurations tried, chosen on validation {section['metric']}; "
-                  f"deflated Sharpe ratio {_percent(section['deflated_sharpe'])} for {section['trials']} trials; "
+    tried = section["configurations_tried"]
+    console.print(("1 configuration, as configured" if tried == 1 else
+                   f"{tried} configurations tried, chosen on validation {section['metric']}") + "; "
+                  f"deflated Sharpe ratio {_percent(section['deflated_sharpe'])} for {section['trials']} trial(s); "
                   "reality check (SPA p-value on validation): "
                   + ", ".join(f"fold {i} {'-' if f['reality_check'] is None else format(f['reality_check'], '.3f')}"
                               for i, f in enumerate(section["folds"], start=1)))

@@ -44,7 +44,6 @@ PULSE = "bench.pulse"
 SIGNAL_PREFIX = "sig."
 ACK_PREFIX = "ack."
 HELLO_PREFIX = "_hello."
-SYSTEM_PREFIX = "sys."
 
 
 # Data topics: a replay's deterministic stream — what a restarted publisher repeats seq for seq, what

@@ -110,22 +110,6 @@ class StreamReader:
                 yield name, ts_event, self.names.name(b"s", src_id), seq, payload
                 positioned = cursor.next()
 
-    def last_ts_event(self, topic: str) -> int | None:
-        """The greatest ts_event recorded on `topic`, or None."""
-        topic_id = self.names.lookup(b"t", topic)
-        if topic_id is None or not self.store.has("stream"):
-            return None
-        with self.store.env.begin() as txn:
-            cursor = txn.cursor(db=self.store.db("stream"))
-            if cursor.set_range(KEY.pack(topic_id + 1, 0, 0, 0)):
-                found = cursor.prev()
-            else:
-                found = cursor.last()
-            if not found:
-                return None
-            key_topic, ts_event, _, _ = KEY.unpack(cursor.key())
-            return ts_event if key_topic == topic_id else None
-
     def count(self) -> int:
         if not self.store.has("stream"):
             return 0

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-import msgspec
 import psutil
 
 from config import runtime
@@ -113,12 +112,6 @@ class DaemonHandle:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=timeout_s)
 
-    def wait_until_done(self, timeout_s: float) -> int:
-        """The daemon's exit status once it ends by itself (--exit-at-end)."""
-        try:
-            return self.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"the daemon did not finish within {timeout_s} s:\n{self.log()[-4000:]}") from None
 
 
 def prepared(config: PeperConfig, run_dir: Path, fast: bool = True) -> PeperConfig:
@@ -163,7 +156,3 @@ def running_daemon(workdir: Path, config: PeperConfig, *extra_args: str, fast: b
 
 def _all_running(daemon: DaemonHandle) -> bool:
     return all(actor.state in ("running", "done") for actor in daemon.status().actors)
-
-
-def counters_of(daemon: DaemonHandle, name: str) -> msgspec.Struct:
-    return daemon.actor(name).counters

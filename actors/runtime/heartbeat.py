@@ -17,9 +17,10 @@ from messages.control import CONTROL_ENCODER, Heartbeat
 
 
 async def heartbeat_loop(control: zmq.asyncio.Socket, interval_s: float, beat: Callable[[], Heartbeat]) -> None:
+    send = zmq.Socket.shadow(control.underlying).send   # synchronous: a full queue raises here, not in a Future
     while True:
         try:
-            control.send(CONTROL_ENCODER.encode(beat()), zmq.NOBLOCK)
+            send(CONTROL_ENCODER.encode(beat()), zmq.NOBLOCK)
         except zmq.Again:
             pass
         await asyncio.sleep(interval_s)

@@ -107,7 +107,7 @@ class ManagedActor:
         )
         self.started_at = time.monotonic()
         log.info("started %s (pid %d)", self.name, self.process.pid)
-        asyncio.ensure_future(self._forward_output(self.process))
+        self._output_task = asyncio.create_task(self._forward_output(self.process))  # held: a task is weakly referenced
 
     async def _run_until_exit(self) -> int:
         process = self.process

@@ -53,6 +53,7 @@ class RemoteActor:
         self.first_start_done = asyncio.Event()
         self.finished = asyncio.Event()
         self.changed = asyncio.Event()
+        self.report_arrived = asyncio.Event()   # stop() waits on it (supervise() clears `changed`)
         self.last_error = ""
         self._wanted = False
         self._stopping = False
@@ -102,6 +103,7 @@ class RemoteActor:
     def on_report(self, status: ActorStatus) -> None:
         self.reported = status
         self.changed.set()
+        self.report_arrived.set()
 
     def note_ready(self, pid: int) -> None:  # remote actors report through their agent
         pass
@@ -119,8 +121,12 @@ class RemoteActor:
         if link is not None and link is self.started_on:
             self.agents.send(link.identity, AgentStop(actor=self.name, reason="the daemon stops its actors"))
             deadline = time.monotonic() + self.settings.stop_grace_s + 2
-            while time.monotonic() < deadline and (self.reported is None or self.reported.state not in ENDED):
-                await asyncio.sleep(0.05)
+            while self.reported is None or self.reported.state not in ENDED:
+                self.report_arrived.clear()
+                try:
+                    await asyncio.wait_for(self.report_arrived.wait(), max(0.0, deadline - time.monotonic()))
+                except TimeoutError:
+                    break
         if self.state not in ("done", "failed"):
             self.state = "stopped"
 

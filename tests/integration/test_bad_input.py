@@ -126,3 +126,15 @@ def test_a_full_disk_stops_the_daemon_in_order_with_one_line(tmp_path):
                      r"disk\); the recording is whole up to batch #\d+", failure.group(2)), failure.group(2)
     assert len(re.findall(r"started recorder", log)) == 1
     assert "stopped market_feed" in log
+
+
+@requires_shared_data
+def test_a_pinned_lgbm_model_the_store_lacks_stops_in_order_naming_the_version_and_store(tmp_path):
+    config = topologies.replay(tmp_path / "rec.lmdb", str(KLINES), WINDOW, actors={"lgbm_ai": {}},
+                               lgbm_ai={"pinned_version": 5})
+    returncode, log = run_to_the_end(tmp_path, config)
+    assert returncode == 1
+    failure = GAVE_UP.search(log.strip().splitlines()[-1])
+    assert failure and failure.group(1) == "lgbm_ai", log[-2000:]
+    assert "[lgbm_ai] pinned_version 5 is not stored in " in failure.group(2)
+    assert len(re.findall(r"started lgbm_ai", log)) == 1    # not restarted into the same missing model

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 from pathlib import Path
 
@@ -23,12 +24,27 @@ KLINE = {"t": 1617321600000, "s": "BTCUSDT", "i": "1m", "o": "1", "h": "2", "l":
          "q": "15", "n": 3, "V": "4", "x": True}
 
 
+REASONS = {"not_json", "bad_shape", "unknown_symbol", "wrong_interval", "bad_price"}
+
+
+def assert_one_line_with_a_reason(error: BadFrame) -> None:
+    assert error.reason in REASONS and "\n" not in str(error) and str(error).startswith(error.reason + ": ")
+
+
+def assert_a_sound_kline(kline) -> None:
+    assert kline.symbol in SYMBOLS and isinstance(kline.open_time, int)
+    assert 0 < kline.low <= min(kline.open, kline.close) <= max(kline.open, kline.close) <= kline.high < math.inf
+    assert 0 <= kline.volume < math.inf
+
+
 @given(st.binary(max_size=300) | st.text(max_size=300))
 def test_any_bytes_as_a_websocket_frame_are_a_kline_or_a_bad_frame(raw):
     try:
-        parse_frame(raw, SYMBOLS, "1m")
-    except BadFrame:
-        pass
+        kline, _ = parse_frame(raw, SYMBOLS, "1m")
+    except BadFrame as error:
+        assert_one_line_with_a_reason(error)
+    else:
+        assert_a_sound_kline(kline)
 
 
 @given(st.dictionaries(st.sampled_from(sorted(KLINE)), json_values, max_size=6))
@@ -36,17 +52,22 @@ def test_a_kline_with_any_fields_replaced_is_a_kline_or_a_bad_frame(replaced):
     frame = {"stream": "btcusdt@kline_1m", "data": {"e": "kline", "E": 1, "s": "BTCUSDT", "k": {**KLINE, **replaced}}}
     try:
         kline, _ = parse_frame(json.dumps(frame), SYMBOLS, "1m")
-    except BadFrame:
-        return
-    assert kline.symbol == "BTCUSDT" and kline.high >= 0
+    except BadFrame as error:
+        assert_one_line_with_a_reason(error)
+    else:
+        assert_a_sound_kline(kline)
 
 
 @given(st.lists(st.lists(json_values, max_size=13), max_size=4))
 def test_any_rest_rows_are_klines_or_a_bad_frame(rows):
     try:
-        parse_rest_rows(json.dumps(rows).encode(), "BTCUSDT")
-    except BadFrame:
-        pass
+        klines = parse_rest_rows(json.dumps(rows).encode(), "BTCUSDT")
+    except BadFrame as error:
+        assert_one_line_with_a_reason(error)
+    else:
+        assert len(klines) == len(rows)
+        for kline in klines:
+            assert_a_sound_kline(kline)
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60)

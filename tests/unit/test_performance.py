@@ -88,6 +88,9 @@ def test_the_deflated_sharpe_ratio_equals_the_formula_worked_by_hand():
     sr0 = math.sqrt(variance) * ((1 - 0.5772156649015329) * z(1 - 1 / 40) + 0.5772156649015329 * z(1 - 1 / (40 * math.e)))
     expected = NormalDist().cdf((sr - sr0) * math.sqrt(249) / math.sqrt(1 - skew * sr + (kurt - 1) / 4 * sr ** 2))
     assert deflated_sharpe(returns, trials, variance) == pytest.approx(expected, rel=1e-12)
-    # more trials, the same returns: less sure; a flat series is never sure; one trial is not a test
+    # more trials, the same returns: less sure; a flat series is never sure; one trial: the probabilistic
+    # Sharpe ratio against 0 (nothing was chosen)
     assert deflated_sharpe(returns, 4000, variance) < deflated_sharpe(returns, trials, variance)
-    assert deflated_sharpe(np.zeros(30), trials, variance) == 0.0 and deflated_sharpe(returns, 1, variance) is None
+    assert deflated_sharpe(np.zeros(30), trials, variance) == 0.0
+    psr = NormalDist().cdf(sr * math.sqrt(249) / math.sqrt(1 - skew * sr + (kurt - 1) / 4 * sr ** 2))
+    assert deflated_sharpe(returns, 1, variance) == pytest.approx(psr, rel=1e-12) and psr > expected

@@ -23,7 +23,6 @@ def test_records_come_back_per_topic_in_market_time_order(tmp_path):
         reader = StreamReader(store)
         assert [r[4] for r in reader.records("clock")] == [b"c100", b"c200", b"c300"]
         assert {r[4] for r in reader.records("sys.lifecycle")} == {b"l1", b"l2"}
-        assert reader.last_ts_event("clock") == 300 and reader.last_ts_event("nothing") is None
         assert reader.count() == 6 and store.get_meta("note") == b"x"
 
 
