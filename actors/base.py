@@ -22,21 +22,22 @@ import argparse
 import asyncio
 import logging
 import os
-import re
 import signal
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Coroutine
 from typing import Any, ClassVar
 
 import msgspec
 import zmq
 
+from actors.runtime.handlers import handlers_of
 from actors.runtime.heartbeat import heartbeat_loop
 from actors.runtime.lifecycle import Lifecycle
 from actors.runtime.outbox import Outbox
 from actors.runtime.recovery import Recovery
 from actors.runtime.sequence import ACCEPT, GATED, SequenceTracker
 from actors.runtime.sockets import BusSockets, prove_route, receive_loop
+from actors.runtime.tasks import Tasks
 from config.endpoints import Endpoints
 from config.runtime import RUN_ID_ENV, restarts_from_environment
 from config.schema import PeperConfig
@@ -54,12 +55,6 @@ from storage.store import Store
 
 _LOG_EVERY = 1000
 
-Handler = Callable[[str, Any], Awaitable[None] | None]
-
-
-def _snake_case(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
 
 class Actor(Recovery):
     """Base of every actor: set `subscriptions`, write handlers, call `publish`.
@@ -71,8 +66,8 @@ class Actor(Recovery):
     subscriptions: ClassVar[tuple[str, ...]] = ()
     side_subscriptions: ClassVar[tuple[str, ...]] = ()  # read by a loop of their own (see runtime.sockets)
     Counters: ClassVar[type[Counters]] = NoCounters
-    keeps_outbox: ClassVar[bool] = False                 # publishes data topics other actors resync from
-    durable_outbox: ClassVar[bool] = True                # ... and saves them with its checkpoints
+    keeps_outbox: ClassVar[bool] = False  # publishes data topics other actors resync from
+    durable_outbox: ClassVar[bool] = True  # ... and saves them with its checkpoints
 
     def __init__(self, name: str, config: PeperConfig, endpoints: Endpoints, args: argparse.Namespace):
         self.name = name
@@ -89,15 +84,15 @@ class Actor(Recovery):
         self.restarts = restarts_from_environment()
         self.run_id = int(os.environ.get(RUN_ID_ENV, "0"))
         self.process_epoch = time.time_ns()
-        self.data_epoch = self.process_epoch   # the lineage of the data topics; a checkpoint restores it
+        self.data_epoch = self.process_epoch  # the lineage of the data topics; a checkpoint restores it
         self.seqs: dict[str, int] = {}
         self.outbox = Outbox(self.topology.ackers, name) if self.keeps_outbox and self.replay else None
         self.restored: Checkpoint | None = None
         self._codec = Codec()
-        self._handlers = self._collect_handlers()
-        self._frame_hook = getattr(self, "on_frame", None)    # (topic, message, frame): every frame taken
+        self._handlers = handlers_of(self)
+        self._frame_hook = getattr(self, "on_frame", None)  # (topic, message, frame): every frame taken
         self._drained_hook = getattr(self, "on_drained", None)  # (): the socket is empty for now
-        self._tasks: list[asyncio.Task[Any]] = []
+        self._tasks = Tasks(name)
         self._stopping: asyncio.Event | None = None
         self._hello_seen: asyncio.Event | None = None
         self._route_proven = False  # until the own hello came back, lifecycle events wait
@@ -132,8 +127,13 @@ class Actor(Recovery):
         seq = self.seqs.get(topic, 0) + 1
         self.seqs[topic] = seq
         data = topics.is_data(topic)
-        stamped = msgspec.structs.replace(message, seq=seq, src=self.name, ts_sent=time.time_ns(),
-                                          epoch=self.data_epoch if data else self.process_epoch)
+        stamped = msgspec.structs.replace(
+            message,
+            seq=seq,
+            src=self.name,
+            ts_sent=time.time_ns(),
+            epoch=self.data_epoch if data else self.process_epoch,
+        )
         frame = self._codec.encode(topic, stamped)
         self._sockets.send(frame)
         self.msgs_out += 1
@@ -149,9 +149,7 @@ class Actor(Recovery):
 
     def spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run background work whose failure fails the actor."""
-        task = asyncio.get_running_loop().create_task(coroutine, name=f"{self.name}.{name}")
-        self._tasks.append(task)
-        return task
+        return self._tasks.spawn(coroutine, name)
 
     def finish(self) -> None:
         """The actor's job is done: stop in order and exit 0."""
@@ -169,10 +167,14 @@ class Actor(Recovery):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._request_stop)
-        subscriptions = (*self.subscriptions, topics.hello(self.name),
-                         *((topics.ACK_PREFIX, topics.RESYNC) if self.outbox is not None else ()))
-        self._sockets = BusSockets(self.endpoints, self.config.bus, tuple(dict.fromkeys(subscriptions)),
-                                   self.side_subscriptions)
+        subscriptions = (
+            *self.subscriptions,
+            topics.hello(self.name),
+            *((topics.ACK_PREFIX, topics.RESYNC) if self.outbox is not None else ()),
+        )
+        self._sockets = BusSockets(
+            self.endpoints, self.config.bus, tuple(dict.fromkeys(subscriptions)), self.side_subscriptions
+        )
         try:
             self._transition("starting")
             await self.on_start()
@@ -180,14 +182,16 @@ class Actor(Recovery):
             if self._sockets.side is not None:
                 self.spawn(receive_loop(self._sockets.side, self._dispatch, None), "receive-side")
             await self._await_own_hello(receiver)
-            self.spawn(heartbeat_loop(self._sockets.control, self.config.supervisor.heartbeat_interval_s, self._beat),
-                       "heartbeat")
+            self.spawn(
+                heartbeat_loop(self._sockets.control, self.config.supervisor.heartbeat_interval_s, self._beat),
+                "heartbeat",
+            )
             await self._sockets.control.send(CONTROL_ENCODER.encode(Ready(actor=self.name, pid=os.getpid())))
             self._transition("running")
             await self.on_running()
-            await self._wait_for_stop_or_failure()
+            await self._tasks.wait(self._stopping)
             self._transition("stopping")
-            await self._cancel_tasks()
+            await self._tasks.cancel()
             await self.on_stop()
             self._transition("stopped")
             await self._sockets.control.send(CONTROL_ENCODER.encode(self._beat()))  # the final counts
@@ -196,38 +200,27 @@ class Actor(Recovery):
             self._report_fault(exc)
             raise
         finally:
-            await self._cancel_tasks()  # before the sockets close: a task still draining one would fail on it
+            await self._tasks.cancel()  # before the sockets close: a task still draining one would fail on it
             self._sockets.close()
             for store in filter(None, (self._own_store, self._checkpoints)):
                 store.close()
 
     def _beat(self) -> Heartbeat:
-        return Heartbeat(actor=self.name, pid=os.getpid(), state=self.lifecycle.state, msgs_in=self.msgs_in,
-                         msgs_out=self.msgs_out, malformed=self.malformed, seq_gaps=self.tracker.gaps,
-                         duplicates=self.tracker.duplicates, counters=self.counters)
+        return Heartbeat(
+            actor=self.name,
+            pid=os.getpid(),
+            state=self.lifecycle.state,
+            msgs_in=self.msgs_in,
+            msgs_out=self.msgs_out,
+            malformed=self.malformed,
+            seq_gaps=self.tracker.gaps,
+            duplicates=self.tracker.duplicates,
+            counters=self.counters,
+        )
 
     def _request_stop(self) -> None:
         if self._stopping is not None:
             self._stopping.set()
-
-    async def _wait_for_stop_or_failure(self) -> None:
-        stop_waiter = asyncio.ensure_future(self._stopping.wait())
-        try:
-            while not self._stopping.is_set():
-                pending = [task for task in self._tasks if not task.done()]
-                done, _ = await asyncio.wait([stop_waiter, *pending], return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    if task is not stop_waiter and not task.cancelled() and task.exception() is not None:
-                        raise task.exception()
-                self._tasks = [task for task in self._tasks if not task.done()]
-        finally:
-            stop_waiter.cancel()
-
-    async def _cancel_tasks(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
 
     def _transition(self, state: LifecycleState, detail: str = "") -> None:
         self.lifecycle.move(state)
@@ -242,14 +235,21 @@ class Actor(Recovery):
         try:
             self.lifecycle.state = "faulted"
             self.publish(topics.ERROR, ErrorEvent(actor=self.name, kind="fault", detail=detail))
-            self.publish(topics.LIFECYCLE, LifecycleEvent(actor=self.name, state="faulted", pid=os.getpid(), detail=detail))
+            self.publish(
+                topics.LIFECYCLE, LifecycleEvent(actor=self.name, state="faulted", pid=os.getpid(), detail=detail)
+            )
         except (zmq.ZMQError, AttributeError):
             pass
 
     async def _await_own_hello(self, receiver: asyncio.Task[None]) -> None:
         hello = Hello(actor=self.name)
-        await prove_route(lambda: self.publish(topics.hello(self.name), hello), self._hello_seen, receiver,
-                          self.config.supervisor.startup_timeout_s, self.endpoints.subscribe)
+        await prove_route(
+            lambda: self.publish(topics.hello(self.name), hello),
+            self._hello_seen,
+            receiver,
+            self.config.supervisor.startup_timeout_s,
+            self.endpoints.subscribe,
+        )
         self._route_proven = True
         for event in self._held_events:
             self.publish(topics.LIFECYCLE, event)
@@ -289,12 +289,6 @@ class Actor(Recovery):
         self.malformed += 1
         if self.malformed <= 10 or self.malformed % _LOG_EVERY == 0:
             self.log.warning("dropped malformed frame #%d: %s", self.malformed, reason)
-            self.publish(topics.ERROR, ErrorEvent(actor=self.name, kind="malformed", detail=reason, count=self.malformed))
-
-    def _collect_handlers(self) -> dict[type, Handler]:
-        handlers: dict[type, Handler] = {}
-        for message_type in BusMessage.__args__:
-            method = getattr(self, f"on_{_snake_case(message_type.__name__)}", None)
-            if method is not None:
-                handlers[message_type] = method
-        return handlers
+            self.publish(
+                topics.ERROR, ErrorEvent(actor=self.name, kind="malformed", detail=reason, count=self.malformed)
+            )

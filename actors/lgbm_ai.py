@@ -17,8 +17,8 @@ import actors.runtime.without_pandas  # noqa: F401  (before lightgbm)
 from actors.runtime.entry import main
 from actors.voting import VotingActor
 from config.times import INTERVAL_MS
-from messages.errors import ConfigError
 from messages.counters import LgbmCounters
+from messages.errors import ConfigError
 from messages.market import KlineBatch
 from signals.lgbm import LgbmModel
 from signals.stored_model import StoredModel
@@ -33,13 +33,16 @@ class LgbmAi(VotingActor):
         try:
             trader = self.config.trader
             return LgbmModel(
-                self.config.lgbm_ai, self.config.test.symbols, INTERVAL_MS[self.config.feed.decision_interval],
+                self.config.lgbm_ai,
+                self.config.test.symbols,
+                INTERVAL_MS[self.config.feed.decision_interval],
                 2 * (trader.fee_rate + trader.slippage),
                 save=lambda model: put_model(store, model.version, msgspec.msgpack.encode(model)),
-                load=lambda version: _decoded(get_model(store, version)), log=self.log.info,
+                load=lambda version: _decoded(get_model(store, version)),
+                log=self.log.info,
             )
         except LookupError as exc:
-            raise ConfigError(f"{exc} in {store.path}") from exc   # a restart would meet it again
+            raise ConfigError(f"{exc} in {store.path}") from exc  # a restart would meet it again
 
     async def on_kline_batch(self, topic: str, batch: KlineBatch) -> None:
         await super().on_kline_batch(topic, batch)

@@ -40,7 +40,9 @@ class LlmSupervisor(Actor):
     async def on_start(self) -> None:
         config = self.config.mistral
         self.server = LlmServer(config)
-        self.budget = RestartBudget(config.max_restarts, config.restart_period_s, config.backoff_initial_s, config.backoff_max_s)
+        self.budget = RestartBudget(
+            config.max_restarts, config.restart_period_s, config.backoff_initial_s, config.backoff_max_s
+        )
         self.latencies: deque[float] = deque(maxlen=100)
         self.restarts = 0
         self.last_error = ""
@@ -66,9 +68,17 @@ class LlmSupervisor(Actor):
         ordered = sorted(self.latencies)
         p50 = ordered[len(ordered) // 2] if ordered else None
         p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else None
-        self.publish(topics.LLM_STATUS, LlmStatus(state=state, restarts=self.restarts, last_error=self.last_error,
-                                                  latency_p50_ms=p50, latency_p99_ms=p99,
-                                                  retrying=self.retrying and state == "down"))
+        self.publish(
+            topics.LLM_STATUS,
+            LlmStatus(
+                state=state,
+                restarts=self.restarts,
+                last_error=self.last_error,
+                latency_p50_ms=p50,
+                latency_p99_ms=p99,
+                retrying=self.retrying and state == "down",
+            ),
+        )
         bump(self.counters.states, state)
 
     async def _supervise(self) -> None:

@@ -59,7 +59,7 @@ def chunk_size(feed, interval_ms: int) -> int:
 
 
 class _State(msgspec.Struct):
-    slowest_tick: int   # ticks every acknowledger has
+    slowest_tick: int  # ticks every acknowledger has
 
 
 class MarketFeed(Actor):
@@ -67,22 +67,29 @@ class MarketFeed(Actor):
     Counters = FeedCounters
     keeps_outbox = True
     durable_outbox = False  # its frames are made again, the same, from the bars
-    acknowledges = False    # it is acknowledged, by the others
+    acknowledges = False  # it is acknowledged, by the others
 
     async def on_start(self) -> None:
         feed = self.config.feed
         if feed.mode == "live":
             from marketdata.live import LiveKlines  # python-binance: ~0.3 s of every replay's start-up otherwise
 
-            self.live = LiveKlines(feed, self.config.test.symbols, self._publish_live_tick, self._publish_gap,
-                                   self._count_drop, self.log)
+            self.live = LiveKlines(
+                feed, self.config.test.symbols, self._publish_live_tick, self._publish_gap, self._count_drop, self.log
+            )
             self.decision_bars = LiveDecisionBars(self.live.interval_ms, INTERVAL_MS[feed.decision_interval])
             return
         start = parse_time(feed.start) if feed.start else None
         end = parse_time(feed.end) if feed.end else None
         key = f"{feed.source}|{feed.interval}|{','.join(self.config.test.symbols)}|{start}|{end}"
-        table = await asyncio.to_thread(cached_table, Path(self.args.run_dir) / CACHE_DIR_NAME, key, lambda: load_source(
-            feed.source, interval=feed.interval, symbols=self.config.test.symbols, start_ms=start, end_ms=end))
+        table = await asyncio.to_thread(
+            cached_table,
+            Path(self.args.run_dir) / CACHE_DIR_NAME,
+            key,
+            lambda: load_source(
+                feed.source, interval=feed.interval, symbols=self.config.test.symbols, start_ms=start, end_ms=end
+            ),
+        )
         self.chunker = TickChunker(table, INTERVAL_MS[feed.decision_interval])
         self.gaps = self.chunker.gaps_before()
         self.chunk = chunk_size(feed, table.interval_ms)
@@ -91,15 +98,24 @@ class MarketFeed(Actor):
         if found is not None:  # resume from the slowest acknowledger: what it has, every other acker has too
             self.resume_tick = msgspec.msgpack.decode(found.state, type=_State).slowest_tick
             self._sequence_from(self.resume_tick)
-            self.log.info("restarted: resuming the replay at tick %d of %d (the slowest acknowledger's)",
-                          self.resume_tick, self.chunker.ticks)
+            self.log.info(
+                "restarted: resuming the replay at tick %d of %d (the slowest acknowledger's)",
+                self.resume_tick,
+                self.chunker.ticks,
+            )
         self.acked = {name: self.resume_tick for name in self.topology.ackers}  # acker -> ticks acknowledged
         self.saved_tick = self.resume_tick
         self.credit = asyncio.Event()
         label = " (SYNTHETIC market)" if table.synthetic else ""
         self.log.info(
             "replaying %s%s: %d bars, %d ticks of %s, %d source gaps, speed %s, chunks of %d ticks",
-            feed.source, label, len(table), self.chunker.ticks, ", ".join(table.symbols), len(self.gaps), feed.speed,
+            feed.source,
+            label,
+            len(table),
+            self.chunker.ticks,
+            ", ".join(table.symbols),
+            len(self.gaps),
+            feed.speed,
             self.chunk,
         )
 
@@ -120,8 +136,11 @@ class MarketFeed(Actor):
         open_time = bars[0].open_time
         columns = list(zip(*bars))
         batch = KlineBatch.of(
-            interval_ms=self.live.interval_ms, symbol=list(columns[0]), open_time=list(columns[1]),
-            **{name: list(columns[i]) for i, name in enumerate(COLUMNS, start=2)}, ts_event=open_time,
+            interval_ms=self.live.interval_ms,
+            symbol=list(columns[0]),
+            open_time=list(columns[1]),
+            **{name: list(columns[i]) for i, name in enumerate(COLUMNS, start=2)},
+            ts_event=open_time,
         )
         done = self.decision_bars.tick(open_time, [(bar.symbol, bar._asdict()) for bar in bars])
         self.publish(topics.BAR, live_batch(done, self.decision_bars.decision_ms, open_time))
@@ -142,7 +161,7 @@ class MarketFeed(Actor):
     def on_ack(self, topic: str, message: Ack) -> None:
         """`Ack(upto=1617321600000, resync=False)` on `ack.recorder`: bars up to `upto` are done (the
         runtime keeps and re-sends the frames; this is the credit)."""
-        acker = topic[len(topics.ACK_PREFIX):]
+        acker = topic[len(topics.ACK_PREFIX) :]
         if not self.replay or acker not in self.acked:
             return
         done = self.chunker.tick_index_after(message.upto) if message.upto >= 0 else 0
@@ -162,7 +181,10 @@ class MarketFeed(Actor):
         feed = self.config.feed
         ticks, window = self.chunker.ticks, feed.credit_window
         pace = None if feed.speed == "max" else float(feed.speed)
-        started, first_time = time.monotonic(), int(self.chunker.tick_time[self.resume_tick if self.resume_tick < ticks else 0])
+        started, first_time = (
+            time.monotonic(),
+            int(self.chunker.tick_time[self.resume_tick if self.resume_tick < ticks else 0]),
+        )
         cpu_started = time.process_time()
         sent = self.resume_tick
         while sent < ticks:
@@ -180,10 +202,21 @@ class MarketFeed(Actor):
             sent = last
             await asyncio.sleep(0)
         elapsed = time.monotonic() - started
-        self.publish(topics.STREAM_END, StreamEnd(last_seq=self.sequence_of(topics.KLINE), messages=self.sequence_of(topics.KLINE),
-                                                  ts_event=int(self.chunker.tick_time[-1])),
-                     position=int(self.chunker.tick_time[-1]))
-        self.log.info("sent %d bars in %.2f s (%.0f bars/s)", len(self.chunker.table), elapsed, len(self.chunker.table) / max(elapsed, 1e-9))
+        self.publish(
+            topics.STREAM_END,
+            StreamEnd(
+                last_seq=self.sequence_of(topics.KLINE),
+                messages=self.sequence_of(topics.KLINE),
+                ts_event=int(self.chunker.tick_time[-1]),
+            ),
+            position=int(self.chunker.tick_time[-1]),
+        )
+        self.log.info(
+            "sent %d bars in %.2f s (%.0f bars/s)",
+            len(self.chunker.table),
+            elapsed,
+            len(self.chunker.table) / max(elapsed, 1e-9),
+        )
         while min(self.acked.values(), default=ticks) < ticks:
             self.credit.clear()
             await self.credit.wait()
@@ -194,7 +227,10 @@ class MarketFeed(Actor):
         self.counters.peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         self.log.info(
             "replay complete: %d bars acknowledged by %s in %.3f s (%.0f bars/s)",
-            bars, ", ".join(self.acked) or "nobody (no ackers configured)", elapsed, bars / max(elapsed, 1e-9),
+            bars,
+            ", ".join(self.acked) or "nobody (no ackers configured)",
+            elapsed,
+            bars / max(elapsed, 1e-9),
         )
         self.finish()
 

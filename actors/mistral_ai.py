@@ -34,9 +34,9 @@ from messages.counters import MistralCounters
 from messages.llm import LlmStatus
 from storage.llm_cache import get_answer, put_answer
 
-REPLAY_ATTEMPTS = 5                                    # a replay's tries of one question
+REPLAY_ATTEMPTS = 5  # a replay's tries of one question
 TRANSIENT = frozenset({"http_error", "timeout", "http_status"})  # the server went away, hung or choked
-WAITING = "unknown"   # replay, after a failed request: the state is stale until the supervisor's next word
+WAITING = "unknown"  # replay, after a failed request: the state is stale until the supervisor's next word
 
 
 class MistralAi(VotingActor):
@@ -44,8 +44,14 @@ class MistralAi(VotingActor):
     Counters = MistralCounters
 
     def make_model(self) -> MistralModel:
-        return MistralModel(self.config.mistral_ai, self.config.test.symbols, INTERVAL_MS[self.config.feed.decision_interval],
-                            self._ask, self.counters, self.log.warning)
+        return MistralModel(
+            self.config.mistral_ai,
+            self.config.test.symbols,
+            INTERVAL_MS[self.config.feed.decision_interval],
+            self._ask,
+            self.counters,
+            self.log.warning,
+        )
 
     async def on_start(self) -> None:
         config = self.config
@@ -56,8 +62,11 @@ class MistralAi(VotingActor):
         self.llm_retrying = False
         self.llm_changed = asyncio.Event()
         self.asking: set[str] = set()
-        self.client = httpx.AsyncClient(base_url=f"http://{config.mistral.host}:{config.mistral.port}",
-                                        timeout=config.mistral_ai.request_timeout_s, trust_env=False)
+        self.client = httpx.AsyncClient(
+            base_url=f"http://{config.mistral.host}:{config.mistral.port}",
+            timeout=config.mistral_ai.request_timeout_s,
+            trust_env=False,
+        )
         await super().on_start()
 
     def on_llm_status(self, topic: str, status: LlmStatus) -> None:

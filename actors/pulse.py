@@ -31,8 +31,12 @@ class PulseActor(Actor):
         parser.add_argument("--rate", type=float, default=0.0, help="messages per second, 0 = full speed (default 0)")
         parser.add_argument("--payload-bytes", type=int, default=150, help="payload size in bytes (default 150)")
         parser.add_argument("--ackers", nargs="*", default=[], help="actors that must acknowledge every message")
-        parser.add_argument("--start-at", type=float, default=0.0,
-                            help="wall-clock time (s since the epoch) to start sending at, so several pulses start together")
+        parser.add_argument(
+            "--start-at",
+            type=float,
+            default=0.0,
+            help="wall-clock time (s since the epoch) to start sending at, so several pulses start together",
+        )
 
     async def on_start(self) -> None:
         self.acked: dict[str, Ack] = {}
@@ -43,7 +47,7 @@ class PulseActor(Actor):
 
     def on_ack(self, topic: str, message: Ack) -> None:
         """`Ack(upto=seq of the last pulse seen, received=N, gaps=G)` from `ack.<acker>`."""
-        acker = topic[len(topics.ACK_PREFIX):]
+        acker = topic[len(topics.ACK_PREFIX) :]
         if acker not in self.args.ackers:
             return
         if message.gaps:
@@ -76,7 +80,10 @@ class PulseActor(Actor):
             elapsed = time.monotonic() - started
             self.log.info(
                 "delivered %d messages to %s in %.3f s: %.0f msg/s end to end",
-                sent, ", ".join(self.args.ackers), elapsed, sent / max(elapsed, 1e-9),
+                sent,
+                ", ".join(self.args.ackers),
+                elapsed,
+                sent / max(elapsed, 1e-9),
             )
         self.finish()
 

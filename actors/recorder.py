@@ -60,19 +60,25 @@ class Recorder(Actor):
         previous = last_batch(self.store)
         self.resumed = self.restarts > 0 and self.replay and previous is not None and previous.run_id == self.run_id
         self.last_batch = previous if self.resumed else BatchRecord(0, 0, -1, self.run_id)
-        self.sources = {name for name in (self.topology.feed, *self.topology.models, self.topology.trader,
-                                          self.topology.learner) if name}
+        self.sources = {
+            name
+            for name in (self.topology.feed, *self.topology.models, self.topology.trader, self.topology.learner)
+            if name
+        }
         self.pending_clock = self.last_batch.last_clock
-        self.pending_done = dict(self.last_batch.done)   # publisher -> bar time all it sent up to is here
+        self.pending_done = dict(self.last_batch.done)  # publisher -> bar time all it sent up to is here
         self.publishers = set(self.last_batch.publishers)  # sources of data frames: the ones that re-send
         self.acked = self._complete_upto(self.pending_done)
         if self.resumed:
             self.log.warning(
                 "restarted: the batch being filled when the recorder stopped is lost; last durable batch #%d held %d "
                 "messages, complete up to %d for every publisher; asking for everything after it again",
-                self.last_batch.number, self.last_batch.messages, self.acked)
+                self.last_batch.number,
+                self.last_batch.messages,
+                self.acked,
+            )
         self.commit_wanted = asyncio.Event()
-        self.writing: tuple[asyncio.Future, BatchRecord] | None = None   # the commit in the worker thread
+        self.writing: tuple[asyncio.Future, BatchRecord] | None = None  # the commit in the worker thread
         if self.resumed:
             self.expect_resync(self.publishers & self.sources)
 
@@ -84,16 +90,21 @@ class Recorder(Actor):
 
     def on_frame(self, topic: str, message: BusMessage, frame: bytes) -> None:
         """Every frame taken, e.g. `md.kline <msgpack KlineBatch>`: queued for the next commit."""
-        self.writer.add(topic, message.ts_event, message.src, message.seq, frame[len(topic) + 1:])
+        self.writer.add(topic, message.ts_event, message.src, message.seq, frame[len(topic) + 1 :])
         if message.src not in self.publishers and topics.is_data(topic):
             self.publishers.add(message.src)
         kind = type(message)
         if kind is Clock and message.bar_time > self.pending_clock:
             self.pending_clock = message.bar_time
-            self.pending_done[message.src] = message.bar_time   # the feed: all of a bar time precedes its clock
-        elif (kind is Ack and not message.resync and message.src in self.sources
-              and message.src not in self.tracker.gated and message.upto > self.pending_done.get(message.src, -1)):
-            self.pending_done[message.src] = message.upto       # a publisher acknowledges after all it sent
+            self.pending_done[message.src] = message.bar_time  # the feed: all of a bar time precedes its clock
+        elif (
+            kind is Ack
+            and not message.resync
+            and message.src in self.sources
+            and message.src not in self.tracker.gated
+            and message.upto > self.pending_done.get(message.src, -1)
+        ):
+            self.pending_done[message.src] = message.upto  # a publisher acknowledges after all it sent
         if len(self.writer.pending) >= self.config.recorder.batch_messages:
             self.commit_wanted.set()
 
@@ -115,8 +126,14 @@ class Recorder(Actor):
 
     def _next_batch(self) -> tuple[list, BatchRecord]:
         batch = self.writer.take()
-        return batch, BatchRecord(self.last_batch.number + 1, len(batch), self.pending_clock, self.run_id,
-                                  dict(self.pending_done), sorted(self.publishers))
+        return batch, BatchRecord(
+            self.last_batch.number + 1,
+            len(batch),
+            self.pending_clock,
+            self.run_id,
+            dict(self.pending_done),
+            sorted(self.publishers),
+        )
 
     def _complete_upto(self, done: dict[str, int]) -> int:
         """The bar time up to which every publisher's frames are recorded (-1: not yet for some)."""
@@ -127,10 +144,12 @@ class Recorder(Actor):
             self.writer.write(batch, meta={BATCH_KEY: encode_batch(record)})
         except (lmdb.Error, OSError) as exc:  # a full disk or map: every retry would fail the same way
             free_mib = shutil.disk_usage(self.store.path).free / 2**20  # LMDB says EIO where the disk said ENOSPC
-            raise StoreError(f"{self.store.path}: cannot write batch #{record.number} ({len(batch)} messages): {exc} "
-                             f"({free_mib:.1f} MiB free on its disk); "
-                             f"the recording is whole up to batch #{self.last_batch.number} — free space or raise "
-                             f"[database] map_size_mb, then run again") from exc
+            raise StoreError(
+                f"{self.store.path}: cannot write batch #{record.number} ({len(batch)} messages): {exc} "
+                f"({free_mib:.1f} MiB free on its disk); "
+                f"the recording is whole up to batch #{self.last_batch.number} — free space or raise "
+                f"[database] map_size_mb, then run again"
+            ) from exc
 
     def _committed(self, record: BatchRecord) -> None:
         count = record.messages

@@ -51,7 +51,9 @@ class RlLearner(Actor):
         self.interval_ms = INTERVAL_MS[config.feed.interval]
         self.update_ms = duration_ms(config.learning.update_every)
         self.assembler = ChunkAssembler(self.models, Universe(config.test.symbols))
-        self.books = ShadowBooks(self.models, config.trader, config.test.symbols, INTERVAL_MS[config.feed.decision_interval])
+        self.books = ShadowBooks(
+            self.models, config.trader, config.test.symbols, INTERVAL_MS[config.feed.decision_interval]
+        )
         start = first_version(config)
         self.experts = self.topology.experts(config)
         self.learner = Learner(config.learning, self.experts, self.topology.initial_weights(config), start)
@@ -67,7 +69,9 @@ class RlLearner(Actor):
             self.learner.restore(saved.learner)
             self.books.restore(saved.books)
             self.last_tick, self.position = saved.last_tick, found.upto
-            self.log.info("restarted: resumed from the checkpoint at %d (version %d)", found.upto, self.learner.state.version)
+            self.log.info(
+                "restarted: resumed from the checkpoint at %d (version %d)", found.upto, self.learner.state.version
+            )
         elif get_weights(self.own_store(), start.version) is None:
             put_weights(self.own_store(), start)
         self.counters.version = self.learner.state.version
@@ -95,11 +99,19 @@ class RlLearner(Actor):
 
     def _advance(self, force: bool = False) -> None:
         while (voted := self.assembler.take(force=force)) is not None:
-            returns, equity, closed = self.books.run(voted)
+            returns, equity, _closed = self.books.run(voted)
             position = int(voted.batch.ts_event)
-            self.publish(topics.CREDIT, Credit(experts=self.books.experts, bar_time=voted.ticks.tolist(),
-                                               returns=returns.tolist(), equity=equity.tolist(), ts_event=position),
-                         position)
+            self.publish(
+                topics.CREDIT,
+                Credit(
+                    experts=self.books.experts,
+                    bar_time=voted.ticks.tolist(),
+                    returns=returns.tolist(),
+                    equity=equity.tolist(),
+                    ts_event=position,
+                ),
+                position,
+            )
             versions = self.learner.observe(voted.ticks, returns[self.credit_rows], update_ticks(voted, self.update_ms))
             for version in versions:
                 self.publish(topics.WEIGHTS, version, position)

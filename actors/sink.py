@@ -22,7 +22,9 @@ class SinkActor(Actor):
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--ack-every", type=int, default=10_000, help="acknowledge every N messages (default 10000)")
+        parser.add_argument(
+            "--ack-every", type=int, default=10_000, help="acknowledge every N messages (default 10000)"
+        )
 
     async def on_start(self) -> None:
         self.last_seq: dict[str, int] = {}
@@ -49,7 +51,11 @@ class SinkActor(Actor):
             self.tracker.gaps += missing
         self.log.info(
             "stream from %s ended: %d messages received (first seq %s), %d out of order, %d missing",
-            message.src, self.counters.pulses, self.first_seq.get(message.src), self.counters.out_of_order, self.tracker.gaps,
+            message.src,
+            self.counters.pulses,
+            self.first_seq.get(message.src),
+            self.counters.out_of_order,
+            self.tracker.gaps,
         )
         self._acknowledge(message.last_seq)
 

@@ -60,17 +60,23 @@ class Trader(Actor):
         config = self.config
         self.assembler = ChunkAssembler(self.topology.models, Universe(config.test.symbols))
         initial = first_version(config)
-        self.desk = Desk(self.topology.models, config.trader, config.test.symbols, initial,
-                         INTERVAL_MS[config.feed.decision_interval], experts=self.topology.experts(config))
+        self.desk = Desk(
+            self.topology.models,
+            config.trader,
+            config.test.symbols,
+            initial,
+            INTERVAL_MS[config.feed.decision_interval],
+            experts=self.topology.experts(config),
+        )
         self.waits_for_learner = self.replay and self.topology.learner is not None
         self.update_ms = duration_ms(config.learning.update_every)
         self.last_tick: int | None = None
         self.current: VotedChunk | None = None
-        self.updates: set[int] = set()   # the current chunk's update ticks (indices)
-        self.done_ticks = 0              # ticks of the current chunk decided so far
-        self.parts: list[Decided] = []   # the current chunk's decided parts
+        self.updates: set[int] = set()  # the current chunk's update ticks (indices)
+        self.done_ticks = 0  # ticks of the current chunk decided so far
+        self.parts: list[Decided] = []  # the current chunk's decided parts
         self.deadline_s = config.trader.vote_deadline_ms / 1000
-        self.clock_seen: dict[int, float] = {}   # live: bar time -> when its clock came (the deadline's start)
+        self.clock_seen: dict[int, float] = {}  # live: bar time -> when its clock came (the deadline's start)
         self.timer: asyncio.TimerHandle | None = None
         self.counters.weights_version = initial.version
         self.counters.equity = config.trader.initial_equity
@@ -83,7 +89,9 @@ class Trader(Actor):
             saved = msgspec.msgpack.decode(found.state, type=_State)
             self.desk.restore(saved.desk)
             self.last_tick, self.position, self.counters = saved.last_tick, found.upto, saved.counters
-            self.log.info("restarted: resumed from the checkpoint at %d (equity %.2f)", found.upto, saved.counters.equity)
+            self.log.info(
+                "restarted: resumed from the checkpoint at %d (equity %.2f)", found.upto, saved.counters.equity
+            )
 
     async def on_running(self) -> None:
         if self.restarts:
@@ -197,7 +205,9 @@ class Trader(Actor):
         self.position = position
         if self.replay:
             self.counters.checkpoints += 1
-            self.checkpoint(position, msgspec.msgpack.encode(_State(self.desk.snapshot(), self.last_tick, self.counters)))
+            self.checkpoint(
+                position, msgspec.msgpack.encode(_State(self.desk.snapshot(), self.last_tick, self.counters))
+            )
         else:
             self.acknowledge(position)
 

@@ -72,20 +72,34 @@ class VotingActor(Actor):
         counters.abstentions += abstained
         counters.votes += len(votes.action) - abstained
         unusable = (chunk.problem != OK).nonzero()[0]
-        for row in unusable[:max(0, 10 - counters.unusable_bars)]:
-            self.log.warning("abstaining on %s bar %d: %s", batch.symbols[batch.symbol_index[row]], chunk.open_time[row],
-                             PROBLEM_REASONS[chunk.problem[row]])
+        for row in unusable[: max(0, 10 - counters.unusable_bars)]:
+            self.log.warning(
+                "abstaining on %s bar %d: %s",
+                batch.symbols[batch.symbol_index[row]],
+                chunk.open_time[row],
+                PROBLEM_REASONS[chunk.problem[row]],
+            )
         counters.unusable_bars += len(unusable)
 
     def publish_votes(self, batch: KlineBatch, votes: Votes) -> None:
         for first, end, version in votes.segments or [(0, batch.rows, self.model.version())]:
             reasons, reason_codes = factorized(votes.reason[first:end])
-            self.publish(topics.signal(self.name), VoteBatch(
-                model=self.name, version=version, symbols=batch.symbols, raw_symbol=batch.raw_symbol[2 * first:2 * end],
-                raw_bar_time=batch.raw_open_time[8 * first:8 * end], raw_action=packed(votes.action[first:end], SMALL),
-                raw_confidence=packed(votes.confidence[first:end], FLOAT), reasons=reasons, raw_reason=reason_codes,
-                ts_event=batch.ts_event,
-            ), position=batch.ts_event)
+            self.publish(
+                topics.signal(self.name),
+                VoteBatch(
+                    model=self.name,
+                    version=version,
+                    symbols=batch.symbols,
+                    raw_symbol=batch.raw_symbol[2 * first : 2 * end],
+                    raw_bar_time=batch.raw_open_time[8 * first : 8 * end],
+                    raw_action=packed(votes.action[first:end], SMALL),
+                    raw_confidence=packed(votes.confidence[first:end], FLOAT),
+                    reasons=reasons,
+                    raw_reason=reason_codes,
+                    ts_event=batch.ts_event,
+                ),
+                position=batch.ts_event,
+            )
 
     def on_clock(self, topic: str, clock: Clock) -> None:
         """`Clock(bar_time=T)`: every bar up to T was voted on: checkpoint (replay), then acknowledge."""
@@ -93,6 +107,10 @@ class VotingActor(Actor):
             self.acknowledge(clock.bar_time)
             return
         journal = self.model.take_journal()
-        self.checkpoint(clock.bar_time, self.model.snapshot(), None if journal is None else (clock.bar_time, journal),
-                        self.model.horizon())
+        self.checkpoint(
+            clock.bar_time,
+            self.model.snapshot(),
+            None if journal is None else (clock.bar_time, journal),
+            self.model.horizon(),
+        )
         self.counters.checkpoints += 1

@@ -24,27 +24,36 @@ from trading.shadow import ShadowBooks
 
 
 def recorded_chunks(recording: Recording, config: PeperConfig) -> list[VotedChunk]:
-    return recording.chunks(topology_of(config).models, list(config.test.symbols),
-                            INTERVAL_MS[config.feed.decision_interval])
+    return recording.chunks(
+        topology_of(config).models, list(config.test.symbols), INTERVAL_MS[config.feed.decision_interval]
+    )
 
 
-def with_weights(chunks: list[VotedChunk], weights: dict[str, float], config: PeperConfig,
-                 cuts: list[int] = ()) -> Simulation:
+def with_weights(
+    chunks: list[VotedChunk], weights: dict[str, float], config: PeperConfig, cuts: list[int] = ()
+) -> Simulation:
     return simulate(chunks, config, learn=False, weights=weights, cuts=cuts)
 
 
-def as_traded(recording: Recording, config: PeperConfig, chunks: list[VotedChunk] | None = None,
-              cuts: list[int] = ()) -> Simulation:
+def as_traded(
+    recording: Recording, config: PeperConfig, chunks: list[VotedChunk] | None = None, cuts: list[int] = ()
+) -> Simulation:
     """The session again, with the versions it recorded: its trades and its marked-to-market equity."""
-    return simulate(chunks if chunks is not None else recorded_chunks(recording, config), config, learn=False,
-                    versions=recording.published, cuts=cuts)
+    return simulate(
+        chunks if chunks is not None else recorded_chunks(recording, config),
+        config,
+        learn=False,
+        versions=recording.published,
+        cuts=cuts,
+    )
 
 
 def shadow_equity(chunks: list[VotedChunk], config: PeperConfig) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Every expert's shadow book (each model alone, cash, hold, hold_vt) over the chunks: (every tick,
     expert -> its equity at each tick's close) — whether or not a learner ran in the session."""
-    books = ShadowBooks(topology_of(config).models, config.trader, config.test.symbols,
-                        INTERVAL_MS[config.feed.decision_interval])
+    books = ShadowBooks(
+        topology_of(config).models, config.trader, config.test.symbols, INTERVAL_MS[config.feed.decision_interval]
+    )
     initial = np.full(len(books.experts), config.trader.initial_equity)
     times, paths = [], []
     for voted in chunks:
@@ -69,8 +78,9 @@ def fixed_weight_sets(config: PeperConfig, models: list[str], initial: dict[str,
     }
 
 
-def buy_and_hold(chunks: list[VotedChunk], trader: TraderConfig, start: int = 0,
-                 end: int = 2**63 - 1) -> tuple[np.ndarray, np.ndarray, list[float]]:
+def buy_and_hold(
+    chunks: list[VotedChunk], trader: TraderConfig, start: int = 0, end: int = 2**63 - 1
+) -> tuple[np.ndarray, np.ndarray, list[float]]:
     """(tick times, portfolio value at each tick's close, each symbol's PnL at the end) over ticks in
     [start, end): equal parts of the initial equity in every symbol, bought at its first open there,
     marked at every close as if sold there (fees and slippage on both sides); cash until its first bar."""
@@ -85,7 +95,9 @@ def buy_and_hold(chunks: list[VotedChunk], trader: TraderConfig, start: int = 0,
         for symbol, rows in chunk.rows_by_symbol():
             inside = rows[(chunk.open_time[rows] >= start) & (chunk.open_time[rows] < end)]
             if len(inside):
-                columns.setdefault(symbol, []).append((chunk.open_time[inside], chunk.open[inside], chunk.close[inside]))
+                columns.setdefault(symbol, []).append(
+                    (chunk.open_time[inside], chunk.open[inside], chunk.close[inside])
+                )
     if not columns:
         return ticks, np.full(len(ticks), trader.initial_equity), []
     share = trader.initial_equity / len(columns)
@@ -95,7 +107,7 @@ def buy_and_hold(chunks: list[VotedChunk], trader: TraderConfig, start: int = 0,
     for symbol in sorted(columns):
         times, opens, closes = (np.concatenate(parts) for parts in zip(*columns[symbol]))
         marked = share / (opens[0] * cost) * closes * proceeds
-        at = np.searchsorted(times, ticks, side="right") - 1   # the symbol's last bar at or before each tick
+        at = np.searchsorted(times, ticks, side="right") - 1  # the symbol's last bar at or before each tick
         value += np.where(at >= 0, marked[np.maximum(at, 0)], share)
         pnls.append(float(marked[-1] - share))
     return ticks, value, pnls

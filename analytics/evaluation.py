@@ -21,7 +21,7 @@ from config.topology import topology_of
 from learning.offline import Simulation
 from trading.assembly import VotedChunk
 
-END = 2**62   # a cut after every bar: the trades still open at the end
+END = 2**62  # a cut after every bar: the trades still open at the end
 
 
 def whole_part(run: Simulation) -> Part:
@@ -35,7 +35,9 @@ def figures_of(run: Simulation) -> dict[str, object]:
     return msgspec.to_builtins(summarize([whole_part(run)])[0])
 
 
-def baselines_of(chunks: list[VotedChunk], config: PeperConfig, curves: dict | None = None) -> dict[str, dict[str, object]]:
+def baselines_of(
+    chunks: list[VotedChunk], config: PeperConfig, curves: dict | None = None
+) -> dict[str, dict[str, object]]:
     """Every baseline's figures; with `curves`, each one's marked-to-market equity put there too
     (name -> (tick times, equity))."""
     curves = {} if curves is None else curves
@@ -50,8 +52,11 @@ def baselines_of(chunks: list[VotedChunk], config: PeperConfig, curves: dict | N
     traded = np.zeros(len(times))
     hold = Part(times, values, config.trader.initial_equity, pnls, traded, np.ones(len(times)))
     cash = Part(times, np.full(len(times), config.trader.initial_equity), config.trader.initial_equity, [])
-    return {"cash": msgspec.to_builtins(summarize([cash])[0]), "buy_and_hold": msgspec.to_builtins(summarize([hold])[0]),
-            **found}
+    return {
+        "cash": msgspec.to_builtins(summarize([cash])[0]),
+        "buy_and_hold": msgspec.to_builtins(summarize([hold])[0]),
+        **found,
+    }
 
 
 def per_model(recording: Recording, chunks: list[VotedChunk], config: PeperConfig) -> dict[str, dict[str, object]]:
@@ -61,10 +66,13 @@ def per_model(recording: Recording, chunks: list[VotedChunk], config: PeperConfi
     document: dict[str, dict[str, object]] = {}
     for expert, path in shadow.items():
         equity = float(path[-1]) if len(path) else None
-        document[expert] = {"shadow_equity": equity, "shadow_roi": None if equity is None else equity / initial - 1,
-                            "votes": recording.votes.get(expert, 0),
-                            "abstentions": sum(recording.abstentions.get(expert, {}).values()),
-                            "abstention_reasons": dict(sorted(recording.abstentions.get(expert, {}).items()))}
+        document[expert] = {
+            "shadow_equity": equity,
+            "shadow_roi": None if equity is None else equity / initial - 1,
+            "votes": recording.votes.get(expert, 0),
+            "abstentions": sum(recording.abstentions.get(expert, {}).values()),
+            "abstention_reasons": dict(sorted(recording.abstentions.get(expert, {}).items())),
+        }
     return document
 
 
@@ -84,8 +92,9 @@ def session_figures(recording: Recording, config: PeperConfig, chunks: list[Vote
     return summarize([whole_part(run)])[0]
 
 
-def evaluate(recording: Recording, config: PeperConfig, *, baselines: bool = True,
-             curves: dict | None = None) -> dict[str, object]:
+def evaluate(
+    recording: Recording, config: PeperConfig, *, baselines: bool = True, curves: dict | None = None
+) -> dict[str, object]:
     """The session measured; with `curves`, the equity curves measured put there ("as_traded" and
     each baseline: name -> (tick times in ms UTC, equity in the quote currency))."""
     curves = {} if curves is None else curves
@@ -100,6 +109,8 @@ def evaluate(recording: Recording, config: PeperConfig, *, baselines: bool = Tru
         "baselines": baselines_of(chunks, config, curves) if baselines else {},
         "per_model": per_model(recording, chunks, config),
         "per_symbol": per_symbol(recording),
-        "gaps": [{"symbol": g.symbol, "start": g.start, "end": g.end, "kind": g.kind, "detail": g.detail}
-                 for g in recording.gaps],
+        "gaps": [
+            {"symbol": g.symbol, "start": g.start, "end": g.end, "kind": g.kind, "detail": g.detail}
+            for g in recording.gaps
+        ],
     }

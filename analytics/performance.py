@@ -37,22 +37,22 @@ FIELDS = ("roi", "sharpe", "max_drawdown", "win_rate", "trades", "turnover", "ex
 
 
 class Figures(msgspec.Struct, frozen=True):
-    roi: float                  # fraction
-    sharpe: float | None        # annualised, from daily returns
-    max_drawdown: float         # fraction of the peak
-    win_rate: float | None      # fraction of round trips with PnL > 0
-    trades: int                 # round trips
-    turnover: float = 0.0       # notional traded / mean equity (times)
-    exposure: float = 0.0       # mean gross exposure (fraction of equity)
+    roi: float  # fraction
+    sharpe: float | None  # annualised, from daily returns
+    max_drawdown: float  # fraction of the peak
+    win_rate: float | None  # fraction of round trips with PnL > 0
+    trades: int  # round trips
+    turnover: float = 0.0  # notional traded / mean equity (times)
+    exposure: float = 0.0  # mean gross exposure (fraction of equity)
 
 
 @dataclass(frozen=True)
 class Part:
-    times: np.ndarray               # the window's ticks
-    equity: np.ndarray              # marked to market at each tick's close
-    before: float                   # the equity just before the window
-    pnls: list[float]               # of the round trips closed in the window (and those open at its end)
-    traded: np.ndarray = field(default_factory=lambda: np.empty(0))    # quote notional filled at each tick
+    times: np.ndarray  # the window's ticks
+    equity: np.ndarray  # marked to market at each tick's close
+    before: float  # the equity just before the window
+    pnls: list[float]  # of the round trips closed in the window (and those open at its end)
+    traded: np.ndarray = field(default_factory=lambda: np.empty(0))  # quote notional filled at each tick
     exposure: np.ndarray = field(default_factory=lambda: np.empty(0))  # gross exposure at each tick
 
 
@@ -105,15 +105,20 @@ def summarize(parts: list[Part]) -> tuple[Figures, np.ndarray]:
     pnls = [pnl for part in parts for pnl in part.pnls]
     curve = np.array(path)
     return Figures(
-        roi=float(curve[-1] - 1), sharpe=sharpe(daily), max_drawdown=max_drawdown(curve), win_rate=win_rate(pnls),
-        trades=len(pnls), turnover=traded / (equity_sum / ticks) if ticks and equity_sum > 0 else 0.0,
+        roi=float(curve[-1] - 1),
+        sharpe=sharpe(daily),
+        max_drawdown=max_drawdown(curve),
+        win_rate=win_rate(pnls),
+        trades=len(pnls),
+        turnover=traded / (equity_sum / ticks) if ticks and equity_sum > 0 else 0.0,
         exposure=exposure_sum / ticks if ticks else 0.0,
     ), daily
 
 
 # ----- statistics ------------------------------------------------------------------------------------
-def sharpe_difference(first: np.ndarray, second: np.ndarray, *, block_days: int, samples: int,
-                      seed: int) -> dict[str, float | None]:
+def sharpe_difference(
+    first: np.ndarray, second: np.ndarray, *, block_days: int, samples: int, seed: int
+) -> dict[str, float | None]:
     """{difference, low, high}: the observed Sharpe(first) - Sharpe(second) over the same days and its
     95 % percentile interval from a circular block bootstrap of the paired days (None: < 2 days)."""
     if len(first) != len(second):
@@ -158,12 +163,16 @@ def deflated_sharpe(returns: np.ndarray, trials: int, trial_sharpe_variance: flo
         return 0.0
     observed = float(np.mean(returns)) / std
     centred = returns - np.mean(returns)
-    skew = float(np.mean(centred ** 3) / np.std(returns) ** 3)
-    kurtosis = float(np.mean(centred ** 4) / np.std(returns) ** 4)
+    skew = float(np.mean(centred**3) / np.std(returns) ** 3)
+    kurtosis = float(np.mean(centred**4) / np.std(returns) ** 4)
     normal = NormalDist()
-    expected_max = 0.0 if trials == 1 else math.sqrt(max(trial_sharpe_variance, 0.0)) * (
-        (1 - EULER_GAMMA) * normal.inv_cdf(1 - 1 / trials) + EULER_GAMMA * normal.inv_cdf(1 - 1 / (trials * math.e)))
-    spread = 1 - skew * observed + (kurtosis - 1) / 4 * observed ** 2
+    expected_max = (
+        0.0
+        if trials == 1
+        else math.sqrt(max(trial_sharpe_variance, 0.0))
+        * ((1 - EULER_GAMMA) * normal.inv_cdf(1 - 1 / trials) + EULER_GAMMA * normal.inv_cdf(1 - 1 / (trials * math.e)))
+    )
+    spread = 1 - skew * observed + (kurtosis - 1) / 4 * observed**2
     return normal.cdf((observed - expected_max) * math.sqrt(days - 1) / math.sqrt(max(spread, 1e-12)))
 
 

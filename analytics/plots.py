@@ -34,19 +34,23 @@ HIGHLIGHTED = ("learned", "cash", "buy_and_hold", "equal_weights", "initial_weig
 
 def write_plots(document: dict, recording: Recording, config: PeperConfig, folder: Path) -> dict[str, dict]:
     folder.mkdir(parents=True, exist_ok=True)
-    return {"equity": equity_plot(document, config, folder / "equity.png"),
-            "folds": folds_plot(document, folder / "folds.png"),
-            "weights": weights_plot(document, folder / "weights.png"),
-            "models": models_plot(recording, config, folder / "models.png"),
-            **({"iterations": iterations_plot(document, folder / "iterations.png")} if document.get("iterations") else {}),
-            **trade_charts(recording, recording.trades, folder)}
+    return {
+        "equity": equity_plot(document, config, folder / "equity.png"),
+        "folds": folds_plot(document, folder / "folds.png"),
+        "weights": weights_plot(document, folder / "weights.png"),
+        "models": models_plot(recording, config, folder / "models.png"),
+        **({"iterations": iterations_plot(document, folder / "iterations.png")} if document.get("iterations") else {}),
+        **trade_charts(recording, recording.trades, folder),
+    }
 
 
 def write_recording_plots(recording: Recording, curves: dict, config: PeperConfig, folder: Path) -> dict[str, dict]:
     folder.mkdir(parents=True, exist_ok=True)
-    return {"equity": curves_plot(curves, config.trader.initial_equity, folder / "equity.png"),
-            "models": models_plot(recording, config, folder / "models.png"),
-            **trade_charts(recording, recording.trades, folder)}
+    return {
+        "equity": curves_plot(curves, config.trader.initial_equity, folder / "equity.png"),
+        "models": models_plot(recording, config, folder / "models.png"),
+        **trade_charts(recording, recording.trades, folder),
+    }
 
 
 def curves_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], initial: float, path: Path) -> dict:
@@ -56,32 +60,49 @@ def curves_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], initial: float
     drawdown = (peak - traded) / peak if len(traded) else traded
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True, height_ratios=(3, 1))
     for name, (t, values) in curves.items():
-        top.plot(dates_of(t), values, label=name, linewidth=2.0 if name == "as_traded" else 1.0,
-                 alpha=1.0 if name in ("as_traded", *HIGHLIGHTED) else 0.5)
+        top.plot(
+            dates_of(t),
+            values,
+            label=name,
+            linewidth=2.0 if name == "as_traded" else 1.0,
+            alpha=1.0 if name in ("as_traded", *HIGHLIGHTED) else 0.5,
+        )
     top.set(title="Equity marked to market at every bar: as traded and every baseline", ylabel="equity (USDT)")
     top.legend(fontsize=7, ncol=2)
     bottom.fill_between(dates_of(times), -drawdown * 100, color="tab:red", alpha=0.5)
     bottom.set(xlabel="date (UTC)", ylabel="as-traded drawdown (%)")
     figure.autofmt_xdate()
     _save(figure, path)
-    return {"file": path.name, "series": {name: {"final": float(v[-1]) if len(v) else initial, "points": len(v)}
-                                          for name, (_, v) in curves.items()}
-            | {"max_drawdown": float(drawdown.max()) if len(drawdown) else 0.0}}
+    return {
+        "file": path.name,
+        "series": {
+            name: {"final": float(v[-1]) if len(v) else initial, "points": len(v)} for name, (_, v) in curves.items()
+        }
+        | {"max_drawdown": float(drawdown.max()) if len(drawdown) else 0.0},
+    }
 
 
 def equity_plot(document: dict, config: PeperConfig, path: Path) -> dict:
     daily = document["daily"]
     days = [_day(text) for text in daily["day"]]
     initial = config.trader.initial_equity
-    series = {name: (initial * np.cumprod(1 + np.asarray(daily["returns"][name]))).tolist()
-              for name in document["aggregate"] if name in daily["returns"]}
+    series = {
+        name: (initial * np.cumprod(1 + np.asarray(daily["returns"][name]))).tolist()
+        for name in document["aggregate"]
+        if name in daily["returns"]
+    }
     learned = np.asarray(series["learned"])
     peak = np.maximum.accumulate(learned) if len(learned) else learned
     drawdown = ((peak - learned) / peak).tolist() if len(learned) else []
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True, height_ratios=(3, 1))
     for name, values in series.items():
-        top.plot(days, values, label=name, linewidth=2.0 if name == "learned" else 1.0,
-                 alpha=1.0 if name in HIGHLIGHTED else 0.5)
+        top.plot(
+            days,
+            values,
+            label=name,
+            linewidth=2.0 if name == "learned" else 1.0,
+            alpha=1.0 if name in HIGHLIGHTED else 0.5,
+        )
     for fold in document["folds"][1:]:
         top.axvline(_day(fold["test"]["start"]), color="grey", linewidth=0.6, linestyle=":")
     top.set(title="Equity over the folds' test windows, one after another (daily closes)", ylabel="equity (USDT)")
@@ -101,7 +122,9 @@ def folds_plot(document: dict, path: Path) -> dict:
     width = 0.8 / max(1, len(names))
     for index, name in enumerate(names):
         axes.bar(np.arange(len(folds)) + index * width, series[name], width, label=name)
-    axes.set_xticks(np.arange(len(folds)) + 0.4 - width / 2, [f"fold {f['number']}\n{f['test']['start'][:10]}" for f in folds])
+    axes.set_xticks(
+        np.arange(len(folds)) + 0.4 - width / 2, [f"fold {f['number']}\n{f['test']['start'][:10]}" for f in folds]
+    )
     axes.axhline(0, color="black", linewidth=0.6)
     axes.set(title="ROI on each fold's test window", ylabel="ROI (%)")
     axes.legend(fontsize=7, ncol=3)
@@ -114,11 +137,19 @@ def iterations_plot(document: dict, path: Path) -> dict:
     iterations = document["iterations"]
     numbers = [i["number"] for i in iterations]
     figures = [i["figures"] for i in iterations]
-    series = {"win_rate": [100 * (f["win_rate"] or 0.0) for f in figures], "roi": [100 * f["roi"] for f in figures],
-              "trades": [f["trades"] for f in figures], "max_drawdown": [100 * f["max_drawdown"] for f in figures]}
+    series = {
+        "win_rate": [100 * (f["win_rate"] or 0.0) for f in figures],
+        "roi": [100 * f["roi"] for f in figures],
+        "trades": [f["trades"] for f in figures],
+        "max_drawdown": [100 * f["max_drawdown"] for f in figures],
+    }
     bars = {"win_rate": 100 * document["target_win_rate"], "roi": 0.0, "max_drawdown": 100 * document["max_drawdown"]}
-    labels = {"win_rate": "win rate (%)", "roi": "ROI (%)", "trades": "trades (round trips)",
-              "max_drawdown": "max drawdown (%)"}
+    labels = {
+        "win_rate": "win rate (%)",
+        "roi": "ROI (%)",
+        "trades": "trades (round trips)",
+        "max_drawdown": "max drawdown (%)",
+    }
     figure, axes = plt.subplots(2, 2, figsize=(10, 6), sharex=True)
     for axis, (name, values) in zip(axes.flat, series.items()):
         axis.plot(numbers, values, marker="o")
@@ -140,31 +171,41 @@ def weights_plot(document: dict, path: Path) -> dict:
     figure, axes = plt.subplots(figsize=(10, 4.5))
     for expert, values in series.items():
         axes.plot(days, values, label=expert, drawstyle="steps-post")
-    axes.set(title="The policy's weights as it learned along the span", xlabel="date (UTC)", ylabel="weight (fraction)",
-             ylim=(0, 1))
+    axes.set(
+        title="The policy's weights as it learned along the span",
+        xlabel="date (UTC)",
+        ylabel="weight (fraction)",
+        ylim=(0, 1),
+    )
     axes.legend(loc="upper left", fontsize=8)
     figure.autofmt_xdate()
     _save(figure, path)
     return {"file": path.name, "series": {"day": [point["day"] for point in path_points], **series}}
 
 
-POINTS = 4000   # the most points a line of a plot over a recording draws
+POINTS = 4000  # the most points a line of a plot over a recording draws
 
 
 def models_plot(recording: Recording, config: PeperConfig, path: Path) -> dict:
     """Each expert's shadow-book equity at the close of every tick (every k-th past POINTS ticks; the
     last always), its portfolio alone, traded like the trader."""
     times, equity = shadow_equity(recorded_chunks(recording, config), config)
-    keep = np.unique(np.concatenate([np.arange(0, len(times), max(1, len(times) // POINTS)), [len(times) - 1]])) \
-        if len(times) else np.empty(0, np.int64)
+    keep = (
+        np.unique(np.concatenate([np.arange(0, len(times), max(1, len(times) // POINTS)), [len(times) - 1]]))
+        if len(times)
+        else np.empty(0, np.int64)
+    )
     times = times[keep]
     series = {expert: values[keep].tolist() for expert, values in equity.items()}
     dates = dates_of(times)
     figure, axes = plt.subplots(figsize=(10, 4.5))
     for expert, values in series.items():
         axes.plot(dates, values, label=expert)
-    axes.set(title="Each expert's shadow book over the span: its portfolio alone, traded like the trader",
-             xlabel="date (UTC)", ylabel="equity (USDT)")
+    axes.set(
+        title="Each expert's shadow book over the span: its portfolio alone, traded like the trader",
+        xlabel="date (UTC)",
+        ylabel="equity (USDT)",
+    )
     axes.legend(fontsize=8)
     figure.autofmt_xdate()
     _save(figure, path)
@@ -175,9 +216,11 @@ def comparison_plot(documents: dict[int, dict], initial_equity: float, path: Pat
     """The seed's plot_performance_comparison: two runs' learned equity over their test windows."""
     figure, axes = plt.subplots(figsize=(10, 4.5))
     for run, daily in documents.items():
-        axes.plot([_day(text) for text in daily["day"]],
-                  initial_equity * np.cumprod(1 + np.asarray(daily["returns"]["learned"])),
-                  label=f"run {run}")
+        axes.plot(
+            [_day(text) for text in daily["day"]],
+            initial_equity * np.cumprod(1 + np.asarray(daily["returns"]["learned"])),
+            label=f"run {run}",
+        )
     axes.set(title="Learned equity over the test windows", xlabel="date (UTC)", ylabel="equity (USDT)")
     axes.legend()
     figure.autofmt_xdate()

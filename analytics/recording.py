@@ -42,19 +42,19 @@ from trading.assembly import ChunkAssembler, VotedChunk
 class Recording:
     interval_ms: int = 0
     synthetic: bool = False
-    klines: list[KlineBatch] = field(default_factory=list)                 # in feed order
-    decision_bars: list[KlineBatch] = field(default_factory=list)          # md.bar, in feed order
+    klines: list[KlineBatch] = field(default_factory=list)  # in feed order
+    decision_bars: list[KlineBatch] = field(default_factory=list)  # md.bar, in feed order
     vote_batches: dict[str, list[VoteBatch]] = field(default_factory=dict)  # model -> in order
-    decisions: list[DecisionBatch] = field(default_factory=list)           # in time order
-    trades: list[TradeClosed] = field(default_factory=list)                # by (exit_time, trade_id)
+    decisions: list[DecisionBatch] = field(default_factory=list)  # in time order
+    trades: list[TradeClosed] = field(default_factory=list)  # by (exit_time, trade_id)
     credits: list[Credit] = field(default_factory=list)
-    weights: list[Weights] = field(default_factory=list)                   # the store's, by version
-    published: list[Weights] = field(default_factory=list)                 # this recording's rl.weights, by version
+    weights: list[Weights] = field(default_factory=list)  # the store's, by version
+    published: list[Weights] = field(default_factory=list)  # this recording's rl.weights, by version
     gaps: list[Gap] = field(default_factory=list)
-    votes: Counter[str] = field(default_factory=Counter)                   # model -> votes cast (not abstentions)
-    abstentions: dict[str, Counter[str]] = field(default_factory=dict)     # model -> reason -> count
-    llm_states: Counter[str] = field(default_factory=Counter)              # LlmStatus.state -> messages
-    llm_errors: list[str] = field(default_factory=list)                    # distinct last_error texts
+    votes: Counter[str] = field(default_factory=Counter)  # model -> votes cast (not abstentions)
+    abstentions: dict[str, Counter[str]] = field(default_factory=dict)  # model -> reason -> count
+    llm_states: Counter[str] = field(default_factory=Counter)  # LlmStatus.state -> messages
+    llm_errors: list[str] = field(default_factory=list)  # distinct last_error texts
     symbols: list[str] = field(default_factory=list)
 
     @property
@@ -62,8 +62,7 @@ class Recording:
         return sorted(self.vote_batches)
 
     def ticks(self) -> np.ndarray:
-        return np.unique(np.concatenate([b.open_time for b in self.klines])) if self.klines \
-            else np.empty(0, np.int64)
+        return np.unique(np.concatenate([b.open_time for b in self.klines])) if self.klines else np.empty(0, np.int64)
 
     def chunks(self, models: list[str], symbols: list[str], decision_ms: int) -> list[VotedChunk]:
         """The chunks as the trader saw them: each kline batch with its decision bars and every model's
@@ -92,14 +91,20 @@ class Recording:
         symbols = sorted({name for batch in self.klines for name in batch.symbols})
         per_symbol: dict[str, tuple[list, dict[str, list]]] = {}
         for batch in self.klines:
-            for name, time, *values in zip(batch.symbol, batch.open_time.tolist(),
-                                            *(getattr(batch, c).tolist() for c in KLINE_COLUMNS)):
+            for name, time, *values in zip(
+                batch.symbol, batch.open_time.tolist(), *(getattr(batch, c).tolist() for c in KLINE_COLUMNS)
+            ):
                 times, columns = per_symbol.setdefault(name, ([], {c: [] for c in KLINE_COLUMNS}))
                 times.append(time)
                 for column, value in zip(KLINE_COLUMNS, values):
                     columns[column].append(value)
-        table = KlineTable.merge({name: (np.array(times), {c: np.array(v, np.float64) for c, v in columns.items()})
-                                  for name, (times, columns) in per_symbol.items()}, self.interval_ms)
+        table = KlineTable.merge(
+            {
+                name: (np.array(times), {c: np.array(v, np.float64) for c, v in columns.items()})
+                for name, (times, columns) in per_symbol.items()
+            },
+            self.interval_ms,
+        )
         tick_time = np.unique(table.open_time)
         aggregated = DecisionTable.of(table.select(symbols), tick_time, decision_ms)
         found = {}
@@ -146,9 +151,13 @@ def read_recording(path: Path) -> Recording:
     recording.credits = _unique(recording.credits, lambda c: c.bar_time[0])
     recording.published = _unique(recording.published, lambda w: w.version)
     for model, batches in recording.vote_batches.items():
-        recording.vote_batches[model] = _unique(batches, lambda b: (int(b.bar_time[0]), b.symbols[b.symbol_index[0]], int(b.bar_time[-1])))
+        recording.vote_batches[model] = _unique(
+            batches, lambda b: (int(b.bar_time[0]), b.symbols[b.symbol_index[0]], int(b.bar_time[-1]))
+        )
         _count_votes(recording, model)
-    recording.symbols = sorted({batch.symbols[i] for batch in recording.klines for i in np.unique(batch.symbol_index).tolist()})
+    recording.symbols = sorted(
+        {batch.symbols[i] for batch in recording.klines for i in np.unique(batch.symbol_index).tolist()}
+    )
     return recording
 
 
@@ -178,15 +187,31 @@ def votes_of(votes: list[ModelVote]) -> list[dict[str, object]]:
 
 def trade_row(trade: TradeClosed) -> dict[str, object]:
     """A closed trade in the `export trades` form, which the metrics read."""
-    return {"trade_id": trade.trade_id, "symbol": trade.symbol, "side": trade.side, "entry_time": trade.entry_time,
-            "entry_price": trade.entry_price, "exit_time": trade.exit_time, "exit_price": trade.exit_price,
-            "fees": trade.fees, "pnl": trade.pnl, "return": trade.ret, "votes": votes_of(trade.votes)}
+    return {
+        "trade_id": trade.trade_id,
+        "symbol": trade.symbol,
+        "side": trade.side,
+        "entry_time": trade.entry_time,
+        "entry_price": trade.entry_price,
+        "exit_time": trade.exit_time,
+        "exit_price": trade.exit_price,
+        "fees": trade.fees,
+        "pnl": trade.pnl,
+        "return": trade.ret,
+        "votes": votes_of(trade.votes),
+    }
 
 
 def decision_row(batch: DecisionBatch, row: int) -> dict[str, object]:
     """One decision in the `export decisions` form (`target` only where the recording has it)."""
-    found = {"symbol": batch.symbol[row], "bar_time": batch.bar_time[row], "weights_version": batch.weights_version[row],
-             "score": batch.score[row], "action": batch.action[row], "votes": votes_of(batch.votes(row))}
+    found = {
+        "symbol": batch.symbol[row],
+        "bar_time": batch.bar_time[row],
+        "weights_version": batch.weights_version[row],
+        "score": batch.score[row],
+        "action": batch.action[row],
+        "votes": votes_of(batch.votes(row)),
+    }
     if batch.target:
         found["target"] = batch.target[row]
     return found
@@ -201,6 +226,13 @@ def recorded_messages(db: Path, topic: str) -> list:
     codec = Codec()
     with Store(db, readonly=True) as store:
         reader = StreamReader(store)
-        names = [topic] if not topic.endswith(".") else sorted(
-            name for kind, name in ((k[:1], v) for k, v in reader.names.names.items()) if kind == b"T" and name.startswith(topic))
+        names = (
+            [topic]
+            if not topic.endswith(".")
+            else sorted(
+                name
+                for kind, name in ((k[:1], v) for k, v in reader.names.names.items())
+                if kind == b"T" and name.startswith(topic)
+            )
+        )
         return [current(codec.decode_payload(payload)) for name in names for *_, payload in reader.records(name)]

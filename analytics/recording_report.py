@@ -61,11 +61,18 @@ def recording_verdict(strategies: dict[str, dict]) -> dict[str, object]:
     for name, metrics in strategies.items():
         if name != AS_TRADED:
             (beaten if traded["roi"] > metrics["roi"] else not_beaten).append(
-                f"{name} ({figure_text('roi', metrics['roi'])})")
-    summary = (f"As traded: ROI {figure_text('roi', traded['roi'])}, Sharpe {figure_text('sharpe', traded['sharpe'])}, "
-               f"max drawdown {figure_text('roi', traded['max_drawdown'])}, {traded['trades']} trades, win rate "
-               f"{figure_text('roi', traded['win_rate'])}")
-    text = (summary + ". ROI above " + (", ".join(beaten) or "no baseline")
-            + ("; not above " + ", ".join(not_beaten) if not_beaten else "")
-            + ". One window, in sample for any learning done on it: `train` judges learning out of sample.")
+                f"{name} ({figure_text('roi', metrics['roi'])})"
+            )
+    summary = (
+        f"As traded: ROI {figure_text('roi', traded['roi'])}, Sharpe {figure_text('sharpe', traded['sharpe'])}, "
+        f"max drawdown {figure_text('roi', traded['max_drawdown'])}, {traded['trades']} trades, win rate "
+        f"{figure_text('roi', traded['win_rate'])}"
+    )
+    text = (
+        summary
+        + ". ROI above "
+        + (", ".join(beaten) or "no baseline")
+        + ("; not above " + ", ".join(not_beaten) if not_beaten else "")
+        + ". One window, in sample for any learning done on it: `train` judges learning out of sample."
+    )
     return {"passed": not not_beaten and traded["roi"] > 0, "text": text, "beaten": beaten, "not_beaten": not_beaten}

@@ -38,9 +38,11 @@ def closes_by_symbol(recording: Recording) -> dict[str, tuple[np.ndarray, np.nda
 def trade_markers(trades: list[TradeClosed], symbol: str) -> dict[str, list[list[float]]]:
     """The points drawn for a symbol's trades: [[time ms, price], ...] per kind."""
     mine = [t for t in trades if t.symbol == symbol]
-    return {"entries": [[t.entry_time, t.entry_price] for t in mine],
-            "winning_exits": [[t.exit_time, t.exit_price] for t in mine if t.pnl > 0],
-            "losing_exits": [[t.exit_time, t.exit_price] for t in mine if t.pnl <= 0]}
+    return {
+        "entries": [[t.entry_time, t.entry_price] for t in mine],
+        "winning_exits": [[t.exit_time, t.exit_price] for t in mine if t.pnl > 0],
+        "losing_exits": [[t.exit_time, t.exit_price] for t in mine if t.pnl <= 0],
+    }
 
 
 def trade_charts(recording: Recording, trades: list[TradeClosed], folder: Path) -> dict[str, dict]:
@@ -51,14 +53,19 @@ def trade_charts(recording: Recording, trades: list[TradeClosed], folder: Path) 
         markers = trade_markers(trades, symbol)
         figure, axes = plt.subplots(figsize=(10, 4.5))
         axes.plot(dates_of(times), closes, color="grey", linewidth=0.7, label=f"{symbol} close")
-        for kind, style in (("entries", dict(marker="^", color="tab:blue", label="entry")),
-                            ("winning_exits", dict(marker="v", color="tab:green", label="exit, won")),
-                            ("losing_exits", dict(marker="v", color="tab:red", label="exit, lost"))):
+        for kind, style in (
+            ("entries", {"marker": "^", "color": "tab:blue", "label": "entry"}),
+            ("winning_exits", {"marker": "v", "color": "tab:green", "label": "exit, won"}),
+            ("losing_exits", {"marker": "v", "color": "tab:red", "label": "exit, lost"}),
+        ):
             points = np.asarray(markers[kind], dtype=np.float64).reshape(-1, 2)
             axes.scatter(dates_of(points[:, 0]), points[:, 1], s=18, zorder=3, **style)
         won, lost = len(markers["winning_exits"]), len(markers["losing_exits"])
-        axes.set(title=f"{symbol}: {won + lost} closed trades ({won} won, {lost} lost)", xlabel="date (UTC)",
-                 ylabel="price (quote currency)")
+        axes.set(
+            title=f"{symbol}: {won + lost} closed trades ({won} won, {lost} lost)",
+            xlabel="date (UTC)",
+            ylabel="price (quote currency)",
+        )
         axes.legend(fontsize=8, loc="upper left")
         figure.autofmt_xdate()
         figure.tight_layout()

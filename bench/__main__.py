@@ -36,24 +36,80 @@ from bench import (
 from bench.machine import describe_machine
 from messages.errors import PeperError
 
-UNITS = {"msgs_per_s": "msg/s", "kill9_to_running_ms": "ms", "sigstop_to_running_ms": "ms", "messages": "messages",
-         "payload_bytes": "bytes", "bars": "bars", "bars_per_s": "bars/s", "peak_rss_mb": "MiB", "peak_rss_mb_long": "MiB",
-         "lmdb_bytes_per_message": "bytes", "lmdb_mib_per_million_bars": "MiB", "hit_rate": "fraction",
-         "directional_votes": "votes", "cpu_us_per_bar": "µs/bar", "lgbm_trainings": "windows", "lgbm_training_s": "s",
-         "trades": "trades", "win_rate": "fraction", "roi": "fraction", "max_drawdown": "fraction", "sharpe": "annualised",
-         "profit_factor": "ratio", "start_to_ready_ms": "ms", "probe_latency_ms": "ms", "kill9_to_ready_ms": "ms",
-         "sigstop_to_ready_ms": "ms", "health_check_interval_s": "s", "probe_timeout_s": "s",
-         "raw_ceiling_bars_per_s": "bars/s", "full_over_raw": "ratio", "cpu_s_per_1000_bars": "CPU s/1,000 bars",
-         "nautilus_bars_per_s": "bars/s", "nautilus_load_s": "s", "ratio": "ratio", "ratio_training": "ratio", "ms": "ms", "long_over_short": "ratio",
-         "llm_server_kill9_ms": "ms", "llm_server_sigstop_ms": "ms", "batches": "transactions",
-         "messages_per_batch": "messages", "bars_short": "bars", "bars_long": "bars", "warmup_s": "s",
-         "bar_period_s": "s", "bars_per_run": "bars", "decisions_measured": "decisions", "p50_us": "µs",
-         "p99_us": "µs", "p99_9_us": "µs", "symbols": "symbols", "elapsed_s": "s", "ours_bars_per_s": "bars/s",
-         "nautilus_orders_filled": "orders", "lgbm_pinned_version": "version", "mistral_cache_hits": "answers",
-         "mistral_llm_requests": "requests", "hop_p50_us": "µs", "hop_p99_us": "µs", "llm_hop_p50_us": "µs", "llm_hop_p99_us": "µs",
-         "final_weights": "fraction", "realtime_priority": "SCHED_FIFO priority"}
-SUFFIX_UNITS = (("_bars_per_s", "bars/s"), ("_trades", "trades"), ("_mb", "MiB"), ("_bars", "bars"), ("_ms", "ms"),
-                ("_us", "µs"), ("_s", "s"))
+UNITS = {
+    "msgs_per_s": "msg/s",
+    "kill9_to_running_ms": "ms",
+    "sigstop_to_running_ms": "ms",
+    "messages": "messages",
+    "payload_bytes": "bytes",
+    "bars": "bars",
+    "bars_per_s": "bars/s",
+    "peak_rss_mb": "MiB",
+    "peak_rss_mb_long": "MiB",
+    "lmdb_bytes_per_message": "bytes",
+    "lmdb_mib_per_million_bars": "MiB",
+    "hit_rate": "fraction",
+    "directional_votes": "votes",
+    "cpu_us_per_bar": "µs/bar",
+    "lgbm_trainings": "windows",
+    "lgbm_training_s": "s",
+    "trades": "trades",
+    "win_rate": "fraction",
+    "roi": "fraction",
+    "max_drawdown": "fraction",
+    "sharpe": "annualised",
+    "profit_factor": "ratio",
+    "start_to_ready_ms": "ms",
+    "probe_latency_ms": "ms",
+    "kill9_to_ready_ms": "ms",
+    "sigstop_to_ready_ms": "ms",
+    "health_check_interval_s": "s",
+    "probe_timeout_s": "s",
+    "raw_ceiling_bars_per_s": "bars/s",
+    "full_over_raw": "ratio",
+    "cpu_s_per_1000_bars": "CPU s/1,000 bars",
+    "nautilus_bars_per_s": "bars/s",
+    "nautilus_load_s": "s",
+    "ratio": "ratio",
+    "ratio_training": "ratio",
+    "ms": "ms",
+    "long_over_short": "ratio",
+    "llm_server_kill9_ms": "ms",
+    "llm_server_sigstop_ms": "ms",
+    "batches": "transactions",
+    "messages_per_batch": "messages",
+    "bars_short": "bars",
+    "bars_long": "bars",
+    "warmup_s": "s",
+    "bar_period_s": "s",
+    "bars_per_run": "bars",
+    "decisions_measured": "decisions",
+    "p50_us": "µs",
+    "p99_us": "µs",
+    "p99_9_us": "µs",
+    "symbols": "symbols",
+    "elapsed_s": "s",
+    "ours_bars_per_s": "bars/s",
+    "nautilus_orders_filled": "orders",
+    "lgbm_pinned_version": "version",
+    "mistral_cache_hits": "answers",
+    "mistral_llm_requests": "requests",
+    "hop_p50_us": "µs",
+    "hop_p99_us": "µs",
+    "llm_hop_p50_us": "µs",
+    "llm_hop_p99_us": "µs",
+    "final_weights": "fraction",
+    "realtime_priority": "SCHED_FIFO priority",
+}
+SUFFIX_UNITS = (
+    ("_bars_per_s", "bars/s"),
+    ("_trades", "trades"),
+    ("_mb", "MiB"),
+    ("_bars", "bars"),
+    ("_ms", "ms"),
+    ("_us", "µs"),
+    ("_s", "s"),
+)
 WIDE = 132  # columns for tables written to a file or pipe
 
 
@@ -66,7 +122,22 @@ def unit_of(key: str) -> str:
             return found
     name = key.rsplit(".", 1)[-1]
     return next((unit for suffix, unit in SUFFIX_UNITS if name.endswith(suffix)), "")
-ORDER = ("replay", "peer", "latency", "memory", "recovery", "recorder", "learning", "bus", "feed", "models", "trading", "llm")
+
+
+ORDER = (
+    "replay",
+    "peer",
+    "latency",
+    "memory",
+    "recovery",
+    "recorder",
+    "learning",
+    "bus",
+    "feed",
+    "models",
+    "trading",
+    "llm",
+)
 
 
 def run_one(name: str, args: argparse.Namespace, document: dict[str, object]) -> dict[str, object]:
@@ -77,35 +148,68 @@ def run_one(name: str, args: argparse.Namespace, document: dict[str, object]) ->
         case "memory":
             return replay.memory(document.get("replay") or replay.run(1, quick), quick)
         case "learning":
-            return learning.run(runs, quick, data=args.data, interval=args.interval, folds=args.folds,
-                                train_from=args.train_from, test_from=args.test_from, test_to=args.test_to)
+            return learning.run(
+                runs,
+                quick,
+                data=args.data,
+                interval=args.interval,
+                folds=args.folds,
+                train_from=args.train_from,
+                test_from=args.test_from,
+                test_to=args.test_to,
+            )
         case _:
             if name == "bus":
                 return bus.run(runs, quick, transport=args.transport, curve=args.curve)
-            return {"replay": replay.run, "latency": latency.run, "recovery": recovery.run, "recorder": recorder.run,
-                    "feed": feed.run, "models": models.run, "trading": trading.run,
-                    "llm": llm.run}[name](runs, quick)
+            return {
+                "replay": replay.run,
+                "latency": latency.run,
+                "recovery": recovery.run,
+                "recorder": recorder.run,
+                "feed": feed.run,
+                "models": models.run,
+                "trading": trading.run,
+                "llm": llm.run,
+            }[name](runs, quick)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__.split("\n\n")[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("name", choices=[*ORDER, "all"], help="which benchmark to run")
-    parser.add_argument("--runs", type=int, default=None, help="runs per figure; the median is reported (default 3, 1 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="smaller workloads, for a fast check (all: under 5 minutes)")
+    parser.add_argument(
+        "--runs", type=int, default=None, help="runs per figure; the median is reported (default 3, 1 with --quick)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller workloads, for a fast check (all: under 5 minutes)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results as one JSON document")
     on_bus = parser.add_argument_group("bus")
-    on_bus.add_argument("--transport", choices=["ipc", "tcp"], default="ipc", help="bus: every actor on the run "
-                        "directory's ipc sockets (default) or on the daemon's tcp ones at 127.0.0.1")
+    on_bus.add_argument(
+        "--transport",
+        choices=["ipc", "tcp"],
+        default="ipc",
+        help="bus: every actor on the run directory's ipc sockets (default) or on the daemon's tcp ones at 127.0.0.1",
+    )
     on_bus.add_argument("--curve", action="store_true", help="bus: every socket authenticates and encrypts (CURVE)")
     learn = parser.add_argument_group("learning")
-    learn.add_argument("--data", type=Path, help="folder of <SYMBOL>-<interval>.csv[.gz] klines "
-                       "(default ../shared/data/klines-2021-2022)")
-    learn.add_argument("--interval", choices=["1m", "3m", "5m", "15m", "30m", "1h"], help="bar interval (default: from the file names)")
+    learn.add_argument(
+        "--data",
+        type=Path,
+        help="folder of <SYMBOL>-<interval>.csv[.gz] klines (default ../shared/data/klines-2021-2022)",
+    )
+    learn.add_argument(
+        "--interval", choices=["1m", "3m", "5m", "15m", "30m", "1h"], help="bar interval (default: from the file names)"
+    )
     learn.add_argument("--folds", type=int, metavar="K", help="walk-forward folds (default 4; 2 with --quick)")
-    for flag, meaning in (("train-from", "first bar used (default: the data's first)"),
-                          ("test-from", "first test window's start (default: a quarter into the data)"),
-                          ("test-to", "last test window's end (default: the data's end)")):
+    for flag, meaning in (
+        ("train-from", "first bar used (default: the data's first)"),
+        ("test-from", "first test window's start (default: a quarter into the data)"),
+        ("test-to", "last test window's end (default: the data's end)"),
+    ):
         learn.add_argument(f"--{flag}", metavar="T", help=f"{meaning}; ISO date/datetime, UTC")
     return parser
 
@@ -172,27 +276,48 @@ def print_learning(section: dict[str, object]) -> None:
     console = _console()
     console.print(section["verdict"], markup=False, soft_wrap=True)
     columns = ("strategy", "ROI", "Sharpe", "max drawdown", "win rate", "trades", "turnover", "exposure")
-    for title, strategies in [(f"aggregate over the {len(section['folds'])} test windows ({section['interval']} bars)",
-                               section["aggregate"])] + [
-            (f"fold {i}: test {f['test_window']['start'][:10]} .. {f['test_window']['end'][:10]}, chosen "
-             f"{', '.join(f'{k}={v}' for k, v in f['chosen'].items()) or 'as configured'}",
-             {k: v for k, v in f.items() if isinstance(v, dict) and "roi" in v})
-            for i, f in enumerate(section["folds"], start=1)]:
+    for title, strategies in [
+        (f"aggregate over the {len(section['folds'])} test windows ({section['interval']} bars)", section["aggregate"])
+    ] + [
+        (
+            (
+                f"fold {i}: test {f['test_window']['start'][:10]} .. {f['test_window']['end'][:10]}, chosen "
+                f"{', '.join(f'{k}={v}' for k, v in f['chosen'].items()) or 'as configured'}"
+            ),
+            {k: v for k, v in f.items() if isinstance(v, dict) and "roi" in v},
+        )
+        for i, f in enumerate(section["folds"], start=1)
+    ]:
         table = Table(title=f"bench learning, {title}", title_justify="left")
         for column in columns:
             table.add_column(column, justify="left" if column == "strategy" else "right")
         for strategy, m in strategies.items():
-            table.add_row(strategy, _percent(m["roi"]), "-" if m["sharpe"] is None else f"{m['sharpe']:.2f}",
-                          _percent(m["max_drawdown"]), _percent(m["win_rate"]), str(m["trades"]),
-                          f"{m['turnover']:.1f}x", _percent(m["exposure"]))
+            table.add_row(
+                strategy,
+                _percent(m["roi"]),
+                "-" if m["sharpe"] is None else f"{m['sharpe']:.2f}",
+                _percent(m["max_drawdown"]),
+                _percent(m["win_rate"]),
+                str(m["trades"]),
+                f"{m['turnover']:.1f}x",
+                _percent(m["exposure"]),
+            )
         console.print(table)
     tried = section["configurations_tried"]
-    console.print(("1 configuration, as configured" if tried == 1 else
-                   f"{tried} configurations tried, chosen on validation {section['metric']}") + "; "
-                  f"deflated Sharpe ratio {_percent(section['deflated_sharpe'])} for {section['trials']} trial(s); "
-                  "reality check (SPA p-value on validation): "
-                  + ", ".join(f"fold {i} {'-' if f['reality_check'] is None else format(f['reality_check'], '.3f')}"
-                              for i, f in enumerate(section["folds"], start=1)))
+    console.print(
+        (
+            "1 configuration, as configured"
+            if tried == 1
+            else f"{tried} configurations tried, chosen on validation {section['metric']}"
+        )
+        + "; "
+        f"deflated Sharpe ratio {_percent(section['deflated_sharpe'])} for {section['trials']} trial(s); "
+        "reality check (SPA p-value on validation): "
+        + ", ".join(
+            f"fold {i} {'-' if f['reality_check'] is None else format(f['reality_check'], '.3f')}"
+            for i, f in enumerate(section["folds"], start=1)
+        )
+    )
     for note in section.get("notes", []):
         console.print(f"note: {note}", markup=False, soft_wrap=True)
 

@@ -37,21 +37,30 @@ def on_the_bus(workdir: Path, actors: dict, transport: str, curve: bool) -> Pepe
     return configured(actors=actors, bus=bus)
 
 
-def measure_throughput(workdir: Path, count: int, payload_bytes: int, transport: str = "ipc", curve: bool = False) -> float:
-    pulse = {"restart": "transient", "after": ["sink"],
-             "args": ["--count", str(count), "--payload-bytes", str(payload_bytes), "--ackers", "sink"]}
+def measure_throughput(
+    workdir: Path, count: int, payload_bytes: int, transport: str = "ipc", curve: bool = False
+) -> float:
+    pulse = {
+        "restart": "transient",
+        "after": ["sink"],
+        "args": ["--count", str(count), "--payload-bytes", str(payload_bytes), "--ackers", "sink"],
+    }
     with running_daemon(workdir, on_the_bus(workdir, topology("sink", pulse=pulse), transport, curve)) as daemon:
         match = wait_for(lambda: _DELIVERED.search(daemon.log()), 300, "pulse delivered everything")
     return int(match.group(1)) / float(match.group(2))
 
 
 def measure_restart_ms(workdir: Path, signum: int, transport: str = "ipc", curve: bool = False) -> float:
-    config = on_the_bus(workdir, topology("sink", pulse={"after": ["sink"], "args": ["--rate", "100"]}), transport, curve)
+    config = on_the_bus(
+        workdir, topology("sink", pulse={"after": ["sink"], "args": ["--rate", "100"]}), transport, curve
+    )
     with running_daemon(workdir, config, fast=False) as daemon:  # the shipped heartbeat and backoff settings
         old_pid = daemon.actor("sink").pid
         started = time.monotonic()
         os.kill(old_pid, signum)
-        wait_for(lambda: (a := daemon.actor("sink")).state == "running" and a.pid not in (None, old_pid), 60, "sink back")
+        wait_for(
+            lambda: (a := daemon.actor("sink")).state == "running" and a.pid not in (None, old_pid), 60, "sink back"
+        )
         return (time.monotonic() - started) * 1000
 
 
@@ -66,7 +75,12 @@ def run(runs: int, quick: bool, transport: str = "ipc", curve: bool = False) -> 
             results["kill9_to_running_ms"].append(measure_restart_ms(Path(workdir), signal.SIGKILL, transport, curve))
         with tempfile.TemporaryDirectory() as workdir:
             results["sigstop_to_running_ms"].append(measure_restart_ms(Path(workdir), signal.SIGSTOP, transport, curve))
-    section: dict[str, object] = {"transport": transport, "curve": curve, "messages": count, "payload_bytes": payload_bytes}
+    section: dict[str, object] = {
+        "transport": transport,
+        "curve": curve,
+        "messages": count,
+        "payload_bytes": payload_bytes,
+    }
     for key, values in results.items():
         section[key] = round(statistics.median(values), 1)
         section[f"{key}_runs"] = [round(value, 1) for value in values]

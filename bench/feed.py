@@ -25,8 +25,15 @@ def measure(workdir: Path, start: str, end: str) -> dict[str, object]:
     bars, seconds = feed.bars, feed.replay_s
     with Store(db, readonly=True) as store:
         size, messages = store.size_bytes(), StreamReader(store).count()
-    return {"bars": bars, "bars_per_s": bars / seconds, "peak_rss_mb": watcher.peak_rss_mb, "messages": messages,
-            "lmdb_bytes": size, "lmdb_bytes_per_message": size / messages, "lmdb_mib_per_million_bars": size / 2**20 / bars * 1e6}
+    return {
+        "bars": bars,
+        "bars_per_s": bars / seconds,
+        "peak_rss_mb": watcher.peak_rss_mb,
+        "messages": messages,
+        "lmdb_bytes": size,
+        "lmdb_bytes_per_message": size / messages,
+        "lmdb_mib_per_million_bars": size / 2**20 / bars * 1e6,
+    }
 
 
 def run(runs: int, quick: bool) -> dict[str, object]:

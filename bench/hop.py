@@ -73,7 +73,8 @@ def round_trip_us(via_broker: bool, relays: int, frames: int) -> list[float]:
     with tempfile.TemporaryDirectory(prefix="peper-hop-") as folder:
         base = f"ipc://{folder}/"
         helpers = ([spawn.Process(target=_broker, args=(base,), daemon=True)] if via_broker else []) + [
-            spawn.Process(target=_relay, args=(base, via_broker, hop), daemon=True) for hop in range(relays)]
+            spawn.Process(target=_relay, args=(base, via_broker, hop), daemon=True) for hop in range(relays)
+        ]
         context = zmq.Context()
         publisher, subscriber = context.socket(zmq.PUB), context.socket(zmq.SUB)
         publisher.setsockopt(zmq.LINGER, 0)

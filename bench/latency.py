@@ -43,18 +43,34 @@ BAR_PERIOD_S = 0.05
 
 def topology(db: Path, double: BinanceDouble, model: Path | None) -> PeperConfig:
     models = ["trading_ai", "lava_ai", "lgbm_ai"] + (["mistral_ai"] if model else [])
-    actors = {name: {} for name in ("recorder", "rl_learner", "trader", *models, *(["llm_supervisor"] if model else []))}
-    llm = {"mistral": {"model_path": str(model), "port": free_port()},
-           "mistral_ai": {"every": "15m", "history": "10m"}} if model else {}
+    actors = {
+        name: {} for name in ("recorder", "rl_learner", "trader", *models, *(["llm_supervisor"] if model else []))
+    }
+    llm = (
+        {"mistral": {"model_path": str(model), "port": free_port()}, "mistral_ai": {"every": "15m", "history": "10m"}}
+        if model
+        else {}
+    )
     # every 1m bar is a decision bar: each closing frame goes the whole way to a decision
-    return configured(test={"symbols": SYMBOLS}, database={"path": str(db)},
-                      feed={"mode": "live", "ws_url": double.ws_url, "rest_url": double.rest_url, "tick_deadline_s": 10.0,
-                            "interval": "1m", "decision_interval": "1m"},
-                      trader={"vote_deadline_ms": 2000},
-                      learning={"initial_weights": {m: SEED_WEIGHTS[m] for m in models}, "update_every": "1m"},
-                      trading_ai={"lookbacks": ["3m", "5m", "10m"]}, lava_ai={"window": "5m"},
-                      lgbm_ai={"horizon": "5m", "min_train": "1d"},
-                      actors={**actors, "market_feed": {}}, **llm)
+    return configured(
+        test={"symbols": SYMBOLS},
+        database={"path": str(db)},
+        feed={
+            "mode": "live",
+            "ws_url": double.ws_url,
+            "rest_url": double.rest_url,
+            "tick_deadline_s": 10.0,
+            "interval": "1m",
+            "decision_interval": "1m",
+        },
+        trader={"vote_deadline_ms": 2000},
+        learning={"initial_weights": {m: SEED_WEIGHTS[m] for m in models}, "update_every": "1m"},
+        trading_ai={"lookbacks": ["3m", "5m", "10m"]},
+        lava_ai={"window": "5m"},
+        lgbm_ai={"horizon": "5m", "min_train": "1d"},
+        actors={**actors, "market_feed": {}},
+        **llm,
+    )
 
 
 def measure(workdir: Path, bars: int, with_llm: bool) -> tuple[list[float], dict[str, list[float]]]:
@@ -104,14 +120,21 @@ def _decisions(db: Path) -> list[DecisionBatch]:
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
     values = np.array(samples)
-    return {"p50_us": round(float(np.percentile(values, 50)), 1), "p99_us": round(float(np.percentile(values, 99)), 1),
-            "p99_9_us": round(float(np.percentile(values, 99.9)), 1)}
+    return {
+        "p50_us": round(float(np.percentile(values, 50)), 1),
+        "p99_us": round(float(np.percentile(values, 99)), 1),
+        "p99_9_us": round(float(np.percentile(values, 99.9)), 1),
+    }
 
 
 def run(runs: int, quick: bool, bars: int | None = None) -> dict[str, object]:
     bars = bars or (100 if quick else 600)
-    section: dict[str, object] = {"bars_per_run": bars, "symbols": len(SYMBOLS), "bar_period_s": BAR_PERIOD_S,
-                                  "realtime_priority": SupervisorConfig().realtime_priority}
+    section: dict[str, object] = {
+        "bars_per_run": bars,
+        "symbols": len(SYMBOLS),
+        "bar_period_s": BAR_PERIOD_S,
+        "realtime_priority": SupervisorConfig().realtime_priority,
+    }
     for prefix, with_llm in (("", False), ("llm_", True)):
         per_run = []
         samples = 0
@@ -128,7 +151,11 @@ def run(runs: int, quick: bool, bars: int | None = None) -> dict[str, object]:
             section[prefix + key] = round(statistics.median(values), 1)
             section[f"{prefix}{key}_runs"] = values
         section[prefix + "decisions_measured"] = samples
-        section[prefix + "hop_p50_us"] = {hop: _percentiles(values)["p50_us"] for hop, values in breakdown.items() if values}
-        section[prefix + "hop_p99_us"] = {hop: _percentiles(values)["p99_us"] for hop, values in breakdown.items() if values}
+        section[prefix + "hop_p50_us"] = {
+            hop: _percentiles(values)["p50_us"] for hop, values in breakdown.items() if values
+        }
+        section[prefix + "hop_p99_us"] = {
+            hop: _percentiles(values)["p99_us"] for hop, values in breakdown.items() if values
+        }
     section.update(transport_floor(bars))
     return section

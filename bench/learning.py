@@ -69,14 +69,26 @@ def quiet_actors() -> Iterator[None]:
             os.environ[LOG_LEVEL_ENV] = previous
 
 
-def run(runs: int, quick: bool, *, data: Path | None = None, interval: str | None = None, folds: int | None = None,
-        train_from: str | None = None, test_from: str | None = None, test_to: str | None = None) -> dict[str, object]:
+def run(
+    runs: int,
+    quick: bool,
+    *,
+    data: Path | None = None,
+    interval: str | None = None,
+    folds: int | None = None,
+    train_from: str | None = None,
+    test_from: str | None = None,
+    test_to: str | None = None,
+) -> dict[str, object]:
     """One training run (learning is deterministic: `runs` does not repeat it)."""
     data = data or KLINES_2021_2022
     interval = interval or detect_interval(data)
     folds = folds or (2 if quick else 4)
-    base = load_config(REPO_ROOT_CONFIG, environ={}, overrides={
-        "feed.source": str(data), "feed.interval": interval, "training.folds": folds})
+    base = load_config(
+        REPO_ROOT_CONFIG,
+        environ={},
+        overrides={"feed.source": str(data), "feed.interval": interval, "training.folds": folds},
+    )
     start, end = data_span(base, {})
     if quick:
         end = min(end, start + QUICK_DAYS * DAY_MS)
@@ -105,14 +117,27 @@ def section_of(document: dict, data: Path, interval: str) -> dict[str, object]:
         return {name: {field: metrics[field] for field in FIELDS} for name, metrics in strategies.items()}
 
     return {
-        "data": str(data), "interval": interval, "decision_interval": document["decision_interval"],
-        "span": document["span"], "metric": document["metric"],
-        "verdict": document["verdict"]["text"], "learning_helped": document["verdict"]["learning_helped"],
+        "data": str(data),
+        "interval": interval,
+        "decision_interval": document["decision_interval"],
+        "span": document["span"],
+        "metric": document["metric"],
+        "verdict": document["verdict"]["text"],
+        "learning_helped": document["verdict"]["learning_helped"],
         "missed": document["verdict"]["missed"],
         "aggregate": figures(document["aggregate"]),
-        "folds": [{"validate_window": fold["validate"], "test_window": fold["test"], "chosen": fold["chosen_changes"],
-                   "reality_check": fold["reality_check"], **figures(fold["strategies"])} for fold in document["folds"]],
-        "deflated_sharpe": document["deflated_sharpe"], "trials": document["trials"],
+        "folds": [
+            {
+                "validate_window": fold["validate"],
+                "test_window": fold["test"],
+                "chosen": fold["chosen_changes"],
+                "reality_check": fold["reality_check"],
+                **figures(fold["strategies"]),
+            }
+            for fold in document["folds"]
+        ],
+        "deflated_sharpe": document["deflated_sharpe"],
+        "trials": document["trials"],
         "sharpe_difference_95": document["intervals"],
         "configurations_tried": document["configurations_tried"],
         "tried": document["tried"],

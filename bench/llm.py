@@ -26,10 +26,19 @@ def measure(workdir: Path, fault: int) -> dict[str, float]:
     model = write_tiny_model(workdir / "tiny.gguf")
     port = free_port()
     db = workdir / "llm.lmdb"
-    config = configured(database={"path": str(db)}, actors=topology("recorder", "llm_supervisor"),
-                        mistral={"model_path": str(model), "port": port, "health_check_interval_s": 1.0,
-                                 "probe_timeout_s": 2.0, "backoff_initial_s": 0.1})
+    config = configured(
+        database={"path": str(db)},
+        actors=topology("recorder", "llm_supervisor"),
+        mistral={
+            "model_path": str(model),
+            "port": port,
+            "health_check_interval_s": 1.0,
+            "probe_timeout_s": 2.0,
+            "backoff_initial_s": 0.1,
+        },
+    )
     with running_daemon(workdir, config) as daemon:
+
         def counters():
             return daemon.actor("llm_supervisor").counters
 
@@ -40,18 +49,25 @@ def measure(workdir: Path, fault: int) -> dict[str, float]:
         wait_for(lambda: _ready_after_restart(db), 60, "ready again")
         recovered = (time.monotonic() - started) * 1000
     latencies = [s.latency_p50_ms for s in recorded_messages(db, "llm.status") if s.latency_p50_ms is not None]
-    return {"start_to_ready_ms": start_to_ready, "probe_latency_ms": latencies[-1] if latencies else None,
-            "recovered_ms": recovered}
+    return {
+        "start_to_ready_ms": start_to_ready,
+        "probe_latency_ms": latencies[-1] if latencies else None,
+        "recovered_ms": recovered,
+    }
 
 
 def _ready_after_restart(db: Path) -> bool:
     states = [s.state for s in recorded_messages(db, "llm.status")]
-    return "down" in states and "ready" in states[states.index("down"):]
+    return "down" in states and "ready" in states[states.index("down") :]
 
 
 def run(runs: int, quick: bool) -> dict[str, object]:
-    results: dict[str, list[float]] = {"start_to_ready_ms": [], "probe_latency_ms": [], "kill9_to_ready_ms": [],
-                                       "sigstop_to_ready_ms": []}
+    results: dict[str, list[float]] = {
+        "start_to_ready_ms": [],
+        "probe_latency_ms": [],
+        "kill9_to_ready_ms": [],
+        "sigstop_to_ready_ms": [],
+    }
     for _ in range(runs):
         for fault, key in ((signal.SIGKILL, "kill9_to_ready_ms"), (signal.SIGSTOP, "sigstop_to_ready_ms")):
             with tempfile.TemporaryDirectory() as workdir:

@@ -30,7 +30,9 @@ DECISION, HORIZON = "4h", "1d"
 def hit_rates(db: Path, table, horizon_ms: int) -> dict[str, dict[str, float]]:
     bars = TickChunker(table, INTERVAL_MS[DECISION]).decision
     closes = {}
-    for symbol_index, time, close in zip(bars.symbol_index.tolist(), bars.open_time.tolist(), bars.values["close"].tolist()):
+    for symbol_index, time, close in zip(
+        bars.symbol_index.tolist(), bars.open_time.tolist(), bars.values["close"].tolist()
+    ):
         closes[(table.symbols[symbol_index], time)] = close
     step = horizon_ms
     result = {}
@@ -52,9 +54,15 @@ def hit_rates(db: Path, table, horizon_ms: int) -> dict[str, dict[str, float]]:
 
 def measure(workdir: Path, start: str, end: str) -> dict[str, object]:
     db = workdir / "models.lmdb"
-    config = replay_config(db, start, end, {"recorder": {}, **{model: {} for model in MODELS}},
-                           feed={"decision_interval": DECISION}, learning={"update_every": DECISION},
-                           lgbm_ai={"horizon": HORIZON, "min_train": "10d"})
+    config = replay_config(
+        db,
+        start,
+        end,
+        {"recorder": {}, **{model: {} for model in MODELS}},
+        feed={"decision_interval": DECISION},
+        learning={"update_every": DECISION},
+        lgbm_ai={"horizon": HORIZON, "min_train": "10d"},
+    )
     with running_daemon(workdir, config) as daemon:
         feed, watcher = measured(daemon, 1800)
         bars = feed.bars
@@ -72,11 +80,15 @@ def run(runs: int, quick: bool) -> dict[str, object]:
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as workdir:
             results.append(measure(Path(workdir), start, end))
-    section: dict[str, object] = {"window": f"{start} .. {end} (exclusive), {len(SYMBOLS)} symbols, 1m",
-                                  "bars": results[-1]["bars"]}
+    section: dict[str, object] = {
+        "window": f"{start} .. {end} (exclusive), {len(SYMBOLS)} symbols, 1m",
+        "bars": results[-1]["bars"],
+    }
     for model in MODELS:
         costs = [r["models"][model]["cpu_us_per_bar"] for r in results]
-        section[f"{model}.hit_rate"] = results[-1]["models"][model]["hit_rate"] and round(results[-1]["models"][model]["hit_rate"], 4)
+        section[f"{model}.hit_rate"] = results[-1]["models"][model]["hit_rate"] and round(
+            results[-1]["models"][model]["hit_rate"], 4
+        )
         section[f"{model}.directional_votes"] = results[-1]["models"][model]["directional_votes"]
         section[f"{model}.cpu_us_per_bar"] = round(statistics.median(costs), 1)
         section[f"{model}.cpu_us_per_bar_runs"] = [round(c, 1) for c in costs]

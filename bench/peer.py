@@ -37,28 +37,51 @@ FREQTRADE_RUNNER = Path(__file__).with_name("peers") / "freqtrade_run.py"
 
 
 def run_nautilus(start: str, end: str) -> dict[str, object]:
-    return _json_of([sys.executable, "-m", "bench.peers.nautilus_run", "--start", start, "--end", end], "nautilus_trader")
+    return _json_of(
+        [sys.executable, "-m", "bench.peers.nautilus_run", "--start", start, "--end", end], "nautilus_trader"
+    )
 
 
 def run_freqtrade(python: Path, start: str, end: str, workdir: Path) -> dict[str, object]:
-    found = _json_of([str(python), str(FREQTRADE_RUNNER), "--data", str(KLINES), "--symbols", *SYMBOLS,
-                      "--start-ms", str(parse_time(start)), "--end-ms", str(parse_time(end)), "--workdir", str(workdir)],
-                     "freqtrade")
+    found = _json_of(
+        [
+            str(python),
+            str(FREQTRADE_RUNNER),
+            "--data",
+            str(KLINES),
+            "--symbols",
+            *SYMBOLS,
+            "--start-ms",
+            str(parse_time(start)),
+            "--end-ms",
+            str(parse_time(end)),
+            "--workdir",
+            str(workdir),
+        ],
+        "freqtrade",
+    )
     if found["network_refused"]:
         raise BenchError(f"freqtrade tried the network ({', '.join(found['network_refused'])}): not an offline run")
     return found
 
 
-def run_ours(workdir: Path, start: str, end: str, model: Path, pinned: int, source_db: Path | None) -> dict[str, object]:
+def run_ours(
+    workdir: Path, start: str, end: str, model: Path, pinned: int, source_db: Path | None
+) -> dict[str, object]:
     db = workdir / "ours.lmdb"
     result = replay_once(workdir, db, start, end, model=model, pinned=pinned, seed_from=source_db)
     trades = len(recorded_messages(db, topics.TRADE_CLOSED))
-    return {"bars": result["bars"], "seconds": result["seconds"], "trades": trades,
-            "peak_rss_mb": sum(result["peak_rss_mb"].values()), "largest_process_mb": max(result["peak_rss_mb"].values())}
+    return {
+        "bars": result["bars"],
+        "seconds": result["seconds"],
+        "trades": trades,
+        "peak_rss_mb": sum(result["peak_rss_mb"].values()),
+        "largest_process_mb": max(result["peak_rss_mb"].values()),
+    }
 
 
 def _json_of(command: list[str], peer: str) -> dict[str, object]:
-    result = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=3600, check=False)
     if result.returncode != 0:
         raise BenchError(f"the {peer} peer failed (exit {result.returncode}): {result.stderr.strip()[-800:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -84,8 +107,11 @@ def run(runs: int, quick: bool, window: tuple[str, str] | None = None, status=la
             rows["ours"].append(run_ours(scratch / f"ours-{index}", start, end, model, pinned, warm_db))
         status("Peper's topology with lgbm_ai training walk-forward inside the timed run")
         rows["ours_training"].append(run_ours(scratch / "ours-training", start, end, model, 0, None))
-    section: dict[str, object] = {"window": f"{start} .. {end} (exclusive), 5 symbols, 1m", "bars": rows["ours"][-1]["bars"],
-                                  "strategy": "peers: long-only EMA 10/20 cross, 0.1 % fee; ours: the full topology"}
+    section: dict[str, object] = {
+        "window": f"{start} .. {end} (exclusive), 5 symbols, 1m",
+        "bars": rows["ours"][-1]["bars"],
+        "strategy": "peers: long-only EMA 10/20 cross, 0.1 % fee; ours: the full topology",
+    }
     for name, results in rows.items():
         rates = [_rate(r) for r in results]
         section[f"{name}_bars_per_s"] = statistics.median(rates)

@@ -34,12 +34,23 @@ def measure(workdir: Path, victims: tuple[str, ...]) -> dict[str, float]:
     with running_daemon(workdir, config, fast=False) as daemon:  # the shipped heartbeat and backoff settings
         for name in victims:
             before = daemon.actor(name)
-            wait_for(lambda: daemon.actor(name).msgs_out > before.msgs_out, 30, f"{name} publishing before the kill")
+            wait_for(
+                lambda name=name, before=before: daemon.actor(name).msgs_out > before.msgs_out,
+                30,
+                f"{name} publishing before the kill",
+            )
             started = time.monotonic()
             os.kill(before.pid, signal.SIGKILL)
-            wait_for(lambda: (a := daemon.actor(name)).pid not in (None, before.pid) and a.state == "running", 60,
-                     f"{name} running again")
-            wait_for(lambda: daemon.actor(name).msgs_out > 0, 60, f"{name} publishing again", interval_s=0.005)
+            wait_for(
+                lambda name=name, before=before: (
+                    (a := daemon.actor(name)).pid not in (None, before.pid) and a.state == "running"
+                ),
+                60,
+                f"{name} running again",
+            )
+            wait_for(
+                lambda name=name: daemon.actor(name).msgs_out > 0, 60, f"{name} publishing again", interval_s=0.005
+            )
             measured[name] = (time.monotonic() - started) * 1000
     return measured
 
@@ -55,7 +66,8 @@ def run(runs: int, quick: bool, victims: tuple[str, ...] | None = None) -> dict[
     return {
         "ms": {name: round(statistics.median(values), 1) for name, values in results.items()},
         "ms_runs": {name: [round(v, 1) for v in values] for name, values in results.items()},
-        "llm_server_kill9_ms": server["kill9_to_ready_ms"], "llm_server_kill9_ms_runs": server["kill9_to_ready_ms_runs"],
+        "llm_server_kill9_ms": server["kill9_to_ready_ms"],
+        "llm_server_kill9_ms_runs": server["kill9_to_ready_ms_runs"],
         "llm_server_sigstop_ms": server["sigstop_to_ready_ms"],
         "llm_server_sigstop_ms_runs": server["sigstop_to_ready_ms_runs"],
     }

@@ -41,27 +41,59 @@ ACTORS = ["recorder", "rl_learner", "trader", *MODELS]
 ASK_EVERY = "1d"
 
 
-def full_topology(db: Path, start: str, end: str, *, model: Path, port: int, pinned: int, interval: str = "1m",
-                  with_server: bool = False) -> PeperConfig:
+def full_topology(
+    db: Path,
+    start: str,
+    end: str,
+    *,
+    model: Path,
+    port: int,
+    pinned: int,
+    interval: str = "1m",
+    with_server: bool = False,
+) -> PeperConfig:
     actors = {name: {} for name in ACTORS + (["llm_supervisor"] if with_server else [])}
-    return replay_config(db, start, end, actors, interval=interval, lgbm_ai={"pinned_version": pinned},
-                         mistral={"model_path": str(model), "port": port},
-                         mistral_ai={"every": ASK_EVERY, "max_tokens": 192})
+    return replay_config(
+        db,
+        start,
+        end,
+        actors,
+        interval=interval,
+        lgbm_ai={"pinned_version": pinned},
+        mistral={"model_path": str(model), "port": port},
+        mistral_ai={"every": ASK_EVERY, "max_tokens": 192},
+    )
 
 
-def replay_once(workdir: Path, db: Path, start: str, end: str, *, model: Path, pinned: int, interval: str = "1m",
-                with_server: bool = False, seed_from: Path | None = None) -> dict[str, object]:
+def replay_once(
+    workdir: Path,
+    db: Path,
+    start: str,
+    end: str,
+    *,
+    model: Path,
+    pinned: int,
+    interval: str = "1m",
+    with_server: bool = False,
+    seed_from: Path | None = None,
+) -> dict[str, object]:
     """One measured replay; `seed_from`: a store whose lgbm models and LLM answers are copied in first."""
     if seed_from is not None:
         _copy_models_and_cache(seed_from, db)
-    config = full_topology(db, start, end, model=model, port=free_port(), pinned=pinned, interval=interval,
-                           with_server=with_server)
+    config = full_topology(
+        db, start, end, model=model, port=free_port(), pinned=pinned, interval=interval, with_server=with_server
+    )
     workdir.mkdir(parents=True, exist_ok=True)
     with running_daemon(workdir, config) as daemon:
         feed, watcher = measured(daemon, 3600)
         mistral = daemon.actor("mistral_ai").counters
-    return {"bars": feed.bars, "seconds": feed.replay_s, "cpu_s": watcher.cpu_s, "peak_rss_mb": watcher.peak_rss_mb,
-            "mistral": mistral}
+    return {
+        "bars": feed.bars,
+        "seconds": feed.replay_s,
+        "cpu_s": watcher.cpu_s,
+        "peak_rss_mb": watcher.peak_rss_mb,
+        "mistral": mistral,
+    }
 
 
 def prepared_models(scratch: Path, start: str, end: str) -> tuple[Path, Path, int]:
@@ -94,17 +126,25 @@ def raw_ceiling(workdir: Path, traffic: dict[str, tuple[int, float]], bars: int)
     total = sum(count for count, _ in traffic.values())
     start_at = time.time() + 2.0 + 0.4 * len(traffic)  # after every process is up
     workdir.mkdir(parents=True, exist_ok=True)
-    pulses = {f"pulse_{index}": {"module": "actors.pulse", "restart": "transient", "after": ["sink"],
-                                 "args": ["--count", str(count), "--payload-bytes", str(int(size)), "--start-at", str(start_at)]}
-              for index, (src, (count, size)) in enumerate(sorted(traffic.items()))}
+    pulses = {
+        f"pulse_{index}": {
+            "module": "actors.pulse",
+            "restart": "transient",
+            "after": ["sink"],
+            "args": ["--count", str(count), "--payload-bytes", str(int(size)), "--start-at", str(start_at)],
+        }
+        for index, (src, (count, size)) in enumerate(sorted(traffic.items()))
+    }
     config = configured(actors=topology(sink={"args": ["--ack-every", "1000000000"]}, **pulses))
 
     def complete() -> bool:
         sink = daemon.actor("sink")
         lost = sink.seq_gaps or (sink.counters.ends == len(traffic) and sink.counters.pulses < total)
         if lost:
-            raise BenchError(f"the raw run lost messages: the sink has {sink.counters.pulses} of {total}, "
-                             f"{sink.seq_gaps} sequence gaps; a benchmark that loses messages measures nothing")
+            raise BenchError(
+                f"the raw run lost messages: the sink has {sink.counters.pulses} of {total}, "
+                f"{sink.seq_gaps} sequence gaps; a benchmark that loses messages measures nothing"
+            )
         return sink.counters.pulses >= total
 
     with running_daemon(workdir, config) as daemon:
@@ -128,8 +168,9 @@ def run(runs: int, quick: bool, window: tuple[str, str] | None = None) -> dict[s
         traffic = None
         for index in range(runs):
             run_db = scratch / f"run-{index}.lmdb"
-            results.append(replay_once(scratch / f"run-{index}", run_db, start, end, model=model, pinned=pinned,
-                                       seed_from=db))
+            results.append(
+                replay_once(scratch / f"run-{index}", run_db, start, end, model=model, pinned=pinned, seed_from=db)
+            )
             traffic = traffic or published(run_db)
             raws.append(raw_ceiling(scratch / f"raw-{index}", traffic, results[-1]["bars"]))
     bars = results[-1]["bars"]
@@ -140,14 +181,18 @@ def run(runs: int, quick: bool, window: tuple[str, str] | None = None) -> dict[s
     return {
         "window": f"{start} .. {end} (exclusive), 5 symbols, 1m",
         "bars": bars,
-        "bars_per_s": _median(rates), "bars_per_s_runs": [round(r, 1) for r in rates],
+        "bars_per_s": _median(rates),
+        "bars_per_s_runs": [round(r, 1) for r in rates],
         "msgs_per_s": _median([messages / r["seconds"] for r in results]),
         "msgs_per_s_runs": [round(messages / r["seconds"], 1) for r in results],
         "messages": messages,
-        "raw_ceiling_bars_per_s": _median(raw_rates), "raw_ceiling_bars_per_s_runs": [round(r, 1) for r in raw_rates],
+        "raw_ceiling_bars_per_s": _median(raw_rates),
+        "raw_ceiling_bars_per_s_runs": [round(r, 1) for r in raw_rates],
         "full_over_raw": round(statistics.median(rates) / statistics.median(raw_rates), 3),
-        "cpu_s_per_1000_bars": {name: round(statistics.median(r["cpu_s"].get(name, 0.0) for r in results) / bars * 1000, 4)
-                                for name in actors},
+        "cpu_s_per_1000_bars": {
+            name: round(statistics.median(r["cpu_s"].get(name, 0.0) for r in results) / bars * 1000, 4)
+            for name in actors
+        },
         "lgbm_pinned_version": pinned,
         "mistral_cache_hits": results[-1]["mistral"].cache_hits,
         "mistral_llm_requests": results[-1]["mistral"].llm_requests,
@@ -171,9 +216,13 @@ def memory(replay_section: dict[str, object], quick: bool, window: tuple[str, st
         long = replay_once(scratch / "long", scratch / "long.lmdb", start, end, model=model, pinned=0, interval="5m")
     short = replay_section["peak_rss_mb"]
     return {
-        "window_short": replay_section["window"], "bars_short": replay_section["bars"],
-        "window_long": f"{start} .. {end} (exclusive), 5 symbols, 5m", "bars_long": long["bars"],
+        "window_short": replay_section["window"],
+        "bars_short": replay_section["bars"],
+        "window_long": f"{start} .. {end} (exclusive), 5 symbols, 5m",
+        "bars_long": long["bars"],
         "peak_rss_mb": short,
         "peak_rss_mb_long": {name: round(value, 1) for name, value in sorted(long["peak_rss_mb"].items())},
-        "long_over_short": {name: round(long["peak_rss_mb"].get(name, 0.0) / short[name], 2) for name in short if short[name]},
+        "long_over_short": {
+            name: round(long["peak_rss_mb"].get(name, 0.0) / short[name], 2) for name in short if short[name]
+        },
     }

@@ -20,35 +20,73 @@ from supervisor.harness import DaemonHandle, wait_for
 
 # The benchmarks replay days of 1m bars: they decide every hour, every model's periods in hours, so each
 # model works through the replay (the shipped config decides daily, which would leave them idle here).
-HOURLY = {"feed": {"decision_interval": "1h"}, "learning": {"update_every": "1h"},
-          "trading_ai": {"lookbacks": ["4h", "8h", "16h", "1d", "2d"]}, "strength_ai": {"lookbacks": ["4h", "12h"]},
-          "lava_ai": {"window": "12h"}, "lgbm_ai": {"horizon": "4h", "lookback": "2d", "min_train": "2d", "retrain_every": "1d"},
-          "mistral_ai": {"every": "4h", "history": "12h"}, "trader": {"volatility_window": "2d"}}
-SEED_WEIGHTS = {"trading_ai": 0.25, "lava_ai": 0.35, "lgbm_ai": 0.40, "mistral_ai": 0.0}  # the seed's; others start at 0
+HOURLY = {
+    "feed": {"decision_interval": "1h"},
+    "learning": {"update_every": "1h"},
+    "trading_ai": {"lookbacks": ["4h", "8h", "16h", "1d", "2d"]},
+    "strength_ai": {"lookbacks": ["4h", "12h"]},
+    "lava_ai": {"window": "12h"},
+    "lgbm_ai": {"horizon": "4h", "lookback": "2d", "min_train": "2d", "retrain_every": "1d"},
+    "mistral_ai": {"every": "4h", "history": "12h"},
+    "trader": {"volatility_window": "2d"},
+}
+SEED_WEIGHTS = {
+    "trading_ai": 0.25,
+    "lava_ai": 0.35,
+    "lgbm_ai": 0.40,
+    "mistral_ai": 0.0,
+}  # the seed's; others start at 0
 FEED = {"restart": "transient"}
 
 
-def replay_config(db: Path, start: str, end: str, actors: dict[str, dict[str, Any]], *, source: Path | str = KLINES,
-                  interval: str = "1m", symbols: list[str] = SYMBOLS, **sections: dict[str, Any]) -> PeperConfig:
+def replay_config(
+    db: Path,
+    start: str,
+    end: str,
+    actors: dict[str, dict[str, Any]],
+    *,
+    source: Path | str = KLINES,
+    interval: str = "1m",
+    symbols: list[str] = SYMBOLS,
+    **sections: dict[str, Any],
+) -> PeperConfig:
     models = [name for name in SEED_WEIGHTS if name in actors]
     weights = {m: SEED_WEIGHTS[m] for m in models}
     total = sum(weights.values())
-    learning = {"initial_weights": {m: w / total for m, w in weights.items()} if total else {},
-                **HOURLY["learning"], **sections.pop("learning", {})}
+    learning = {
+        "initial_weights": {m: w / total for m, w in weights.items()} if total else {},
+        **HOURLY["learning"],
+        **sections.pop("learning", {}),
+    }
     for section, keys in HOURLY.items():
         if section not in ("feed", "learning"):
             sections[section] = {**keys, **sections.get(section, {})}
-    return configured(test={"symbols": symbols}, database={"path": str(db)},
-                      feed={"source": str(source), "start": start, "end": end, "interval": interval,
-                            **HOURLY["feed"], **sections.pop("feed", {})},
-                      learning=learning, actors={**actors, "market_feed": FEED}, **sections)
+    return configured(
+        test={"symbols": symbols},
+        database={"path": str(db)},
+        feed={
+            "source": str(source),
+            "start": start,
+            "end": end,
+            "interval": interval,
+            **HOURLY["feed"],
+            **sections.pop("feed", {}),
+        },
+        learning=learning,
+        actors={**actors, "market_feed": FEED},
+        **sections,
+    )
 
 
 def finished(daemon: DaemonHandle, timeout_s: float) -> FeedCounters:
     """The feed's counters once the replay is complete: `bars` and `replay_s` (measured by the feed
     itself, so polling slowly loses no precision and leaves the cores to the topology)."""
-    return wait_for(lambda: (c := daemon.actor("market_feed").counters).replay_s > 0 and c, timeout_s,
-                    "the replay completed", interval_s=0.1)
+    return wait_for(
+        lambda: (c := daemon.actor("market_feed").counters).replay_s > 0 and c,
+        timeout_s,
+        "the replay completed",
+        interval_s=0.1,
+    )
 
 
 def measured(daemon: DaemonHandle, timeout_s: float) -> tuple[FeedCounters, ActorWatcher]:

@@ -33,17 +33,28 @@ def measure(workdir: Path, strategy: str, start: str, end: str) -> dict[str, obj
     models = ["trading_ai", "lava_ai", "lgbm_ai"]
     learner = strategy in LEARNERS
     actors = {name: {} for name in ("recorder", "trader", *models, *(["rl_learner"] if learner else []))}
-    weights = {m: 1 / len(models) for m in models} if strategy == "equal_weights" else \
-        {m: SEED_WEIGHTS[m] / sum(SEED_WEIGHTS[n] for n in models) for m in models}
-    config = replay_config(db, start, end, actors, feed={"decision_interval": "4h"},
-                           learning={"algorithm": strategy if learner else "seed", "initial_weights": weights,
-                                     "update_every": "4h"})
+    weights = (
+        {m: 1 / len(models) for m in models}
+        if strategy == "equal_weights"
+        else {m: SEED_WEIGHTS[m] / sum(SEED_WEIGHTS[n] for n in models) for m in models}
+    )
+    config = replay_config(
+        db,
+        start,
+        end,
+        actors,
+        feed={"decision_interval": "4h"},
+        learning={"algorithm": strategy if learner else "seed", "initial_weights": weights, "update_every": "4h"},
+    )
     with running_daemon(workdir, config) as daemon:
         feed = finished(daemon, 1800)
     weights = _export(db, "weights")
     figures = msgspec.to_builtins(session_figures(read_recording(db), config))
-    return {**figures, "final_weights": weights[-1]["weights"] if weights else "fixed",
-            "bars_per_s": feed.bars / feed.replay_s}
+    return {
+        **figures,
+        "final_weights": weights[-1]["weights"] if weights else "fixed",
+        "bars_per_s": feed.bars / feed.replay_s,
+    }
 
 
 def _export(db: Path, what: str) -> list[dict]:

@@ -20,8 +20,14 @@ from config.loader import decode_config
 from config.schema import PeperConfig
 
 FAST_SUPERVISION = {  # short heartbeats and quick restarts, for tests
-    "heartbeat_interval_s": 0.1, "heartbeat_liveness": 8, "startup_timeout_s": 20.0, "stop_grace_s": 3.0,
-    "max_restarts": 5, "restart_period_s": 60.0, "backoff_initial_s": 0.05, "backoff_max_s": 0.5,
+    "heartbeat_interval_s": 0.1,
+    "heartbeat_liveness": 8,
+    "startup_timeout_s": 20.0,
+    "stop_grace_s": 3.0,
+    "max_restarts": 5,
+    "restart_period_s": 60.0,
+    "backoff_initial_s": 0.05,
+    "backoff_max_s": 0.5,
 }
 
 

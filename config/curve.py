@@ -21,6 +21,7 @@ import shutil
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import zmq
 import zmq.auth
@@ -36,6 +37,7 @@ AUTHORIZED = "authorized"
 @dataclass(frozen=True)
 class ClientKeys:
     """What a client socket needs: the broker's public key and its own key pair (Z85 bytes)."""
+
     server_public: bytes
     public: bytes
     secret: bytes = field(repr=False)
@@ -45,7 +47,7 @@ class ClientKeys:
 class ServerKeys:
     public: bytes
     secret: bytes = field(repr=False)
-    authorized: Path = Path()   # the folder of client public keys the daemon accepts
+    authorized: Path = Path()  # the folder of client public keys the daemon accepts
 
 
 def make_bundles(folder: Path, hosts: list[str]) -> dict[str, Path]:
@@ -53,7 +55,9 @@ def make_bundles(folder: Path, hosts: list[str]) -> dict[str, Path]:
     names = [DAEMON_BUNDLE, *hosts]
     bad = [h for h in hosts if not h or h == DAEMON_BUNDLE or not h.replace("-", "").replace("_", "").isalnum()]
     if bad or len(set(names)) != len(names):
-        raise ConfigError(f"host names {hosts}: each must be letters, digits, - or _, unique, and not {DAEMON_BUNDLE!r}")
+        raise ConfigError(
+            f"host names {hosts}: each must be letters, digits, - or _, unique, and not {DAEMON_BUNDLE!r}"
+        )
     taken = [folder / name for name in names if (folder / name).exists()]
     if taken:
         raise ConfigError(f"{taken[0]} already exists: keys are never overwritten (remove it or choose another folder)")
@@ -71,8 +75,8 @@ def make_bundles(folder: Path, hosts: list[str]) -> dict[str, Path]:
             shutil.copy(public, daemon / AUTHORIZED / f"{name}.key")
     finally:
         os.umask(previous)
-    for public in folder.rglob("*.key"):
-        public.chmod(0o644)
+    for key_file in folder.rglob("*.key"):
+        key_file.chmod(0o644)
     return {name: folder / name for name in names}
 
 
@@ -90,7 +94,7 @@ def server_keys(folder: Path) -> ServerKeys:
     return ServerKeys(public, secret, authorized)
 
 
-def as_client(socket: zmq.Socket, keys: ClientKeys | None) -> None:
+def as_client(socket: zmq.Socket[Any], keys: ClientKeys | None) -> None:
     """CURVE client options on `socket` (before it connects); nothing when the bus has no keys."""
     if keys is not None:
         socket.curve_serverkey = keys.server_public
@@ -98,7 +102,7 @@ def as_client(socket: zmq.Socket, keys: ClientKeys | None) -> None:
         socket.curve_secretkey = keys.secret
 
 
-def as_server(socket: zmq.Socket, keys: ServerKeys | None) -> None:
+def as_server(socket: zmq.Socket[Any], keys: ServerKeys | None) -> None:
     """CURVE server options on `socket` (before it binds); nothing when the bus has no keys."""
     if keys is not None:
         socket.curve_publickey = keys.public
@@ -106,7 +110,7 @@ def as_server(socket: zmq.Socket, keys: ServerKeys | None) -> None:
         socket.curve_server = True
 
 
-def _load(path: Path, *, secret: bool) -> tuple[bytes, bytes | None]:
+def _load(path: Path, *, secret: bool) -> tuple[bytes, bytes]:
     if not path.is_file():
         raise ConfigError(f"{path}: key file not found (make keys with `python -m supervisor keys new DIR`)")
     if secret:
@@ -119,4 +123,4 @@ def _load(path: Path, *, secret: bool) -> tuple[bytes, bytes | None]:
         raise ConfigError(f"{path}: not a CURVE key file ({exc})") from None
     if secret and not secret_key:
         raise ConfigError(f"{path}: holds no secret key")
-    return public, secret_key
+    return public, secret_key or b""

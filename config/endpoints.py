@@ -23,9 +23,9 @@ SOCKETS = ("publish.sock", "subscribe.sock", "control.sock")
 
 
 class Endpoints(msgspec.Struct, frozen=True):
-    publish: str    # actors' PUB sockets connect here (the broker's XSUB)
+    publish: str  # actors' PUB sockets connect here (the broker's XSUB)
     subscribe: str  # actors' SUB sockets connect here (the broker's XPUB)
-    control: str    # heartbeats and commands (the supervisor's ROUTER)
+    control: str  # heartbeats and commands (the supervisor's ROUTER)
 
 
 def default_run_dir() -> Path:
@@ -82,8 +82,10 @@ def _tcp(host: str, port: int) -> list[str]:
 def _needs_keys(bus: BusConfig, host: str, key: str) -> None:
     if bus.curve_keys or _loopback(host):
         return
-    raise ConfigError(f"[bus] {key} = {host!r} leaves this host: set [bus] curve_keys to a key bundle "
-                      "(`python -m supervisor keys new DIR`) so the bus authenticates and encrypts")
+    raise ConfigError(
+        f"[bus] {key} = {host!r} leaves this host: set [bus] curve_keys to a key bundle "
+        "(`python -m supervisor keys new DIR`) so the bus authenticates and encrypts"
+    )
 
 
 def _loopback(host: str) -> bool:

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import msgspec
 from msgspec import Meta
 
 from config.section import NonNegativeInt, Port, PositiveInt, Seconds, Section
 from config.times import Duration
 
 
-class MistralConfig(Section):
+class MistralConfig(Section, frozen=True):
     model_path: str = "models/mistral-7b-instruct-v0.1.Q4_K_M.gguf"
     host: str = "127.0.0.1"
     port: Port = 8080
     startup_timeout_s: Seconds = 120.0
     health_check_interval_s: Seconds = 30.0
-    server_command: list[str] = []
+    server_command: list[str] = msgspec.field(default_factory=list)
     health_path: str = "/v1/models"
     n_ctx: PositiveInt = 2048
     probe_timeout_s: Seconds = 10.0
@@ -28,7 +29,7 @@ class MistralConfig(Section):
     backoff_max_s: Seconds = 30.0
 
 
-class MistralAiConfig(Section):
+class MistralAiConfig(Section, frozen=True):
     every: Duration = "1d"
     history: Duration = "30d"
     temperature: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.0

@@ -42,7 +42,7 @@ def load_config(
     env = os.environ if environ is None else environ
     for name, text in sorted(env.items()):
         if name.startswith(ENV_PREFIX) and "__" in name:
-            key = name[len(ENV_PREFIX):].lower().replace("__", ".")
+            key = name[len(ENV_PREFIX) :].lower().replace("__", ".")
             _set_key(document, key, _parse_env_value(text))
             origins[key] = f"environment variable {name}"
     for key, value in (overrides or {}).items():
@@ -112,7 +112,7 @@ def _explain(message: str, source: str, origins: Mapping[str, str]) -> str:
         path = f"{path}.{unknown.group(1)}" if path else unknown.group(1)
         what = "unknown key (misspelled? see peper.toml for the valid keys)"
     elif what.startswith("Expected"):
-        what = "expected" + what[len("Expected"):]
+        what = "expected" + what[len("Expected") :]
     origin = next(
         (origins[key] for key in origins if path == key or key.startswith(path + ".") or path.startswith(key + "[")),
         source,

@@ -17,11 +17,13 @@ from config.times import Duration, duration_ms
 TrendForm = Literal["momentum", "moving_average", "donchian", "ema_cross", "macd", "rsi"]
 
 
-class TradingAiConfig(Section):
+class TradingAiConfig(Section, frozen=True):
     lookbacks: Annotated[list[Duration], Meta(min_length=1)] = msgspec.field(
-        default_factory=lambda: ["5d", "10d", "20d", "40d", "60d"])
+        default_factory=lambda: ["5d", "10d", "20d", "40d", "60d"]
+    )
     forms: Annotated[list[TrendForm], Meta(min_length=1)] = msgspec.field(
-        default_factory=lambda: ["momentum", "moving_average", "donchian"])
+        default_factory=lambda: ["momentum", "moving_average", "donchian"]
+    )
     ema_fast: Duration = "3d"
     ema_slow: Duration = "12d"
     macd_signal: Duration = "2d"
@@ -37,13 +39,13 @@ class TradingAiConfig(Section):
             raise ValueError(f"rsi_oversold {self.rsi_oversold} must be below rsi_overbought {self.rsi_overbought}")
 
 
-class StrengthAiConfig(Section):
+class StrengthAiConfig(Section, frozen=True):
     lookbacks: Annotated[list[Duration], Meta(min_length=1)] = msgspec.field(default_factory=lambda: ["10d", "30d"])
     top: Annotated[int, Meta(ge=1)] = 2
     absolute: bool = True
 
 
-class LavaAiConfig(Section):
+class LavaAiConfig(Section, frozen=True):
     window: Duration = "20d"
     z_entry: PositiveFloat = 2.0
     z_exit: Annotated[float, Meta(ge=-3.0, le=3.0)] = 0.0
@@ -51,7 +53,7 @@ class LavaAiConfig(Section):
     trend: Annotated[str, Meta(pattern=r"^$|^[1-9][0-9]*(m|h|d|w)$")] = ""
 
 
-class LgbmAiConfig(Section):
+class LgbmAiConfig(Section, frozen=True):
     horizon: Duration = "5d"
     lookback: Duration = "50d"
     train_window: Duration = "365d"

@@ -21,6 +21,7 @@ import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import zmq
 
@@ -71,13 +72,16 @@ def realtime_permitted(priority: int) -> bool:
     return found[0]
 
 
-def realtime_io_threads(log: logging.Logger, context: zmq.Context, priority: int) -> bool:
+def realtime_io_threads(log: logging.Logger, context: zmq.Context[Any], priority: int) -> bool:
     """The context's libzmq I/O threads, started with its first socket, at SCHED_FIFO `priority` —
     only when permitted (libzmq aborts the whole process when it cannot apply what it was told);
     False, after a warning, when not."""
     if not realtime_permitted(priority):
-        log.warning("realtime priority %d is not permitted here (it needs root or CAP_SYS_NICE): the live path "
-                    "from a frame to its decision runs at the ordinary priority", priority)
+        log.warning(
+            "realtime priority %d is not permitted here (it needs root or CAP_SYS_NICE): the live path "
+            "from a frame to its decision runs at the ordinary priority",
+            priority,
+        )
         return False
     context.set(zmq.THREAD_SCHED_POLICY, os.SCHED_FIFO)
     context.set(zmq.THREAD_PRIORITY, priority)

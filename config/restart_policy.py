@@ -40,6 +40,6 @@ class RestartBudget:
             self._restart_times.popleft()
         if len(self._restart_times) >= self.max_restarts:
             return None
-        delay = min(self.backoff_max_s, self.backoff_initial_s * 2 ** len(self._restart_times))
+        delay = min(self.backoff_max_s, self.backoff_initial_s * 2.0 ** len(self._restart_times))
         self._restart_times.append(now)
         return delay

@@ -36,14 +36,14 @@ from messages.control import (
 )
 from messages.errors import DaemonUnreachable
 
-RESTARTS_ENV = "PEPER_RESTARTS"    # how often the supervisor restarted this actor (0 at first start)
+RESTARTS_ENV = "PEPER_RESTARTS"  # how often the supervisor restarted this actor (0 at first start)
 LOG_LEVEL_ENV = "PEPER_LOG_LEVEL"  # the actors' log level (INFO unless set; `train` sets WARNING)
 PROFILE_ENV = "PEPER_PROFILE_DIR"  # set: every actor runs under cProfile and writes <dir>/<name>.prof
-RUN_ID_ENV = "PEPER_RUN_ID"        # the daemon run: a checkpoint of another run is never resumed
+RUN_ID_ENV = "PEPER_RUN_ID"  # the daemon run: a checkpoint of another run is never resumed
 DIE_WITH_PARENT_ENV = "PEPER_DIE_WITH_PARENT"  # the pid of a daemon's starter, whose death stops it
-CONFIG_FILE_NAME = "config.json"   # the resolved configuration, written by the daemon
-CACHE_DIR_NAME = "cache"           # what actors keep for their own restarts within this run (the feed's bars)
-LOCK_FILE_NAME = "daemon.lock"     # held (flock) by the running daemon, holds its pid
+CONFIG_FILE_NAME = "config.json"  # the resolved configuration, written by the daemon
+CACHE_DIR_NAME = "cache"  # what actors keep for their own restarts within this run (the feed's bars)
+LOCK_FILE_NAME = "daemon.lock"  # held (flock) by the running daemon, holds its pid
 SOCKET_FILE_NAMES = SOCKETS
 
 

@@ -32,7 +32,7 @@ Expert = Literal["cash", "hold", "hold_vt"]
 Algorithm = Literal["adahedge", "hedge", "seed", "thompson"]
 
 
-class LearningConfig(Section):
+class LearningConfig(Section, frozen=True):
     algorithm: Algorithm = "adahedge"
     update_every: Duration = "1d"
     learning_rate: Fraction = 0.01
@@ -49,11 +49,14 @@ class LearningConfig(Section):
     max_weight: Fraction = 1.0
     seed: NonNegativeInt = 7
     reference_experts: list[Expert] = msgspec.field(default_factory=lambda: ["cash"])
-    start_version: NonNegativeInt = 0           # the number of the first version (`run` follows the store's history)
-    start_weights: dict[str, Fraction] = {}     # that version's weights (a policy's, the store's newest); empty: initial
-    start_state: str = ""                       # a policy's learner state (base64), carried on
-    initial_weights: dict[str, Fraction] = msgspec.field(default_factory=lambda: {
-        "trading_ai": 0.25, "lava_ai": 0.35, "lgbm_ai": 0.40, "mistral_ai": 0.0})
+    start_version: NonNegativeInt = 0  # the number of the first version (`run` follows the store's history)
+    start_weights: dict[str, Fraction] = msgspec.field(
+        default_factory=dict
+    )  # that version's weights (a policy's, the store's newest); empty: initial
+    start_state: str = ""  # a policy's learner state (base64), carried on
+    initial_weights: dict[str, Fraction] = msgspec.field(
+        default_factory=lambda: {"trading_ai": 0.25, "lava_ai": 0.35, "lgbm_ai": 0.40, "mistral_ai": 0.0}
+    )
 
     def __post_init__(self) -> None:
         if self.min_weight > self.max_weight:
@@ -65,7 +68,7 @@ class LearningConfig(Section):
             raise ValueError(f"reference_experts names one twice: {self.reference_experts}")
 
 
-class TestConfig(Section):
+class TestConfig(Section, frozen=True):
     symbols: Annotated[list[Symbol], Meta(min_length=1)] = msgspec.field(
         default_factory=lambda: ["SOLUSDT", "ADAUSDT", "BTCUSDT", "ETHUSDT", "BNBUSDT"]
     )
@@ -79,16 +82,17 @@ class TestConfig(Section):
 GridValue = str | float | int | bool | list[str]
 
 
-class TrainingConfig(Section):
+class TrainingConfig(Section, frozen=True):
     folds: PositiveInt = 1
     metric: Literal["sharpe", "roi"] = "sharpe"
     bootstrap_block_days: PositiveInt = 5
     bootstrap_samples: PositiveInt = 2000
     grid: dict[str, list[GridValue]] | list[dict[str, list[GridValue]]] = msgspec.field(  # a product, or a union
-        default_factory=dict)
+        default_factory=dict
+    )
 
 
-class DatabaseConfig(Section):
+class DatabaseConfig(Section, frozen=True):
     path: str = "data/peper.lmdb"
     training_path: str = "data/train.lmdb"
     map_size_mb: PositiveInt = 4096
@@ -96,20 +100,20 @@ class DatabaseConfig(Section):
     max_backup_files: NonNegativeInt = 10
 
 
-class RecorderConfig(Section):
+class RecorderConfig(Section, frozen=True):
     batch_messages: PositiveInt = 10_000
 
 
-class AnalyticsConfig(Section):
+class AnalyticsConfig(Section, frozen=True):
     reports_dir: str = "reports"
     plots_dir: str = "plots"
-    auto_generate_plots: bool = True   # draw the plots with every report (false: tables only)
+    auto_generate_plots: bool = True  # draw the plots with every report (false: tables only)
 
 
 FeedInterval = Literal["1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d"]
 
 
-class FeedConfig(Section):
+class FeedConfig(Section, frozen=True):
     mode: Literal["live", "replay"] = "replay"
     source: str = "synthetic:7"
     interval: FeedInterval = "5m"
@@ -129,14 +133,18 @@ class FeedConfig(Section):
 
     def __post_init__(self) -> None:
         if self.credit_window < self.chunk_ticks:
-            raise ValueError(f"credit_window {self.credit_window} is smaller than chunk_ticks {self.chunk_ticks}: "
-                             "a whole chunk must fit in the window")
+            raise ValueError(
+                f"credit_window {self.credit_window} is smaller than chunk_ticks {self.chunk_ticks}: "
+                "a whole chunk must fit in the window"
+            )
         feed, decision = INTERVAL_MS[self.interval], INTERVAL_MS[self.decision_interval]
         if decision < feed or decision % feed:
-            raise ValueError(f"decision_interval {self.decision_interval} must be a multiple of interval {self.interval}")
+            raise ValueError(
+                f"decision_interval {self.decision_interval} must be a multiple of interval {self.interval}"
+            )
 
 
-class TraderConfig(Section):
+class TraderConfig(Section, frozen=True):
     fee_rate: Fraction = 0.001
     slippage: Fraction = 0.0002
     allow_short: bool = False
@@ -151,18 +159,18 @@ class TraderConfig(Section):
     vote_deadline_ms: PositiveInt = 2000
 
 
-class BusConfig(Section):
+class BusConfig(Section, frozen=True):
     run_dir: str = ""
     transport: Literal["ipc", "tcp"] = "ipc"
     tcp_host: str = "127.0.0.1"
     tcp_base_port: Annotated[int, Meta(ge=1, le=65533)] = 5750
     hwm: NonNegativeInt = 100_000
-    curve_keys: str = ""      # a key bundle folder (`keys new`): every bus socket authenticates and encrypts
-    connect_host: str = ""    # clients reach the broker over tcp at this host (an agent's actors, a remote monitor)
+    curve_keys: str = ""  # a key bundle folder (`keys new`): every bus socket authenticates and encrypts
+    connect_host: str = ""  # clients reach the broker over tcp at this host (an agent's actors, a remote monitor)
     local_control: bool = False  # set by an agent for its actors: report to the agent's control socket
 
 
-class SupervisorConfig(Section):
+class SupervisorConfig(Section, frozen=True):
     heartbeat_interval_s: Annotated[float, Meta(ge=0.01)] = 0.5
     heartbeat_liveness: Annotated[int, Meta(ge=2)] = 6
     startup_timeout_s: Seconds = 20.0
@@ -180,7 +188,7 @@ class SupervisorConfig(Section):
 Role = Literal["", "feed", "recorder", "model", "trader", "learner", "llm", "other"]
 
 
-class ActorSpec(Section):
+class ActorSpec(Section, frozen=True):
     """One actor of the topology; `module` defaults to actors.<name>, `role` to the name's (config.topology)."""
 
     enabled: bool = True
@@ -191,10 +199,10 @@ class ActorSpec(Section):
     args: list[str] = msgspec.field(default_factory=list)
     nice: Annotated[int, Meta(ge=-20, le=19)] | None = None  # CPU priority; None: the role's (config.topology)
     realtime: Annotated[int, Meta(ge=0, le=99)] | None = None  # SCHED_FIFO priority, 0 = none; None: config.topology
-    host: str = ""            # where it runs: "" the daemon's host, else the agent of that name (`supervisor agent`)
+    host: str = ""  # where it runs: "" the daemon's host, else the agent of that name (`supervisor agent`)
 
 
-class PeperConfig(Section):
+class PeperConfig(Section, frozen=True):
     learning: LearningConfig = msgspec.field(default_factory=LearningConfig)
     test: TestConfig = msgspec.field(default_factory=TestConfig)
     training: TrainingConfig = msgspec.field(default_factory=TrainingConfig)
@@ -211,13 +219,25 @@ class PeperConfig(Section):
     trader: TraderConfig = msgspec.field(default_factory=TraderConfig)
     bus: BusConfig = msgspec.field(default_factory=BusConfig)
     supervisor: SupervisorConfig = msgspec.field(default_factory=SupervisorConfig)
-    actors: dict[ActorName, ActorSpec] = msgspec.field(default_factory=lambda: {  # the shipped topology
-        "recorder": ActorSpec(), "rl_learner": ActorSpec(), "trader": ActorSpec(), "llm_supervisor": ActorSpec(),
-        "mistral_ai": ActorSpec(), "trading_ai": ActorSpec(), "lava_ai": ActorSpec(), "lgbm_ai": ActorSpec(),
-        "strength_ai": ActorSpec(), "market_feed": ActorSpec(restart="transient")})
+    actors: dict[ActorName, ActorSpec] = msgspec.field(
+        default_factory=lambda: {  # the shipped topology
+            "recorder": ActorSpec(),
+            "rl_learner": ActorSpec(),
+            "trader": ActorSpec(),
+            "llm_supervisor": ActorSpec(),
+            "mistral_ai": ActorSpec(),
+            "trading_ai": ActorSpec(),
+            "lava_ai": ActorSpec(),
+            "lgbm_ai": ActorSpec(),
+            "strength_ai": ActorSpec(),
+            "market_feed": ActorSpec(restart="transient"),
+        }
+    )
 
     def __post_init__(self) -> None:
         decision, update = INTERVAL_MS[self.feed.decision_interval], duration_ms(self.learning.update_every)
         if update % decision:
-            raise ValueError(f"learning.update_every {self.learning.update_every} must be a multiple of "
-                             f"feed.decision_interval {self.feed.decision_interval}")
+            raise ValueError(
+                f"learning.update_every {self.learning.update_every} must be a multiple of "
+                f"feed.decision_interval {self.feed.decision_interval}"
+            )

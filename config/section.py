@@ -17,6 +17,5 @@ Symbol = Annotated[str, Meta(pattern=r"^[A-Z0-9]{2,20}$")]
 ActorName = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]*$")]
 
 
-
 class Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Base of every section: immutable and strict."""

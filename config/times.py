@@ -24,8 +24,17 @@ UNIT_MS = {"m": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS, "w": 7 * DAY_MS}
 DURATION_PATTERN = r"^[1-9][0-9]*(m|h|d|w)$"
 Duration = Annotated[str, Meta(pattern=DURATION_PATTERN, description='a period in time: "5m", "4h", "30d", "2w"')]
 INTERVAL_MS = {
-    "1m": MINUTE_MS, "3m": 3 * MINUTE_MS, "5m": 5 * MINUTE_MS, "15m": 15 * MINUTE_MS, "30m": 30 * MINUTE_MS,
-    "1h": HOUR_MS, "2h": 2 * HOUR_MS, "4h": 4 * HOUR_MS, "6h": 6 * HOUR_MS, "8h": 8 * HOUR_MS, "12h": 12 * HOUR_MS,
+    "1m": MINUTE_MS,
+    "3m": 3 * MINUTE_MS,
+    "5m": 5 * MINUTE_MS,
+    "15m": 15 * MINUTE_MS,
+    "30m": 30 * MINUTE_MS,
+    "1h": HOUR_MS,
+    "2h": 2 * HOUR_MS,
+    "4h": 4 * HOUR_MS,
+    "6h": 6 * HOUR_MS,
+    "8h": 8 * HOUR_MS,
+    "12h": 12 * HOUR_MS,
     "1d": DAY_MS,
 }
 _DURATION = re.compile(DURATION_PATTERN)
@@ -34,7 +43,7 @@ _DURATION = re.compile(DURATION_PATTERN)
 def duration_ms(text: str) -> int:
     """A duration (`"4h"`, `"30d"`) in ms."""
     if not _DURATION.match(text):
-        raise SourceError(f"duration {text!r}: expected a count and a unit m, h, d or w (e.g. \"4h\" or \"30d\")")
+        raise SourceError(f'duration {text!r}: expected a count and a unit m, h, d or w (e.g. "4h" or "30d")')
     return int(text[:-1]) * UNIT_MS[text[-1]]
 
 

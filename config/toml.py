@@ -17,10 +17,9 @@ from config.schema import PeperConfig
 
 
 def dumps(document: dict[str, Any] | PeperConfig) -> str:
-    if isinstance(document, PeperConfig):
-        document = msgspec.to_builtins(document)
+    table: dict[str, Any] = msgspec.to_builtins(document) if isinstance(document, PeperConfig) else document
     lines: list[str] = []
-    _table(document, [], lines)
+    _table(table, [], lines)
     return "\n".join(lines).lstrip("\n") + "\n"
 
 

@@ -26,12 +26,19 @@ from __future__ import annotations
 
 import msgspec
 
-from config.schema import PeperConfig
+from config.schema import ActorSpec, PeperConfig
 from messages.errors import TopologyError
 
 ROLE_BY_NAME = {
-    "market_feed": "feed", "recorder": "recorder", "trader": "trader", "rl_learner": "learner",
-    "trading_ai": "model", "strength_ai": "model", "lava_ai": "model", "lgbm_ai": "model", "mistral_ai": "model",
+    "market_feed": "feed",
+    "recorder": "recorder",
+    "trader": "trader",
+    "rl_learner": "learner",
+    "trading_ai": "model",
+    "strength_ai": "model",
+    "lava_ai": "model",
+    "lgbm_ai": "model",
+    "mistral_ai": "model",
     "llm_supervisor": "llm",
 }
 SINGLE_ROLES = ("feed", "recorder", "trader", "learner", "llm")
@@ -39,10 +46,10 @@ REFERENCE_EXPERTS = ("cash", "hold", "hold_vt")
 
 
 class Topology(msgspec.Struct, frozen=True):
-    order: list[str]                 # enabled actors in start order
-    roles: dict[str, str]            # every enabled actor -> its role
-    models: list[str]                # enabled models, by name
-    ackers: list[str]                # who acknowledges a replay's ticks
+    order: list[str]  # enabled actors in start order
+    roles: dict[str, str]  # every enabled actor -> its role
+    models: list[str]  # enabled models, by name
+    ackers: list[str]  # who acknowledges a replay's ticks
     feed: str | None = None
     recorder: str | None = None
     trader: str | None = None
@@ -65,7 +72,7 @@ class Topology(msgspec.Struct, frozen=True):
 
 
 ROLE_NICENESS = {"recorder": 5, "learner": 5, "llm": 10}  # off the bar -> decision path: they yield to it
-REALTIME_ROLES = ("feed", "model", "trader")                # on it: live, they run as soon as a frame comes
+REALTIME_ROLES = ("feed", "model", "trader")  # on it: live, they run as soon as a frame comes
 
 
 def niceness(config: PeperConfig, name: str) -> int:
@@ -110,8 +117,10 @@ def topology_of(config: PeperConfig) -> Topology:
     models = sorted(name for name, role in roles.items() if role == "model")
     _check_weights(config, models, roles)
     if "learner" in single and "trader" not in single:
-        raise TopologyError(f"[actors.{single['learner']}]: a learner needs a trader to apply its weights; "
-                            "enable the trader or disable the learner")
+        raise TopologyError(
+            f"[actors.{single['learner']}]: a learner needs a trader to apply its weights; "
+            "enable the trader or disable the learner"
+        )
     if "trader" in single and not models:
         raise TopologyError(f"[actors.{single['trader']}]: the trader needs at least one enabled model to vote")
     ackers = [name for name in (single.get("recorder"), *models, single.get("trader"), single.get("learner")) if name]
@@ -122,19 +131,24 @@ def topology_of(config: PeperConfig) -> Topology:
 def _check_weights(config: PeperConfig, models: list[str], roles: dict[str, str]) -> None:
     for name in config.learning.initial_weights:
         if name in config.learning.reference_experts or name in models or shipped_model(name, config):
-            continue   # a model Peper ships that this topology leaves out keeps its weight out of the prior
+            continue  # a model Peper ships that this topology leaves out keeps its weight out of the prior
         if name in REFERENCE_EXPERTS:
-            raise TopologyError(f"[learning.initial_weights] key {name}: a reference expert takes weight only when "
-                                f"[learning] reference_experts names it")
+            raise TopologyError(
+                f"[learning.initial_weights] key {name}: a reference expert takes weight only when "
+                f"[learning] reference_experts names it"
+            )
         what = f"{name} is not a model" if name in roles else f"{name} is not an actor"
-        raise TopologyError(f"[learning.initial_weights] key {name}: {what}; the enabled models are "
-                            f"{', '.join(models) or 'none'}")
+        raise TopologyError(
+            f"[learning.initial_weights] key {name}: {what}; the enabled models are {', '.join(models) or 'none'}"
+        )
     start = config.learning.start_weights
     experts = [*models, *config.learning.reference_experts]
     if start and sorted(start) != sorted(experts):
-        raise TopologyError(f"[learning.start_weights] weighs {', '.join(sorted(start))}, but the experts are "
-                            f"{', '.join(experts)}: they come from a run with other experts (a policy, or an earlier run on "
-                            "this store); enable the same models and [learning] reference_experts, or use a fresh --db")
+        raise TopologyError(
+            f"[learning.start_weights] weighs {', '.join(sorted(start))}, but the experts are "
+            f"{', '.join(experts)}: they come from a run with other experts (a policy, or an earlier run on "
+            "this store); enable the same models and [learning] reference_experts, or use a fresh --db"
+        )
 
 
 def shipped_model(name: str, config: PeperConfig) -> bool:
@@ -143,8 +157,9 @@ def shipped_model(name: str, config: PeperConfig) -> bool:
     return ROLE_BY_NAME.get(name) == "model" and (spec is None or not spec.enabled)
 
 
-def _start_order(config: PeperConfig, enabled: dict, roles: dict[str, str], ackers: list[str],
-                 single: dict[str, str]) -> list[str]:
+def _start_order(
+    config: PeperConfig, enabled: dict[str, ActorSpec], roles: dict[str, str], ackers: list[str], single: dict[str, str]
+) -> list[str]:
     needs: dict[str, list[str]] = {}
     for name, spec in enabled.items():
         for dependency in spec.after:
@@ -163,7 +178,7 @@ def _start_order(config: PeperConfig, enabled: dict, roles: dict[str, str], acke
         if name in order:
             return
         if name in visiting:
-            cycle = " -> ".join([*visiting[visiting.index(name):], name])
+            cycle = " -> ".join([*visiting[visiting.index(name) :], name])
             raise TopologyError(f"[actors]: actors start after each other in a cycle: {cycle}")
         visiting.append(name)
         for dependency in needs[name]:

@@ -77,8 +77,8 @@ class SeedRule:
 
 
 class ExponentialState(msgspec.Struct):
-    loss: dict[str, float] = {}   # discounted cumulative log loss per expert
-    gap: float = 0.0              # AdaHedge: discounted cumulative mixability gap
+    loss: dict[str, float] = {}  # discounted cumulative log loss per expert
+    gap: float = 0.0  # AdaHedge: discounted cumulative mixability gap
     updates: int = 0
 
 
@@ -101,7 +101,9 @@ class ExponentialWeights:
         experts = sorted(weights)
         losses = {m: -math.log1p(max(credit.get(m, 0.0), -0.999999)) for m in experts}
         if self.adaptive:
-            state.gap = config.discount * state.gap + mixability_gap(self._weights(experts), losses, self.eta(len(experts)))
+            state.gap = config.discount * state.gap + mixability_gap(
+                self._weights(experts), losses, self.eta(len(experts))
+            )
         for m in experts:
             state.loss[m] = config.discount * state.loss.get(m, 0.0) + losses[m]
         state.updates += 1
@@ -198,4 +200,6 @@ Rule = SeedRule | ExponentialWeights | Thompson
 def make_rule(config: LearningConfig, initial: dict[str, float]) -> Rule:
     if config.algorithm in ("hedge", "adahedge"):
         return ExponentialWeights(config, initial, adaptive=config.algorithm == "adahedge")
-    return {"seed": SeedRule, "thompson": Thompson}[config.algorithm](config, initial)
+    if config.algorithm == "seed":
+        return SeedRule(config, initial)
+    return Thompson(config, initial)

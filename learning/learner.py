@@ -28,14 +28,14 @@ from learning.engine import make_rule, project
 from messages.learning import Weights
 from trading.assembly import VotedChunk
 
-COMPACT_AFTER = 4096   # credit values kept per expert before they are folded into their exact partials
+COMPACT_AFTER = 4096  # credit values kept per expert before they are folded into their exact partials
 
 
 class LearnerState(msgspec.Struct):
     version: int
     weights: dict[str, float]
     effective_from: int
-    growth: dict[str, list[float]] = {}    # log(1 + return) per expert and tick since the last update
+    growth: dict[str, list[float]] = {}  # log(1 + return) per expert and tick since the last update
     updates: int = 0
     rule: bytes = b""
 
@@ -79,15 +79,18 @@ def update_ticks(voted: VotedChunk, update_ms: int) -> list[int]:
 
 
 class Learner:
-    def __init__(self, config: LearningConfig, experts: list[str], initial: dict[str, float], start: Weights | None = None):
+    def __init__(
+        self, config: LearningConfig, experts: list[str], initial: dict[str, float], start: Weights | None = None
+    ):
         self.config = config
         self.experts = list(experts)
         self.update_ms = duration_ms(config.update_every)
         self.rule = make_rule(config, project(initial, config))
         if start is None:
             start = Weights(version=0, effective_from=0, weights=project(initial, config), cause=["initial"])
-        self.state = LearnerState(start.version, dict(start.weights), start.effective_from,
-                                  growth={e: [] for e in self.experts})
+        self.state = LearnerState(
+            start.version, dict(start.weights), start.effective_from, growth={e: [] for e in self.experts}
+        )
         if config.start_state:  # a policy's learner, carried on from where training left it
             self.restore(base64.b64decode(config.start_state))
             self.state.version, self.state.weights = start.version, dict(start.weights)
@@ -96,8 +99,9 @@ class Learner:
     @property
     def current(self) -> Weights:
         state = self.state
-        return Weights(version=state.version, effective_from=state.effective_from, weights=dict(state.weights),
-                       cause=["current"])
+        return Weights(
+            version=state.version, effective_from=state.effective_from, weights=dict(state.weights), cause=["current"]
+        )
 
     def observe(self, ticks: np.ndarray, returns: np.ndarray, updates: list[int]) -> list[Weights]:
         """ticks: bar times ascending; returns: [expert, tick]; updates: the update ticks (indices),
@@ -106,7 +110,7 @@ class Learner:
         growth = np.log1p(returns)
         start = 0
         for tick in updates:
-            self._accumulate(growth[:, start:tick + 1])
+            self._accumulate(growth[:, start : tick + 1])
             start = tick + 1
             versions.append(self._update(int(ticks[tick])))
         self._accumulate(growth[:, start:])
@@ -116,7 +120,7 @@ class Learner:
         for e, expert in enumerate(self.experts):
             series = self.state.growth.setdefault(expert, [])
             series.extend(growth[e].tolist())
-            if len(series) > COMPACT_AFTER and all(map(math.isfinite, series)):   # held over many ticks
+            if len(series) > COMPACT_AFTER and all(map(math.isfinite, series)):  # held over many ticks
                 self.state.growth[expert] = exact_partials(series)
 
     def _update(self, effective_from: int) -> Weights:
@@ -140,8 +144,14 @@ class Learner:
         state = self.state
         state.version += 1
         state.weights, state.effective_from = weights, effective_from
-        return Weights(version=state.version, effective_from=effective_from, weights=dict(weights), cause=cause,
-                       state=self.rule.snapshot(), ts_event=effective_from)
+        return Weights(
+            version=state.version,
+            effective_from=effective_from,
+            weights=dict(weights),
+            cause=cause,
+            state=self.rule.snapshot(),
+            ts_event=effective_from,
+        )
 
     def snapshot(self) -> bytes:
         self.state.rule = self.rule.snapshot()

@@ -33,12 +33,14 @@ from trading.shadow import ShadowBooks
 @dataclass
 class Simulation:
     initial_equity: float
-    times: list[np.ndarray] = field(default_factory=list)       # tick times, per chunk
-    equity: list[np.ndarray] = field(default_factory=list)      # marked to market at each tick, per chunk
-    exposure: list[np.ndarray] = field(default_factory=list)    # gross exposure at each tick, per chunk
-    traded: list[np.ndarray] = field(default_factory=list)      # quote notional filled at each tick, per chunk
+    times: list[np.ndarray] = field(default_factory=list)  # tick times, per chunk
+    equity: list[np.ndarray] = field(default_factory=list)  # marked to market at each tick, per chunk
+    exposure: list[np.ndarray] = field(default_factory=list)  # gross exposure at each tick, per chunk
+    traded: list[np.ndarray] = field(default_factory=list)  # quote notional filled at each tick, per chunk
     trades: list[TradeClosed] = field(default_factory=list)
-    open_at: dict[int, dict[str, tuple[float, float]]] = field(default_factory=dict)  # cut -> lot -> (units, PnL so far)
+    open_at: dict[int, dict[str, tuple[float, float]]] = field(
+        default_factory=dict
+    )  # cut -> lot -> (units, PnL so far)
     versions: list[Weights] = field(default_factory=list)
     learner: Learner | None = None
 
@@ -59,8 +61,8 @@ class ShadowCredit:
     """What the learner reads, per chunk, for one set of trader rules."""
 
     experts: list[str]
-    returns: list[np.ndarray]   # [expert, tick] shadow-book net returns
-    closed: list[np.ndarray]    # [tick] shadow trades closed
+    returns: list[np.ndarray]  # [expert, tick] shadow-book net returns
+    closed: list[np.ndarray]  # [tick] shadow trades closed
 
 
 def shadow_credit(chunks: Iterable[VotedChunk], config: PeperConfig) -> ShadowCredit:
@@ -74,9 +76,16 @@ def decision_ms(config: PeperConfig) -> int:
     return INTERVAL_MS[config.feed.decision_interval]
 
 
-def simulate(chunks: Iterable[VotedChunk], config: PeperConfig, *, learn: bool,
-             weights: dict[str, float] | None = None, versions: Iterable[Weights] = (),
-             credit: ShadowCredit | None = None, cuts: Iterable[int] = ()) -> Simulation:
+def simulate(
+    chunks: Iterable[VotedChunk],
+    config: PeperConfig,
+    *,
+    learn: bool,
+    weights: dict[str, float] | None = None,
+    versions: Iterable[Weights] = (),
+    credit: ShadowCredit | None = None,
+    cuts: Iterable[int] = (),
+) -> Simulation:
     """`cuts`: times (window edges) at which the open round trips' PnL so far is kept (`open_at`)."""
     topology = topology_of(config)
     experts = topology.experts(config)
@@ -89,25 +98,30 @@ def simulate(chunks: Iterable[VotedChunk], config: PeperConfig, *, learn: bool,
         desk.add_version(version)
     result = Simulation(config.trader.initial_equity, versions=[start])
     cut_times = sorted(set(cuts))
-    previous = -(2**62)   # the last tick of the chunk before
-    books = None
-    if learn:
-        result.learner = Learner(config.learning, experts, prior, start)
-        if credit is None:
-            books = ShadowBooks(topology.models, config.trader, config.test.symbols, decision_ms(config))
-        names = credit.experts if credit is not None else books.experts
-        rows = [names.index(expert) for expert in experts]
-        update_ms = duration_ms(config.learning.update_every)
+    previous = -(2**62)  # the last tick of the chunk before
+    learner = result.learner = Learner(config.learning, experts, prior, start) if learn else None
+    books = (
+        ShadowBooks(topology.models, config.trader, config.test.symbols, decision_ms(config))
+        if learn and credit is None
+        else None
+    )
+    names = credit.experts if credit is not None else books.experts if books is not None else []
+    rows = [names.index(expert) for expert in experts] if learn else []
+    update_ms = duration_ms(config.learning.update_every)
     for index, voted in enumerate(chunks):
-        if learn:
-            returns = credit.returns[index] if credit is not None else books.run(voted).returns
-            for version in result.learner.observe(voted.ticks, returns[rows], update_ticks(voted, update_ms)):
+        if learner is not None:
+            if credit is not None:
+                returns = credit.returns[index]
+            else:
+                assert books is not None  # learning without recorded credit runs its own books
+                returns = books.run(voted).returns
+            for version in learner.observe(voted.ticks, returns[rows], update_ticks(voted, update_ms)):
                 desk.add_version(version)
                 result.versions.append(version)
         inside = [cut for cut in cut_times if previous < cut <= voted.ticks[-1]]
         edges = [0, *np.searchsorted(voted.ticks, inside).tolist()]
         for k, (first, end) in enumerate(zip(edges, [*edges[1:], len(voted.ticks)])):
-            if k:   # the book just before the cut
+            if k:  # the book just before the cut
                 result.open_at[inside[k - 1]] = desk.book.open_pnl()
             if end > first:
                 decided = desk.decide(voted, first, end)
@@ -118,6 +132,6 @@ def simulate(chunks: Iterable[VotedChunk], config: PeperConfig, *, learn: bool,
         previous = int(voted.ticks[-1])
         result.times.append(voted.ticks)
         desk.forget_versions(previous)
-    for cut in cut_times:   # after the last tick: every trade still open at the end
+    for cut in cut_times:  # after the last tick: every trade still open at the end
         result.open_at.setdefault(cut, desk.book.open_pnl())
     return result

@@ -8,14 +8,17 @@ returns a `LlmAnswer` or raises `BadAnswer` with a counted reason (`not_json`, `
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Literal
 
 import msgspec
 
 from messages.errors import BadAnswer
 
-SYSTEM = ("You are a cautious crypto trading assistant. Reply with JSON only: "
-          '{"action": "BUY" | "SELL" | "HOLD", "confidence": number from 0 to 1, "reason": short text}.')
+SYSTEM = (
+    "You are a cautious crypto trading assistant. Reply with JSON only: "
+    '{"action": "BUY" | "SELL" | "HOLD", "confidence": number from 0 to 1, "reason": short text}.'
+)
 ANSWER_SCHEMA = {
     "type": "object",
     "properties": {
@@ -38,8 +41,8 @@ _ANSWER = msgspec.json.Decoder(LlmAnswer)
 
 
 def build_prompt(symbol: str, closes: list[float], volumes: list[float], interval: str = "bar") -> list[dict[str, str]]:
-    changes = [f"{(b / a - 1) * 100:+.2f}" for a, b in zip(closes, closes[1:])]
-    ups = sum(1 for a, b in zip(closes, closes[1:]) if b > a)
+    changes = [f"{(b / a - 1) * 100:+.2f}" for a, b in itertools.pairwise(closes)]
+    ups = sum(1 for a, b in itertools.pairwise(closes) if b > a)
     mean_volume = sum(volumes[:-1]) / max(1, len(volumes) - 1)
     summary = (
         f"{symbol}, last {len(closes)} {interval} bars. Close {closes[-1]:.6g}. "

@@ -66,8 +66,21 @@ class LlmServer:
             fill = {"model": config.model_path, "host": config.host, "port": str(config.port)}
             server = [part.format(**fill) for part in config.server_command]
         else:
-            server = [sys.executable, "-m", "llama_cpp.server", "--model", config.model_path, "--host", config.host,
-                      "--port", str(config.port), "--n_ctx", str(config.n_ctx), "--verbose", "False"]
+            server = [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                config.model_path,
+                "--host",
+                config.host,
+                "--port",
+                str(config.port),
+                "--n_ctx",
+                str(config.n_ctx),
+                "--verbose",
+                "False",
+            ]
         return [sys.executable, "-m", "llm.launch", str(os.getpid()), *server]
 
     async def check_can_start(self, port_wait_s: float = 5.0) -> None:
@@ -76,7 +89,9 @@ class LlmServer:
         deadline = time.monotonic() + port_wait_s  # a server we just killed may still hold the port
         while not port_is_free(self.config.host, self.config.port):
             if time.monotonic() > deadline:
-                raise ServerRefused(f"port {self.config.port} on {self.config.host} is taken by another process ([mistral] port)")
+                raise ServerRefused(
+                    f"port {self.config.port} on {self.config.host} is taken by another process ([mistral] port)"
+                )
             await asyncio.sleep(0.1)
 
     async def start(self) -> float:
@@ -86,8 +101,11 @@ class LlmServer:
         started = time.monotonic()
         self.output.clear()
         self.process = await asyncio.create_subprocess_exec(
-            *self.command(), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+            *self.command(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
         )
         pump = asyncio.ensure_future(self._pump(self.process))
         deadline = started + self.config.startup_timeout_s
@@ -95,7 +113,9 @@ class LlmServer:
             while time.monotonic() < deadline:
                 if self.process.returncode is not None:
                     await asyncio.wait_for(pump, 2)
-                    raise StartFailed(f"the server exited during start-up (status {self.process.returncode}): {self.last_output()}")
+                    raise StartFailed(
+                        f"the server exited during start-up (status {self.process.returncode}): {self.last_output()}"
+                    )
                 try:
                     if (await client.get(self.config.health_path)).status_code == 200:
                         return time.monotonic() - started
@@ -124,7 +144,9 @@ class LlmServer:
             async with httpx.AsyncClient(base_url=self.base_url, timeout=timeout, trust_env=False) as client:
                 alive = await client.get(self.config.health_path)
                 alive.raise_for_status()
-                answer = await client.post("/v1/completions", json={"prompt": "ping", "max_tokens": 1, "temperature": 0})
+                answer = await client.post(
+                    "/v1/completions", json={"prompt": "ping", "max_tokens": 1, "temperature": 0}
+                )
                 answer.raise_for_status()
                 if not answer.json().get("choices"):
                     raise ProbeFailed("the completion had no choices", hung=False)

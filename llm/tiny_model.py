@@ -21,8 +21,31 @@ CHAT_TEMPLATE = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
     "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
-PIECES = ["▁", "▁the", "▁a", "e", "t", "o", "\"", "{", "}", ":", ",", "BUY", "SELL", "HOLD", "action", "confidence", "reason",
-          "0", "1", ".", "5", "<|im_start|>", "<|im_end|>"]
+PIECES = [
+    "▁",
+    "▁the",
+    "▁a",
+    "e",
+    "t",
+    "o",
+    '"',
+    "{",
+    "}",
+    ":",
+    ",",
+    "BUY",
+    "SELL",
+    "HOLD",
+    "action",
+    "confidence",
+    "reason",
+    "0",
+    "1",
+    ".",
+    "5",
+    "<|im_start|>",
+    "<|im_end|>",
+]
 
 
 def vocabulary() -> tuple[list[str], list[float], list[int]]:

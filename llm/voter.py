@@ -29,6 +29,7 @@ NO_ANSWER_YET = "no answer yet"
 
 class Abstain(msgspec.Struct, frozen=True):
     """No answer for this question: `reason` is counted, `detail` shown."""
+
     reason: str
     detail: str
 
@@ -53,12 +54,20 @@ class _SymbolPlan:
     """One symbol's rows of a chunk: which of them ask (every N bars once `window` bars are known),
     the history each question sees, and, once answered, the votes; it advances the symbol's history."""
 
-    def __init__(self, symbol: str, rows: np.ndarray, history: SymbolHistory, closes: list[float],
-                 volumes: list[float], window: int, every: int):
+    def __init__(
+        self,
+        symbol: str,
+        rows: np.ndarray,
+        history: SymbolHistory,
+        closes: list[float],
+        volumes: list[float],
+        window: int,
+        every: int,
+    ):
         self.symbol, self.rows, self.window = symbol, rows, window
         self.kept = len(history.closes)
         self.closes, self.volumes = history.closes + closes, history.volumes + volumes
-        self.seen = history.seen + 1 + np.arange(len(rows))      # bars seen after each row
+        self.seen = history.seen + 1 + np.arange(len(rows))  # bars seen after each row
         self.questions = np.flatnonzero((self.seen >= window) & ((self.seen - window) % every == 0)).tolist()
         self.answers: list[HeldVote] = [history.held]  # the vote held before the chunk, then each answer
         self.history = history
@@ -67,8 +76,11 @@ class _SymbolPlan:
 
     def history_at(self, j: int) -> SymbolHistory:
         end = self.kept + j + 1
-        return SymbolHistory(closes=self.closes[max(0, end - self.window):end],
-                             volumes=self.volumes[max(0, end - self.window):end], seen=int(self.seen[j]))
+        return SymbolHistory(
+            closes=self.closes[max(0, end - self.window) : end],
+            volumes=self.volumes[max(0, end - self.window) : end],
+            seen=int(self.seen[j]),
+        )
 
     def fill(self, votes: Votes) -> None:
         if len(self.answers) == 1:
@@ -87,8 +99,15 @@ class _SymbolPlan:
 
 
 class MistralModel:
-    def __init__(self, config: MistralAiConfig, symbols: list[str], decision_ms: int, ask: Ask,
-                 counters: MistralCounters, warn: Callable[[str], None] = lambda text: None):
+    def __init__(
+        self,
+        config: MistralAiConfig,
+        symbols: list[str],
+        decision_ms: int,
+        ask: Ask,
+        counters: MistralCounters,
+        warn: Callable[[str], None] = lambda text: None,
+    ):
         self.config, self.symbols, self.ask, self.counters, self.warn = config, list(symbols), ask, counters, warn
         self.window, self.every = max(2, in_bars(config.history, decision_ms)), in_bars(config.every, decision_ms)
         self.interval = interval_name(decision_ms)
@@ -114,15 +133,18 @@ class MistralModel:
         history = self.histories.get(symbol)
         if history is None:
             history = self.histories[symbol] = SymbolHistory()
-        return _SymbolPlan(symbol, rows, history, chunk.close[rows].tolist(), chunk.volume[rows].tolist(),
-                           self.window, self.every)
+        return _SymbolPlan(
+            symbol, rows, history, chunk.close[rows].tolist(), chunk.volume[rows].tolist(), self.window, self.every
+        )
 
     def request(self, symbol: str, history: SymbolHistory) -> dict:
         config = self.config
         return {
             "messages": build_prompt(symbol, history.closes, history.volumes, self.interval),
             "response_format": {"type": "json_object", "schema": ANSWER_SCHEMA},
-            "temperature": config.temperature, "seed": config.seed, "max_tokens": config.max_tokens,
+            "temperature": config.temperature,
+            "seed": config.seed,
+            "max_tokens": config.max_tokens,
         }
 
     async def _question(self, symbol: str, history: SymbolHistory) -> HeldVote:

@@ -7,7 +7,6 @@
 Imports `messages`, `config` and `storage` only.
 """
 
-
 from messages.errors import SourceError
 
 __all__ = ["SourceError"]

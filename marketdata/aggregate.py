@@ -38,12 +38,12 @@ class DecisionTable:
     """Every decision bar of a replay, ordered by (completing tick, symbol)."""
 
     symbols: tuple[str, ...]
-    interval_ms: int              # the decision interval
-    open_time: np.ndarray         # int64, the period's start
-    symbol_index: np.ndarray      # int16
+    interval_ms: int  # the decision interval
+    open_time: np.ndarray  # int64, the period's start
+    symbol_index: np.ndarray  # int16
     values: dict[str, np.ndarray]  # COLUMNS -> float64
-    parts: np.ndarray             # int64: feed bars in the bar
-    tick: np.ndarray              # int64: index of the completing feed tick
+    parts: np.ndarray  # int64: feed bars in the bar
+    tick: np.ndarray  # int64: index of the completing feed tick
     synthetic: bool = False
 
     @staticmethod
@@ -53,15 +53,19 @@ class DecisionTable:
         period = table.open_time // decision_ms
         order = np.lexsort((table.open_time, table.symbol_index, period))
         key_period, key_symbol = period[order], table.symbol_index[order]
-        starts = np.flatnonzero(np.concatenate([[True], (np.diff(key_period) != 0) | (np.diff(key_symbol) != 0)])) \
-            if len(order) else np.empty(0, np.int64)
+        starts = (
+            np.flatnonzero(np.concatenate([[True], (np.diff(key_period) != 0) | (np.diff(key_symbol) != 0)]))
+            if len(order)
+            else np.empty(0, np.int64)
+        )
         ends = np.concatenate([starts[1:], [len(order)]]).astype(np.int64)
         bar_period = key_period[starts] if len(starts) else np.empty(0, np.int64)
         completing = np.searchsorted(tick_time, (bar_period + 1) * decision_ms - table.interval_ms, "left")
         complete = completing < len(tick_time)
         ordered = {column: table.values[column][order] for column in COLUMNS}
         values = {
-            "open": ordered["open"][starts], "close": ordered["close"][ends - 1],
+            "open": ordered["open"][starts],
+            "close": ordered["close"][ends - 1],
             "high": np.maximum.reduceat(ordered["high"], starts) if len(starts) else np.empty(0),
             "low": np.minimum.reduceat(ordered["low"], starts) if len(starts) else np.empty(0),
             **{column: np.add.reduceat(ordered[column], starts) if len(starts) else np.empty(0) for column in SUMMED},
@@ -69,9 +73,15 @@ class DecisionTable:
         rank = np.lexsort((key_symbol[starts], completing)) if len(starts) else np.empty(0, np.int64)
         keep = rank[complete[rank]]
         return DecisionTable(
-            table.symbols, decision_ms, (bar_period * decision_ms)[keep].astype(np.int64),
-            key_symbol[starts][keep].astype(np.int16), {column: values[column][keep] for column in COLUMNS},
-            (ends - starts)[keep].astype(np.int64), completing[keep].astype(np.int64), table.synthetic)
+            table.symbols,
+            decision_ms,
+            (bar_period * decision_ms)[keep].astype(np.int64),
+            key_symbol[starts][keep].astype(np.int16),
+            {column: values[column][keep] for column in COLUMNS},
+            (ends - starts)[keep].astype(np.int64),
+            completing[keep].astype(np.int64),
+            table.synthetic,
+        )
 
     def __len__(self) -> int:
         return len(self.open_time)
@@ -80,18 +90,28 @@ class DecisionTable:
         """The bars completed by ticks [first_tick, last_tick), as one message (possibly empty)."""
         lo, hi = np.searchsorted(self.tick, [first_tick, last_tick], "left")
         return KlineBatch(
-            interval_ms=self.interval_ms, symbols=list(self.symbols), raw_symbol=packed(self.symbol_index[lo:hi], CODE),
-            raw_open_time=packed(self.open_time[lo:hi], INT), raw_parts=packed(self.parts[lo:hi], INT),
-            synthetic=self.synthetic, ts_event=ts_event,
+            interval_ms=self.interval_ms,
+            symbols=list(self.symbols),
+            raw_symbol=packed(self.symbol_index[lo:hi], CODE),
+            raw_open_time=packed(self.open_time[lo:hi], INT),
+            raw_parts=packed(self.parts[lo:hi], INT),
+            synthetic=self.synthetic,
+            ts_event=ts_event,
             **{"raw_" + column: packed(self.values[column][lo:hi], FLOAT) for column in COLUMNS},
         )
 
 
 class _Partial:
-    __slots__ = ("period", "open", "high", "low", "close", "sums", "parts")
+    __slots__ = ("close", "high", "low", "open", "parts", "period", "sums")
 
     def __init__(self, period: int, row: dict[str, float]):
-        self.period, self.open, self.high, self.low, self.close = period, row["open"], row["high"], row["low"], row["close"]
+        self.period, self.open, self.high, self.low, self.close = (
+            period,
+            row["open"],
+            row["high"],
+            row["low"],
+            row["close"],
+        )
         self.sums = {column: row[column] for column in SUMMED}
         self.parts = 1
 
@@ -133,9 +153,14 @@ class LiveDecisionBars:
 def live_batch(done: list[tuple[str, int, _Partial]], decision_ms: int, ts_event: int) -> KlineBatch:
     """`LiveDecisionBars.tick`'s bars as a message."""
     return KlineBatch.of(
-        interval_ms=decision_ms, symbol=[symbol for symbol, _, _ in done], open_time=[start for _, start, _ in done],
-        open=[bar.open for _, _, bar in done], high=[bar.high for _, _, bar in done],
-        low=[bar.low for _, _, bar in done], close=[bar.close for _, _, bar in done],
-        parts=[bar.parts for _, _, bar in done], ts_event=ts_event,
+        interval_ms=decision_ms,
+        symbol=[symbol for symbol, _, _ in done],
+        open_time=[start for _, start, _ in done],
+        open=[bar.open for _, _, bar in done],
+        high=[bar.high for _, _, bar in done],
+        low=[bar.low for _, _, bar in done],
+        close=[bar.close for _, _, bar in done],
+        parts=[bar.parts for _, _, bar in done],
+        ts_event=ts_event,
         **{column: [bar.sums[column] for _, _, bar in done] for column in SUMMED},
     )

@@ -40,7 +40,7 @@ class _Kline(msgspec.Struct):
     o: str
     c: str
     h: str
-    l: str  # noqa: E741 - Binance's field name
+    l: str
     v: str
     n: int
     x: bool
@@ -66,7 +66,11 @@ _ROW_DECODER = msgspec.json.Decoder(list[list[int | str]])
 
 def stream_url(base: str, symbols: list[str], interval: str) -> str:
     streams = "/".join(f"{symbol.lower()}@kline_{interval}" for symbol in symbols)
-    return f"{base.rstrip('/')}?streams={streams}" if base.rstrip("/").endswith("/stream") else f"{base.rstrip('/')}/stream?streams={streams}"
+    return (
+        f"{base.rstrip('/')}?streams={streams}"
+        if base.rstrip("/").endswith("/stream")
+        else f"{base.rstrip('/')}/stream?streams={streams}"
+    )
 
 
 def parse_frame(text: str | bytes, symbols: frozenset[str], interval: str) -> tuple[ClosedKline, bool]:

@@ -23,6 +23,7 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 from marketdata.table import KlineTable
 
@@ -30,17 +31,26 @@ INTERVAL = "1m"
 
 
 class BinanceDouble:
-    def __init__(self, table: KlineTable, bar_period_s: float, faults: dict[int, str] | None = None,
-                 stall_s: float = 1.0, history: bool = False, rest_faults: dict[int, str] | None = None):
+    def __init__(
+        self,
+        table: KlineTable,
+        bar_period_s: float,
+        faults: dict[int, str] | None = None,
+        stall_s: float = 1.0,
+        history: bool = False,
+        rest_faults: dict[int, str] | None = None,
+    ):
         self.table = table
-        self.history = history                  # REST serves every bar of the table, not only the closed ones
-        self.rest_faults = rest_faults or {}    # by REST request number (1 = first): "429", "500", "malformed"
+        self.history = history  # REST serves every bar of the table, not only the closed ones
+        self.rest_faults = rest_faults or {}  # by REST request number (1 = first): "429", "500", "malformed"
         self.bar_period_s = bar_period_s
         self.faults = faults or {}
         self.stall_s = stall_s
         change = [0] + [i for i in range(1, len(table)) if table.open_time[i] != table.open_time[i - 1]] + [len(table)]
-        self.ticks = [(int(table.open_time[change[i]]), range(change[i], change[i + 1])) for i in range(len(change) - 1)]
-        self.current = -1           # index of the last bar sent (closed)
+        self.ticks = [
+            (int(table.open_time[change[i]]), range(change[i], change[i + 1])) for i in range(len(change) - 1)
+        ]
+        self.current = -1  # index of the last bar sent (closed)
         self.closing_sent_ns: dict[int, int] = {}  # bar open time -> wall clock when its closing frames began
         self.connections: set[ServerConnection] = set()
         self.accepted = 0
@@ -120,10 +130,14 @@ class BinanceDouble:
                         connection.transport.abort()
                     continue
                 case "malformed":
-                    frames = ["{not json", '{"stream":"x","data":{"e":"kline"}}', *frames,
-                              self._frame(self.ticks[index][1][0], closed=True, overrides={"c": "NaN"}),
-                              self._frame(self.ticks[index][1][0], closed=True, overrides={"o": "-1"}),
-                              self._frame(self.ticks[index][1][0], closed=True, overrides={"s": "DOGEUSDT"})]
+                    frames = [
+                        "{not json",
+                        '{"stream":"x","data":{"e":"kline"}}',
+                        *frames,
+                        self._frame(self.ticks[index][1][0], closed=True, overrides={"c": "NaN"}),
+                        self._frame(self.ticks[index][1][0], closed=True, overrides={"o": "-1"}),
+                        self._frame(self.ticks[index][1][0], closed=True, overrides={"s": "DOGEUSDT"}),
+                    ]
                 case "duplicate":
                     frames = frames + frames
                 case "reorder":
@@ -140,7 +154,7 @@ class BinanceDouble:
             for frame in frames:
                 try:
                     await connection.send(frame)
-                except Exception:  # a connection closing under us is the client's business
+                except ConnectionClosed:  # a connection closing under us is the client's business
                     break
 
     def _frame(self, row: int, closed: bool, overrides: dict[str, str] | None = None) -> str:
@@ -148,15 +162,29 @@ class BinanceDouble:
         symbol = table.symbols[table.symbol_index[row]]
         open_time = int(table.open_time[row])
         kline = {
-            "t": open_time, "T": open_time + 59_999, "s": symbol, "i": INTERVAL, "f": 100, "L": 200,
-            "o": _decimal(table.values["open"][row]), "c": _decimal(table.values["close"][row]),
-            "h": _decimal(table.values["high"][row]), "l": _decimal(table.values["low"][row]),
-            "v": _decimal(table.values["volume"][row]), "n": 0, "x": closed, "q": "0.00000000",
-            "V": "0.00000000", "Q": "0.00000000", "B": "0",
+            "t": open_time,
+            "T": open_time + 59_999,
+            "s": symbol,
+            "i": INTERVAL,
+            "f": 100,
+            "L": 200,
+            "o": _decimal(table.values["open"][row]),
+            "c": _decimal(table.values["close"][row]),
+            "h": _decimal(table.values["high"][row]),
+            "l": _decimal(table.values["low"][row]),
+            "v": _decimal(table.values["volume"][row]),
+            "n": 0,
+            "x": closed,
+            "q": "0.00000000",
+            "V": "0.00000000",
+            "Q": "0.00000000",
+            "B": "0",
         }
         kline.update(overrides or {})
         event = {"e": "kline", "E": open_time + (60_000 if closed else 1_000), "s": kline["s"], "k": kline}
-        return json.dumps({"stream": f"{str(kline['s']).lower()}@kline_{INTERVAL}", "data": event}, separators=(",", ":"))
+        return json.dumps(
+            {"stream": f"{str(kline['s']).lower()}@kline_{INTERVAL}", "data": event}, separators=(",", ":")
+        )
 
     # ----- REST -----------------------------------------------------------------------------
     def _rest(self, connection: ServerConnection, request):
@@ -168,8 +196,9 @@ class BinanceDouble:
         self.rest_requests += 1
         fault = self.rest_faults.get(self.rest_requests)
         if fault == "429":
-            response = connection.respond(http.HTTPStatus.TOO_MANY_REQUESTS,
-                                          json.dumps({"code": -1003, "msg": "Too many requests."}))
+            response = connection.respond(
+                http.HTTPStatus.TOO_MANY_REQUESTS, json.dumps({"code": -1003, "msg": "Too many requests."})
+            )
             response.headers["Retry-After"] = "1"
             return response
         if fault == "500":
@@ -180,7 +209,11 @@ class BinanceDouble:
         rows = []
         for open_time, tick_rows in self.ticks if self.history else self.ticks[: self.current + 1]:
             if start <= open_time <= end:
-                rows.extend(self._rest_row(row) for row in tick_rows if self.table.symbols[self.table.symbol_index[row]] == symbol)
+                rows.extend(
+                    self._rest_row(row)
+                    for row in tick_rows
+                    if self.table.symbols[self.table.symbol_index[row]] == symbol
+                )
         rows = rows[:limit]
         if fault == "malformed" and rows:
             rows[len(rows) // 2] = [rows[len(rows) // 2][0], "not a price"]
@@ -189,9 +222,20 @@ class BinanceDouble:
     def _rest_row(self, row: int) -> list:
         values = self.table.values
         open_time = int(self.table.open_time[row])
-        return [open_time, _decimal(values["open"][row]), _decimal(values["high"][row]), _decimal(values["low"][row]),
-                _decimal(values["close"][row]), _decimal(values["volume"][row]), open_time + 59_999,
-                "0.00000000", 0, "0.00000000", "0.00000000", "0"]
+        return [
+            open_time,
+            _decimal(values["open"][row]),
+            _decimal(values["high"][row]),
+            _decimal(values["low"][row]),
+            _decimal(values["close"][row]),
+            _decimal(values["volume"][row]),
+            open_time + 59_999,
+            "0.00000000",
+            0,
+            "0.00000000",
+            "0.00000000",
+            "0",
+        ]
 
 
 def _decimal(value: float) -> str:

@@ -48,22 +48,23 @@ class Universe:
 
 @dataclass(frozen=True)
 class BarChunk:
-    symbol: np.ndarray     # int64 index into the universe, -1 outside it
+    symbol: np.ndarray  # int64 index into the universe, -1 outside it
     open_time: np.ndarray  # int64 ms UTC
-    open: np.ndarray       # float64, quote per base unit
+    open: np.ndarray  # float64, quote per base unit
     high: np.ndarray
     low: np.ndarray
     close: np.ndarray
-    volume: np.ndarray     # float64, base units
-    problem: np.ndarray    # int8: OK or why the row cannot be used
+    volume: np.ndarray  # float64, base units
+    problem: np.ndarray  # int8: OK or why the row cannot be used
     interval_ms: int
 
     @staticmethod
     def from_batch(batch: KlineBatch, universe: Universe) -> BarChunk:
         symbol = universe.indices(batch.symbols)[batch.symbol_index]
         columns = [batch.open, batch.high, batch.low, batch.close, batch.volume]
-        return BarChunk(symbol, batch.open_time, *columns,
-                        problem=problems(symbol, *columns), interval_ms=batch.interval_ms)
+        return BarChunk(
+            symbol, batch.open_time, *columns, problem=problems(symbol, *columns), interval_ms=batch.interval_ms
+        )
 
     def __len__(self) -> int:
         return len(self.open_time)
@@ -85,12 +86,22 @@ class BarChunk:
 
     def rows(self, lo: int, hi: int) -> BarChunk:
         """Rows lo..hi-1 as a chunk of their own."""
-        return BarChunk(self.symbol[lo:hi], self.open_time[lo:hi], self.open[lo:hi], self.high[lo:hi], self.low[lo:hi],
-                        self.close[lo:hi], self.volume[lo:hi], self.problem[lo:hi], self.interval_ms)
+        return BarChunk(
+            self.symbol[lo:hi],
+            self.open_time[lo:hi],
+            self.open[lo:hi],
+            self.high[lo:hi],
+            self.low[lo:hi],
+            self.close[lo:hi],
+            self.volume[lo:hi],
+            self.problem[lo:hi],
+            self.interval_ms,
+        )
 
 
-def problems(symbol: np.ndarray, open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
-             volume: np.ndarray) -> np.ndarray:
+def problems(
+    symbol: np.ndarray, open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray
+) -> np.ndarray:
     prices = np.stack([open_, high, low, close])
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(prices).all(axis=0) | (prices <= 0).any(axis=0) | ~np.isfinite(volume) | (volume < 0)

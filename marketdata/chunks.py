@@ -60,8 +60,14 @@ class TickChunker:
             start, end = int(self.tick_time[i]) + interval, int(self.tick_time[i + 1]) - interval
             bars = (end - start) // interval + 1
             found.setdefault(int(i) + 1, []).append(
-                Gap(symbol="*", start=start, end=end, kind="source", detail=f"{bars} bars missing for every symbol",
-                    ts_event=start)
+                Gap(
+                    symbol="*",
+                    start=start,
+                    end=end,
+                    kind="source",
+                    detail=f"{bars} bars missing for every symbol",
+                    ts_event=start,
+                )
             )
         rows_per_tick = np.diff(self.tick_start)
         all_symbols = set(range(len(self.table.symbols)))
@@ -70,7 +76,13 @@ class TickChunker:
             time = int(self.tick_time[tick])
             for missing in sorted(all_symbols - set(self.table.symbol_index[lo:hi].tolist())):
                 found.setdefault(int(tick), []).append(
-                    Gap(symbol=self.table.symbols[missing], start=time, end=time, kind="source",
-                        detail="bar missing for this symbol", ts_event=time)
+                    Gap(
+                        symbol=self.table.symbols[missing],
+                        start=time,
+                        end=time,
+                        kind="source",
+                        detail="bar missing for this symbol",
+                        ts_event=time,
+                    )
                 )
         return found

@@ -33,7 +33,7 @@ from marketdata.binance import ClosedKline, parse_rest_rows
 from marketdata.files import HEADER
 from messages.errors import BadFrame, SourceError
 
-PAGE_ROWS = 1000           # Binance's most rows per klines request
+PAGE_ROWS = 1000  # Binance's most rows per klines request
 MAX_TRIES = 5
 BACKOFF_S = 0.5
 RATE_LIMITED = (429, 418)  # 418: an IP banned for ignoring 429s
@@ -42,13 +42,13 @@ RATE_LIMITED = (429, 418)  # 418: an IP banned for ignoring 429s
 @dataclass
 class DownloadReport:
     symbol: str
-    file: Path | None = None                  # None: fetched for the live feed, not written
-    resumed_after: int | None = None          # ms UTC: the last open time already in the file
+    file: Path | None = None  # None: fetched for the live feed, not written
+    resumed_after: int | None = None  # ms UTC: the last open time already in the file
     rows: int = 0
-    gaps: list[tuple[int, int]] = field(default_factory=list)   # (first missing open time, bars missing)
-    skipped: list[str] = field(default_factory=list)            # malformed rows, each named
-    skipped_times: set[int] = field(default_factory=set)        # their open times (not the exchange's gaps)
-    waits_s: float = 0.0                                        # time spent obeying Retry-After
+    gaps: list[tuple[int, int]] = field(default_factory=list)  # (first missing open time, bars missing)
+    skipped: list[str] = field(default_factory=list)  # malformed rows, each named
+    skipped_times: set[int] = field(default_factory=set)  # their open times (not the exchange's gaps)
+    waits_s: float = 0.0  # time spent obeying Retry-After
 
 
 def interval_ms(interval: str) -> int:
@@ -67,23 +67,40 @@ def rest_client(rest_url: str) -> Client:
     return client
 
 
-def kline_pages(client: Client, symbol: str, interval: str, start_ms: int, end_ms: int, report: DownloadReport,
-                sleep: Callable[[float], None] = time.sleep) -> Iterator[list[ClosedKline]]:
+def kline_pages(
+    client: Client,
+    symbol: str,
+    interval: str,
+    start_ms: int,
+    end_ms: int,
+    report: DownloadReport,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[list[ClosedKline]]:
     """Every closed bar with start_ms <= open time < end_ms, a checked page (<= 1,000 rows) at a time."""
     step = interval_ms(interval)
     cursor = start_ms
     while cursor < end_ms:
-        klines = [row for row in _page(client, symbol, interval, cursor, end_ms - 1, report, sleep)
-                  if cursor <= row.open_time < end_ms]
+        klines = [
+            row
+            for row in _page(client, symbol, interval, cursor, end_ms - 1, report, sleep)
+            if cursor <= row.open_time < end_ms
+        ]
         if not klines:
             return
         yield klines
         cursor = klines[-1].open_time + step
 
 
-def download_symbol(client: Client, symbol: str, interval: str, start_ms: int, end_ms: int, out: Path,
-                    progress: Callable[[int], None] = lambda bars: None,
-                    sleep: Callable[[float], None] = time.sleep) -> DownloadReport:
+def download_symbol(
+    client: Client,
+    symbol: str,
+    interval: str,
+    start_ms: int,
+    end_ms: int,
+    out: Path,
+    progress: Callable[[int], None] = lambda bars: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DownloadReport:
     step = interval_ms(interval)
     file = out / f"{symbol}-{interval}.csv.gz"
     report = DownloadReport(symbol, file)
@@ -104,8 +121,15 @@ def download_symbol(client: Client, symbol: str, interval: str, start_ms: int, e
     return report
 
 
-def _page(client: Client, symbol: str, interval: str, start: int, end: int, report: DownloadReport,
-          sleep: Callable[[float], None]) -> list:
+def _page(
+    client: Client,
+    symbol: str,
+    interval: str,
+    start: int,
+    end: int,
+    report: DownloadReport,
+    sleep: Callable[[float], None],
+) -> list:
     for attempt in range(1, MAX_TRIES + 1):
         try:
             raw = client.get_klines(symbol=symbol, interval=interval, startTime=start, endTime=end, limit=PAGE_ROWS)
@@ -117,15 +141,22 @@ def _page(client: Client, symbol: str, interval: str, start: int, end: int, repo
                 sleep(wait)
                 continue
             if exc.status_code < 500:
-                raise SourceError(f"Binance refused klines of {symbol} from {start}: HTTP {exc.status_code} "
-                                  f"(code {exc.code}): {exc.message}") from exc
+                raise SourceError(
+                    f"Binance refused klines of {symbol} from {start}: HTTP {exc.status_code} "
+                    f"(code {exc.code}): {exc.message}"
+                ) from exc
             problem = f"HTTP {exc.status_code}"
         except (BinanceRequestException, requests.RequestException) as exc:
             problem = f"{type(exc).__name__}: {exc}"
         if attempt == MAX_TRIES:
-            raise SourceError(f"klines of {symbol} from {start}: {problem}, {MAX_TRIES} times; "
-                              + (f"{report.rows} rows were written to {report.file} and a new download resumes there"
-                                 if report.file else "the bars from there are missing"))
+            raise SourceError(
+                f"klines of {symbol} from {start}: {problem}, {MAX_TRIES} times; "
+                + (
+                    f"{report.rows} rows were written to {report.file} and a new download resumes there"
+                    if report.file
+                    else "the bars from there are missing"
+                )
+            )
         sleep(BACKOFF_S * 2 ** (attempt - 1))
     raise SourceError(f"klines of {symbol} from {start}: still rate-limited after {MAX_TRIES} waits")
 
@@ -144,8 +175,15 @@ def _checked_rows(raw: list, symbol: str, report: DownloadReport) -> list:
 
 
 def _csv_row(kline, step: int) -> list:
-    return [kline.open_time, *(repr(value) for value in (kline.open, kline.high, kline.low, kline.close, kline.volume)),
-            kline.open_time + step - 1, repr(kline.quote_volume), int(kline.trades), repr(kline.taker_buy_base), ""]
+    return [
+        kline.open_time,
+        *(repr(value) for value in (kline.open, kline.high, kline.low, kline.close, kline.volume)),
+        kline.open_time + step - 1,
+        repr(kline.quote_volume),
+        int(kline.trades),
+        repr(kline.taker_buy_base),
+        "",
+    ]
 
 
 def _append(file: Path, rows: list[list], header: bool) -> None:

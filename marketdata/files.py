@@ -21,11 +21,30 @@ import numpy as np
 from marketdata import SourceError
 from marketdata.table import COLUMNS
 
-HEADER = ["open_time", "open", "high", "low", "close", "volume", "close_time",
-          "quote_volume", "trades", "taker_buy_base", "taker_buy_quote"]
+HEADER = [
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "trades",
+    "taker_buy_base",
+    "taker_buy_quote",
+]
 _NAME = re.compile(r"^(?P<symbol>[A-Z0-9]{2,20})-(?P<interval>[0-9]+[mhd])(?:[-.].*)?$")
-_FIELD_COLUMN = {"open": 1, "high": 2, "low": 3, "close": 4, "volume": 5, "quote_volume": 7, "trades": 8,
-                 "taker_buy_base": 9}
+_FIELD_COLUMN = {
+    "open": 1,
+    "high": 2,
+    "low": 3,
+    "close": 4,
+    "volume": 5,
+    "quote_volume": 7,
+    "trades": 8,
+    "taker_buy_base": 9,
+}
 
 
 def kline_files(path: Path, interval: str) -> list[Path]:
@@ -33,9 +52,12 @@ def kline_files(path: Path, interval: str) -> list[Path]:
         raise SourceError(f"replay source {path}: no such file or folder")
     candidates = sorted(path.iterdir()) if path.is_dir() else [path]
     files = [
-        f for f in candidates
-        if f.is_file() and f.name.endswith((".csv", ".csv.gz", ".zip"))
-        and (m := _NAME.match(f.name)) and (path.is_file() or m.group("interval") == interval)
+        f
+        for f in candidates
+        if f.is_file()
+        and f.name.endswith((".csv", ".csv.gz", ".zip"))
+        and (m := _NAME.match(f.name))
+        and (path.is_file() or m.group("interval") == interval)
     ]
     if not files:
         raise SourceError(f"replay source {path}: no <SYMBOL>-{interval}*.csv, .csv.gz or .zip kline files")

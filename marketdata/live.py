@@ -64,7 +64,9 @@ class LiveKlines:
             while True:
                 reason = "rotation before the 24 h limit"
                 try:
-                    async with connect(self.url, proxy=None, open_timeout=10, max_size=2**20, compression=None) as socket:
+                    async with connect(
+                        self.url, proxy=None, open_timeout=10, max_size=2**20, compression=None
+                    ) as socket:
                         self.connections += 1
                         self.log.info("connected to %s (connection %d)", self.url, self.connections)
                         failures = 0
@@ -120,7 +122,10 @@ class LiveKlines:
             report = DownloadReport(symbol)
             try:
                 pages = await asyncio.to_thread(
-                    lambda: list(kline_pages(rest, symbol, self.feed.interval, start, end, report)))
+                    lambda symbol=symbol, report=report: list(
+                        kline_pages(rest, symbol, self.feed.interval, start, end, report)
+                    )
+                )
             except SourceError as exc:
                 self.log.error("REST backfill of %s gave up: %s", symbol, exc)
                 pages = []
@@ -130,8 +135,16 @@ class LiveKlines:
                 if self.assembler.add(row) is None:
                     fetched += 1
         self.log.info("backfilled %d bars from %d to %d over REST", fetched, start, end - self.interval_ms)
-        self.on_gap(Gap(symbol="*", start=start, end=end - self.interval_ms, kind="backfilled",
-                        detail=f"{fetched} bars fetched over REST", ts_event=start))
+        self.on_gap(
+            Gap(
+                symbol="*",
+                start=start,
+                end=end - self.interval_ms,
+                kind="backfilled",
+                detail=f"{fetched} bars fetched over REST",
+                ts_event=start,
+            )
+        )
         self._give_out()
 
     def _give_out(self) -> None:
@@ -140,9 +153,19 @@ class LiveKlines:
             time_ = bars[0].open_time
             if previous is not None and time_ > previous + self.interval_ms:
                 start, end = previous + self.interval_ms, time_ - self.interval_ms
-                self.on_gap(Gap(symbol="*", start=start, end=end, kind="source", detail="no bar received", ts_event=start))
+                self.on_gap(
+                    Gap(symbol="*", start=start, end=end, kind="source", detail="no bar received", ts_event=start)
+                )
             for symbol in missing:
-                self.on_gap(Gap(symbol=symbol, start=time_, end=time_, kind="source", detail="bar not received in time",
-                                ts_event=time_))
+                self.on_gap(
+                    Gap(
+                        symbol=symbol,
+                        start=time_,
+                        end=time_,
+                        kind="source",
+                        detail="bar not received in time",
+                        ts_event=time_,
+                    )
+                )
             self.on_tick(bars, missing)
             previous = time_

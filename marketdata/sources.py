@@ -27,7 +27,12 @@ DEFAULT_SYNTHETIC_DAYS = 7.0
 
 
 def load_source(
-    source: str, *, interval: str, symbols: list[str], start_ms: int | None = None, end_ms: int | None = None,
+    source: str,
+    *,
+    interval: str,
+    symbols: list[str],
+    start_ms: int | None = None,
+    end_ms: int | None = None,
 ) -> KlineTable:
     interval_ms = INTERVAL_MS[interval]
     if start_ms is not None and end_ms is not None and end_ms <= start_ms:
@@ -35,21 +40,25 @@ def load_source(
     if source == "synthetic" or source.startswith("synthetic:"):
         table = _synthetic(source, symbols, interval_ms, start_ms, end_ms)
     elif source.startswith("lmdb:"):
-        table = _recording(Path(source[len("lmdb:"):]))
+        table = _recording(Path(source[len("lmdb:") :]))
     else:
         table = KlineTable.merge(read_kline_files(Path(source), interval), interval_ms)
     if table.interval_ms != interval_ms:
         raise SourceError(f"replay source {source}: its bars are {table.interval_ms} ms, the config says {interval}")
     missing = sorted(set(symbols) - set(table.symbols))
     if len(missing) == len(symbols):
-        raise SourceError(f"replay source {source}: none of the symbols {', '.join(symbols)} (it has {', '.join(table.symbols)})")
+        raise SourceError(
+            f"replay source {source}: none of the symbols {', '.join(symbols)} (it has {', '.join(table.symbols)})"
+        )
     table = table.select(symbols).window(start_ms, end_ms)
     if len(table) == 0:
         raise SourceError(f"replay source {source}: no klines in the chosen window")
     return table
 
 
-def _synthetic(source: str, symbols: list[str], interval_ms: int, start_ms: int | None, end_ms: int | None) -> KlineTable:
+def _synthetic(
+    source: str, symbols: list[str], interval_ms: int, start_ms: int | None, end_ms: int | None
+) -> KlineTable:
     _, _, seed_text = source.partition(":")
     try:
         seed = int(seed_text) if seed_text else 0
@@ -108,7 +117,7 @@ def check_source(source: str, *, interval: str) -> None:
         return
     if source.startswith("lmdb:"):
         try:
-            Store(Path(source[len("lmdb:"):]), readonly=True).close()
+            Store(Path(source[len("lmdb:") :]), readonly=True).close()
         except StoreError as exc:
             raise SourceError(f"replay source {source}: {exc}") from exc
         return

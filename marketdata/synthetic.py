@@ -21,16 +21,18 @@ from marketdata.table import COLUMNS
 
 START_MS = 1_609_459_200_000  # 2021-01-01 00:00 UTC, a fixed start keeps replays reproducible
 REGIME_DRIFT = np.array([0.004, -0.004, 0.0])  # daily log drift of bull, bear, sideways
-REGIME_DAYS = 20.0                             # mean length of a regime (days)
-DAILY_VOLATILITY = 0.035                       # long-run standard deviation of a day's log return
-MARKET_SHARE = 0.6                             # share of each symbol's variance from the market factor
+REGIME_DAYS = 20.0  # mean length of a regime (days)
+DAILY_VOLATILITY = 0.035  # long-run standard deviation of a day's log return
+MARKET_SHARE = 0.6  # share of each symbol's variance from the market factor
 
 
-def generate(seed: int, symbols: list[str], interval_ms: int, days: float) -> dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]:
+def generate(
+    seed: int, symbols: list[str], interval_ms: int, days: float
+) -> dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]:
     rng = np.random.default_rng(seed)
     bars = int(days * 86_400_000 // interval_ms)
     count = len(symbols)
-    day_share = interval_ms / 86_400_000       # a bar's share of a day: drift and variance scale with time
+    day_share = interval_ms / 86_400_000  # a bar's share of a day: drift and variance scale with time
     alpha, beta = 0.08, 0.90
     omega = DAILY_VOLATILITY**2 * day_share * (1 - alpha - beta)
     stay = 1 - day_share / REGIME_DAYS
@@ -63,8 +65,15 @@ def generate(seed: int, symbols: list[str], interval_ms: int, days: float) -> di
     nan = np.full(bars, np.nan)
     result = {}
     for i, symbol in enumerate(symbols):
-        columns = {"open": open_[:, i], "high": high[:, i], "low": low[:, i], "close": close[:, i],
-                   "volume": volume[:, i], "quote_volume": volume[:, i] * close[:, i], "trades": nan,
-                   "taker_buy_base": nan}
+        columns = {
+            "open": open_[:, i],
+            "high": high[:, i],
+            "low": low[:, i],
+            "close": close[:, i],
+            "volume": volume[:, i],
+            "quote_volume": volume[:, i] * close[:, i],
+            "trades": nan,
+            "taker_buy_base": nan,
+        }
         result[symbol] = (open_time, {c: np.ascontiguousarray(columns[c]) for c in COLUMNS})
     return result

@@ -17,10 +17,10 @@ COLUMNS = ("open", "high", "low", "close", "volume", "quote_volume", "trades", "
 
 @dataclass(frozen=True)
 class KlineTable:
-    symbols: tuple[str, ...]      # symbol index -> name
+    symbols: tuple[str, ...]  # symbol index -> name
     interval_ms: int
-    open_time: np.ndarray          # int64 ms UTC, non-decreasing
-    symbol_index: np.ndarray       # int16, ascending within one open_time
+    open_time: np.ndarray  # int64 ms UTC, non-decreasing
+    symbol_index: np.ndarray  # int16, ascending within one open_time
     values: dict[str, np.ndarray]  # COLUMNS -> float64
     synthetic: bool = False
 
@@ -47,8 +47,12 @@ class KlineTable:
         lo = 0 if start_ms is None else int(np.searchsorted(self.open_time, start_ms, "left"))
         hi = len(self) if end_ms is None else int(np.searchsorted(self.open_time, end_ms, "left"))
         return KlineTable(
-            self.symbols, self.interval_ms, self.open_time[lo:hi], self.symbol_index[lo:hi],
-            {column: array[lo:hi] for column, array in self.values.items()}, self.synthetic,
+            self.symbols,
+            self.interval_ms,
+            self.open_time[lo:hi],
+            self.symbol_index[lo:hi],
+            {column: array[lo:hi] for column, array in self.values.items()},
+            self.synthetic,
         )
 
     def select(self, symbols: list[str]) -> KlineTable:
@@ -59,6 +63,10 @@ class KlineTable:
         remap = np.full(len(self.symbols), -1, np.int16)
         remap[old_index] = np.arange(len(keep), dtype=np.int16)
         return KlineTable(
-            tuple(keep), self.interval_ms, self.open_time[mask], remap[self.symbol_index[mask]],
-            {column: array[mask] for column, array in self.values.items()}, self.synthetic,
+            tuple(keep),
+            self.interval_ms,
+            self.open_time[mask],
+            remap[self.symbol_index[mask]],
+            {column: array[mask] for column, array in self.values.items()},
+            self.synthetic,
         )

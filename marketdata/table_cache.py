@@ -30,9 +30,14 @@ def cached_table(folder: Path, key: str, load: Callable[[], KlineTable]) -> Klin
     table = load()
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
     with open(temporary, "wb") as handle:
-        np.savez(handle, open_time=table.open_time, symbol_index=table.symbol_index,
-                 symbols=np.array(table.symbols), meta=np.array([table.interval_ms, int(table.synthetic)], np.int64),
-                 **{f"column_{name}": table.values[name] for name in COLUMNS})
+        np.savez(
+            handle,
+            open_time=table.open_time,
+            symbol_index=table.symbol_index,
+            symbols=np.array(table.symbols),
+            meta=np.array([table.interval_ms, int(table.synthetic)], np.int64),
+            **{f"column_{name}": table.values[name] for name in COLUMNS},
+        )
     temporary.replace(path)
     return table
 
@@ -40,5 +45,11 @@ def cached_table(folder: Path, key: str, load: Callable[[], KlineTable]) -> Klin
 def _read(path: Path) -> KlineTable:
     with np.load(path, allow_pickle=False) as saved:
         interval_ms, synthetic = (int(v) for v in saved["meta"])
-        return KlineTable(tuple(str(s) for s in saved["symbols"]), interval_ms, saved["open_time"], saved["symbol_index"],
-                          {name: saved[f"column_{name}"] for name in COLUMNS}, bool(synthetic))
+        return KlineTable(
+            tuple(str(s) for s in saved["symbols"]),
+            interval_ms,
+            saved["open_time"],
+            saved["symbol_index"],
+            {name: saved[f"column_{name}"] for name in COLUMNS},
+            bool(synthetic),
+        )

@@ -32,8 +32,24 @@ from messages.topics import MESSAGE_TYPE_BY_FAMILY, family
 from messages.trading import Decision, DecisionBatch, TradeClosed, TradeOpen
 
 BusMessage = (
-    KlineBatch | Clock | VoteBatch | DecisionBatch | TradeOpen | TradeClosed | Weights | WeightsCommand | Credit
-    | LlmStatus | Lifecycle | Gap | ErrorEvent | StreamEnd | Resync | Ack | Hello | Pulse
+    KlineBatch
+    | Clock
+    | VoteBatch
+    | DecisionBatch
+    | TradeOpen
+    | TradeClosed
+    | Weights
+    | WeightsCommand
+    | Credit
+    | LlmStatus
+    | Lifecycle
+    | Gap
+    | ErrorEvent
+    | StreamEnd
+    | Resync
+    | Ack
+    | Hello
+    | Pulse
 )
 RecordedMessage = BusMessage | Decision | KlineBatchV2 | VoteBatchV2  # what a recording may hold, since version 1
 SEPARATOR = b" "

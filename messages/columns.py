@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 FLOAT, INT, CODE, SMALL = np.dtype("<f8"), np.dtype("<i8"), np.dtype("<u2"), np.dtype("i1")
 
 
-def packed(values: Iterable | np.ndarray, dtype: np.dtype) -> bytes:
+def packed(values: Iterable[Any] | np.ndarray, dtype: np.dtype[Any]) -> bytes:
     return np.ascontiguousarray(values, dtype=dtype).tobytes()
 
 
@@ -37,7 +38,9 @@ def names(distinct: list[str], raw_codes: bytes) -> list[str]:
     return np.array(distinct, dtype=object)[view(raw_codes, CODE)].tolist() if distinct else []
 
 
-def check_rows(message: str, distinct: dict[str, tuple[list[str], bytes]], columns: dict[str, tuple[bytes, np.dtype]]) -> int:
+def check_rows(
+    message: str, distinct: dict[str, tuple[list[str], bytes]], columns: dict[str, tuple[bytes, np.dtype]]
+) -> int:
     """The number of rows; ValueError naming the column if one disagrees or a code is out of range."""
     rows = -1
     for name, (values, codes) in distinct.items():

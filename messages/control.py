@@ -44,9 +44,9 @@ class StopRequest(ControlMessage, frozen=True):
 
 class ActorStatus(msgspec.Struct, frozen=True, kw_only=True):
     name: str
-    host: str = ""           # the host the actor runs on ("" = the daemon's)
-    pid: int | None          # None while not running
-    state: str               # starting, running, backoff, done, stopped, failed
+    host: str = ""  # the host the actor runs on ("" = the daemon's)
+    pid: int | None  # None while not running
+    state: str  # starting, running, backoff, done, stopped, failed
     restarts: int
     heartbeat_age_s: float | None  # None before the first heartbeat
     uptime_s: float | None
@@ -64,8 +64,8 @@ class StatusReply(ControlMessage, frozen=True):
     run_dir: str
     uptime_s: float
     actors: list[ActorStatus]
-    refused: dict[str, int] = {}   # connections the CURVE gate turned away, by reason
-    agents: list[str] = []         # hosts whose agent is connected
+    refused: dict[str, int] = {}  # connections the CURVE gate turned away, by reason
+    agents: list[str] = []  # hosts whose agent is connected
 
     def actor(self, name: str) -> ActorStatus:
         return next(actor for actor in self.actors if actor.name == name)
@@ -83,31 +83,43 @@ class AgentHello(ControlMessage, frozen=True):
 
 
 class AgentWelcome(ControlMessage, frozen=True):
-    config: bytes        # the daemon's resolved config, JSON
-    sha256: str          # of `config`: the agent refuses a config that does not match
+    config: bytes  # the daemon's resolved config, JSON
+    sha256: str  # of `config`: the agent refuses a config that does not match
     run_id: int
 
 
 class AgentStart(ControlMessage, frozen=True):
     actor: str
-    restarts: int        # starts before this one in this run (> 0: restore its checkpoint and resync)
+    restarts: int  # starts before this one in this run (> 0: restore its checkpoint and resync)
 
 
 class AgentStop(ControlMessage, frozen=True):
-    actor: str = ""      # "": every actor of the host
+    actor: str = ""  # "": every actor of the host
     reason: str = ""
 
 
 class AgentReport(ControlMessage, frozen=True):
     host: str
-    actors: list[ActorStatus]    # the agent's actors as its process table sees them (heartbeats forwarded)
+    actors: list[ActorStatus]  # the agent's actors as its process table sees them (heartbeats forwarded)
 
 
 class AgentAck(ControlMessage, frozen=True):
     pass
 
 
-ControlUnion = (Ready | Heartbeat | StatusRequest | StopRequest | StatusReply | Reply | AgentHello | AgentWelcome
-                | AgentStart | AgentStop | AgentReport | AgentAck)
+ControlUnion = (
+    Ready
+    | Heartbeat
+    | StatusRequest
+    | StopRequest
+    | StatusReply
+    | Reply
+    | AgentHello
+    | AgentWelcome
+    | AgentStart
+    | AgentStop
+    | AgentReport
+    | AgentAck
+)
 CONTROL_ENCODER = msgspec.msgpack.Encoder()
 CONTROL_DECODER = msgspec.msgpack.Decoder(ControlUnion)

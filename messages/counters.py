@@ -20,45 +20,45 @@ class NoCounters(Counters):
 
 
 class FeedCounters(Counters):
-    bars: int = 0                     # replay: bars in the window
-    replay_s: float = 0.0             # replay: first send to the last acknowledgement, once complete (s)
-    replay_cpu_s: float = 0.0         # replay: this process's CPU over the same span (s)
-    peak_rss_mb: float = 0.0          # replay: this process's peak resident memory when complete (MiB)
+    bars: int = 0  # replay: bars in the window
+    replay_s: float = 0.0  # replay: first send to the last acknowledgement, once complete (s)
+    replay_cpu_s: float = 0.0  # replay: this process's CPU over the same span (s)
+    peak_rss_mb: float = 0.0  # replay: this process's peak resident memory when complete (MiB)
     ticks_sent: int = 0
-    last_bar: int = 0                 # ms UTC of the newest bar sent
+    last_bar: int = 0  # ms UTC of the newest bar sent
     resent_frames: int = 0
     resyncs: int = 0
-    gaps: dict[str, int] = {}         # gap-ledger entries by kind: source, disconnect, backfilled
-    dropped: dict[str, int] = {}      # live frames dropped by reason (not_json, stale, ...)
+    gaps: dict[str, int] = {}  # gap-ledger entries by kind: source, disconnect, backfilled
+    dropped: dict[str, int] = {}  # live frames dropped by reason (not_json, stale, ...)
 
 
 class RecorderCounters(Counters):
     written: int = 0
     batches: int = 0
     backups: int = 0
-    last_clock: int = -1              # ms UTC of the newest clock durably recorded
+    last_clock: int = -1  # ms UTC of the newest clock durably recorded
 
 
 class VotingCounters(Counters):
-    votes: int = 0                    # BUY, SELL or HOLD given
+    votes: int = 0  # BUY, SELL or HOLD given
     abstentions: int = 0
-    unusable_bars: int = 0            # non-finite or non-positive bars, unknown symbols
+    unusable_bars: int = 0  # non-finite or non-positive bars, unknown symbols
     checkpoints: int = 0
-    restored_upto: int = -1           # after a restart: the bar time the checkpoint reached
+    restored_upto: int = -1  # after a restart: the bar time the checkpoint reached
 
 
 class LgbmCounters(VotingCounters):
     trainings: int = 0
     model_version: int = 0
-    training_s: float = 0.0           # seconds spent training, in total
+    training_s: float = 0.0  # seconds spent training, in total
 
 
 class MistralCounters(VotingCounters):
     llm_requests: int = 0
-    retried_requests: int = 0         # replay: asked again after the server went away mid-request
+    retried_requests: int = 0  # replay: asked again after the server went away mid-request
     cache_hits: int = 0
     answers: int = 0
-    no_vote: dict[str, int] = {}      # abstentions by reason (not_ready, timeout, not_json, ...)
+    no_vote: dict[str, int] = {}  # abstentions by reason (not_ready, timeout, not_json, ...)
 
 
 class TraderCounters(Counters):
@@ -66,10 +66,10 @@ class TraderCounters(Counters):
     decisions: int = 0
     trades_opened: int = 0
     trades_closed: int = 0
-    missing_votes: int = 0            # live: votes that missed the deadline
+    missing_votes: int = 0  # live: votes that missed the deadline
     weights_version: int = 0
-    weight_waits: int = 0             # times a bar waited for its weights version
-    equity: float = 0.0               # marked to market, quote currency
+    weight_waits: int = 0  # times a bar waited for its weights version
+    equity: float = 0.0  # marked to market, quote currency
     checkpoints: int = 0
 
 
@@ -85,13 +85,14 @@ class LlmSupervisorCounters(Counters):
     restarts: int = 0
     probes: int = 0
     failed_probes: int = 0
-    failed_starts: int = 0            # starts that did not come up (counted against the budget)
+    failed_starts: int = 0  # starts that did not come up (counted against the budget)
     start_to_ready_ms: int = 0
-    states: dict[str, int] = {}       # llm.status messages by state
+    states: dict[str, int] = {}  # llm.status messages by state
 
 
 class CustomCounters(Counters):
     """For an actor outside Peper's own kinds (a user's, a test's): counts by name."""
+
     counts: dict[str, int] = {}
 
 
@@ -106,8 +107,18 @@ class SinkCounters(Counters):
 
 
 ActorCounters = (
-    NoCounters | FeedCounters | RecorderCounters | VotingCounters | LgbmCounters | MistralCounters | TraderCounters
-    | LearnerCounters | LlmSupervisorCounters | CustomCounters | PulseCounters | SinkCounters
+    NoCounters
+    | FeedCounters
+    | RecorderCounters
+    | VotingCounters
+    | LgbmCounters
+    | MistralCounters
+    | TraderCounters
+    | LearnerCounters
+    | LlmSupervisorCounters
+    | CustomCounters
+    | PulseCounters
+    | SinkCounters
 )
 
 

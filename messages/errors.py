@@ -100,14 +100,22 @@ class ActorFailed(DaemonError):
 
 class RestartBudgetExceeded(ActorFailed):
     def __init__(self, actor: str, restarts: int, period_s: float, last_error: str):
-        super().__init__(actor, last_error, f"actor {actor!r} exceeded its restart budget ({restarts} restarts in "
-                                            f"{period_s:g} s); last error: {last_error or 'none reported'}")
+        super().__init__(
+            actor,
+            last_error,
+            f"actor {actor!r} exceeded its restart budget ({restarts} restarts in "
+            f"{period_s:g} s); last error: {last_error or 'none reported'}",
+        )
 
 
 class ActorGaveUp(ActorFailed):
     def __init__(self, actor: str, last_error: str):
-        super().__init__(actor, last_error, f"actor {actor!r} stopped on an error a restart would meet again, "
-                                            f"so it was not restarted: {last_error or 'none reported'}")
+        super().__init__(
+            actor,
+            last_error,
+            f"actor {actor!r} stopped on an error a restart would meet again, "
+            f"so it was not restarted: {last_error or 'none reported'}",
+        )
 
 
 class LlmError(PeperError):

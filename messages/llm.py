@@ -13,4 +13,4 @@ class LlmStatus(Message, frozen=True):
     last_error: str = ""
     latency_p50_ms: float | None = None
     latency_p99_ms: float | None = None
-    retrying: bool = False   # down, and it will be started again (a restart with backoff); False: refused or given up
+    retrying: bool = False  # down, and it will be started again (a restart with backoff); False: refused or given up

@@ -24,7 +24,7 @@ from messages.system import (
 from messages.trading import DecisionBatch, TradeClosed, TradeOpen
 
 KLINE = "md.kline"
-BAR = "md.bar"          # the decision bars a chunk of md.kline completes (marketdata.aggregate)
+BAR = "md.bar"  # the decision bars a chunk of md.kline completes (marketdata.aggregate)
 CLOCK = "clock"
 DECISION = "decision"
 TRADE_OPEN = "trade.open"

@@ -28,22 +28,27 @@ class ModelVote(msgspec.Struct, frozen=True):
 
 class DecisionBatch(Message, frozen=True):
     symbol: list[str]
-    bar_time: list[int]                      # ms UTC, bar open time
+    bar_time: list[int]  # ms UTC, bar open time
     weights_version: list[int]
-    score: list[float]                       # -1..1
+    score: list[float]  # -1..1
     action: list[Action]
-    models: list[str]                        # the enabled models, in order
-    vote_action: list[list[Action | None]]   # [model][row]
-    vote_confidence: list[list[float]]       # [model][row], 0..1
-    target: list[float] = []                 # fraction of equity (signed); [] in recordings before schema 4
+    models: list[str]  # the enabled models, in order
+    vote_action: list[list[Action | None]]  # [model][row]
+    vote_confidence: list[list[float]]  # [model][row], 0..1
+    target: list[float] = msgspec.field(
+        default_factory=list
+    )  # fraction of equity (signed); [] in recordings before schema 4
 
     def votes(self, row: int) -> list[ModelVote]:
-        return [ModelVote(model, actions[row], confidences[row])
-                for model, actions, confidences in zip(self.models, self.vote_action, self.vote_confidence)]
+        return [
+            ModelVote(model, actions[row], confidences[row])
+            for model, actions, confidences in zip(self.models, self.vote_action, self.vote_confidence)
+        ]
 
 
 class Decision(Message, frozen=True):
     """Schema version 1: one decision per message (read from old recordings only)."""
+
     symbol: str
     bar_time: int
     weights_version: int
@@ -71,9 +76,9 @@ class TradeClosed(Message, frozen=True):
     exit_time: int
     exit_price: float
     quantity: float
-    fees: float      # quote currency
-    pnl: float       # net of fees, quote currency
-    ret: float       # net return, fraction of the entry notional
+    fees: float  # quote currency
+    pnl: float  # net of fees, quote currency
+    ret: float  # net return, fraction of the entry notional
     exit_reason: str
     votes: list[ModelVote]
-    remaining: float = 0.0   # units of the symbol's position still held after this fill (0: flat)
+    remaining: float = 0.0  # units of the symbol's position still held after this fill (0: flat)

@@ -42,20 +42,38 @@ from storage.store import Store
 from storage.stream import StreamReader
 from storage.weights import all_weights
 
-SUBSCRIBED = (topics.KLINE, topics.CLOCK, topics.SIGNAL_PREFIX, topics.WEIGHTS, topics.CREDIT, topics.TRADE_OPEN,
-              topics.TRADE_CLOSED, topics.LLM_STATUS, topics.GAP)
+SUBSCRIBED = (
+    topics.KLINE,
+    topics.CLOCK,
+    topics.SIGNAL_PREFIX,
+    topics.WEIGHTS,
+    topics.CREDIT,
+    topics.TRADE_OPEN,
+    topics.TRADE_CLOSED,
+    topics.LLM_STATUS,
+    topics.GAP,
+)
 RECEIVE_QUEUE = 2_000  # messages held for a slow monitor before ZeroMQ drops (for the monitor only)
 
 
 class Monitor:
-    def __init__(self, config: PeperConfig, run_dir: Path, *, refresh_per_s: float = 4.0,
-                 recording: Callable[[], Path] | None = None):
+    def __init__(
+        self,
+        config: PeperConfig,
+        run_dir: Path,
+        *,
+        refresh_per_s: float = 4.0,
+        recording: Callable[[], Path] | None = None,
+    ):
         self.config = config
         self.run_dir = run_dir
         self.refresh_s = 1.0 / refresh_per_s
-        self.state = MonitorState(mode=config.feed.mode, initial_equity=config.trader.initial_equity,
-                                  interval_s=INTERVAL_MS[config.feed.interval] / 1000,
-                                  tick_deadline_s=config.feed.tick_deadline_s)
+        self.state = MonitorState(
+            mode=config.feed.mode,
+            initial_equity=config.trader.initial_equity,
+            interval_s=INTERVAL_MS[config.feed.interval] / 1000,
+            tick_deadline_s=config.feed.tick_deadline_s,
+        )
         self.codec = Codec()
         self.context = zmq.Context()
         self.socket = self.context.socket(zmq.SUB)

@@ -33,6 +33,7 @@ WEIGHT_HISTORY = 60  # versions kept for each sparkline
 @dataclass
 class Rates:
     """msgs/s from two successive counter readings."""
+
     last: dict[str, tuple[float, int, int]] = field(default_factory=dict)  # actor -> (time, in, out)
     rates: dict[str, tuple[float, float]] = field(default_factory=dict)
 
@@ -49,28 +50,28 @@ class MonitorState:
     mode: str = "replay"
     initial_equity: float = 10_000.0
     status: StatusReply | None = None
-    daemon_note: str = ""                       # "reconnecting ...", "daemon restarted ..."
-    snapshot_seq: int = 0                       # the recorder's batch number the snapshot was read at
+    daemon_note: str = ""  # "reconnecting ...", "daemon restarted ..."
+    snapshot_seq: int = 0  # the recorder's batch number the snapshot was read at
     rates: Rates = field(default_factory=Rates)
-    prices: dict[str, tuple[float, float]] = field(default_factory=dict)   # symbol -> (first, last) close
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)  # symbol -> (first, last) close
     last_bars: dict[str, tuple[int, float]] = field(default_factory=dict)  # symbol -> (open time ms, wall s received)
     interval_s: float = 60.0
     tick_deadline_s: float = 5.0
     bar_time: int | None = None
-    speed: float = 0.0                          # market time per wall time (x real time)
+    speed: float = 0.0  # market time per wall time (x real time)
     _clock_seen: tuple[float, int] | None = None
     synthetic: bool = False
     votes: dict[str, dict[str, tuple[str | None, float, str]]] = field(default_factory=dict)  # model -> symbol -> vote
-    weights: dict[int, dict[str, float]] = field(default_factory=dict)     # version -> weights (recent)
-    shadow_equity: dict[str, float] = field(default_factory=dict)          # expert -> its shadow book's equity (USDT)
-    open_positions: dict[str, TradeOpen] = field(default_factory=dict)     # symbol -> open trade
-    closed: dict[str, TradeClosed] = field(default_factory=dict)           # trade id -> trade
+    weights: dict[int, dict[str, float]] = field(default_factory=dict)  # version -> weights (recent)
+    shadow_equity: dict[str, float] = field(default_factory=dict)  # expert -> its shadow book's equity (USDT)
+    open_positions: dict[str, TradeOpen] = field(default_factory=dict)  # symbol -> open trade
+    closed: dict[str, TradeClosed] = field(default_factory=dict)  # trade id -> trade
     llm: LlmStatus | None = None
     gaps: deque[Gap] = field(default_factory=lambda: deque(maxlen=5))
     lmdb_bytes: int = 0
-    last_backup: float | None = None            # wall clock of the newest backup
+    last_backup: float | None = None  # wall clock of the newest backup
     received: int = 0
-    dropped: int = 0                            # bus messages the monitor missed (seq gaps): never the topology's
+    dropped: int = 0  # bus messages the monitor missed (seq gaps): never the topology's
     _seqs: dict[tuple[str, str], int] = field(default_factory=dict)
     equity_path: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))  # the trader's marked equity
 
@@ -118,7 +119,9 @@ class MonitorState:
                 self._on_clock(message.bar_time, time.monotonic() if now is None else now)
             case VoteBatch():
                 latest = self.votes.setdefault(message.model, {})
-                for symbol, action, confidence, reason in zip(message.symbol, message.action, message.confidence.tolist(), message.reason):
+                for symbol, action, confidence, reason in zip(
+                    message.symbol, message.action, message.confidence.tolist(), message.reason
+                ):
                     latest[symbol] = (action, confidence, reason)
             case Weights():
                 if message.version not in self.weights:
@@ -128,10 +131,10 @@ class MonitorState:
             case Credit():
                 self.shadow_equity.update(zip(message.experts, message.equity))
             case TradeOpen():
-                self.open_positions.setdefault(message.symbol, message)   # the position's first lot
+                self.open_positions.setdefault(message.symbol, message)  # the position's first lot
             case TradeClosed():
                 self.closed.setdefault(message.trade_id, message)
-                if message.remaining == 0:   # the symbol's position is flat now
+                if message.remaining == 0:  # the symbol's position is flat now
                     self.open_positions.pop(message.symbol, None)
             case LlmStatus():
                 self.llm = message
@@ -172,9 +175,13 @@ class MonitorState:
         rate, realised PnL, and from the trader's marked equity its ROI and max drawdown so far."""
         pnls = [trade.pnl for trade in self.closed.values()]
         equity = self.equity_path[-1] if self.equity_path else self.initial_equity
-        return {"trades": len(pnls), "win_rate": win_rate(pnls), "realised_pnl": sum(pnls),
-                "roi": equity / self.initial_equity - 1,
-                "max_drawdown": max_drawdown(np.array([self.initial_equity, *self.equity_path]))}
+        return {
+            "trades": len(pnls),
+            "win_rate": win_rate(pnls),
+            "realised_pnl": sum(pnls),
+            "roi": equity / self.initial_equity - 1,
+            "max_drawdown": max_drawdown(np.array([self.initial_equity, *self.equity_path])),
+        }
 
     def weight_series(self) -> dict[str, list[float]]:
         versions = sorted(self.weights)

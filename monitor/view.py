@@ -45,9 +45,17 @@ def actors_panel(state: MonitorState) -> Panel:
     if state.status:
         for actor in state.status.actors:
             rate_in, rate_out = state.rates.rates.get(actor.name, (0.0, 0.0))
-            table.add_row(actor.name, actor.state, str(actor.pid or "-"), _duration(actor.uptime_s), str(actor.restarts),
-                          "-" if actor.heartbeat_age_s is None else f"{actor.heartbeat_age_s:.1f}s",
-                          f"{rate_in:,.0f}", f"{rate_out:,.0f}", str(actor.malformed + actor.seq_gaps))
+            table.add_row(
+                actor.name,
+                actor.state,
+                str(actor.pid or "-"),
+                _duration(actor.uptime_s),
+                str(actor.restarts),
+                "-" if actor.heartbeat_age_s is None else f"{actor.heartbeat_age_s:.1f}s",
+                f"{rate_in:,.0f}",
+                f"{rate_out:,.0f}",
+                str(actor.malformed + actor.seq_gaps),
+            )
     title = "actors"
     if state.status:
         title += f" · supervisor pid {state.status.daemon_pid}, up {_duration(state.status.uptime_s)}"
@@ -60,10 +68,15 @@ def market_panel(state: MonitorState) -> Panel:
     for symbol, (first, last) in sorted(state.prices.items()):
         change = (last / first - 1) * 100 if first else 0.0
         age, late = state.bar_age(symbol)
-        table.add_row(symbol, f"{last:,.4f}", Text(f"{change:+.2f} %", style="green" if change >= 0 else "red"),
-                      Text("-" if age is None else f"{age:,.0f} s" + (" LATE" if late else ""),
-                           style="bold red" if late else ""))
-    clock = "-" if state.bar_time is None else datetime.fromtimestamp(state.bar_time / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+        table.add_row(
+            symbol,
+            f"{last:,.4f}",
+            Text(f"{change:+.2f} %", style="green" if change >= 0 else "red"),
+            Text("-" if age is None else f"{age:,.0f} s" + (" LATE" if late else ""), style="bold red" if late else ""),
+        )
+    clock = (
+        "-" if state.bar_time is None else datetime.fromtimestamp(state.bar_time / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+    )
     kind = "live" if state.mode == "live" else f"replay x{state.speed:,.0f} real time"
     label = " SYNTHETIC" if state.synthetic else ""
     return Panel(Group(Text(f"bar {clock} UTC · {kind}"), table), title=f"market{label}", title_align="left")
@@ -87,8 +100,12 @@ def weights_panel(state: MonitorState) -> Panel:
     series = state.weight_series()
     for model, values in series.items():
         equity = state.shadow_equity.get(model)
-        table.add_row(model, f"{values[-1]:.3f}", sparkline(values),
-                      "-" if equity is None else f"{equity - state.initial_equity:+,.0f} USDT")
+        table.add_row(
+            model,
+            f"{values[-1]:.3f}",
+            sparkline(values),
+            "-" if equity is None else f"{equity - state.initial_equity:+,.0f} USDT",
+        )
     version = max(state.weights) if state.weights else "-"
     return Panel(table, title=f"weights · version {version}", title_align="left")
 
@@ -96,11 +113,15 @@ def weights_panel(state: MonitorState) -> Panel:
 def trading_panel(state: MonitorState) -> Panel:
     figures = state.trading_figures()
     win = "-" if figures["win_rate"] is None else f"{figures['win_rate'] * 100:.1f} %"
-    lines = [f"open positions: {len(state.open_positions)} "
-             + " ".join(f"{p.symbol}({p.side[0]})" for p in list(state.open_positions.values())[:4]),
-             f"closed trades: {figures['trades']}   win rate: {win}   today's PnL: {state.day_pnl():+,.2f} USDT",
-             f"ROI (marked): {figures['roi'] * 100:+.2f} %   realised PnL: {figures['realised_pnl']:+,.2f} USDT   "
-             f"max drawdown: {figures['max_drawdown'] * 100:.2f} %"]
+    lines = [
+        f"open positions: {len(state.open_positions)} "
+        + " ".join(f"{p.symbol}({p.side[0]})" for p in list(state.open_positions.values())[:4]),
+        f"closed trades: {figures['trades']}   win rate: {win}   today's PnL: {state.day_pnl():+,.2f} USDT",
+        (
+            f"ROI (marked): {figures['roi'] * 100:+.2f} %   realised PnL: {figures['realised_pnl']:+,.2f} USDT   "
+            f"max drawdown: {figures['max_drawdown'] * 100:.2f} %"
+        ),
+    ]
     return Panel(Text("\n".join(lines)), title="trading (paper)", title_align="left")
 
 
@@ -123,8 +144,10 @@ def llm_panel(state: MonitorState) -> Panel:
 def recorder_panel(state: MonitorState) -> Panel:
     rate_in, _ = state.rates.rates.get("recorder", (0.0, 0.0))
     backup = "none yet" if state.last_backup is None else f"{_duration(time.time() - state.last_backup)} ago"
-    lines = [f"writes {rate_in:,.0f} msg/s · LMDB {state.lmdb_bytes / 2**20:,.1f} MiB · last backup {backup}",
-             f"monitor: {state.received:,} msgs seen, {state.dropped:,} skipped (never the topology's)"]
+    lines = [
+        f"writes {rate_in:,.0f} msg/s · LMDB {state.lmdb_bytes / 2**20:,.1f} MiB · last backup {backup}",
+        f"monitor: {state.received:,} msgs seen, {state.dropped:,} skipped (never the topology's)",
+    ]
     for gap in list(state.gaps)[-3:]:
         lines.append(f"gap {gap.kind} {gap.symbol} {_minute(gap.start)}..{_minute(gap.end)} {gap.detail[:30]}")
     if not state.gaps:
@@ -140,10 +163,14 @@ def render(state: MonitorState, width: int, height: int) -> Layout:
         layout.split_column(Layout(name="top", size=actors + 3), Layout(name="bottom"))
         layout["top"].split_row(Layout(actors_panel(state), ratio=3), Layout(market_panel(state), ratio=2))
         layout["bottom"].split_row(Layout(name="left"), Layout(name="right"))
-        layout["bottom"]["left"].split_column(Layout(signals_panel(state, symbols), size=symbols + 3),
-                                              Layout(trading_panel(state), size=5), Layout(recorder_panel(state)))
-        layout["bottom"]["right"].split_column(Layout(weights_panel(state), size=len(state.weight_series()) + 3),
-                                               Layout(llm_panel(state)))
+        layout["bottom"]["left"].split_column(
+            Layout(signals_panel(state, symbols), size=symbols + 3),
+            Layout(trading_panel(state), size=5),
+            Layout(recorder_panel(state)),
+        )
+        layout["bottom"]["right"].split_column(
+            Layout(weights_panel(state), size=len(state.weight_series()) + 3), Layout(llm_panel(state))
+        )
         return layout
     # 80x24 and up: stacked, each panel trimmed to its essentials
     layout.split_column(
@@ -185,4 +212,3 @@ def _duration(seconds: float | None) -> str:
 
 def _minute(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%m-%d %H:%M")
-

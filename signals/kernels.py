@@ -54,7 +54,7 @@ def wilder_rsi(values: list[float], period: int, state: RsiState) -> np.ndarray:
             continue
         change = close - previous
         previous = close
-        up = change if change > 0.0 else 0.0
+        up = max(0.0, change)
         down = -change if change < 0.0 else 0.0
         if gain is None:
             state.seed_gains.append(up)
@@ -90,7 +90,7 @@ def rolling_mean_std(values: np.ndarray, n: int, tail: bytes) -> tuple[np.ndarra
         mean[0] = window_mean
         std[0] = np.sqrt(np.add.reduce(np.multiply(deviation, deviation, out=deviation)) / n)
     elif len(full) >= n:
-        windows = sliding_window_view(full, n)[max(0, len(earlier) - n + 1):]
+        windows = sliding_window_view(full, n)[max(0, len(earlier) - n + 1) :]
         first = len(values) - len(windows)
         # numpy's own mean and var, with the mean computed once: the same operations, bit for bit,
         # whatever the chunk (one bar live, a thousand in a replay)
@@ -98,7 +98,7 @@ def rolling_mean_std(values: np.ndarray, n: int, tail: bytes) -> tuple[np.ndarra
         deviation = windows - window_mean[:, None]
         mean[first:] = window_mean
         std[first:] = np.sqrt(np.add.reduce(np.multiply(deviation, deviation, out=deviation), axis=1) / n)
-    return mean, std, full[-(n - 1):].tobytes() if n > 1 else b""
+    return mean, std, full[-(n - 1) :].tobytes() if n > 1 else b""
 
 
 def log_returns(values: np.ndarray, previous: float | None) -> tuple[np.ndarray, float | None]:

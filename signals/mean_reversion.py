@@ -34,21 +34,27 @@ from signals.model import (
     choose,
 )
 
-REASONS = ("z inside the band", "z beyond the band", "volume spike: a breakout, not an overreaction", "flat market",
-           "holding until z reverts", "z reverted: out")
+REASONS = (
+    "z inside the band",
+    "z beyond the band",
+    "volume spike: a breakout, not an overreaction",
+    "flat market",
+    "holding until z reverts",
+    "z reverted: out",
+)
 INSIDE, BEYOND, SPIKE, FLAT, HOLDING, REVERTED = range(6)
 
 
 class MeanReversionState(msgspec.Struct):
     bars: int = 0
     previous_close: float | None = None
-    price_tail: bytes = b""    # float64, the last window - 1 values of each series
+    price_tail: bytes = b""  # float64, the last window - 1 values of each series
     volume_tail: bytes = b""
     short_tail: bytes = b""
     long_tail: bytes = b""
     trend_tail: bytes = b""
-    side: int = 0              # the position the votes hold: 1 long, -1 short, 0 flat
-    held: float = 0.0          # its entry's confidence
+    side: int = 0  # the position the votes hold: 1 long, -1 short, 0 flat
+    held: float = 0.0  # its entry's confidence
 
 
 class MeanReversion(PerSymbolModel):
@@ -97,14 +103,16 @@ class MeanReversion(PerSymbolModel):
         flat = (std == 0.0) | (long == 0.0)
         action, confidence, reason = np.full(len(rows), ABSTAIN, np.int8), np.zeros(len(rows)), np.zeros(len(rows), int)
         for i in np.flatnonzero(~warm).tolist():
-            action[i], confidence[i], reason[i] = self._decide(state, float(z[i]), float(band[i]), float(volume_z[i]),
-                                                               bool(flat[i]), float(close[i]) > float(trend[i]))
+            action[i], confidence[i], reason[i] = self._decide(
+                state, float(z[i]), float(band[i]), float(volume_z[i]), bool(flat[i]), float(close[i]) > float(trend[i])
+            )
         votes.action[rows] = action
         votes.confidence[rows] = confidence
         votes.reason[rows] = np.where(warm, WARM_UP, choose(reason, REASONS))
 
-    def _decide(self, state: MeanReversionState, z: float, band: float, volume_z: float, flat: bool,
-                above_trend: bool) -> tuple[int, float, int]:
+    def _decide(
+        self, state: MeanReversionState, z: float, band: float, volume_z: float, flat: bool, above_trend: bool
+    ) -> tuple[int, float, int]:
         """(action, confidence, reason) of one bar, moving the position the votes hold."""
         config = self.config
         if flat:

@@ -37,9 +37,9 @@ WARM_UP = "warm-up"
 
 @dataclass
 class Votes:
-    action: np.ndarray      # int8 codes
+    action: np.ndarray  # int8 codes
     confidence: np.ndarray  # float64, 0..1
-    reason: np.ndarray      # object array of str
+    reason: np.ndarray  # object array of str
     segments: list[tuple[int, int, str]] | None = None  # (first row, end row, model version); None: one
 
     @staticmethod
@@ -57,8 +57,8 @@ class ChunkModel(Protocol):
     def version(self) -> str: ...
     def vote(self, chunk: BarChunk) -> Votes | Awaitable[Votes]: ...
     def snapshot(self) -> bytes: ...
-    def take_journal(self) -> bytes | None: ...     # history added since the last call, or None
-    def horizon(self) -> int | None: ...            # journal entries before this bar time are no longer needed
+    def take_journal(self) -> bytes | None: ...  # history added since the last call, or None
+    def horizon(self) -> int | None: ...  # journal entries before this bar time are no longer needed
     def restore(self, raw: bytes, journal: list[bytes]) -> None: ...
 
 

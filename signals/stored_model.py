@@ -12,12 +12,12 @@ import msgspec
 
 class StoredModel(msgspec.Struct, frozen=True):
     version: int
-    train_start: int        # first sample's open time, ms UTC
-    label_end: int          # the last fitted or calibrating sample's label window ends here, ms UTC
-    trained_at: int         # bar time T of training: the model is used for bars after it
+    train_start: int  # first sample's open time, ms UTC
+    label_end: int  # the last fitted or calibrating sample's label window ends here, ms UTC
+    trained_at: int  # bar time T of training: the model is used for bars after it
     horizon_bars: int
     features: list[str]
     samples: int
     metrics: dict[str, float]  # win share, in-sample accuracy
-    booster: str            # LightGBM's model_to_string()
-    calibration: list[float] = []   # schema 3 models only (Platt scaling); read, never used
+    booster: str  # LightGBM's model_to_string()
+    calibration: list[float] = []  # schema 3 models only (Platt scaling); read, never used

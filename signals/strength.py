@@ -24,7 +24,7 @@ from signals.model import ABSTAIN, BUY, HOLD, SELL, WARM_UP, Votes
 
 
 class StrengthState(msgspec.Struct):
-    closes: dict[str, list[float]] = {}   # symbol -> its last max-lookback + 1 closes
+    closes: dict[str, list[float]] = {}  # symbol -> its last max-lookback + 1 closes
 
 
 class RelativeStrength:
@@ -43,8 +43,11 @@ class RelativeStrength:
         return "strength-1"
 
     def vote(self, chunk: BarChunk) -> Votes:
-        votes = Votes(np.full(len(chunk), ABSTAIN, np.int8), np.zeros(len(chunk)),
-                      np.array(PROBLEM_REASONS, dtype=object)[chunk.problem])
+        votes = Votes(
+            np.full(len(chunk), ABSTAIN, np.int8),
+            np.zeros(len(chunk)),
+            np.array(PROBLEM_REASONS, dtype=object)[chunk.problem],
+        )
         usable = np.flatnonzero(chunk.problem == 0)
         for period in np.unique(chunk.open_time[usable]):
             self._period(chunk, usable[chunk.open_time[usable] == period], votes)
@@ -61,7 +64,7 @@ class RelativeStrength:
             else:
                 votes.reason[row] = WARM_UP
             history.append(close)
-            del history[:-self.keep]
+            del history[: -self.keep]
         ranked = sorted(strength, key=lambda row: (-strength[row], row))
         top, config = self.config.top, self.config
         for rank, row in enumerate(ranked):

@@ -31,8 +31,8 @@ LOOKBACK_FORMS = ("momentum", "moving_average", "donchian")
 
 
 class TechnicalState(msgspec.Struct):
-    closes: list[float] = []     # the last max-lookback + 1 closes
-    highs: list[float] = []      # the last max-lookback highs and lows
+    closes: list[float] = []  # the last max-lookback + 1 closes
+    highs: list[float] = []  # the last max-lookback highs and lows
     lows: list[float] = []
     channel: dict[int, int] = {}  # lookback bars -> the Donchian state (+1, -1, 0)
     fast: float | None = None
@@ -76,8 +76,8 @@ class TechnicalRules(PerSymbolModel):
         for i, row in enumerate(rows.tolist()):
             close, high, low = closes[i], float(chunk.high[row]), float(chunk.low[row])
             terms = self._lookback_terms(state, close)
-            state.closes = (state.closes + [close])[-self.keep:]
-            state.highs, state.lows = (state.highs + [high])[-self.keep:], (state.lows + [low])[-self.keep:]
+            state.closes = (state.closes + [close])[-self.keep :]
+            state.highs, state.lows = (state.highs + [high])[-self.keep :], (state.lows + [low])[-self.keep :]
             state.bars += 1
             warm_slow = state.bars >= self.slow_bars
             if "ema_cross" in forms and warm_slow:
@@ -104,7 +104,7 @@ class TechnicalRules(PerSymbolModel):
             if "momentum" in self.forms:
                 terms.append(float(np.sign(close - history[-bars])))
             if "moving_average" in self.forms:
-                window = history[-(bars - 1):] + [close] if bars > 1 else [close]
+                window = history[-(bars - 1) :] + [close] if bars > 1 else [close]
                 terms.append(float(np.sign(close - sum(window) / len(window))))
             if "donchian" in self.forms:
                 top, bottom = max(state.highs[-bars:]), min(state.lows[-bars:])

@@ -55,4 +55,6 @@ def restore_newest_backup(store_path: Path) -> tuple[Path, Path]:
         store_path.mkdir()
         shutil.copy2(backup / "data.mdb", store_path / "data.mdb")
         return backup, kept
-    raise StoreError(f"{store_path}: no hot backup in {root} reads whole" + (f" ({'; '.join(problems)})" if problems else ""))
+    raise StoreError(
+        f"{store_path}: no hot backup in {root} reads whole" + (f" ({'; '.join(problems)})" if problems else "")
+    )

@@ -22,7 +22,7 @@ from storage.store import Store
 T = TypeVar("T")
 RUN_CONFIG_KEY = "train.config.{run}"
 RESULT_KEY = "train.result.{run}"
-TRIALS_KEY = "train.trials"   # every configuration ever tried here: its daily Sharpe on validation
+TRIALS_KEY = "train.trials"  # every configuration ever tried here: its daily Sharpe on validation
 
 
 class Catalog:
@@ -80,7 +80,11 @@ class Catalog:
 def config_hash(config: PeperConfig) -> str:
     """sha256 of what decides a session's result: the config without paths, windows or the bus."""
     document = msgspec.to_builtins(config)
-    for section, keys in (("database", ("path", "training_path")), ("feed", ("start", "end", "speed")), ("bus", ("run_dir",))):
+    for section, keys in (
+        ("database", ("path", "training_path")),
+        ("feed", ("start", "end", "speed")),
+        ("bus", ("run_dir",)),
+    ):
         for key in keys:
             document[section].pop(key, None)
     document["learning"].pop("initial_weights", None)

@@ -31,11 +31,11 @@ _FRAME = struct.Struct(">qQ")  # position, the number of the frame among the act
 
 
 class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
-    run_id: int                  # the daemon run this belongs to (a new run never resumes an old one)
-    upto: int                    # ms UTC: every input with a bar time up to this is in `state`
-    epoch: int                   # the actor's lineage; published again after a restore
-    seqs: dict[str, int]         # topic -> last seq published
-    state: bytes                 # the actor's own state, msgpack
+    run_id: int  # the daemon run this belongs to (a new run never resumes an old one)
+    upto: int  # ms UTC: every input with a bar time up to this is in `state`
+    epoch: int  # the actor's lineage; published again after a restore
+    seqs: dict[str, int]  # topic -> last seq published
+    state: bytes  # the actor's own state, msgpack
 
 
 _ENCODER = msgspec.msgpack.Encoder()
@@ -51,8 +51,14 @@ def checkpoint_path(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + ".checkpoints")
 
 
-def write_checkpoint(store: Store, actor: str, checkpoint: Checkpoint, journal: tuple[int, bytes] | None = None,
-                     keep_journal_from: int | None = None, outbox: tuple[list[tuple[int, bytes]], int] | None = None) -> None:
+def write_checkpoint(
+    store: Store,
+    actor: str,
+    checkpoint: Checkpoint,
+    journal: tuple[int, bytes] | None = None,
+    keep_journal_from: int | None = None,
+    outbox: tuple[list[tuple[int, bytes]], int] | None = None,
+) -> None:
     """The checkpoint, a journal entry at its position and old entries gone, and the outbox's new
     frames saved and the ones every acknowledger has deleted (`outbox`: frames, that position) —
     one transaction."""
@@ -66,7 +72,9 @@ def write_checkpoint(store: Store, actor: str, checkpoint: Checkpoint, journal: 
         if keep_journal_from is not None:
             cursor = txn.cursor(db=db)
             positioned = cursor.set_range(JOURNAL)
-            while positioned and cursor.key()[:1] == JOURNAL and _POSITION.unpack(cursor.key()[1:])[0] < keep_journal_from:
+            while (
+                positioned and cursor.key()[:1] == JOURNAL and _POSITION.unpack(cursor.key()[1:])[0] < keep_journal_from
+            ):
                 positioned = cursor.delete()
 
 
@@ -86,8 +94,11 @@ def read_outbox(store: Store, actor: str, upto: int) -> list[tuple[int, bytes]]:
     if not store.has(outbox_name(actor)):
         return []
     with store.env.begin() as txn:
-        return [(_FRAME.unpack(key)[0], bytes(value)) for key, value in txn.cursor(db=store.db(outbox_name(actor)))
-                if _FRAME.unpack(key)[0] <= upto]
+        return [
+            (_FRAME.unpack(key)[0], bytes(value))
+            for key, value in txn.cursor(db=store.db(outbox_name(actor)))
+            if _FRAME.unpack(key)[0] <= upto
+        ]
 
 
 def outbox_name(actor: str) -> str:

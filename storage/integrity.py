@@ -18,9 +18,9 @@ import lmdb
 from messages.errors import StoreError
 
 MAGIC = 0xBEEFC0DE
-_MAGIC_VERSION = struct.Struct("<II")     # at 16: mm_magic, mm_version (after the 16-byte page header)
-_PAGE_SIZE = struct.Struct("<I")          # at 40: the free database's md_pad, where LMDB keeps the page size
-_LAST_PAGE_TXN = struct.Struct("<QQ")     # at 136: mm_last_pg, mm_txnid
+_MAGIC_VERSION = struct.Struct("<II")  # at 16: mm_magic, mm_version (after the 16-byte page header)
+_PAGE_SIZE = struct.Struct("<I")  # at 40: the free database's md_pad, where LMDB keeps the page size
+_LAST_PAGE_TXN = struct.Struct("<QQ")  # at 136: mm_last_pg, mm_txnid
 _META_HEAD = 152
 
 
@@ -33,21 +33,27 @@ def check_file(directory: Path) -> None:
     with data.open("rb") as file:  # the meta pages first, then the size: a writer commits pages before meta
         first = file.read(_META_HEAD)
         if len(first) < _META_HEAD or _MAGIC_VERSION.unpack_from(first, 16)[0] != MAGIC:
-            raise StoreError(f"{data}: not an LMDB file (no LMDB meta page at its start; "
-                             f"{os.fstat(file.fileno()).st_size} bytes)")
+            raise StoreError(
+                f"{data}: not an LMDB file (no LMDB meta page at its start; {os.fstat(file.fileno()).st_size} bytes)"
+            )
         page_size = _PAGE_SIZE.unpack_from(first, 40)[0]
         file.seek(page_size)
         second = file.read(_META_HEAD)
         size = os.fstat(file.fileno()).st_size
-    metas = [_LAST_PAGE_TXN.unpack_from(meta, 136) for meta in (first, second)
-             if len(meta) == _META_HEAD and _MAGIC_VERSION.unpack_from(meta, 16)[0] == MAGIC]
+    metas = [
+        _LAST_PAGE_TXN.unpack_from(meta, 136)
+        for meta in (first, second)
+        if len(meta) == _META_HEAD and _MAGIC_VERSION.unpack_from(meta, 16)[0] == MAGIC
+    ]
     if len(metas) < 2:
         raise StoreError(f"{data}: truncated or corrupt: its second meta page is missing ({size} bytes)")
     last_page, _ = max(metas, key=lambda meta: meta[1])
     needed = (last_page + 1) * page_size
     if size < needed:
-        raise StoreError(f"{data}: truncated: {size} bytes, but its last committed transaction needs {needed} "
-                         f"bytes; restore the newest hot backup with `python -m supervisor db restore {directory}`")
+        raise StoreError(
+            f"{data}: truncated: {size} bytes, but its last committed transaction needs {needed} "
+            f"bytes; restore the newest hot backup with `python -m supervisor db restore {directory}`"
+        )
 
 
 def read_every_record(env: lmdb.Environment) -> dict[str, int]:

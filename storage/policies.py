@@ -19,17 +19,17 @@ _ID = struct.Struct(">I")
 
 class Policy(msgspec.Struct, frozen=True, kw_only=True):
     id: int
-    run: int                          # the training run that made it
-    created_at: int                   # the last bar time it learned from, ms UTC
-    experts: list[str]                # what its weights weigh, in order
-    weights_version: int              # in the catalog's `weights`
+    run: int  # the training run that made it
+    created_at: int  # the last bar time it learned from, ms UTC
+    experts: list[str]  # what its weights weigh, in order
+    weights_version: int  # in the catalog's `weights`
     weights: dict[str, float]
-    lgbm_version: int                 # in the catalog's `models`; 0: no model was trained
-    learner_state: str                # base64 of the learner's snapshot
-    learning: dict[str, object]       # the chosen `[learning]` section
-    changes: dict[str, object]        # the chosen configuration, as `[training.grid]` keys
-    config_hash: str                  # of the training run's config
-    trader: dict[str, object] = {}    # the chosen `[trader]` section (a policy before schema 4: empty)
+    lgbm_version: int  # in the catalog's `models`; 0: no model was trained
+    learner_state: str  # base64 of the learner's snapshot
+    learning: dict[str, object]  # the chosen `[learning]` section
+    changes: dict[str, object]  # the chosen configuration, as `[training.grid]` keys
+    config_hash: str  # of the training run's config
+    trader: dict[str, object] = {}  # the chosen `[trader]` section (a policy before schema 4: empty)
     thresholds: dict[str, object] = {}  # before schema 4: the trader's entry and exit thresholds (read only)
 
 

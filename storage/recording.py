@@ -18,8 +18,8 @@ BATCH_KEY = "recorder.batch"
 class BatchRecord(msgspec.Struct, frozen=True):
     number: int
     messages: int
-    last_clock: int   # ms UTC: the run's newest clock in or before this batch; -1 before the first
-    run_id: int = 0   # the daemon run that wrote it
+    last_clock: int  # ms UTC: the run's newest clock in or before this batch; -1 before the first
+    run_id: int = 0  # the daemon run that wrote it
     done: dict[str, int] = {}  # publisher -> bar time up to which all it published is in this batch or before
     publishers: list[str] = []  # the sources seen publishing data frames (the ones a restart asks to re-send)
 

@@ -40,32 +40,59 @@ def current(message: RecordedMessage) -> RecordedMessage:
     kind = type(message)
     if kind is Decision:
         return DecisionBatch(
-            symbol=[message.symbol], bar_time=[message.bar_time], weights_version=[message.weights_version],
-            score=[message.score], action=[message.action], models=[v.model for v in message.votes],
-            vote_action=[[v.action] for v in message.votes], vote_confidence=[[v.confidence] for v in message.votes],
+            symbol=[message.symbol],
+            bar_time=[message.bar_time],
+            weights_version=[message.weights_version],
+            score=[message.score],
+            action=[message.action],
+            models=[v.model for v in message.votes],
+            vote_action=[[v.action] for v in message.votes],
+            vote_confidence=[[v.confidence] for v in message.votes],
             **_envelope(message),
         )
     if kind is KlineBatchV2:
         return KlineBatch.of(
-            interval_ms=message.interval_ms, symbol=message.symbol, open_time=message.open_time, open=message.open,
-            high=message.high, low=message.low, close=message.close, volume=message.volume,
-            quote_volume=message.quote_volume, trades=message.trades, taker_buy_base=message.taker_buy_base,
-            synthetic=message.synthetic, **_envelope(message),
+            interval_ms=message.interval_ms,
+            symbol=message.symbol,
+            open_time=message.open_time,
+            open=message.open,
+            high=message.high,
+            low=message.low,
+            close=message.close,
+            volume=message.volume,
+            quote_volume=message.quote_volume,
+            trades=message.trades,
+            taker_buy_base=message.taker_buy_base,
+            synthetic=message.synthetic,
+            **_envelope(message),
         )
     if kind is VoteBatchV2:
         return VoteBatch.of(
-            model=message.model, version=message.version, symbol=message.symbol, bar_time=message.bar_time,
-            action=message.action, confidence=message.confidence, reason=message.reason, **_envelope(message),
+            model=message.model,
+            version=message.version,
+            symbol=message.symbol,
+            bar_time=message.bar_time,
+            action=message.action,
+            confidence=message.confidence,
+            reason=message.reason,
+            **_envelope(message),
         )
     return message
 
 
 def _envelope(message: RecordedMessage) -> dict[str, int | str]:
-    return {"seq": message.seq, "src": message.src, "ts_event": message.ts_event, "ts_sent": message.ts_sent,
-            "epoch": message.epoch}
+    return {
+        "seq": message.seq,
+        "src": message.src,
+        "ts_event": message.ts_event,
+        "ts_sent": message.ts_sent,
+        "epoch": message.epoch,
+    }
 
 
-def migrate(path: Path, keep_backups: int = 10, progress: Callable[[int, int], None] | None = None) -> tuple[int, int, Path | None]:
+def migrate(
+    path: Path, keep_backups: int = 10, progress: Callable[[int, int], None] | None = None
+) -> tuple[int, int, Path | None]:
     """Upgrade the store at `path` to the current schema; returns (from version, to version, backup made)."""
     with Store(path, readonly=True) as store:
         found = store.schema_version

@@ -17,24 +17,24 @@ SessionKind = Literal["span", "train", "validate", "test"]  # today only span; t
 
 
 class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
-    id: str                      # "<run>.span" (older catalogs: "<run>.<kind>-<iteration>", "<run>.test")
-    run: int                     # training runs in one catalog are numbered 1, 2, ...
+    id: str  # "<run>.span" (older catalogs: "<run>.<kind>-<iteration>", "<run>.test")
+    run: int  # training runs in one catalog are numbered 1, 2, ...
     kind: SessionKind
-    iteration: int               # 0 (older catalogs: the training iteration)
-    source: str                  # the replayed kline source
+    iteration: int  # 0 (older catalogs: the training iteration)
+    source: str  # the replayed kline source
     interval: str
-    start: int                   # window start, ms UTC (inclusive)
-    end: int                     # window end, ms UTC (exclusive)
+    start: int  # window start, ms UTC (inclusive)
+    end: int  # window end, ms UTC (exclusive)
     algorithm: str
     seed: int
-    config_hash: str             # sha256 of the resolved config, without paths
-    recording: str               # the session's LMDB, relative to the catalog's folder
-    started_at: float            # wall clock, s since the epoch
+    config_hash: str  # sha256 of the resolved config, without paths
+    recording: str  # the session's LMDB, relative to the catalog's folder
+    started_at: float  # wall clock, s since the epoch
     ended_at: float
     interrupted: bool = False
-    learning: bool               # did rl_learner run (train) or were the weights frozen
-    weights_from: int            # catalog weights version in effect at the start
-    weights_to: int              # catalog weights version at the end
+    learning: bool  # did rl_learner run (train) or were the weights frozen
+    weights_from: int  # catalog weights version in effect at the start
+    weights_to: int  # catalog weights version at the end
     metrics: dict[str, float | int | None] = {}
     notes: list[str] = []
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Self
 
 import lmdb
 
@@ -24,21 +25,34 @@ MAX_DATABASES = 64
 
 
 class Store:
-    def __init__(self, path: str | Path, *, readonly: bool = False, map_size_mb: int = 4096, durable: bool = True,
-                 migrating: bool = False):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        readonly: bool = False,
+        map_size_mb: int = 4096,
+        durable: bool = True,
+        migrating: bool = False,
+    ):
         self.path = Path(path)
         self.readonly = readonly
         self._migrating = migrating
         self._writing: lmdb.Transaction | None = None
         if readonly and not (self.path / "data.mdb").exists():
             raise StoreError(f"{self.path}: no LMDB recording there")
-        check_file(self.path)   # before mapping it: a truncated file is a SIGBUS, not an error
+        check_file(self.path)  # before mapping it: a truncated file is a SIGBUS, not an error
         try:
             if not readonly:
                 self.path.mkdir(parents=True, exist_ok=True)
             self.env = lmdb.open(
-                str(self.path), map_size=map_size_mb * 2**20, max_dbs=MAX_DATABASES, readonly=readonly,
-                subdir=True, lock=True, sync=durable, metasync=durable,
+                str(self.path),
+                map_size=map_size_mb * 2**20,
+                max_dbs=MAX_DATABASES,
+                readonly=readonly,
+                subdir=True,
+                lock=True,
+                sync=durable,
+                metasync=durable,
             )
             self._dbs: dict[str, object] = {}
             self.schema_version = self._check_schema()
@@ -58,8 +72,10 @@ class Store:
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: schema version {version} is newer than this Peper's ({SCHEMA_VERSION})")
         if version < SCHEMA_VERSION and not self.readonly and not self._migrating:
-            raise StoreError(f"{self.path}: schema version {version} is older than this Peper's ({SCHEMA_VERSION}); "
-                             f"it can be read, but to write to it run `python -m supervisor db migrate {self.path}`")
+            raise StoreError(
+                f"{self.path}: schema version {version} is older than this Peper's ({SCHEMA_VERSION}); "
+                f"it can be read, but to write to it run `python -m supervisor db migrate {self.path}`"
+            )
         return version
 
     @contextlib.contextmanager
@@ -114,7 +130,7 @@ class Store:
     def close(self) -> None:
         self.env.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -28,8 +28,9 @@ def put_weights(store: Store, *versions: Weights, txn=None) -> None:
     for weights in versions:
         key, value = _VERSION.pack(weights.version), _ENCODER.encode(weights)
         if not txn.put(key, value, db=db, overwrite=False) and bytes(txn.get(key, db=db)) != value:
-            raise WeightsError(f"weights version {weights.version} is already stored with other weights; history "
-                               "is never rewritten")
+            raise WeightsError(
+                f"weights version {weights.version} is already stored with other weights; history is never rewritten"
+            )
 
 
 def all_weights(store: Store) -> list[Weights]:

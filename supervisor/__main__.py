@@ -16,8 +16,24 @@ from config import load_config
 from config.endpoints import resolve_run_dir
 from messages.errors import PeperError
 
-COMMANDS = ("run", "status", "stop", "monitor", "demo", "train", "report", "export", "download", "weights", "policy",
-            "db", "llm", "init", "keys", "agent")
+COMMANDS = (
+    "run",
+    "status",
+    "stop",
+    "monitor",
+    "demo",
+    "train",
+    "report",
+    "export",
+    "download",
+    "weights",
+    "policy",
+    "db",
+    "llm",
+    "init",
+    "keys",
+    "agent",
+)
 MODULE_OF = {"status": "run", "stop": "run"}
 
 
@@ -47,10 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = CommandParser(
         prog="python -m supervisor",
         description="Peper's supervisor: runs every actor as its own process on a ZeroMQ bus and keeps them alive; "
-                    "trains, reports and exports offline. `run` is the default command.",
+        "trains, reports and exports offline. `run` is the default command.",
     )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, default=None, help="configuration file (default: ./peper.toml, else the defaults shipped with Peper)")
+    common.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="configuration file (default: ./peper.toml, else the defaults shipped with Peper)",
+    )
     common.add_argument("--run-dir", default=None, help="run directory of the bus (default: [bus] run_dir)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     added: set[str] = set()

@@ -102,8 +102,11 @@ class Agent:
             upstream.send(CONTROL_ENCODER.encode(AgentHello(host=self.host, pid=os.getpid())))
             said += 1
             if said == 10:
-                log.warning("no answer from %s yet (a wrong server key or an unauthorized client key is refused "
-                            "without an answer); still trying", self.connect)
+                log.warning(
+                    "no answer from %s yet (a wrong server key or an unauthorized client key is refused "
+                    "without an answer); still trying",
+                    self.connect,
+                )
             deadline = time.monotonic() + HELLO_EVERY_S
             while (remaining := deadline - time.monotonic()) > 0 and not self.stopping.is_set():
                 if await upstream.poll(int(remaining * 1000)):
@@ -122,15 +125,24 @@ class Agent:
         mistral = {"model_path": self.model_path} if self.model_path else {}
         config = configured(
             config,
-            bus={"connect_host": self.daemon_host, "curve_keys": str(self.keys_dir), "local_control": True,
-                 "transport": "ipc", "run_dir": str(self.run_directory.path)},
+            bus={
+                "connect_host": self.daemon_host,
+                "curve_keys": str(self.keys_dir),
+                "local_control": True,
+                "transport": "ipc",
+                "run_dir": str(self.run_directory.path),
+            },
             database={"path": str(self.data_dir / Path(config.database.path).name)},
             mistral={**msgspec.to_builtins(config.mistral), **mistral},
         )
         write_run_config(self.run_directory.path, config)
         mine = sorted(name for name, spec in config.actors.items() if spec.host == self.host and spec.enabled)
-        log.info("welcomed by the daemon (config %s…, run %d): this host runs %s", welcome.sha256[:12], welcome.run_id,
-                 ", ".join(mine) or "no actor")
+        log.info(
+            "welcomed by the daemon (config %s…, run %d): this host runs %s",
+            welcome.sha256[:12],
+            welcome.run_id,
+            ", ".join(mine) or "no actor",
+        )
         return config
 
     async def _serve(self, upstream: zmq.asyncio.Socket, config: PeperConfig, run_id: int) -> None:
@@ -147,8 +159,12 @@ class Agent:
                 upstream.send(CONTROL_ENCODER.encode(AgentReport(host=self.host, actors=self._statuses(now))))
                 next_report = now + settings.heartbeat_interval_s
             if now - heard > silence:
-                log.error("the daemon at %s is silent for %.1f s (limit %.1f s): stopping this host's actors",
-                          self.connect, now - heard, silence)
+                log.error(
+                    "the daemon at %s is silent for %.1f s (limit %.1f s): stopping this host's actors",
+                    self.connect,
+                    now - heard,
+                    silence,
+                )
                 return
             if not await upstream.poll(int(max(0.0, next_report - time.monotonic()) * 1000) + 1):
                 continue

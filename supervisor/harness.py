@@ -74,8 +74,9 @@ def alive(pid: int) -> bool:
 
 
 class DaemonHandle:
-    def __init__(self, process: subprocess.Popen[bytes], config: PeperConfig, config_path: Path, run_dir: Path,
-                 log_path: Path):
+    def __init__(
+        self, process: subprocess.Popen[bytes], config: PeperConfig, config_path: Path, run_dir: Path, log_path: Path
+    ):
         self.process = process
         self.config = config
         self.config_path = config_path
@@ -93,11 +94,14 @@ class DaemonHandle:
 
     def wait_for(self, condition: Callable[[], T], timeout_s: float, what: str) -> T:
         """`condition`'s first true value; an AssertionError with the log's end if the daemon exits or time runs out."""
+
         def met_or_ended() -> T | None:
             if self.process.poll() is not None:
-                raise AssertionError(f"the daemon exited ({self.process.returncode}) while waiting for {what}:\n"
-                                     f"{self.log()[-3000:]}")
+                raise AssertionError(
+                    f"the daemon exited ({self.process.returncode}) while waiting for {what}:\n{self.log()[-3000:]}"
+                )
             return condition()
+
         try:
             return wait_for(met_or_ended, timeout_s, what)
         except AssertionError as exc:
@@ -113,14 +117,19 @@ class DaemonHandle:
         return self.process.wait(timeout=timeout_s)
 
 
-
 def prepared(config: PeperConfig, run_dir: Path, fast: bool = True) -> PeperConfig:
     """The config on a private run directory, with fast supervision unless told otherwise."""
     return configured(config, bus={"run_dir": str(run_dir)}, **({"supervisor": FAST_SUPERVISION} if fast else {}))
 
 
-def start_daemon(workdir: Path, config: PeperConfig, *extra_args: str, cwd: Path | None = None,
-                 env: dict[str, str] | None = None, wrap: tuple[str, ...] = ()) -> DaemonHandle:
+def start_daemon(
+    workdir: Path,
+    config: PeperConfig,
+    *extra_args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    wrap: tuple[str, ...] = (),
+) -> DaemonHandle:
     """`python -m supervisor run` on `config` (`wrap`: a command it runs under, e.g. `ip netns exec NS`)."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "peper.toml"
@@ -129,15 +138,23 @@ def start_daemon(workdir: Path, config: PeperConfig, *extra_args: str, cwd: Path
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             [*wrap, sys.executable, "-m", "supervisor", "run", "--config", str(config_path), *extra_args],
-            cwd=cwd, stdout=subprocess.DEVNULL, stderr=log_file,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
             env={**os.environ, "PYTHONUNBUFFERED": "1", runtime.DIE_WITH_PARENT_ENV: str(os.getpid()), **(env or {})},
         )
     return DaemonHandle(process, config, config_path, Path(config.bus.run_dir), log_path)
 
 
 @contextlib.contextmanager
-def running_daemon(workdir: Path, config: PeperConfig, *extra_args: str, fast: bool = True,
-                   wait_running: bool = True, wrap: tuple[str, ...] = ()) -> Iterator[DaemonHandle]:
+def running_daemon(
+    workdir: Path,
+    config: PeperConfig,
+    *extra_args: str,
+    fast: bool = True,
+    wait_running: bool = True,
+    wrap: tuple[str, ...] = (),
+) -> Iterator[DaemonHandle]:
     """A daemon on `config` (its own run directory), every actor running; stopped and checked after."""
     run_dir = short_run_dir()
     daemon = start_daemon(workdir, prepared(config, run_dir, fast), *extra_args, wrap=wrap)

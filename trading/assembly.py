@@ -29,14 +29,14 @@ from trading.prices import ChunkPrices
 @dataclass
 class VotedChunk:
     batch: KlineBatch
-    chunk: BarChunk             # the feed's bars
-    ticks: np.ndarray           # distinct bar times, ascending
-    bars: BarChunk              # the decision bars completed in this chunk
-    decision_tick: np.ndarray   # [decision bar] index into `ticks` of the tick that completed it
-    action: np.ndarray          # [model, decision bar] int8 codes (ABSTAIN for a missing vote)
-    confidence: np.ndarray      # [model, decision bar]
-    names: list[str] = field(default_factory=list)   # the universe: symbol index -> name
-    missing: int = 0            # votes that never came (forced chunks only)
+    chunk: BarChunk  # the feed's bars
+    ticks: np.ndarray  # distinct bar times, ascending
+    bars: BarChunk  # the decision bars completed in this chunk
+    decision_tick: np.ndarray  # [decision bar] index into `ticks` of the tick that completed it
+    action: np.ndarray  # [model, decision bar] int8 codes (ABSTAIN for a missing vote)
+    confidence: np.ndarray  # [model, decision bar]
+    names: list[str] = field(default_factory=list)  # the universe: symbol index -> name
+    missing: int = 0  # votes that never came (forced chunks only)
     _prices: ChunkPrices | None = field(default=None, repr=False)
 
     @property
@@ -96,7 +96,7 @@ class ChunkAssembler:
         self.index = {model: i for i, model in enumerate(models)}
         self.universe = universe
         self.pending: deque[_Pending] = deque()
-        self.early: list[VoteBatch] = []   # votes whose decision bars have not come yet
+        self.early: list[VoteBatch] = []  # votes whose decision bars have not come yet
 
     def _entry(self, position: int) -> _Pending:
         for pending in self.pending:
@@ -147,10 +147,20 @@ class ChunkAssembler:
         if head.klines is None or not head.complete and not (force and head.decision_bars is not None):
             return None
         self.pending.popleft()
+        assert head.bars is not None, "a chunk is taken only once its decision bars are matched"
         chunk = BarChunk.from_batch(head.klines, self.universe)
         ticks = np.unique(chunk.open_time)
-        return VotedChunk(head.klines, chunk, ticks, head.bars, decision_ticks(ticks, head.bars, chunk.interval_ms),
-                          head.action, head.confidence, self.universe.symbols, int((~head.filled).sum()))
+        return VotedChunk(
+            head.klines,
+            chunk,
+            ticks,
+            head.bars,
+            decision_ticks(ticks, head.bars, chunk.interval_ms),
+            head.action,
+            head.confidence,
+            self.universe.symbols,
+            int((~head.filled).sum()),
+        )
 
     def oldest_tick(self) -> int | None:
         head = self.pending[0] if self.pending else None

@@ -20,30 +20,36 @@ import numpy as np
 
 from config.schema import TraderConfig
 from messages.learning import Weights
+from messages.signals import ACTION_NAMES, Action
 from messages.trading import DecisionBatch, ModelVote
-from signals.model import ACTION_NAMES
 from trading.assembly import VotedChunk
 from trading.experts import CASH, Experts, Portfolios
 from trading.portfolio import BookResult, BookRules, BookState, Decision, PortfolioBook
 from trading.sizing import SizerState
 
-ORDER_ACTIONS = {1: "BUY", -1: "SELL", 0: "HOLD"}
+ORDER_ACTIONS: dict[int, Action] = {1: "BUY", -1: "SELL", 0: "HOLD"}
+
+
+def join(parts: list[np.ndarray], dtype: type[np.generic]) -> np.ndarray:
+    """The parts one after another (an empty array of `dtype` for none)."""
+    return np.concatenate(parts) if parts else np.empty(0, dtype)
 
 
 @dataclass
 class Decided:
     first_tick: int
     end_tick: int
-    rows: np.ndarray          # the decision bars decided
-    score: np.ndarray         # per row
-    target: np.ndarray        # per row: the ensemble's target weight
-    versions: np.ndarray      # per row: the weights version
-    orders: np.ndarray        # per row: +1 bought, -1 sold, 0 no order
+    rows: np.ndarray  # the decision bars decided
+    score: np.ndarray  # per row
+    target: np.ndarray  # per row: the ensemble's target weight
+    versions: np.ndarray  # per row: the weights version
+    orders: np.ndarray  # per row: +1 bought, -1 sold, 0 no order
     result: BookResult
 
 
 class DeskState(msgspec.Struct):
     """What a desk needs to go on exactly where it was: its book, its sizer and the versions that can still apply."""
+
     book: BookState
     sizer: SizerState
     versions: list[Weights]
@@ -52,8 +58,15 @@ class DeskState(msgspec.Struct):
 class Desk:
     """`models` vote in the chunks; `experts` are the models plus the reference experts the ensemble weighs."""
 
-    def __init__(self, models: list[str], config: TraderConfig, symbols: list[str], initial: Weights,
-                 decision_ms: int, experts: list[str] | None = None):
+    def __init__(
+        self,
+        models: list[str],
+        config: TraderConfig,
+        symbols: list[str],
+        initial: Weights,
+        decision_ms: int,
+        experts: list[str] | None = None,
+    ):
         self.models = list(models)
         self.experts = list(experts or models)
         self.config = config
@@ -63,8 +76,9 @@ class Desk:
 
     def add_version(self, weights: Weights) -> None:
         if all(version != weights.version for _, version, _ in self.versions):
-            bisect.insort(self.versions, (weights.effective_from, weights.version, weights),
-                          key=lambda item: (item[0], item[1]))
+            bisect.insort(
+                self.versions, (weights.effective_from, weights.version, weights), key=lambda item: (item[0], item[1])
+            )
 
     def has_version_from(self, tick: int) -> bool:
         return any(effective == tick for effective, _, _ in self.versions)
@@ -82,24 +96,42 @@ class Desk:
             score.append(mixed_signal[symbols])
             target.append(mixed_target[symbols])
             versions.append(np.full(len(symbols), version.version, np.int64))
-            decisions.append(Decision(portfolios.tick, dict(zip(symbols.tolist(), mixed_target[symbols].tolist())),
-                                      self._votes(voted, portfolios)))
+            decisions.append(
+                Decision(
+                    portfolios.tick,
+                    dict(zip(symbols.tolist(), mixed_target[symbols].tolist())),
+                    self._votes(voted, portfolios),
+                )
+            )
         result = self.book.run(voted.prices, first_tick, end_tick, decisions)
-        orders = [np.array([decision.orders.get(int(s), 0) for s in voted.bars.symbol[r]], np.int8)
-                  for decision, r in zip(decisions, rows)]
-        join = (lambda parts, dtype: np.concatenate(parts) if parts else np.empty(0, dtype))
-        return Decided(first_tick, end_tick, join(rows, np.int64), join(score, np.float64), join(target, np.float64),
-                       join(versions, np.int64), join(orders, np.int8), result)
+        orders = [
+            np.array([decision.orders.get(int(s), 0) for s in voted.bars.symbol[r]], np.int8)
+            for decision, r in zip(decisions, rows)
+        ]
+        return Decided(
+            first_tick,
+            end_tick,
+            join(rows, np.int64),
+            join(score, np.float64),
+            join(target, np.float64),
+            join(versions, np.int64),
+            join(orders, np.int8),
+            result,
+        )
 
     def _votes(self, voted: VotedChunk, portfolios: Portfolios) -> dict[int, list[ModelVote]]:
         """Per symbol decided: every expert's vote, kept with a trade it opens."""
         found = {}
         for row in portfolios.rows.tolist():
             symbol = int(voted.bars.symbol[row])
-            votes = [ModelVote(model, ACTION_NAMES[int(voted.action[m, row]) + 1], float(voted.confidence[m, row]))
-                     for m, model in enumerate(self.models)]
-            votes += [ModelVote(expert, "HOLD" if expert == CASH else "BUY", 1.0)
-                      for expert in self.experts[len(self.models):]]
+            votes = [
+                ModelVote(model, ACTION_NAMES[int(voted.action[m, row]) + 1], float(voted.confidence[m, row]))
+                for m, model in enumerate(self.models)
+            ]
+            votes += [
+                ModelVote(expert, "HOLD" if expert == CASH else "BUY", 1.0)
+                for expert in self.experts[len(self.models) :]
+            ]
             found[symbol] = votes
         return found
 
@@ -113,8 +145,9 @@ class Desk:
         self.versions = [entry for entry in self.versions if entry[1] >= current or entry[0] > last_tick]
 
     def snapshot(self) -> bytes:
-        return msgspec.msgpack.encode(DeskState(self.book.state, self.portfolios.snapshot(),
-                                                [weights for _, _, weights in self.versions]))
+        return msgspec.msgpack.encode(
+            DeskState(self.book.state, self.portfolios.snapshot(), [weights for _, _, weights in self.versions])
+        )
 
     def restore(self, raw: bytes) -> None:
         state = msgspec.msgpack.decode(raw, type=DeskState)
@@ -124,15 +157,22 @@ class Desk:
 
     def decision_batch(self, voted: VotedChunk, parts: list[Decided]) -> DecisionBatch:
         bars = voted.bars
-        rows = np.concatenate([part.rows for part in parts]) if parts else np.empty(0, np.int64)
-        pick = (lambda name, dtype: np.concatenate([getattr(p, name) for p in parts]) if parts else np.empty(0, dtype))
-        names = np.array(ACTION_NAMES, dtype=object)
+        rows = join([part.rows for part in parts], np.int64)
+
+        def pick(name: str, dtype: type[np.generic]) -> np.ndarray:
+            return join([getattr(part, name) for part in parts], dtype)
+
         action = voted.action[:, rows]
         symbols = [voted.names[i] for i in bars.symbol[rows].tolist()]
         return DecisionBatch(
-            symbol=symbols, bar_time=bars.open_time[rows].tolist(), weights_version=pick("versions", np.int64).tolist(),
-            score=pick("score", np.float64).tolist(), target=pick("target", np.float64).tolist(),
-            action=[ORDER_ACTIONS[int(o)] for o in pick("orders", np.int8).tolist()], models=self.models,
-            vote_action=[names[row.astype(np.int64) + 1].tolist() for row in action],
-            vote_confidence=voted.confidence[:, rows].tolist(), ts_event=voted.batch.ts_event,
+            symbol=symbols,
+            bar_time=bars.open_time[rows].tolist(),
+            weights_version=pick("versions", np.int64).tolist(),
+            score=pick("score", np.float64).tolist(),
+            target=pick("target", np.float64).tolist(),
+            action=[ORDER_ACTIONS[int(o)] for o in pick("orders", np.int8).tolist()],
+            models=self.models,
+            vote_action=[[ACTION_NAMES[code + 1] for code in row.astype(np.int64).tolist()] for row in action],
+            vote_confidence=voted.confidence[:, rows].tolist(),
+            ts_event=voted.batch.ts_event,
         )

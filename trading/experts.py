@@ -26,23 +26,25 @@ REFERENCE_EXPERTS = (CASH, HOLD, HOLD_VT)
 
 @dataclass(frozen=True)
 class Portfolios:
-    tick: int                  # index into the chunk's ticks
-    present: np.ndarray        # [symbol] bool: a decision bar here
-    signal: np.ndarray         # [expert, symbol] -1..1
-    weights: np.ndarray        # [expert, symbol] target weights (0 outside `present`)
-    rows: np.ndarray           # the decision bars' rows decided here
+    tick: int  # index into the chunk's ticks
+    present: np.ndarray  # [symbol] bool: a decision bar here
+    signal: np.ndarray  # [expert, symbol] -1..1
+    weights: np.ndarray  # [expert, symbol] target weights (0 outside `present`)
+    rows: np.ndarray  # the decision bars' rows decided here
 
 
 def model_signals(action: np.ndarray, confidence: np.ndarray) -> np.ndarray:
     """[model, row] action codes and confidences -> signals -1..1 (abstentions 0)."""
-    return np.where(action == ABSTAIN, 0.0, action.astype(np.float64)) * confidence
+    signals: np.ndarray = np.where(action == ABSTAIN, 0.0, action.astype(np.float64)) * confidence
+    return signals
 
 
 class Experts:
     """`models` vote; `experts` are those models (in that order) and any reference experts."""
 
-    def __init__(self, models: list[str], experts: list[str], config: TraderConfig, symbols: list[str],
-                 decision_ms: int):
+    def __init__(
+        self, models: list[str], experts: list[str], config: TraderConfig, symbols: list[str], decision_ms: int
+    ):
         self.models, self.experts = list(models), list(experts)
         self.long_only = not config.allow_short
         self.max_exposure = config.max_exposure

@@ -27,6 +27,7 @@ whole stretches of ticks at once with numpy and visits only the ticks where some
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import msgspec
 import numpy as np
@@ -37,7 +38,7 @@ from messages.trading import ModelVote, TradeClosed, TradeOpen
 from trading.prices import ChunkPrices
 
 LONG, SHORT = 1, -1
-SIDE_NAMES = {LONG: "LONG", SHORT: "SHORT"}
+SIDE_NAMES: dict[int, Literal["LONG", "SHORT"]] = {LONG: "LONG", SHORT: "SHORT"}
 
 
 @dataclass(frozen=True)
@@ -53,44 +54,51 @@ class BookRules:
 
     @staticmethod
     def of(config: TraderConfig) -> BookRules:
-        return BookRules(config.fee_rate, config.slippage, config.allow_short, config.borrow_rate_per_day,
-                         config.rebalance_band, config.drawdown_limit, duration_ms(config.drawdown_cooldown),
-                         config.initial_equity)
+        return BookRules(
+            config.fee_rate,
+            config.slippage,
+            config.allow_short,
+            config.borrow_rate_per_day,
+            config.rebalance_band,
+            config.drawdown_limit,
+            duration_ms(config.drawdown_cooldown),
+            config.initial_equity,
+        )
 
 
 class Lot(msgspec.Struct):
-    trade_id: str            # "<symbol>-<entry time>"
+    trade_id: str  # "<symbol>-<entry time>"
     entry_time: int
-    price: float             # its fill's price (slipped)
-    quantity: float          # still held (units, > 0)
-    fee_per_unit: float      # its entry fee per unit (quote)
+    price: float  # its fill's price (slipped)
+    quantity: float  # still held (units, > 0)
+    fee_per_unit: float  # its entry fee per unit (quote)
     votes: list[ModelVote] = []
 
 
 class Holding(msgspec.Struct):
     side: int
-    quantity: float          # signed: negative short
-    lots: list[Lot] = []     # oldest first
-    borrow: float = 0.0      # quote paid to borrow (shorts) and not yet charged to a closed lot
+    quantity: float  # signed: negative short
+    lots: list[Lot] = []  # oldest first
+    borrow: float = 0.0  # quote paid to borrow (shorts) and not yet charged to a closed lot
 
 
 class BookState(msgspec.Struct):
-    cash: float                                  # quote currency
+    cash: float  # quote currency
     holdings: dict[str, Holding] = {}
-    pending: dict[str, tuple[float, int]] = {}   # symbol -> (target quantity, decided at)
+    pending: dict[str, tuple[float, int]] = {}  # symbol -> (target quantity, decided at)
     pending_votes: dict[str, list[ModelVote]] = {}  # the votes a pending order that opens a trade keeps
-    marks: dict[str, float] = {}                 # symbol -> last close seen
-    peak: float = 0.0                            # running peak of the marked equity (the breaker's)
-    cooldown_until: int = -1                     # ms: the breaker ignores decisions until then
-    traded: float = 0.0                          # quote notional of every fill, ever (turnover)
+    marks: dict[str, float] = {}  # symbol -> last close seen
+    peak: float = 0.0  # running peak of the marked equity (the breaker's)
+    cooldown_until: int = -1  # ms: the breaker ignores decisions until then
+    traded: float = 0.0  # quote notional of every fill, ever (turnover)
     fills: int = 0
 
 
 @dataclass
 class Decision:
-    tick: int                 # index into the part's ticks
+    tick: int  # index into the part's ticks
     targets: dict[int, float]  # universe symbol index -> target weight
-    votes: dict[int, list[ModelVote]] | None = None   # kept with a trade opened on this decision
+    votes: dict[int, list[ModelVote]] | None = None  # kept with a trade opened on this decision
     orders: dict[int, int] = field(default_factory=dict)  # filled in by the book: symbol -> +1 buy, -1 sell
 
 
@@ -98,9 +106,9 @@ class Decision:
 class BookResult:
     opened: list[TradeOpen]
     closed: list[TradeClosed]
-    equity: np.ndarray        # at each tick's close
-    exposure: np.ndarray      # gross holdings / equity at each tick's close
-    traded: np.ndarray        # quote notional filled at each tick
+    equity: np.ndarray  # at each tick's close
+    exposure: np.ndarray  # gross holdings / equity at each tick's close
+    traded: np.ndarray  # quote notional filled at each tick
     fills: int
 
 
@@ -109,7 +117,7 @@ class PortfolioBook:
         self.rules = rules
         self.symbols = list(symbols)
         self.state = BookState(cash=rules.initial_equity, peak=rules.initial_equity)
-        self._lo = 0   # the first tick of the part being run
+        self._lo = 0  # the first tick of the part being run
 
     def run(self, prices: ChunkPrices, lo: int, hi: int, decisions: list[Decision]) -> BookResult:
         """Ticks [lo, hi) of the chunk; `decisions` at ticks in that range, ascending."""
@@ -130,26 +138,29 @@ class PortfolioBook:
                 self._fill(symbol, prices, t, result)
                 quantity[symbol] = self._quantity(symbol)
             end = min([hi - 1, *(at - 1 for at in due.values()), *(d for d in decision_ticks if d >= t)])
-            segment = marks[t - lo:end - lo + 1]
-            borrowing = self._borrowing(segment, quantity, prices.interval_ms)   # [tick, symbol]
-            cash = np.cumsum(np.concatenate([[state.cash], -borrowing.sum(axis=1)]))[1:] if borrowing is not None \
+            segment = marks[t - lo : end - lo + 1]
+            borrowing = self._borrowing(segment, quantity, prices.interval_ms)  # [tick, symbol]
+            cash = (
+                np.cumsum(np.concatenate([[state.cash], -borrowing.sum(axis=1)]))[1:]
+                if borrowing is not None
                 else np.full(len(segment), state.cash)
+            )
             equity = cash + _weighted(segment, quantity)
-            tripped = self._breach(equity, prices.time[t:end + 1])
+            tripped = self._breach(equity, prices.time[t : end + 1])
             if tripped is not None:
                 end = t + tripped
-                equity, cash, segment = equity[:tripped + 1], cash[:tripped + 1], segment[:tripped + 1]
-            result.equity[t - lo:end - lo + 1] = equity
-            result.exposure[t - lo:end - lo + 1] = _weighted(segment, np.abs(quantity)) / equity
+                equity, cash, segment = equity[: tripped + 1], cash[: tripped + 1], segment[: tripped + 1]
+            result.equity[t - lo : end - lo + 1] = equity
+            result.exposure[t - lo : end - lo + 1] = _weighted(segment, np.abs(quantity)) / equity
             if borrowing is not None:
-                self._charge(float(cash[-1]), borrowing[:len(segment)])
+                self._charge(float(cash[-1]), borrowing[: len(segment)])
             state.peak = max(state.peak, float(equity.max()))
             now = int(prices.time[end])
             if tripped is not None:
                 state.cooldown_until = now + rules.cooldown_ms
                 state.pending = {name: (0.0, now) for name in state.holdings}
             elif end in by_tick and now >= state.cooldown_until:
-                if state.cooldown_until >= 0:   # the cooldown is over: the peak starts again from here
+                if state.cooldown_until >= 0:  # the cooldown is over: the peak starts again from here
                     state.cooldown_until, state.peak = -1, float(equity[-1])
                 self._decide(by_tick[end], marks[end - lo], float(equity[-1]), now)
             due = {symbol: prices.next_bar(symbol, end + 1) for symbol in self._pending_indices()}
@@ -186,7 +197,7 @@ class PortfolioBook:
             name, price = self.symbols[symbol], float(marks[symbol])
             if not rules.allow_short:
                 weight = max(0.0, weight)
-            if price <= 0 or equity <= 0:   # no price seen yet, or nothing left to trade with
+            if price <= 0 or equity <= 0:  # no price seen yet, or nothing left to trade with
                 continue
             held = state.holdings.get(name)
             current = held.quantity * price / equity if held else 0.0
@@ -213,8 +224,16 @@ class PortfolioBook:
         if target != current:
             self._trade(name, target - current, prices, tick, symbol, result, votes)
 
-    def _trade(self, name: str, change: float, prices: ChunkPrices, tick: int, symbol: int, result: BookResult,
-               votes: list[ModelVote]) -> None:
+    def _trade(
+        self,
+        name: str,
+        change: float,
+        prices: ChunkPrices,
+        tick: int,
+        symbol: int,
+        result: BookResult,
+        votes: list[ModelVote],
+    ) -> None:
         rules, state = self.rules, self.state
         time = int(prices.time[tick])
         price = float(prices.open[tick, symbol]) * (1 + rules.slippage if change > 0 else 1 - rules.slippage)
@@ -227,12 +246,22 @@ class PortfolioBook:
         held = state.holdings.get(name)
         if held is None:
             held = state.holdings[name] = Holding(LONG if change > 0 else SHORT, 0.0)
-        if change * held.side > 0:   # a new lot
+        if change * held.side > 0:  # a new lot
             lot = Lot(f"{name}-{time}", time, price, abs(change), fee / abs(change), votes)
             held.lots.append(lot)
             held.quantity += change
-            result.opened.append(TradeOpen(trade_id=lot.trade_id, symbol=name, side=SIDE_NAMES[held.side], entry_time=time,
-                                           entry_price=price, quantity=lot.quantity, votes=votes, ts_event=time))
+            result.opened.append(
+                TradeOpen(
+                    trade_id=lot.trade_id,
+                    symbol=name,
+                    side=SIDE_NAMES[held.side],
+                    entry_time=time,
+                    entry_price=price,
+                    quantity=lot.quantity,
+                    votes=votes,
+                    ts_event=time,
+                )
+            )
             return
         units, exit_fee = abs(change), fee / abs(change)
         position = abs(held.quantity)
@@ -247,11 +276,25 @@ class PortfolioBook:
             units -= closing
             if lot.quantity <= 1e-12 * position:
                 held.lots.pop(0)
-            result.closed.append(TradeClosed(
-                trade_id=f"{lot.trade_id}-{time}", symbol=name, side=SIDE_NAMES[held.side], entry_time=lot.entry_time,
-                entry_price=lot.price, exit_time=time, exit_price=price, quantity=closing,
-                fees=(lot.fee_per_unit + exit_fee) * closing, pnl=pnl, ret=pnl / (lot.price * closing),
-                exit_reason="target", votes=lot.votes, remaining=abs(held.quantity) if held.lots else 0.0, ts_event=time))
+            result.closed.append(
+                TradeClosed(
+                    trade_id=f"{lot.trade_id}-{time}",
+                    symbol=name,
+                    side=SIDE_NAMES[held.side],
+                    entry_time=lot.entry_time,
+                    entry_price=lot.price,
+                    exit_time=time,
+                    exit_price=price,
+                    quantity=closing,
+                    fees=(lot.fee_per_unit + exit_fee) * closing,
+                    pnl=pnl,
+                    ret=pnl / (lot.price * closing),
+                    exit_reason="target",
+                    votes=lot.votes,
+                    remaining=abs(held.quantity) if held.lots else 0.0,
+                    ts_event=time,
+                )
+            )
         if not held.lots:
             del state.holdings[name]
 

@@ -17,11 +17,11 @@ from marketdata.chunk import BarChunk
 
 @dataclass
 class ChunkPrices:
-    time: np.ndarray          # [tick] int64 ms UTC, the ticks' open times
-    open: np.ndarray          # [tick, symbol] float64, NaN: no bar
+    time: np.ndarray  # [tick] int64 ms UTC, the ticks' open times
+    open: np.ndarray  # [tick, symbol] float64, NaN: no bar
     close: np.ndarray
     interval_ms: int
-    bars: list[np.ndarray] = field(default_factory=list)   # per symbol: the tick indices with a bar, ascending
+    bars: list[np.ndarray] = field(default_factory=list)  # per symbol: the tick indices with a bar, ascending
 
     @staticmethod
     def of(chunk: BarChunk, ticks: np.ndarray, symbols: int) -> ChunkPrices:

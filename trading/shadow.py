@@ -23,9 +23,9 @@ from trading.sizing import SizerState
 
 
 class ShadowRun(NamedTuple):
-    returns: np.ndarray   # [expert, tick] net return over each tick
-    equity: np.ndarray    # [expert] equity after the chunk
-    closed: np.ndarray    # [tick] trades closed over each tick, every book together
+    returns: np.ndarray  # [expert, tick] net return over each tick
+    equity: np.ndarray  # [expert] equity after the chunk
+    closed: np.ndarray  # [tick] trades closed over each tick, every book together
 
 
 class ShadowBooks:
@@ -47,8 +47,9 @@ class ShadowBooks:
             if expert == CASH:
                 equity[index] = self.marked[expert]
                 continue
-            decisions = [Decision(p.tick, {int(s): float(p.weights[index, s]) for s in np.flatnonzero(p.present)})
-                         for p in found]
+            decisions = [
+                Decision(p.tick, {int(s): float(p.weights[index, s]) for s in np.flatnonzero(p.present)}) for p in found
+            ]
             result = self.books[expert].run(voted.prices, 0, len(voted.ticks), decisions)
             self.trades[expert] += len(result.closed)
             np.add.at(closed, np.searchsorted(voted.ticks, [trade.exit_time for trade in result.closed]), 1)
@@ -59,8 +60,14 @@ class ShadowBooks:
 
     # ----- checkpoints ----------------------------------------------------------------------------
     def snapshot(self) -> bytes:
-        return msgspec.msgpack.encode(_Saved({name: book.state for name, book in self.books.items()}, self.marked,
-                                             self.trades, self.portfolios.snapshot()))
+        return msgspec.msgpack.encode(
+            _Saved(
+                {name: book.state for name, book in self.books.items()},
+                self.marked,
+                self.trades,
+                self.portfolios.snapshot(),
+            )
+        )
 
     def restore(self, raw: bytes) -> None:
         saved = msgspec.msgpack.decode(raw, type=_Saved)

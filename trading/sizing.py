@@ -28,11 +28,11 @@ import numpy as np
 from config.schema import TraderConfig
 from config.times import DAY_MS, duration_ms
 
-MIN_SHARE = 3   # a volatility needs at least window / MIN_SHARE returns (and 3)
+MIN_SHARE = 3  # a volatility needs at least window / MIN_SHARE returns (and 3)
 
 
 class SizerState(msgspec.Struct):
-    periods: list[int] = []          # the decision periods of the window's rows, oldest first
+    periods: list[int] = []  # the decision periods of the window's rows, oldest first
     returns: list[list[float]] = []  # [row][symbol]: log return since the previous period's close (NaN: none)
     last_close: dict[int, tuple[int, float]] = {}  # symbol -> (its last period, its close then)
 
@@ -65,8 +65,11 @@ class VolatilityTarget:
     def volatility(self) -> tuple[np.ndarray, float]:
         """(σ per symbol, annualised, NaN without enough history; the mean pairwise correlation)."""
         if self._estimate is None:
-            self._estimate = _estimate(np.array(self.state.returns, np.float64).reshape(-1, len(self.symbols)),
-                                       max(3, self.window // MIN_SHARE), self.per_year)
+            self._estimate = _estimate(
+                np.array(self.state.returns, np.float64).reshape(-1, len(self.symbols)),
+                max(3, self.window // MIN_SHARE),
+                self.per_year,
+            )
         return self._estimate
 
     def weights(self, signal: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -107,12 +110,12 @@ def _estimate(returns: np.ndarray, minimum: int, per_year: float) -> tuple[np.nd
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = filled.sum(axis=0) / count
         deviation = np.where(seen, returns - mean, 0.0)
-        sigma = np.sqrt((deviation ** 2).sum(axis=0) / (count - 1)) * math.sqrt(per_year)
+        sigma = np.sqrt((deviation**2).sum(axis=0) / (count - 1)) * math.sqrt(per_year)
     sigma[count < minimum] = np.nan
     correlations = []
     columns = np.flatnonzero(count >= minimum)
     for a_index, a in enumerate(columns):
-        for b in columns[a_index + 1:]:
+        for b in columns[a_index + 1 :]:
             both = seen[:, a] & seen[:, b]
             if both.sum() >= minimum:
                 x, y = returns[both, a], returns[both, b]

@@ -32,15 +32,20 @@ def run_part(run: Simulation, window: Window) -> Part:
         held, pnl = at_start.get(lot, (1.0, 0.0))
         return pnl * units / held
 
-    pnls = [trade.pnl - earlier(f"{trade.symbol}-{trade.entry_time}", trade.quantity) for trade in run.trades
-            if window.start <= trade.exit_time < window.end]
+    pnls = [
+        trade.pnl - earlier(f"{trade.symbol}-{trade.entry_time}", trade.quantity)
+        for trade in run.trades
+        if window.start <= trade.exit_time < window.end
+    ]
     pnls += [pnl - earlier(lot, units) for lot, (units, pnl) in at_end.items()]
     return Part(times[lo:hi], equity[lo:hi], before, pnls, run.fills()[lo:hi], run.exposures()[lo:hi])
 
 
 def cash_part(ticks: np.ndarray, window: Window, initial_equity: float) -> Part:
     lo, hi = np.searchsorted(ticks, [window.start, window.end])
-    return Part(ticks[lo:hi], np.full(hi - lo, initial_equity), initial_equity, [], np.zeros(hi - lo), np.zeros(hi - lo))
+    return Part(
+        ticks[lo:hi], np.full(hi - lo, initial_equity), initial_equity, [], np.zeros(hi - lo), np.zeros(hi - lo)
+    )
 
 
 def buy_and_hold_part(chunks: list[VotedChunk], window: Window, trader: TraderConfig) -> Part:
@@ -48,7 +53,7 @@ def buy_and_hold_part(chunks: list[VotedChunk], window: Window, trader: TraderCo
     ticks, value, pnls = buy_and_hold(chunks, trader, window.start, window.end)
     traded = np.zeros(len(ticks))
     if len(ticks):
-        traded[0] = traded[-1] = trader.initial_equity   # bought at the start, sold (on paper) at the end
+        traded[0] = traded[-1] = trader.initial_equity  # bought at the start, sold (on paper) at the end
     return Part(ticks, value, trader.initial_equity, pnls, traded, np.ones(len(ticks)))
 
 
@@ -59,5 +64,11 @@ def at_exposure(hold: Part, exposure: float) -> Part:
         return hold
     steps = np.diff(np.concatenate([[hold.before], hold.equity])) / np.concatenate([[hold.before], hold.equity[:-1]])
     equity = hold.before * np.cumprod(1 + exposure * steps)
-    return Part(hold.times, equity, hold.before, [pnl * exposure for pnl in hold.pnls], hold.traded * exposure,
-                np.full(len(hold.times), exposure))
+    return Part(
+        hold.times,
+        equity,
+        hold.before,
+        [pnl * exposure for pnl in hold.pnls],
+        hold.traded * exposure,
+        np.full(len(hold.times), exposure),
+    )

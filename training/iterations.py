@@ -27,8 +27,13 @@ from training.walk_forward import LEARNED, Judged, evaluate_plan
 from training.windows import Plan, Window
 
 
-def iterate_plan(chunks: list[VotedChunk], config: PeperConfig, plan: Plan, earlier_trials: list[float] = (),
-                 advance: Callable[[str], None] = lambda step: None) -> Judged:
+def iterate_plan(
+    chunks: list[VotedChunk],
+    config: PeperConfig,
+    plan: Plan,
+    earlier_trials: list[float] = (),
+    advance: Callable[[str], None] = lambda step: None,
+) -> Judged:
     judged = evaluate_plan(chunks, config, plan, earlier_trials, advance)
     iterations = iteration_docs(judged, config.test.target_win_rate)
     stop = next((doc.number for doc in iterations if doc.met), len(iterations))
@@ -47,11 +52,16 @@ def iteration_docs(judged: Judged, target_win_rate: float) -> list[IterationDoc]
         figures = fold.strategies[LEARNED]
         before = found[-1].figures if found else None
         first = first or figures
-        found.append(IterationDoc(
-            number=fold.number, window=fold.test, figures=figures,
-            trades_vs_first=figures.trades / first.trades if first.trades else None,
-            improved=None if before is None else improved(figures, before),
-            met=met(figures, target_win_rate)))
+        found.append(
+            IterationDoc(
+                number=fold.number,
+                window=fold.test,
+                figures=figures,
+                trades_vs_first=figures.trades / first.trades if first.trades else None,
+                improved=None if before is None else improved(figures, before),
+                met=met(figures, target_win_rate),
+            )
+        )
     return found
 
 

@@ -31,10 +31,10 @@ from analytics.recording import read_recording
 from config.schema import PeperConfig
 from storage.catalog import Catalog
 from storage.policies import Policy
+from training.iterations import iterate_plan
 from training.policies import make_policy
 from training.search import candidates
 from training.session_runner import RunTopology, SessionPlan, SessionRunner
-from training.iterations import iterate_plan
 from training.walk_forward import baseline_count, evaluate_plan
 from training.windows import Plan
 
@@ -42,13 +42,21 @@ from training.windows import Plan
 @dataclass
 class TrainResult:
     run: int
-    policy: Policy | None   # None when interrupted before it was made
+    policy: Policy | None  # None when interrupted before it was made
     interrupted: bool
 
 
-async def train(config: PeperConfig, catalog: Catalog, plan: Plan, topology: RunTopology, console: Console, *,
-                show_progress: bool = True, on_session: Callable[[Path], None] | None = None,
-                iterations: bool = False) -> TrainResult:
+async def train(
+    config: PeperConfig,
+    catalog: Catalog,
+    plan: Plan,
+    topology: RunTopology,
+    console: Console,
+    *,
+    show_progress: bool = True,
+    on_session: Callable[[Path], None] | None = None,
+    iterations: bool = False,
+) -> TrainResult:
     """`topology()` makes what runs the span's topology (the daemon, handed in by the command line);
     on_session(recording) is called as the span session starts (the demo's monitor follows it);
     `iterations`: the plan's folds are the seed's loop (`training.iterations`), stopping at the first
@@ -69,8 +77,10 @@ async def train(config: PeperConfig, catalog: Catalog, plan: Plan, topology: Run
             return TrainResult(run, None, True)
         recording_path = catalog.path.parent / session.recording
         chunks = recorded_chunks(read_recording(recording_path), config)
-        task = progress.add_task(f"run {run}: {len(tried)} configurations and the baselines, on the recorded votes",
-                                 total=len(tried) + baseline_count(config))
+        task = progress.add_task(
+            f"run {run}: {len(tried)} configurations and the baselines, on the recorded votes",
+            total=len(tried) + baseline_count(config),
+        )
         judge = iterate_plan if iterations else evaluate_plan
         judged = judge(chunks, config, plan, catalog.trials(), advance=lambda step: progress.advance(task))
     learned_upto = int(chunks[-1].ticks[-1]) if chunks else plan.span.start

@@ -30,8 +30,9 @@ from storage.weights import get_weights, latest_weights, put_weights
 from training.search import Tried, sections_of
 
 
-def make_policy(catalog: Catalog, run: int, config: PeperConfig, chosen: Tried, span_recording: Path,
-                learned_upto: int) -> Policy:
+def make_policy(
+    catalog: Catalog, run: int, config: PeperConfig, chosen: Tried, span_recording: Path, learned_upto: int
+) -> Policy:
     """Store the chosen configuration, learned through the span, as the catalog's newest policy."""
     store = catalog.store
     policy_id = next_policy_id(store)
@@ -43,18 +44,34 @@ def make_policy(catalog: Catalog, run: int, config: PeperConfig, chosen: Tried, 
     with store.write() as txn:
         if found is not None:
             model = msgspec.msgpack.decode(found[1], type=StoredModel)
-            put_model(store, lgbm_version, msgspec.msgpack.encode(msgspec.structs.replace(model, version=lgbm_version)),
-                      txn)
-        put_weights(store, Weights(version=weights_version, effective_from=learned_upto, weights=chosen.final_weights,
-                                   cause=[f"policy:{policy_id}", f"run:{run}"]), txn=txn)
+            put_model(
+                store, lgbm_version, msgspec.msgpack.encode(msgspec.structs.replace(model, version=lgbm_version)), txn
+            )
+        put_weights(
+            store,
+            Weights(
+                version=weights_version,
+                effective_from=learned_upto,
+                weights=chosen.final_weights,
+                cause=[f"policy:{policy_id}", f"run:{run}"],
+            ),
+            txn=txn,
+        )
         candidate = chosen.candidate.config
         policy = Policy(
-            id=policy_id, run=run, created_at=learned_upto, experts=topology_of(candidate).experts(candidate),
-            weights_version=weights_version, weights=chosen.final_weights, lgbm_version=lgbm_version,
+            id=policy_id,
+            run=run,
+            created_at=learned_upto,
+            experts=topology_of(candidate).experts(candidate),
+            weights_version=weights_version,
+            weights=chosen.final_weights,
+            lgbm_version=lgbm_version,
             learner_state=base64.b64encode(chosen.learner_state).decode(),
             learning=msgspec.to_builtins(candidate.learning),
             trader=msgspec.to_builtins(candidate.trader),
-            changes=chosen.candidate.changes, config_hash=config_hash(config))
+            changes=chosen.candidate.changes,
+            config_hash=config_hash(config),
+        )
         put_policy(store, policy, txn)
     return policy
 
@@ -71,8 +88,10 @@ def find_policy(catalog: Catalog, which: str) -> Policy:
     except ValueError:
         found = None
     if found is None:
-        raise WeightsError(f"{catalog.path}: no policy {which!r}; it holds policies "
-                           f"{', '.join(str(p.id) for p in policies)} (or say latest)")
+        raise WeightsError(
+            f"{catalog.path}: no policy {which!r}; it holds policies "
+            f"{', '.join(str(p.id) for p in policies)} (or say latest)"
+        )
     return found
 
 
@@ -81,18 +100,29 @@ def apply_policy(config: PeperConfig, policy: Policy) -> PeperConfig:
     its grid varied), weights, state and model."""
     chosen = sections_of(policy.changes)
     sections = {name: keys for name, keys in chosen.items() if name not in ("learning", "trader")}
-    learning = {**policy.learning, "start_version": policy.weights_version, "start_weights": policy.weights,
-                "start_state": policy.learner_state}
+    learning = {
+        **policy.learning,
+        "start_version": policy.weights_version,
+        "start_weights": policy.weights,
+        "start_state": policy.learner_state,
+    }
     pinned = {"pinned_version": policy.lgbm_version} if policy.lgbm_version else {}
     try:
-        started = configured(config, **sections, learning=learning, trader={**policy.trader, **chosen.get("trader", {})},
-                             lgbm_ai={**sections.get("lgbm_ai", {}), **pinned})
+        started = configured(
+            config,
+            **sections,
+            learning=learning,
+            trader={**policy.trader, **chosen.get("trader", {})},
+            lgbm_ai={**sections.get("lgbm_ai", {}), **pinned},
+        )
         experts = topology_of(started).experts(started)
     except ConfigError as exc:
         raise ConfigError(f"policy {policy.id} does not fit this config: {exc}") from exc
     if experts != policy.experts:
-        raise ConfigError(f"policy {policy.id} weighs {', '.join(policy.experts)}, but this config's experts are "
-                          f"{', '.join(experts)}: enable the same models as its training run {policy.run}")
+        raise ConfigError(
+            f"policy {policy.id} weighs {', '.join(policy.experts)}, but this config's experts are "
+            f"{', '.join(experts)}: enable the same models as its training run {policy.run}"
+        )
     return started
 
 
@@ -103,10 +133,16 @@ def install_policy(catalog: Catalog, policy: Policy, store_path: Path) -> None:
     with Store(store_path) as store:
         newest = latest_weights(store)
         held = get_weights(store, policy.weights_version)
-        if held is not None and held.weights != weights.weights or newest is not None and newest.version > policy.weights_version:
+        if (
+            held is not None
+            and held.weights != weights.weights
+            or newest is not None
+            and newest.version > policy.weights_version
+        ):
             raise WeightsError(
                 f"{store_path} already holds weights versions up to {newest.version} from another run; a run with "
-                f"--policy {policy.id} starts at version {policy.weights_version}: record it into a fresh --db")
+                f"--policy {policy.id} starts at version {policy.weights_version}: record it into a fresh --db"
+            )
         with store.write() as txn:
             if held is None:
                 put_weights(store, weights, txn=txn)

@@ -27,8 +27,11 @@ from signals.technical import TechnicalRules
 from trading.assembly import VotedChunk
 
 REVOTABLE: dict[str, Callable[[PeperConfig], ChunkModel]] = {
-    "trading_ai": TechnicalRules.of, "strength_ai": RelativeStrength.of, "lava_ai": MeanReversion.of}
-OFFLINE_SECTIONS = ("learning", "trader")   # what the offline runs apply themselves
+    "trading_ai": TechnicalRules.of,
+    "strength_ai": RelativeStrength.of,
+    "lava_ai": MeanReversion.of,
+}
+OFFLINE_SECTIONS = ("learning", "trader")  # what the offline runs apply themselves
 
 
 def check_grid_key(key: str, config: PeperConfig) -> None:

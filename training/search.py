@@ -40,7 +40,7 @@ from training.windows import Fold
 @dataclass(frozen=True)
 class Candidate:
     number: int
-    changes: dict[str, object]   # grid key -> value
+    changes: dict[str, object]  # grid key -> value
     config: PeperConfig
 
     def describe(self) -> str:
@@ -50,13 +50,13 @@ class Candidate:
 @dataclass
 class Tried:
     candidate: Candidate
-    validation: list[Figures]                          # per fold
-    tests: list[Part]                                  # per fold
-    learner_state: bytes                               # where its learner ended, at the span's end
+    validation: list[Figures]  # per fold
+    tests: list[Part]  # per fold
+    learner_state: bytes  # where its learner ended, at the span's end
     final_weights: dict[str, float]
     final_version: int
-    weights_path: list[tuple[int, dict[str, float]]]   # (effective from, weights) of every version
-    validation_daily: list[np.ndarray] = field(default_factory=list)   # per fold: the validation window's daily returns
+    weights_path: list[tuple[int, dict[str, float]]]  # (effective from, weights) of every version
+    validation_daily: list[np.ndarray] = field(default_factory=list)  # per fold: the validation window's daily returns
 
 
 def candidates(config: PeperConfig) -> list[Candidate]:
@@ -64,8 +64,11 @@ def candidates(config: PeperConfig) -> list[Candidate]:
     file (a bad key or value is a ConfigError naming it); the run's own config when the grid is empty."""
     grid = config.training.grid
     products = grid if isinstance(grid, list) else [grid]
-    combinations = [dict(zip(sorted(product), values))
-                    for product in products for values in itertools.product(*(product[key] for key in sorted(product)))]
+    combinations = [
+        dict(zip(sorted(product), values))
+        for product in products
+        for values in itertools.product(*(product[key] for key in sorted(product)))
+    ]
     found = []
     for number, changes in enumerate(combinations or [{}], start=1):
         try:
@@ -85,7 +88,7 @@ def sections_of(changes: dict[str, object]) -> dict[str, dict[str, object]]:
     for key, value in changes.items():
         section, _, name = key.partition(".")
         if not name:
-            raise ConfigError(f"[training.grid] key {key!r}: expected section.key, e.g. \"learning.hedge_eta\"")
+            raise ConfigError(f'[training.grid] key {key!r}: expected section.key, e.g. "learning.hedge_eta"')
         sections.setdefault(section, {})[name] = value
     return sections
 
@@ -123,11 +126,16 @@ def try_candidate(candidate: Candidate, inputs: OfflineInputs, folds: list[Fold]
     run = simulate(inputs.chunks(config), config, learn=True, credit=inputs.credit(config), cuts=edges(folds))
     current = run.learner.current
     validation = [summarize([run_part(run, fold.validate)]) for fold in folds]
-    return Tried(candidate, validation=[figures for figures, _ in validation],
-                 tests=[run_part(run, fold.test) for fold in folds], learner_state=run.learner.snapshot(),
-                 final_weights=current.weights, final_version=current.version,
-                 weights_path=[(version.effective_from, dict(version.weights)) for version in run.versions],
-                 validation_daily=[daily for _, daily in validation])
+    return Tried(
+        candidate,
+        validation=[figures for figures, _ in validation],
+        tests=[run_part(run, fold.test) for fold in folds],
+        learner_state=run.learner.snapshot(),
+        final_weights=current.weights,
+        final_version=current.version,
+        weights_path=[(version.effective_from, dict(version.weights)) for version in run.versions],
+        validation_daily=[daily for _, daily in validation],
+    )
 
 
 def choose(tried: list[Tried], fold: int, metric: str) -> Tried:

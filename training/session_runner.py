@@ -58,8 +58,14 @@ class SessionPlan:
 
 
 class SessionRunner:
-    def __init__(self, config: PeperConfig, catalog: Catalog, topology: RunTopology, progress: Progress,
-                 on_session: Callable[[Path], None] | None = None):
+    def __init__(
+        self,
+        config: PeperConfig,
+        catalog: Catalog,
+        topology: RunTopology,
+        progress: Progress,
+        on_session: Callable[[Path], None] | None = None,
+    ):
         self.config = config
         self.on_session = on_session
         self.catalog = catalog
@@ -98,8 +104,11 @@ class SessionRunner:
 
     def session_config(self, plan: SessionPlan, recording: Path) -> PeperConfig:
         window = plan.window
-        return configured(self.config, feed={"mode": "replay", "start": iso(window.start), "end": iso(window.end),
-                                             "speed": "max"}, database={"path": str(recording)})
+        return configured(
+            self.config,
+            feed={"mode": "replay", "start": iso(window.start), "end": iso(window.end), "speed": "max"},
+            database={"path": str(recording)},
+        )
 
     def _ticks(self, window: Window) -> int:
         return max(1, (window.end - window.start) // INTERVAL_MS[self.config.feed.interval])
@@ -125,13 +134,26 @@ class SessionRunner:
         metrics = msgspec.to_builtins(session_figures(data, config))
         metrics["bars"] = sum(batch.rows for batch in data.klines)
         record = SessionRecord(
-            id=plan.id, run=plan.run, kind=plan.kind, iteration=0, source=config.feed.source,
-            interval=config.feed.interval, start=plan.window.start, end=plan.window.end,
-            algorithm=config.learning.algorithm, seed=config.learning.seed, config_hash=config_hash(config),
-            recording=str(recording.relative_to(self.catalog.path.parent)), started_at=started, ended_at=time.time(),
-            interrupted=self.interrupted, learning=topology_of(config).learner is not None,
-            weights_from=versions[0].version if versions else 0, weights_to=versions[-1].version if versions else 0,
-            metrics=metrics, notes=llm_notes(data, config),
+            id=plan.id,
+            run=plan.run,
+            kind=plan.kind,
+            iteration=0,
+            source=config.feed.source,
+            interval=config.feed.interval,
+            start=plan.window.start,
+            end=plan.window.end,
+            algorithm=config.learning.algorithm,
+            seed=config.learning.seed,
+            config_hash=config_hash(config),
+            recording=str(recording.relative_to(self.catalog.path.parent)),
+            started_at=started,
+            ended_at=time.time(),
+            interrupted=self.interrupted,
+            learning=topology_of(config).learner is not None,
+            weights_from=versions[0].version if versions else 0,
+            weights_to=versions[-1].version if versions else 0,
+            metrics=metrics,
+            notes=llm_notes(data, config),
         )
         self.catalog.put_session(record)
         return record
@@ -144,8 +166,10 @@ def llm_notes(data: Recording, config: PeperConfig) -> list[str]:
     voted = data.votes.get("mistral_ai", 0)
     reasons = data.abstentions.get("mistral_ai", {})
     abstained = sum(reasons.values())
-    notes = [f"mistral_ai voted on {voted} and abstained on {abstained} symbol-bars"
-             + (f" ({', '.join(f'{r}: {n}' for r, n in sorted(reasons.items()))})" if reasons else "")]
+    notes = [
+        f"mistral_ai voted on {voted} and abstained on {abstained} symbol-bars"
+        + (f" ({', '.join(f'{r}: {n}' for r, n in sorted(reasons.items()))})" if reasons else "")
+    ]
     if data.llm_errors:
         notes.append("LLM server: " + "; ".join(data.llm_errors[:3]))
     return notes

@@ -41,12 +41,17 @@ AT_EXPOSURE = "buy_and_hold_at_exposure"
 @dataclass
 class Judged:
     outcome: Outcome
-    policy: Tried                 # the last fold's choice
-    trial_sharpes: list[float]    # every configuration's daily Sharpe on its validation windows (the DSR's trials)
+    policy: Tried  # the last fold's choice
+    trial_sharpes: list[float]  # every configuration's daily Sharpe on its validation windows (the DSR's trials)
 
 
-def evaluate_plan(chunks: list[VotedChunk], config: PeperConfig, plan: Plan, earlier_trials: list[float] = (),
-                  advance: Callable[[str], None] = lambda step: None) -> Judged:
+def evaluate_plan(
+    chunks: list[VotedChunk],
+    config: PeperConfig,
+    plan: Plan,
+    earlier_trials: list[float] = (),
+    advance: Callable[[str], None] = lambda step: None,
+) -> Judged:
     """advance(step) is called after each configuration or baseline run (progress); `earlier_trials`:
     the daily Sharpe ratios of the configurations the catalog tried before this run."""
     inputs = OfflineInputs(chunks, config)
@@ -69,35 +74,61 @@ def evaluate_plan(chunks: list[VotedChunk], config: PeperConfig, plan: Plan, ear
     folds = []
     for index, (fold, chosen) in enumerate(zip(plan.folds, chosen_per_fold)):
         validation_days = np.array([one.validation_daily[index] for one in tried])
-        folds.append(FoldDoc(
-            number=fold.number, train=window_doc(fold.train), validate=window_doc(fold.validate),
-            test=window_doc(fold.test), chosen=chosen.candidate.number, chosen_changes=chosen.candidate.changes,
-            validation=chosen.validation[index],
-            strategies={name: summarize([found[index]])[0] for name, found in parts.items()},
-            reality_check=reality_check(validation_days, block_days=training.bootstrap_block_days,
-                                        samples=training.bootstrap_samples, seed=config.learning.seed)))
+        folds.append(
+            FoldDoc(
+                number=fold.number,
+                train=window_doc(fold.train),
+                validate=window_doc(fold.validate),
+                test=window_doc(fold.test),
+                chosen=chosen.candidate.number,
+                chosen_changes=chosen.candidate.changes,
+                validation=chosen.validation[index],
+                strategies={name: summarize([found[index]])[0] for name, found in parts.items()},
+                reality_check=reality_check(
+                    validation_days,
+                    block_days=training.bootstrap_block_days,
+                    samples=training.bootstrap_samples,
+                    seed=config.learning.seed,
+                ),
+            )
+        )
     aggregate, daily = {}, {}
     for name, found in parts.items():
         aggregate[name], daily[name] = summarize(found)
-    intervals = {name: Interval(**sharpe_difference(daily[LEARNED], returns, block_days=training.bootstrap_block_days,
-                                                    samples=training.bootstrap_samples, seed=config.learning.seed))
-                 for name, returns in daily.items() if name != LEARNED}
+    intervals = {
+        name: Interval(
+            **sharpe_difference(
+                daily[LEARNED],
+                returns,
+                block_days=training.bootstrap_block_days,
+                samples=training.bootstrap_samples,
+                seed=config.learning.seed,
+            )
+        )
+        for name, returns in daily.items()
+        if name != LEARNED
+    }
     trial_sharpes = [daily_sharpe(np.concatenate(one.validation_daily)) for one in tried]
     trials = [*earlier_trials, *trial_sharpes]
     policy = chosen_per_fold[-1]
     outcome = Outcome(
-        metric=training.metric, span=window_doc(plan.span),
+        metric=training.metric,
+        span=window_doc(plan.span),
         tried=[TriedDoc(one.candidate.number, one.candidate.changes, one.validation) for one in tried],
-        folds=folds, aggregate=aggregate, intervals=intervals,
+        folds=folds,
+        aggregate=aggregate,
+        intervals=intervals,
         daily=DailyDoc(test_days(parts[LEARNED]), {name: returns.tolist() for name, returns in daily.items()}),
-        policy_weights=daily_path(policy.weights_path), trials=len(trials),
+        policy_weights=daily_path(policy.weights_path),
+        trials=len(trials),
         deflated_sharpe=deflated_sharpe(daily[LEARNED], len(trials), float(np.var(trials)) if trials else 0.0),
     )
     return Judged(outcome, policy, trial_sharpes)
 
 
-def baseline_parts(chunks: list[VotedChunk], config: PeperConfig, plan: Plan, inputs: OfflineInputs,
-                   advance: Callable[[str], None]) -> dict[str, list[Part]]:
+def baseline_parts(
+    chunks: list[VotedChunk], config: PeperConfig, plan: Plan, inputs: OfflineInputs, advance: Callable[[str], None]
+) -> dict[str, list[Part]]:
     """Every baseline's part of every fold's test window, in the report's order."""
     ticks = np.unique(np.concatenate([voted.ticks for voted in chunks])) if chunks else np.empty(0, np.int64)
     tests = [fold.test for fold in plan.folds]

@@ -58,8 +58,11 @@ def main(actor_class: type[Actor], argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default=default_name, help=f"actor name on the bus (default {default_name})")
     actor_class.add_arguments(parser)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get(LOG_LEVEL_ENV, "INFO"), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get(LOG_LEVEL_ENV, "INFO"),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     parent = os.getppid()
     die_with_parent()
     if os.getppid() != parent:
@@ -75,6 +78,7 @@ def main(actor_class: type[Actor], argv: list[str] | None = None) -> None:
     if not profile_dir:
         sys.exit(_run(actor))
     import cProfile  # a developer's tool: where this actor's CPU goes, one file per actor
+
     profiler = cProfile.Profile()
     status = profiler.runcall(uvloop.run, _with_ordinary_threads(actor.run()))
     profiler.dump_stats(Path(profile_dir) / f"{args.name}.prof")

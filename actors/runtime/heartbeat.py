@@ -17,7 +17,7 @@ from messages.control import CONTROL_ENCODER, Heartbeat
 
 
 async def heartbeat_loop(control: zmq.asyncio.Socket, interval_s: float, beat: Callable[[], Heartbeat]) -> None:
-    send = zmq.Socket.shadow(control.underlying).send   # synchronous: a full queue raises here, not in a Future
+    send = zmq.Socket.shadow(control.underlying).send  # synchronous: a full queue raises here, not in a Future
     while True:
         try:
             send(CONTROL_ENCODER.encode(beat()), zmq.NOBLOCK)

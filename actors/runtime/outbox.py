@@ -21,7 +21,7 @@ class Outbox:
     def __init__(self, ackers: list[str], me: str):
         self.acked = {name: -1 for name in ackers if name != me}
         self.frames: deque[tuple[int, bytes]] = deque()
-        self.unsaved: list[tuple[int, bytes]] = []   # kept since the last checkpoint
+        self.unsaved: list[tuple[int, bytes]] = []  # kept since the last checkpoint
 
     def keep(self, position: int, frame: bytes) -> None:
         self.frames.append((position, frame))

@@ -33,8 +33,8 @@ RESYNC_RETRY_S = 1.0
 
 
 class Recovery:
-    acked_upto: int | None = None   # the last bar time this actor acknowledged
-    acknowledges = True             # its checkpoints are acknowledged (not the feed's: it is acknowledged)
+    acked_upto: int | None = None  # the last bar time this actor acknowledged
+    acknowledges = True  # its checkpoints are acknowledged (not the feed's: it is acknowledged)
 
     def own_store(self) -> Store:
         """The store of this host (`[database] path`) that holds this actor's own databases —
@@ -49,8 +49,9 @@ class Recovery:
         (`storage.checkpoints`), opened once."""
         if self._checkpoints is None:
             database = self.config.database
-            self._checkpoints = Store(checkpoint_path(Path(database.path)), map_size_mb=database.map_size_mb,
-                                      durable=False)
+            self._checkpoints = Store(
+                checkpoint_path(Path(database.path)), map_size_mb=database.map_size_mb, durable=False
+            )
         return self._checkpoints
 
     def restore(self) -> Checkpoint | None:
@@ -65,7 +66,7 @@ class Recovery:
         if found is not None:
             self.data_epoch = found.epoch
             self.seqs.update(found.seqs)
-            self.acked_upto = found.upto if self.acknowledges else None   # acknowledged before the kill
+            self.acked_upto = found.upto if self.acknowledges else None  # acknowledged before the kill
             self.restored = found
             if self.outbox is not None and self.durable_outbox:
                 self.outbox.load(read_outbox(self.checkpoint_store(), self.name, found.upto))
@@ -80,14 +81,20 @@ class Recovery:
         self.repeat_ack()
         self.log.info("restarted: re-sent the %d frames kept at the checkpoint", len(self.outbox))
 
-    def checkpoint(self, upto: int, state: bytes, journal: tuple[int, bytes] | None = None,
-                   keep_journal_from: int | None = None) -> None:
+    def checkpoint(
+        self, upto: int, state: bytes, journal: tuple[int, bytes] | None = None, keep_journal_from: int | None = None
+    ) -> None:
         """Write the state reached at bar time `upto`, then (an acknowledger) acknowledge `upto`."""
         data_seqs = {topic: seq for topic, seq in self.seqs.items() if topics.is_data(topic)}
         saved = self.outbox.take_unsaved() if self.outbox is not None and self.durable_outbox else None
-        write_checkpoint(self.checkpoint_store(), self.name,
-                         Checkpoint(run_id=self.run_id, upto=upto, epoch=self.data_epoch, seqs=data_seqs, state=state),
-                         journal, keep_journal_from, saved)
+        write_checkpoint(
+            self.checkpoint_store(),
+            self.name,
+            Checkpoint(run_id=self.run_id, upto=upto, epoch=self.data_epoch, seqs=data_seqs, state=state),
+            journal,
+            keep_journal_from,
+            saved,
+        )
         if self.acknowledges:
             self.acknowledge(upto)
 
@@ -132,7 +139,7 @@ class Recovery:
                 self.publish(topics.ack(self.name), ask)
 
     def _answer_ack(self, topic: str, ack: Ack) -> None:
-        acker = topic[len(topics.ACK_PREFIX):]
+        acker = topic[len(topics.ACK_PREFIX) :]
         if not ack.resync:
             self.outbox.acknowledge(acker, ack.upto)
             return
@@ -142,4 +149,3 @@ class Recovery:
             self.resend(frame)
         self.repeat_ack()
         self.log.info("%s resynced after %d: re-sent %d frames", acker, ack.upto, len(frames))
-

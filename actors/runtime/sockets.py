@@ -90,8 +90,9 @@ async def receive_loop(socket: zmq.asyncio.Socket, dispatch: Dispatch, drained: 
             drained()
 
 
-async def prove_route(send_hello: Callable[[], object], seen: asyncio.Event, receiver: asyncio.Task[None],
-                      timeout_s: float, address: str) -> None:
+async def prove_route(
+    send_hello: Callable[[], object], seen: asyncio.Event, receiver: asyncio.Task[None], timeout_s: float, address: str
+) -> None:
     """Publish the actor's own hello until it comes back through the broker: its subscriptions are
     in place (no sleep against slow joiners). Raises what killed the receive loop, or TimeoutError."""
     deadline = time.monotonic() + timeout_s

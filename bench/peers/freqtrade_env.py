@@ -39,11 +39,11 @@ def freqtrade_python(status=lambda text: None) -> Path:
 
 
 def _imports_freqtrade(python: Path) -> bool:
-    return subprocess.run([str(python), "-c", "import freqtrade"], capture_output=True).returncode == 0
+    return subprocess.run([str(python), "-c", "import freqtrade"], capture_output=True, check=False).returncode == 0
 
 
 def _run(command: list[str], what: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-5:])
         raise BenchError(f"the freqtrade peer: {what} failed (exit {result.returncode}): {tail}")

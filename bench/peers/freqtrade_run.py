@@ -63,19 +63,51 @@ def markets(symbols: list[str], fee: float) -> list[dict]:
     found = []
     for symbol in symbols:
         base = symbol.removesuffix("USDT")
-        found.append({
-            "id": symbol, "symbol": f"{base}/USDT", "base": base, "quote": "USDT", "settle": None,
-            "baseId": base, "quoteId": "USDT", "settleId": None, "type": "spot", "spot": True, "margin": False,
-            "swap": False, "future": False, "option": False, "index": None, "active": True, "contract": False,
-            "linear": None, "inverse": None, "subType": None, "taker": fee, "maker": fee, "contractSize": None,
-            "expiry": None, "expiryDatetime": None, "strike": None, "optionType": None, "created": None,
-            "precision": {"amount": 1e-08, "price": 1e-08, "cost": None, "base": 1e-08, "quote": 1e-08},
-            "limits": {"leverage": {"min": None, "max": None}, "amount": {"min": 1e-08, "max": 1e9},
-                       "price": {"min": 1e-08, "max": 1e9}, "cost": {"min": 1.0, "max": None},
-                       "market": {"min": 1e-08, "max": 1e9}},
-            "marginModes": {"cross": False, "isolated": False}, "percentage": True, "tierBased": False,
-            "feeSide": "get", "info": {},
-        })
+        found.append(
+            {
+                "id": symbol,
+                "symbol": f"{base}/USDT",
+                "base": base,
+                "quote": "USDT",
+                "settle": None,
+                "baseId": base,
+                "quoteId": "USDT",
+                "settleId": None,
+                "type": "spot",
+                "spot": True,
+                "margin": False,
+                "swap": False,
+                "future": False,
+                "option": False,
+                "index": None,
+                "active": True,
+                "contract": False,
+                "linear": None,
+                "inverse": None,
+                "subType": None,
+                "taker": fee,
+                "maker": fee,
+                "contractSize": None,
+                "expiry": None,
+                "expiryDatetime": None,
+                "strike": None,
+                "optionType": None,
+                "created": None,
+                "precision": {"amount": 1e-08, "price": 1e-08, "cost": None, "base": 1e-08, "quote": 1e-08},
+                "limits": {
+                    "leverage": {"min": None, "max": None},
+                    "amount": {"min": 1e-08, "max": 1e9},
+                    "price": {"min": 1e-08, "max": 1e9},
+                    "cost": {"min": 1.0, "max": None},
+                    "market": {"min": 1e-08, "max": 1e9},
+                },
+                "marginModes": {"cross": False, "isolated": False},
+                "percentage": True,
+                "tierBased": False,
+                "feeSide": "get",
+                "info": {},
+            }
+        )
     return found
 
 
@@ -120,23 +152,45 @@ def main() -> None:
     started = time.perf_counter()
     bars = write_bars(args.data, args.symbols, args.interval, args.start_ms, args.end_ms, workdir / "data")
     config = {
-        "max_open_trades": len(args.symbols), "stake_currency": "USDT", "stake_amount": 1000,
-        "dry_run": True, "dry_run_wallet": 1_000_000, "timeframe": args.interval, "trading_mode": "spot",
-        "exchange": {"name": "binance", "key": "", "secret": "", "pair_whitelist": [pair(s) for s in args.symbols],
-                     "pair_blacklist": [], "enable_ws": False},
+        "max_open_trades": len(args.symbols),
+        "stake_currency": "USDT",
+        "stake_amount": 1000,
+        "dry_run": True,
+        "dry_run_wallet": 1_000_000,
+        "timeframe": args.interval,
+        "trading_mode": "spot",
+        "exchange": {
+            "name": "binance",
+            "key": "",
+            "secret": "",
+            "pair_whitelist": [pair(s) for s in args.symbols],
+            "pair_blacklist": [],
+            "enable_ws": False,
+        },
         "pairlists": [{"method": "StaticPairList"}],
         "entry_pricing": {"price_side": "same", "use_order_book": False, "order_book_top": 1},
         "exit_pricing": {"price_side": "same", "use_order_book": False, "order_book_top": 1},
-        "dataformat_ohlcv": "feather", "internals": {}, "bot_name": "peer",
+        "dataformat_ohlcv": "feather",
+        "internals": {},
+        "bot_name": "peer",
     }
     (workdir / "config.json").write_text(json.dumps(config))
     start_day = time.strftime("%Y%m%d", time.gmtime(args.start_ms / 1000))
     end_day = time.strftime("%Y%m%d", time.gmtime(args.end_ms / 1000))
-    configuration = setup_optimize_configuration({
-        "config": [str(workdir / "config.json")], "user_data_dir": str(workdir), "datadir": str(workdir / "data"),
-        "strategy": "PeerEmaCross", "strategy_path": str(strategies), "timerange": f"{start_day}-{end_day}",
-        "fee": args.fee, "export": "none", "timeframe": args.interval,
-    }, RunMode.BACKTEST)
+    configuration = setup_optimize_configuration(
+        {
+            "config": [str(workdir / "config.json")],
+            "user_data_dir": str(workdir),
+            "datadir": str(workdir / "data"),
+            "strategy": "PeerEmaCross",
+            "strategy_path": str(strategies),
+            "timerange": f"{start_day}-{end_day}",
+            "fee": args.fee,
+            "export": "none",
+            "timeframe": args.interval,
+        },
+        RunMode.BACKTEST,
+    )
     backtesting = Backtesting(configuration)
     data, timerange = backtesting.load_bt_data()
     loaded = time.perf_counter()
@@ -144,9 +198,18 @@ def main() -> None:
     backtesting.backtest_one_strategy(strategy, data, timerange)
     finished = time.perf_counter()
     results = backtesting.all_bt_content[strategy.get_strategy_name()]["results"]
-    print(json.dumps({"bars": bars, "seconds": finished - loaded, "load_seconds": loaded - started,
-                      "trades": int(len(results)), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "network_refused": refused}))
+    print(
+        json.dumps(
+            {
+                "bars": bars,
+                "seconds": finished - loaded,
+                "load_seconds": loaded - started,
+                "trades": len(results),
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "network_refused": refused,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

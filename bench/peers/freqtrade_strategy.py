@@ -2,6 +2,8 @@
 stop, no trailing). Copied into freqtrade's strategy folder by `bench.peers.freqtrade_run`; it
 imports freqtrade and pandas only, so it runs in freqtrade's own environment."""
 
+from typing import ClassVar
+
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
@@ -9,8 +11,8 @@ from pandas import DataFrame
 class PeerEmaCross(IStrategy):
     INTERFACE_VERSION = 3
     timeframe = "1m"
-    minimal_roi = {"0": 100.0}   # never: exits come from the cross only
-    stoploss = -0.99             # never
+    minimal_roi: ClassVar[dict[str, float]] = {"0": 100.0}  # never: exits come from the cross only
+    stoploss = -0.99  # never
     trailing_stop = False
     process_only_new_candles = True
     startup_candle_count = 20

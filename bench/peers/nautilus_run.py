@@ -76,12 +76,27 @@ def instrument_for(symbol: str):
 
     base = getattr(currencies, symbol.removesuffix("USDT"))
     return CurrencyPair(
-        instrument_id=InstrumentId(Symbol(symbol), Venue("BINANCE")), raw_symbol=Symbol(symbol),
-        base_currency=base, quote_currency=currencies.USDT, price_precision=5, size_precision=4,
-        price_increment=Price(1e-05, precision=5), size_increment=Quantity(1e-04, precision=4),
-        lot_size=None, max_quantity=None, min_quantity=None, max_notional=None, min_notional=None,
-        max_price=None, min_price=None, margin_init=Decimal(0), margin_maint=Decimal(0),
-        maker_fee=Decimal("0.001"), taker_fee=Decimal("0.001"), ts_event=0, ts_init=0,
+        instrument_id=InstrumentId(Symbol(symbol), Venue("BINANCE")),
+        raw_symbol=Symbol(symbol),
+        base_currency=base,
+        quote_currency=currencies.USDT,
+        price_precision=5,
+        size_precision=4,
+        price_increment=Price(1e-05, precision=5),
+        size_increment=Quantity(1e-04, precision=4),
+        lot_size=None,
+        max_quantity=None,
+        min_quantity=None,
+        max_notional=None,
+        min_notional=None,
+        max_price=None,
+        min_price=None,
+        margin_init=Decimal(0),
+        margin_maint=Decimal(0),
+        maker_fee=Decimal("0.001"),
+        taker_fee=Decimal("0.001"),
+        ts_event=0,
+        ts_init=0,
     )
 
 
@@ -96,14 +111,18 @@ def run(data: Path, start: str, end: str, interval: str) -> dict[str, object]:
     from nautilus_trader.persistence.wranglers import BarDataWrangler
 
     started = time.perf_counter()
-    table = load_source(str(data), interval=interval, symbols=SYMBOLS, start_ms=parse_time(start), end_ms=parse_time(end))
+    table = load_source(
+        str(data), interval=interval, symbols=SYMBOLS, start_ms=parse_time(start), end_ms=parse_time(end)
+    )
     engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(bypass_logging=True), run_analysis=False))
     engine.add_venue(Venue("BINANCE"), OmsType.NETTING, AccountType.CASH, [Money(10_000_000, USDT)])
     bars = 0
     for index, symbol in enumerate(table.symbols):
         rows = table.symbol_index == index
-        frame = pd.DataFrame({column: table.values[column][rows] for column in ("open", "high", "low", "close", "volume")},
-                             index=pd.to_datetime(table.open_time[rows] + table.interval_ms, unit="ms", utc=True))
+        frame = pd.DataFrame(
+            {column: table.values[column][rows] for column in ("open", "high", "low", "close", "volume")},
+            index=pd.to_datetime(table.open_time[rows] + table.interval_ms, unit="ms", utc=True),
+        )
         instrument = instrument_for(symbol)
         bar_type = BarType.from_str(f"{symbol}.BINANCE-{table.interval_ms // 60_000}-MINUTE-LAST-EXTERNAL")
         engine.add_instrument(instrument)
@@ -111,17 +130,31 @@ def run(data: Path, start: str, end: str, interval: str) -> dict[str, object]:
         engine.add_data(wrangled)
         bars += len(wrangled)
         size = Decimal(str(round(NOTIONAL / float(frame["close"].iloc[0]), 4)))
-        engine.add_strategy(EmaCrossLongOnly(EmaCrossConfig(instrument_id=instrument.id, bar_type=bar_type,
-                                                            trade_size=size, strategy_id=f"EmaCross-{index:03d}",
-                                                            order_id_tag=f"{index:03d}")))
+        engine.add_strategy(
+            EmaCrossLongOnly(
+                EmaCrossConfig(
+                    instrument_id=instrument.id,
+                    bar_type=bar_type,
+                    trade_size=size,
+                    strategy_id=f"EmaCross-{index:03d}",
+                    order_id_tag=f"{index:03d}",
+                )
+            )
+        )
     loaded = time.perf_counter()
     engine.run()
     ran = time.perf_counter()
     positions = engine.trader.generate_positions_report()
     fills = engine.trader.generate_order_fills_report()
     engine.dispose()
-    return {"bars": bars, "seconds": ran - loaded, "load_seconds": loaded - started, "trades": int(len(positions)),
-            "orders_filled": int(len(fills)), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "bars": bars,
+        "seconds": ran - loaded,
+        "load_seconds": loaded - started,
+        "trades": len(positions),
+        "orders_filled": len(fills),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def main() -> None:

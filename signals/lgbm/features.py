@@ -21,15 +21,29 @@ from config.times import duration_ms
 from marketdata.chunk import BarChunk
 from signals.kernels import RsiState, wilder_rsi
 
-SYMBOL_FEATURES = ("ret_1", "ret_3d", "ret_7d", "ret_14d", "ret_30d", "vol_7d", "vol_30d", "vol_ratio",
-                   "sma_20d_gap", "sma_50d_gap", "rsi_14d", "range", "body", "volume_z_30d")   # at lookback "50d"
+SYMBOL_FEATURES = (
+    "ret_1",
+    "ret_3d",
+    "ret_7d",
+    "ret_14d",
+    "ret_30d",
+    "vol_7d",
+    "vol_30d",
+    "vol_ratio",
+    "sma_20d_gap",
+    "sma_50d_gap",
+    "rsi_14d",
+    "range",
+    "body",
+    "volume_z_30d",
+)  # at lookback "50d"
 MARKET_FEATURES = ("market_7d", "market_30d", "relative_7d", "relative_30d")
 FEATURES = SYMBOL_FEATURES + MARKET_FEATURES
 
 
 class FeatureState(msgspec.Struct):
-    closes: list[float] = []     # the last `history` closes
-    volumes: list[float] = []    # the last 30 days of log volumes
+    closes: list[float] = []  # the last `history` closes
+    volumes: list[float] = []  # the last 30 days of log volumes
     rsi: RsiState = msgspec.field(default_factory=RsiState)
 
 
@@ -37,7 +51,7 @@ class Horizons:
     """The feature periods in decision bars: the days of the names, scaled from 50 to `lookback`."""
 
     def __init__(self, decision_ms: int, lookback: str = "50d"):
-        scale = duration_ms(lookback) / 50 / decision_ms   # decision bars per "day" of the names
+        scale = duration_ms(lookback) / 50 / decision_ms  # decision bars per "day" of the names
 
         def bars(days: int, least: int = 1) -> int:
             return max(least, round(days * scale))
@@ -56,20 +70,25 @@ def features(state: FeatureState, horizons: Horizons, chunk: BarChunk, rows: np.
     rsi = wilder_rsi(chunk.close[rows].tolist(), horizons.rsi, state.rsi)
     for i, row in enumerate(rows.tolist()):
         close = float(chunk.close[row])
-        state.closes = (state.closes + [close])[-horizons.history:]
-        state.volumes = (state.volumes + [float(np.log1p(chunk.volume[row]))])[-horizons.volume:]
+        state.closes = (state.closes + [close])[-horizons.history :]
+        state.volumes = (state.volumes + [float(np.log1p(chunk.volume[row]))])[-horizons.volume :]
         closes = np.array(state.closes)
         if len(closes) < horizons.history:
             continue
         logs = np.log(closes)
         steps = np.diff(logs)
         volume = np.array(state.volumes)
-        short, long = steps[-horizons.vol_short:].std(ddof=1), steps[-horizons.vol_long:].std(ddof=1)
+        short, long = steps[-horizons.vol_short :].std(ddof=1), steps[-horizons.vol_long :].std(ddof=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             found[i] = [
-                *(logs[-1] - logs[-1 - k] for k in horizons.returns), short, long, short / long,
-                *(close / closes[-k:].mean() - 1 for k in horizons.sma), rsi[i] / 100.0,
-                (chunk.high[row] - chunk.low[row]) / close, (close - chunk.open[row]) / close,
+                *(logs[-1] - logs[-1 - k] for k in horizons.returns),
+                short,
+                long,
+                short / long,
+                *(close / closes[-k:].mean() - 1 for k in horizons.sma),
+                rsi[i] / 100.0,
+                (chunk.high[row] - chunk.low[row]) / close,
+                (close - chunk.open[row]) / close,
                 (volume[-1] - volume.mean()) / volume.std() if volume.std() > 0 else 0.0,
             ]
     return found

@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def forward_labels(open_time: np.ndarray, symbol: np.ndarray, close: np.ndarray, horizon: int, decision_ms: int,
-                   cost: float) -> tuple[np.ndarray, np.ndarray]:
+def forward_labels(
+    open_time: np.ndarray, symbol: np.ndarray, close: np.ndarray, horizon: int, decision_ms: int, cost: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(label, known at) per sample; NaN and the largest int64 where the window is incomplete."""
     label = np.full(len(open_time), np.nan)
     known = np.full(len(open_time), np.iinfo(np.int64).max, np.int64)

@@ -32,39 +32,54 @@ from signals.lgbm.labels import forward_labels
 from signals.model import BUY, HOLD, SELL, WARM_UP, Votes, choose
 from signals.stored_model import StoredModel
 
-TRAINING_THREADS = 2   # fixed (not the machine's count) so a model is the same everywhere
-MIN_SAMPLES = 60       # labelled samples a model needs (and both classes)
+TRAINING_THREADS = 2  # fixed (not the machine's count) so a model is the same everywhere
+MIN_SAMPLES = 60  # labelled samples a model needs (and both classes)
 REASONS = ("p below 0.5 - min_edge", "p within min_edge of 0.5", "p above 0.5 + min_edge", "no trained model yet")
 
 
 class Samples(msgspec.Struct):
     """Rows of the training window: open time, symbol, close, features (NaN in warm-up)."""
-    open_time: bytes   # int64
-    symbol: bytes      # int64
-    close: bytes       # float64
-    features: bytes    # float64, rows x len(FEATURES)
+
+    open_time: bytes  # int64
+    symbol: bytes  # int64
+    close: bytes  # float64
+    features: bytes  # float64, rows x len(FEATURES)
 
     @staticmethod
     def of(open_time: np.ndarray, symbol: np.ndarray, close: np.ndarray, matrix: np.ndarray) -> Samples:
-        return Samples(open_time.astype(np.int64).tobytes(), symbol.astype(np.int64).tobytes(),
-                       close.astype(np.float64).tobytes(), matrix.astype(np.float64).tobytes())
+        return Samples(
+            open_time.astype(np.int64).tobytes(),
+            symbol.astype(np.int64).tobytes(),
+            close.astype(np.float64).tobytes(),
+            matrix.astype(np.float64).tobytes(),
+        )
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        return (np.frombuffer(self.open_time, np.int64), np.frombuffer(self.symbol, np.int64),
-                np.frombuffer(self.close, np.float64), np.frombuffer(self.features, np.float64).reshape(-1, len(FEATURES)))
+        return (
+            np.frombuffer(self.open_time, np.int64),
+            np.frombuffer(self.symbol, np.int64),
+            np.frombuffer(self.close, np.float64),
+            np.frombuffer(self.features, np.float64).reshape(-1, len(FEATURES)),
+        )
 
 
 class LgbmState(msgspec.Struct):
     features: dict[str, FeatureState] = {}
-    model_version: int = 0          # 0: none yet
-    next_train: int | None = None   # ms: train at the first period that closes after this
+    model_version: int = 0  # 0: none yet
+    next_train: int | None = None  # ms: train at the first period that closes after this
     first_time: int | None = None
-    last_close: int | None = None   # close time of the newest decision bar seen
+    last_close: int | None = None  # close time of the newest decision bar seen
     next_version: int = 1
 
 
-def train_window(samples: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], config: LgbmAiConfig,
-                 decision_ms: int, cost: float, trained_at: int, version: int) -> StoredModel | None:
+def train_window(
+    samples: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    config: LgbmAiConfig,
+    decision_ms: int,
+    cost: float,
+    trained_at: int,
+    version: int,
+) -> StoredModel | None:
     """Train on the labels known by `trained_at` in the trailing window; None with too few or one class."""
     open_time, symbol, close, matrix = samples
     horizon = in_bars(config.horizon, decision_ms)
@@ -74,18 +89,34 @@ def train_window(samples: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     if usable.sum() < MIN_SAMPLES or len(np.unique(label[usable])) < 2:
         return None
     booster = lightgbm.train(
-        {"objective": "binary", "num_leaves": config.num_leaves, "learning_rate": config.learning_rate,
-         "min_data_in_leaf": config.min_data_in_leaf, "feature_fraction": config.feature_fraction,
-         "num_threads": TRAINING_THREADS, "deterministic": True, "force_row_wise": True, "seed": config.seed,
-         "verbosity": -1},
+        {
+            "objective": "binary",
+            "num_leaves": config.num_leaves,
+            "learning_rate": config.learning_rate,
+            "min_data_in_leaf": config.min_data_in_leaf,
+            "feature_fraction": config.feature_fraction,
+            "num_threads": TRAINING_THREADS,
+            "deterministic": True,
+            "force_row_wise": True,
+            "seed": config.seed,
+            "verbosity": -1,
+        },
         lightgbm.Dataset(matrix[usable], label[usable], feature_name=list(FEATURES)),
         num_boost_round=config.n_estimators,
     )
     p = booster.predict(matrix[usable], num_threads=1)
     return StoredModel(
-        version=version, train_start=int(open_time[usable].min()), label_end=int(known[usable].max()),
-        trained_at=trained_at, horizon_bars=horizon, features=list(FEATURES), samples=int(usable.sum()),
-        metrics={"win_share": float(label[usable].mean()), "in_sample_accuracy": float(np.mean((p > 0.5) == label[usable]))},
+        version=version,
+        train_start=int(open_time[usable].min()),
+        label_end=int(known[usable].max()),
+        trained_at=trained_at,
+        horizon_bars=horizon,
+        features=list(FEATURES),
+        samples=int(usable.sum()),
+        metrics={
+            "win_share": float(label[usable].mean()),
+            "in_sample_accuracy": float(np.mean((p > 0.5) == label[usable])),
+        },
         booster=booster.model_to_string(),
     )
 
@@ -93,16 +124,23 @@ def train_window(samples: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
 class LgbmModel:
     """The walk-forward classifier as a chunk model; `save`/`load` store models by version."""
 
-    def __init__(self, config: LgbmAiConfig, symbols: list[str], decision_ms: int, cost: float,
-                 save: Callable[[StoredModel], None], load: Callable[[int], StoredModel | None],
-                 log: Callable[[str], None] = lambda text: None):
+    def __init__(
+        self,
+        config: LgbmAiConfig,
+        symbols: list[str],
+        decision_ms: int,
+        cost: float,
+        save: Callable[[StoredModel], None],
+        load: Callable[[int], StoredModel | None],
+        log: Callable[[str], None] = lambda text: None,
+    ):
         self.config, self.symbols, self.decision_ms, self.cost = config, list(symbols), decision_ms, cost
         self.horizons = Horizons(decision_ms, config.lookback)
         self.save, self.load, self.log = save, load, log
         self.state = LgbmState()
         self.model: StoredModel | None = None
         self.booster: lightgbm.Booster | None = None
-        self.journal: list[Samples] = []      # the training window's samples, a chunk per entry
+        self.journal: list[Samples] = []  # the training window's samples, a chunk per entry
         self._pending: Samples | None = None  # this chunk's samples, until the actor takes them
         self.trainings = 0
         self.training_s = 0.0
@@ -120,8 +158,10 @@ class LgbmModel:
         self.state.model_version = model.version
         self.state.next_version = max(self.state.next_version, model.version + 1)
         self.state.next_train = model.trained_at + duration_ms(self.config.retrain_every)
-        self.log(f"using model {model.version} ({how}): trained at {model.trained_at} on {model.samples} samples, "
-                 f"{ {k: round(v, 4) for k, v in model.metrics.items()} }")
+        self.log(
+            f"using model {model.version} ({how}): trained at {model.trained_at} on {model.samples} samples, "
+            f"{ {k: round(v, 4) for k, v in model.metrics.items()} }"
+        )
 
     async def vote(self, chunk: BarChunk) -> Votes:
         """Features for every row first (they use past bars only), then predictions period by period."""
@@ -176,8 +216,10 @@ class LgbmModel:
         if self.booster is None or not len(ready):
             return
         if not self.config.pinned_version and self.model.label_end > int(chunk.open_time[ready].min()):
-            raise RuntimeError(f"lgbm_ai model {self.model.version} learned from labels up to {self.model.label_end}, "
-                               f"after the bar {int(chunk.open_time[ready].min())} it would vote on")
+            raise RuntimeError(
+                f"lgbm_ai model {self.model.version} learned from labels up to {self.model.label_end}, "
+                f"after the bar {int(chunk.open_time[ready].min())} it would vote on"
+            )
         # one thread: the topology's processes already share the cores
         p = self.booster.predict(matrix[ready], num_threads=1)
         edge = self.config.min_edge
@@ -189,11 +231,14 @@ class LgbmModel:
     async def _train(self, trained_at: int) -> None:
         started = time.monotonic()
         version = self.state.next_version
-        model = await asyncio.to_thread(train_window, self._samples(), self.config, self.decision_ms, self.cost,
-                                        trained_at, version)
+        model = await asyncio.to_thread(
+            train_window, self._samples(), self.config, self.decision_ms, self.cost, trained_at, version
+        )
         self.training_s += time.monotonic() - started
         if model is None:
-            self.log(f"not enough labelled samples (or one class only) to train at {trained_at}; keeping the current model")
+            self.log(
+                f"not enough labelled samples (or one class only) to train at {trained_at}; keeping the current model"
+            )
             return
         self.save(model)
         self.state.next_version = version + 1
@@ -211,7 +256,11 @@ class LgbmModel:
     def _forget_old_samples(self) -> None:
         """Drop journal entries whose samples all lie before the next training window."""
         horizon = self.horizon()
-        while self.journal and len(self.journal[0].open_time) and np.frombuffer(self.journal[0].open_time, np.int64)[-1] < horizon:
+        while (
+            self.journal
+            and len(self.journal[0].open_time)
+            and np.frombuffer(self.journal[0].open_time, np.int64)[-1] < horizon
+        ):
             self.journal.pop(0)
 
     def horizon(self) -> int:

@@ -20,18 +20,26 @@ from supervisor.agent import Agent
 
 
 def add_parser(commands, common: argparse.ArgumentParser) -> None:
-    agent = commands.add_parser("agent", parents=[common], help="run the actors placed on this host, for a daemon elsewhere")
+    agent = commands.add_parser(
+        "agent", parents=[common], help="run the actors placed on this host, for a daemon elsewhere"
+    )
     agent.add_argument("--connect", required=True, metavar="tcp://HOST:PORT", help="the daemon's control address")
     agent.add_argument("--keys", required=True, type=Path, metavar="DIR", help="this host's key bundle (keys new)")
     agent.add_argument("--host", help="this host's name in [actors] host = ... (default: the bundle's folder name)")
     agent.add_argument("--data", type=Path, help="folder of this host's stores (default: data/agent-<host>)")
-    agent.add_argument("--model", default="", metavar="PATH", help="the Mistral GGUF on this host (default: the daemon's "
-                       "[mistral] model_path)")
+    agent.add_argument(
+        "--model",
+        default="",
+        metavar="PATH",
+        help="the Mistral GGUF on this host (default: the daemon's [mistral] model_path)",
+    )
 
 
 def main(config: PeperConfig, args: argparse.Namespace) -> int:
     host = args.host or args.keys.absolute().name
-    run_dir = args.run_dir if args.explicit_run_dir else default_run_dir().with_name(f"{default_run_dir().name}-agent-{host}")
+    run_dir = (
+        args.run_dir if args.explicit_run_dir else default_run_dir().with_name(f"{default_run_dir().name}-agent-{host}")
+    )
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     agent = Agent(args.connect, args.keys, host, run_dir, args.data or Path("data") / f"agent-{host}", args.model)
     return uvloop.run(agent.run())

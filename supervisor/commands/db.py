@@ -23,11 +23,15 @@ from storage.store import SCHEMA_VERSION, Store
 
 
 def add_parser(commands, common: argparse.ArgumentParser) -> None:
-    db = commands.add_parser("db", parents=[common],
-                             help="check a store, restore its newest backup, or upgrade an older one's schema")
-    db.add_argument("action", choices=["check", "restore", "migrate"],
-                    help="check: read every record and describe; restore: put the newest whole hot backup in place "
-                    "(the damaged file is kept beside it); migrate: upgrade to the current schema after a hot backup")
+    db = commands.add_parser(
+        "db", parents=[common], help="check a store, restore its newest backup, or upgrade an older one's schema"
+    )
+    db.add_argument(
+        "action",
+        choices=["check", "restore", "migrate"],
+        help="check: read every record and describe; restore: put the newest whole hot backup in place "
+        "(the damaged file is kept beside it); migrate: upgrade to the current schema after a hot backup",
+    )
     db.add_argument("path", type=Path, help="the LMDB environment (a directory)")
 
 
@@ -36,8 +40,10 @@ def main(config: PeperConfig, args: argparse.Namespace) -> int:
     if args.action == "check":
         with Store(args.path, readonly=True) as store:
             counts = read_every_record(store.env)
-            console.print(f"{args.path}: schema version {store.schema_version} (this Peper writes {SCHEMA_VERSION}), "
-                          f"{store.size_bytes() / 2**20:.1f} MiB used")
+            console.print(
+                f"{args.path}: schema version {store.schema_version} (this Peper writes {SCHEMA_VERSION}), "
+                f"{store.size_bytes() / 2**20:.1f} MiB used"
+            )
             for name, count in counts.items():
                 console.print(f"  {name}: {count} entries")
         return 0
@@ -47,8 +53,11 @@ def main(config: PeperConfig, args: argparse.Namespace) -> int:
         return 0
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"migrating {args.path}", total=None)
-        found, to, backup = migrate(args.path, config.database.max_backup_files,
-                                    lambda done, total: progress.update(task, completed=done, total=total))
+        found, to, backup = migrate(
+            args.path,
+            config.database.max_backup_files,
+            lambda done, total: progress.update(task, completed=done, total=total),
+        )
     if backup is None:
         console.print(f"{args.path}: already at schema version {to}; nothing to do")
     else:

@@ -28,12 +28,20 @@ from training.loop import train
 from training.windows import Plan, resolve_plan
 
 DEMO_DIR = Path("data/demo")
-DEMO_WINDOWS = {"train_from": "2021-01-01", "train_to": "2021-04-01", "validate_from": None,
-                "validate_to": "2021-05-01", "test_from": None, "test_to": "2021-05-31"}
+DEMO_WINDOWS = {
+    "train_from": "2021-01-01",
+    "train_to": "2021-04-01",
+    "validate_from": None,
+    "validate_to": "2021-05-01",
+    "test_from": None,
+    "test_to": "2021-05-31",
+}
 
 
 def add_parser(commands, common: argparse.ArgumentParser) -> None:
-    commands.add_parser("demo", parents=[common], help="offline tour: synthetic market, whole topology, monitor, report")
+    commands.add_parser(
+        "demo", parents=[common], help="offline tour: synthetic market, whole topology, monitor, report"
+    )
 
 
 def main(config: PeperConfig, args: argparse.Namespace) -> int:
@@ -45,8 +53,11 @@ def demo(config: PeperConfig, run_dir: Path) -> int:
     """The whole system offline in under two minutes; returns the exit status."""
     console = Console()
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.WARNING, filename=DEMO_DIR / "supervisor.log",
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING,
+        filename=DEMO_DIR / "supervisor.log",
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     os.environ.setdefault(LOG_LEVEL_ENV, "ERROR")
     config = demo_config(config, console)
     catalog_path = DEMO_DIR / "train.lmdb"
@@ -54,11 +65,16 @@ def demo(config: PeperConfig, run_dir: Path) -> int:
         shutil.rmtree(old, ignore_errors=True)
     plan = resolve_plan(DEMO_WINDOWS, config.test, 1, 0, 2**62)
     fold = plan.folds[0]
-    console.print("Peper demo: a SYNTHETIC market (not real prices), " + "; ".join(
-        w.describe() for w in (fold.train, fold.validate, fold.test)), markup=False, soft_wrap=True)
+    console.print(
+        "Peper demo: a SYNTHETIC market (not real prices), "
+        + "; ".join(w.describe() for w in (fold.train, fold.validate, fold.test)),
+        markup=False,
+        soft_wrap=True,
+    )
     catalog = Catalog(catalog_path)
-    return train_then_report(_train_with_monitor(config, catalog, plan, run_dir, console), catalog, config, console,
-                             label="demo-run")
+    return train_then_report(
+        _train_with_monitor(config, catalog, plan, run_dir, console), catalog, config, console, label="demo-run"
+    )
 
 
 async def _train_with_monitor(config: PeperConfig, catalog: Catalog, plan: Plan, run_dir: Path, console: Console):
@@ -67,8 +83,15 @@ async def _train_with_monitor(config: PeperConfig, catalog: Catalog, plan: Plan,
     thread = threading.Thread(target=viewer.run, args=(console,), name="monitor", daemon=True)
     thread.start()
     try:
-        return await train(config, catalog, plan, lambda: DaemonTopology(run_dir), console, show_progress=False,
-                           on_session=lambda path: current.update(recording=path))
+        return await train(
+            config,
+            catalog,
+            plan,
+            lambda: DaemonTopology(run_dir),
+            console,
+            show_progress=False,
+            on_session=lambda path: current.update(recording=path),
+        )
     finally:
         viewer.stopping.set()
         thread.join(timeout=5)
@@ -84,9 +107,12 @@ def demo_config(config: PeperConfig, console: Console) -> PeperConfig:
         tiny = DEMO_DIR / "tiny-llama.gguf"
         if not tiny.is_file():
             write_tiny_model(tiny)
-        console.print(f"no Mistral model at {mistral.model_path} ([mistral] model_path): mistral_ai asks a tiny "
-                      f"random-weight model written to {tiny} instead — its votes are noise, the plumbing is real",
-                      markup=False, soft_wrap=True)
+        console.print(
+            f"no Mistral model at {mistral.model_path} ([mistral] model_path): mistral_ai asks a tiny "
+            f"random-weight model written to {tiny} instead — its votes are noise, the plumbing is real",
+            markup=False,
+            soft_wrap=True,
+        )
         mistral = replace(mistral, model_path=str(tiny), health_check_interval_s=5.0)
     return replace(
         config,

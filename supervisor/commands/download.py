@@ -25,7 +25,9 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
     download.add_argument("--interval", default="5m", help="a Binance interval: 1m, 5m, 1h, 1d... (default 5m)")
     download.add_argument("--from", dest="start", required=True, help="first bar, UTC: 2024-01-01 or 2024-01-01T06:00")
     download.add_argument("--to", dest="end", required=True, help="end of the window (excluded), UTC")
-    download.add_argument("--out", type=Path, required=True, help="folder for <SYMBOL>-<interval>.csv.gz (made if missing)")
+    download.add_argument(
+        "--out", type=Path, required=True, help="folder for <SYMBOL>-<interval>.csv.gz (made if missing)"
+    )
 
 
 def main(config: PeperConfig, args: argparse.Namespace) -> int:
@@ -39,18 +41,34 @@ def main(config: PeperConfig, args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     client = rest_client(config.feed.rest_url)
     reports = []
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("bars"),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("bars"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as progress:
         for symbol in symbols:
             task = progress.add_task(f"{symbol} {args.interval}", total=(end - start) // step)
-            reports.append(download_symbol(client, symbol, args.interval, start, end, args.out,
-                                           lambda bars, task=task: progress.update(task, completed=bars)))
+            reports.append(
+                download_symbol(
+                    client,
+                    symbol,
+                    args.interval,
+                    start,
+                    end,
+                    args.out,
+                    lambda bars, task=task: progress.update(task, completed=bars),
+                )
+            )
     for report in reports:
         resumed = f", resumed after {report.resumed_after} ms UTC" if report.resumed_after is not None else ""
-        console.print(f"{report.symbol}: {report.rows} rows written to {report.file}{resumed}; "
-                      f"{sum(bars for _, bars in report.gaps)} bars missing at Binance in {len(report.gaps)} gaps; "
-                      f"{len(report.skipped)} malformed rows skipped; {report.waits_s:g} s waited on rate limits")
+        console.print(
+            f"{report.symbol}: {report.rows} rows written to {report.file}{resumed}; "
+            f"{sum(bars for _, bars in report.gaps)} bars missing at Binance in {len(report.gaps)} gaps; "
+            f"{len(report.skipped)} malformed rows skipped; {report.waits_s:g} s waited on rate limits"
+        )
         for first, bars in report.gaps[:5]:
             console.print(f"  gap: {bars} bars from {first} ms UTC")
         for problem in report.skipped[:5]:

@@ -46,12 +46,20 @@ ENVELOPE = ("seq", "src", "ts_event", "ts_sent", "epoch", "type")
 def add_parser(commands, common: argparse.ArgumentParser) -> None:
     export = commands.add_parser("export", parents=[common], help="print recorded data as JSON lines or CSV")
     export.add_argument("what", choices=["stream", "decisions", "trades", "weights"], help="what to export")
-    export.add_argument("--db", metavar="PATH", required=True, help="the LMDB environment (a recording, or a "
-                        "training catalog with --session)")
+    export.add_argument(
+        "--db",
+        metavar="PATH",
+        required=True,
+        help="the LMDB environment (a recording, or a training catalog with --session)",
+    )
     export.add_argument("--session", metavar="ID", help="a session of the training catalog --db (e.g. 1.span)")
     export.add_argument("--topic", help="stream only: just this topic (e.g. md.kline)")
-    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl",
-                        help="decisions, trades, weights: JSON lines (default) or CSV with a header")
+    export.add_argument(
+        "--format",
+        choices=["jsonl", "csv"],
+        default="jsonl",
+        help="decisions, trades, weights: JSON lines (default) or CSV with a header",
+    )
 
 
 def main(config: PeperConfig, args: argparse.Namespace) -> int:
@@ -72,8 +80,10 @@ def session_recording(catalog_path: Path, session_id: str) -> Path:
     try:
         found = {session.id: session for session in catalog.sessions()}
         if session_id not in found:
-            raise ReportError(f"{catalog_path} has no session {session_id!r}; it has: "
-                              + (", ".join(found) or "none (is it a training catalog?)"))
+            raise ReportError(
+                f"{catalog_path} has no session {session_id!r}; it has: "
+                + (", ".join(found) or "none (is it a training catalog?)")
+            )
         return catalog_path.parent / found[session_id].recording
     finally:
         catalog.close()
@@ -87,9 +97,14 @@ def export_stream(db: Path, topic: str | None, out: TextIO = sys.stdout) -> int:
         for name, _, _, _, payload in StreamReader(store).records(topic):
             message = codec.decode_payload(payload)
             line = {
-                "topic": name, "seq": message.seq, "src": message.src, "ts_event": message.ts_event,
-                "type": type(message).__name__, "data": _data(message),
-                "ts_sent": message.ts_sent, "epoch": message.epoch,
+                "topic": name,
+                "seq": message.seq,
+                "src": message.src,
+                "ts_event": message.ts_event,
+                "type": type(message).__name__,
+                "data": _data(message),
+                "ts_sent": message.ts_sent,
+                "epoch": message.epoch,
             }
             out.write(encoder.encode(line).decode())
             out.write("\n")
@@ -100,8 +115,11 @@ def export_stream(db: Path, topic: str | None, out: TextIO = sys.stdout) -> int:
 def _data(message) -> dict[str, object]:
     """A message's fields without the envelope; array-bytes columns as lists, one value a row."""
     if isinstance(message, KlineBatch | VoteBatch):
-        plain = {k: getattr(message, k) for k in message.__struct_fields__
-                 if not k.startswith("raw_") and k not in ("symbols", "reasons", *ENVELOPE)}
+        plain = {
+            k: getattr(message, k)
+            for k in message.__struct_fields__
+            if not k.startswith("raw_") and k not in ("symbols", "reasons", *ENVELOPE)
+        }
         return plain | message.columns()
     return {k: v for k, v in msgspec.to_builtins(message).items() if k not in ENVELOPE}
 
@@ -117,12 +135,16 @@ def export_records(db: Path, what: str, out: TextIO = sys.stdout, as_csv: bool =
     encoder = msgspec.json.Encoder()
     with Store(db, readonly=True) as store:
         if what == "weights":
-            rows = [{"version": w.version, "effective_from": w.effective_from, "weights": w.weights, "cause": w.cause}
-                    for w in all_weights(store)]
+            rows = [
+                {"version": w.version, "effective_from": w.effective_from, "weights": w.weights, "cause": w.cause}
+                for w in all_weights(store)
+            ]
         elif what == "decisions":
             batches = [d for d in recorded(store, topics.DECISION) if isinstance(d, DecisionBatch)]
-            rows = sorted((decision_row(batch, row) for batch in batches for row in range(len(batch.symbol))),
-                          key=lambda row: (row["bar_time"], row["symbol"]))
+            rows = sorted(
+                (decision_row(batch, row) for batch in batches for row in range(len(batch.symbol))),
+                key=lambda row: (row["bar_time"], row["symbol"]),
+            )
         else:
             rows = [trade_row(t) for t in recorded(store, topics.TRADE_CLOSED) if isinstance(t, TradeClosed)]
             rows.sort(key=lambda row: (row["exit_time"], row["trade_id"]))

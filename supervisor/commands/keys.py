@@ -26,10 +26,14 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
 def main(config: PeperConfig, args: argparse.Namespace) -> int:
     hosts = [host.strip() for host in args.hosts.split(",") if host.strip()]
     bundles = make_bundles(args.dir, hosts)
-    print(f"{bundles[DAEMON_BUNDLE]}: the daemon's bundle — set [bus] curve_keys = \"{bundles[DAEMON_BUNDLE]}\" "
-          "(with transport = \"tcp\") on the daemon's host")
+    print(
+        f'{bundles[DAEMON_BUNDLE]}: the daemon\'s bundle — set [bus] curve_keys = "{bundles[DAEMON_BUNDLE]}" '
+        '(with transport = "tcp") on the daemon\'s host'
+    )
     for host in hosts:
-        print(f"{bundles[host]}: copy to host {host} and run there: python -m supervisor agent "
-              f"--connect tcp://DAEMON:PORT --keys {bundles[host].name}")
+        print(
+            f"{bundles[host]}: copy to host {host} and run there: python -m supervisor agent "
+            f"--connect tcp://DAEMON:PORT --keys {bundles[host].name}"
+        )
     print("secret keys (*.key_secret) are mode 0600: keep them on their host, never in a repository")
     return 0

@@ -26,7 +26,9 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
     actions = llm.add_subparsers(dest="llm_command", metavar="LLM_COMMAND", required=True)
     tiny = actions.add_parser("tiny-model", help="write a tiny random-weight llama GGUF (a few hundred KiB)")
     tiny.add_argument("path", type=Path, help="where to write the .gguf file")
-    check_parser = actions.add_parser("check", parents=[common], help="start the configured LLM server, probe it, stop it")
+    check_parser = actions.add_parser(
+        "check", parents=[common], help="start the configured LLM server, probe it, stop it"
+    )
     check_parser.add_argument("--model", type=Path, help="model file to serve instead of [mistral] model_path")
     check_parser.add_argument("--json", action="store_true", help="print one JSON document")
 
@@ -41,7 +43,9 @@ def main(config: PeperConfig, args: argparse.Namespace) -> int:
 
 def tiny_model(path: Path) -> None:
     written = write_tiny_model(path)
-    Console(stderr=True).print(f"wrote {written} ({written.stat().st_size / 1024:.0f} KiB, random weights: for smoke tests only)")
+    Console(stderr=True).print(
+        f"wrote {written} ({written.stat().st_size / 1024:.0f} KiB, random weights: for smoke tests only)"
+    )
 
 
 def check(config: PeperConfig, model: Path | None, as_json: bool) -> None:
@@ -52,8 +56,10 @@ def check(config: PeperConfig, model: Path | None, as_json: bool) -> None:
         return
     console = Console()
     console.print(f"LLM server [bold]ready[/] in {result['start_to_ready_s']:.2f} s at {result['url']}")
-    console.print("probe latency (liveness + one-token completion): "
-                  + ", ".join(f"{ms:.1f} ms" for ms in result["probe_latency_ms"]))
+    console.print(
+        "probe latency (liveness + one-token completion): "
+        + ", ".join(f"{ms:.1f} ms" for ms in result["probe_latency_ms"])
+    )
 
 
 async def _check(server: LlmServer) -> dict[str, object]:
@@ -64,5 +70,9 @@ async def _check(server: LlmServer) -> dict[str, object]:
         raise LlmError(f"the server started but a probe failed: {exc}") from exc
     finally:
         await server.stop()
-    return {"url": server.base_url, "model": server.config.model_path, "start_to_ready_s": seconds,
-            "probe_latency_ms": latencies}
+    return {
+        "url": server.base_url,
+        "model": server.config.model_path,
+        "start_to_ready_s": seconds,
+        "probe_latency_ms": latencies,
+    }

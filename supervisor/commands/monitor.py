@@ -28,8 +28,11 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser("monitor", parents=[common], help="attach a live read-only view to a running daemon")
     parser.add_argument("--once", action="store_true", help="print one screen as text after a moment, then exit")
     parser.add_argument("--duration", type=float, metavar="S", help="exit after S seconds (default: until Ctrl-C)")
-    parser.add_argument("--connect", metavar="HOST[:PORT]", help="a daemon on another host: its address and "
-                        "[bus] tcp_base_port (default: this host's run directory)")
+    parser.add_argument(
+        "--connect",
+        metavar="HOST[:PORT]",
+        help="a daemon on another host: its address and [bus] tcp_base_port (default: this host's run directory)",
+    )
     parser.add_argument("--keys", metavar="DIR", help="with --connect: this host's key bundle (keys new)")
 
 

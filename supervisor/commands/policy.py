@@ -24,10 +24,14 @@ from training.policies import find_policy
 
 
 def add_parser(commands, common: argparse.ArgumentParser) -> None:
-    parser = commands.add_parser("policy", parents=[common], help="list or show the policies train stored",
-                                 description="A policy is what `train` chose and learned: weights, lgbm_ai model, "
-                                             "learner state, its learning and trader sections. `run --policy ID|latest` "
-                                             "starts from one.")
+    parser = commands.add_parser(
+        "policy",
+        parents=[common],
+        help="list or show the policies train stored",
+        description="A policy is what `train` chose and learned: weights, lgbm_ai model, "
+        "learner state, its learning and trader sections. `run --policy ID|latest` "
+        "starts from one.",
+    )
     parser.add_argument("action", choices=["list", "show"], help="what to do")
     parser.add_argument("which", nargs="?", default="latest", help="policy id or latest (show; default latest)")
     parser.add_argument("--db", metavar="PATH", help="training catalog (default [database] training_path)")
@@ -67,13 +71,28 @@ def document(policy: Policy) -> dict[str, object]:
 
 def show_table(policies: list[Policy], title: str) -> None:
     table = Table(title=title)
-    for column in ("id", "run", "learned up to (UTC)", "weights version", "weights", "lgbm_ai model", "learner",
-                   "configuration"):
-        table.add_column(column, justify="right" if column in ("id", "run", "weights version", "lgbm_ai model") else "left")
+    for column in (
+        "id",
+        "run",
+        "learned up to (UTC)",
+        "weights version",
+        "weights",
+        "lgbm_ai model",
+        "learner",
+        "configuration",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("id", "run", "weights version", "lgbm_ai model") else "left"
+        )
     for policy in policies:
-        table.add_row(str(policy.id), str(policy.run), iso(policy.created_at), str(policy.weights_version),
-                      ", ".join(f"{k} {v:.3f}" for k, v in policy.weights.items()),
-                      str(policy.lgbm_version) if policy.lgbm_version else "none",
-                      str(policy.learning.get("algorithm", "-")),
-                      ", ".join(f"{k}={v}" for k, v in policy.changes.items()) or "-")
+        table.add_row(
+            str(policy.id),
+            str(policy.run),
+            iso(policy.created_at),
+            str(policy.weights_version),
+            ", ".join(f"{k} {v:.3f}" for k, v in policy.weights.items()),
+            str(policy.lgbm_version) if policy.lgbm_version else "none",
+            str(policy.learning.get("algorithm", "-")),
+            ", ".join(f"{k}={v}" for k, v in policy.changes.items()) or "-",
+        )
     Console().print(table)

@@ -32,12 +32,22 @@ SUMMARY_TABLES = ("Folds", "Aggregate", "The seed", "Policy", "As traded", "Each
 
 
 def add_parser(commands, common: argparse.ArgumentParser) -> None:
-    parser = commands.add_parser("report", parents=[common], help="write the report of a training run or a recording, or compare two runs")
-    parser.add_argument("--db", metavar="PATH", help="a training catalog or a run's recording ([database] training_path)")
+    parser = commands.add_parser(
+        "report", parents=[common], help="write the report of a training run or a recording, or compare two runs"
+    )
+    parser.add_argument(
+        "--db", metavar="PATH", help="a training catalog or a run's recording ([database] training_path)"
+    )
     parser.add_argument("--run", type=int, metavar="N", help="catalogs: which run (the latest)")
-    parser.add_argument("--out", metavar="DIR", type=Path, help="write the report here, plots in DIR/plots "
-                        "(a new folder under [analytics] reports_dir and plots_dir)")
-    parser.add_argument("--compare", nargs=2, type=int, metavar=("A", "B"), help="compare run B's learned aggregate with run A's")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        help="write the report here, plots in DIR/plots (a new folder under [analytics] reports_dir and plots_dir)",
+    )
+    parser.add_argument(
+        "--compare", nargs=2, type=int, metavar=("A", "B"), help="compare run B's learned aggregate with run A's"
+    )
     parser.add_argument("--json", action="store_true", help="print the JSON document on stdout")
 
 
@@ -54,8 +64,9 @@ def main(config: PeperConfig, args: argparse.Namespace) -> int:
     try:
         if not catalog.sessions():
             if args.run is not None or args.compare:
-                raise ReportError(f"{path} is not a training catalog (it holds no training run): "
-                                  "--run and --compare need one")
+                raise ReportError(
+                    f"{path} is not a training catalog (it holds no training run): --run and --compare need one"
+                )
             catalog.close()
             write_recording_report(path, config, console, as_json=args.json, out=args.out)
             return 0
@@ -90,33 +101,54 @@ def plots():
     return analytics.plots
 
 
-def write_report(catalog: Catalog, run: int | None, config: PeperConfig, console: Console, *, as_json: bool,
-                 out: Path | None = None, label: str = "run") -> dict:
+def write_report(
+    catalog: Catalog,
+    run: int | None,
+    config: PeperConfig,
+    console: Console,
+    *,
+    as_json: bool,
+    out: Path | None = None,
+    label: str = "run",
+) -> dict:
     with console.status("reading the run's outcome and its span recording ..."):
         document, recording = build_report(catalog, run)
     run_config = catalog.run_config(document["run"])
     reports_dir, plots_dir = new_folders(config, f"{label}-{document['run']}", out)
-    draw = (lambda: plots().write_plots(document, recording, run_config, plots_dir)) if config.analytics.auto_generate_plots else None
+    draw = (
+        (lambda: plots().write_plots(document, recording, run_config, plots_dir))
+        if config.analytics.auto_generate_plots
+        else None
+    )
     return write_documents(document, draw, reports_dir, plots_dir, console, as_json=as_json)
 
 
-def write_recording_report(path: Path, config: PeperConfig, console: Console, *, as_json: bool,
-                           out: Path | None = None) -> dict:
+def write_recording_report(
+    path: Path, config: PeperConfig, console: Console, *, as_json: bool, out: Path | None = None
+) -> dict:
     with console.status(f"reading {path} and replaying every baseline on its bars ..."):
         document, recording, curves = build_recording_report(path, config)
     reports_dir, plots_dir = new_folders(config, path.name.removesuffix(".lmdb"), out)
-    draw = (lambda: plots().write_recording_plots(recording, curves, config, plots_dir)) if config.analytics.auto_generate_plots else None
+    draw = (
+        (lambda: plots().write_recording_plots(recording, curves, config, plots_dir))
+        if config.analytics.auto_generate_plots
+        else None
+    )
     return write_documents(document, draw, reports_dir, plots_dir, console, as_json=as_json)
 
 
-def write_documents(document: dict, draw, reports_dir: Path, plots_dir: Path, console: Console, *, as_json: bool) -> dict:
+def write_documents(
+    document: dict, draw, reports_dir: Path, plots_dir: Path, console: Console, *, as_json: bool
+) -> dict:
     """report.md, report.html and report.json in `reports_dir`, the plots (`draw()`, when given) in `plots_dir`."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     plots = {}
     if draw is not None:
         with console.status(f"drawing the plots into {plots_dir} ..."):
             plots = draw()
-    document["plots"] = {key: {"file": str(plots_dir / plot["file"]), "series": plot["series"]} for key, plot in plots.items()}
+    document["plots"] = {
+        key: {"file": str(plots_dir / plot["file"]), "series": plot["series"]} for key, plot in plots.items()
+    }
     relative = {key: {"file": os.path.relpath(plots_dir / plot["file"], reports_dir)} for key, plot in plots.items()}
     (reports_dir / "report.md").write_text(markdown(document, relative))
     (reports_dir / "report.html").write_text(html_page(document, plots, plots_dir))
@@ -125,9 +157,12 @@ def write_documents(document: dict, draw, reports_dir: Path, plots_dir: Path, co
         print(msgspec.json.encode(document).decode())
     else:
         print_summary(document, console)
-        console.print(f"report: {reports_dir / 'report.md'}, {reports_dir / 'report.html'}, {reports_dir / 'report.json'}; "
-                      + (f"plots: {plots_dir}/" if plots else "no plots ([analytics] auto_generate_plots = false)"),
-                      markup=False, soft_wrap=True)
+        console.print(
+            f"report: {reports_dir / 'report.md'}, {reports_dir / 'report.html'}, {reports_dir / 'report.json'}; "
+            + (f"plots: {plots_dir}/" if plots else "no plots ([analytics] auto_generate_plots = false)"),
+            markup=False,
+            soft_wrap=True,
+        )
     return document
 
 
@@ -145,7 +180,9 @@ def print_summary(document: dict, console: Console) -> None:
 
 def write_comparison(catalog: Catalog, document: dict, config: PeperConfig, console: Console) -> None:
     """The seed's plot_performance_comparison: a table of changes, and both runs' learned equity."""
-    table = Table(title=f"run {document['before']} -> run {document['after']} (learned, aggregate over the test windows)")
+    table = Table(
+        title=f"run {document['before']} -> run {document['after']} (learned, aggregate over the test windows)"
+    )
     for column in ("metric", "before", "after", "change"):
         table.add_column(column, justify="left" if column == "metric" else "right")
     for key, values in document["metrics"].items():
@@ -153,6 +190,8 @@ def write_comparison(catalog: Catalog, document: dict, config: PeperConfig, cons
         table.add_row(key, *(fmt(values[k], style) for k in ("before", "after", "change")))
     console.print(table)
     path = Path(config.analytics.plots_dir) / f"compare-run{document['before']}-run{document['after']}.png"
-    daily = {run: msgspec.to_builtins(catalog.result(run, Outcome).daily) for run in (document["before"], document["after"])}
+    daily = {
+        run: msgspec.to_builtins(catalog.result(run, Outcome).daily) for run in (document["before"], document["after"])
+    }
     document["plot"] = str(plots().comparison_plot(daily, config.trader.initial_equity, path))
     console.print(f"plot: {path}")

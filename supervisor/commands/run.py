@@ -41,17 +41,24 @@ from training.policies import apply_policy, find_policy, install_policy
 def add_parser(commands, common: argparse.ArgumentParser) -> None:
     run = commands.add_parser("run", parents=[common], help="start the daemon and the topology (the default)")
     source = run.add_mutually_exclusive_group()
-    source.add_argument("--replay", metavar="SOURCE", help="replay a klines file/folder, lmdb:PATH or synthetic[:SEED] "
-                        "(default: [feed] source)")
+    source.add_argument(
+        "--replay",
+        metavar="SOURCE",
+        help="replay a klines file/folder, lmdb:PATH or synthetic[:SEED] (default: [feed] source)",
+    )
     source.add_argument("--live", action="store_true", help="use Binance's live websocket streams")
     run.add_argument("--from", dest="start", metavar="T", help="replay window start (ISO date/datetime, UTC)")
     run.add_argument("--to", dest="end", metavar="T", help="replay window end, exclusive (ISO date/datetime, UTC)")
     run.add_argument("--speed", metavar="X", help="replay speed: a multiple of real time, or max ([feed] speed)")
     run.add_argument("--db", metavar="PATH", help="LMDB environment to record into ([database] path)")
     run.add_argument("--exit-at-end", action="store_true", help="stop once every finite (transient) actor has finished")
-    run.add_argument("--monitor", action="store_true", help="show the live monitor on this terminal (logs go to a file)")
+    run.add_argument(
+        "--monitor", action="store_true", help="show the live monitor on this terminal (logs go to a file)"
+    )
     run.add_argument("--policy", metavar="ID", help="start from a policy `train` stored: its id, or latest")
-    run.add_argument("--catalog", metavar="PATH", help="the training catalog holding the policy ([database] training_path)")
+    run.add_argument(
+        "--catalog", metavar="PATH", help="the training catalog holding the policy ([database] training_path)"
+    )
     status = commands.add_parser("status", parents=[common], help="show the actors of a running daemon")
     status.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     commands.add_parser("stop", parents=[common], help="stop a running daemon in order")
@@ -91,6 +98,7 @@ def main(config: PeperConfig, args: argparse.Namespace) -> int:
             sys.exit("the process that started the daemon has exited")
     if args.monitor:
         from supervisor.commands.monitor import run_with_monitor
+
         return run_with_monitor(config, args.run_dir, exit_at_end=args.exit_at_end)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvloop.run(Daemon(config, args.run_dir, exit_at_end=args.exit_at_end).run())
@@ -106,8 +114,11 @@ def with_policy(config: PeperConfig, args: argparse.Namespace) -> PeperConfig:
         install_policy(catalog, policy, Path(config.database.path))
     finally:
         catalog.close()
-    print(f"starting from policy {policy.id} (training run {policy.run}): weights version {policy.weights_version}, "
-          f"lgbm_ai model {policy.lgbm_version or 'none (trained walk-forward)'}", file=sys.stderr)
+    print(
+        f"starting from policy {policy.id} (training run {policy.run}): weights version {policy.weights_version}, "
+        f"lgbm_ai model {policy.lgbm_version or 'none (trained walk-forward)'}",
+        file=sys.stderr,
+    )
     return started
 
 
@@ -131,18 +142,42 @@ def show_status(config: PeperConfig, args: argparse.Namespace) -> int:
         print(msgspec.json.encode(document).decode())
         return 0
     table = Table(title=f"supervisor pid {reply.daemon_pid} on {reply.run_dir}, up {reply.uptime_s:.1f} s")
-    for column in ("actor", "host", "state", "pid", "restarts", "uptime (s)", "heartbeat age (s)", "msgs in", "msgs out",
-                   "malformed", "seq gaps"):
+    for column in (
+        "actor",
+        "host",
+        "state",
+        "pid",
+        "restarts",
+        "uptime (s)",
+        "heartbeat age (s)",
+        "msgs in",
+        "msgs out",
+        "malformed",
+        "seq gaps",
+    ):
         table.add_column(column, justify="left" if column in ("actor", "host", "state") else "right")
     for actor in reply.actors:
-        table.add_row(actor.name, actor.host or "daemon", actor.state, _or_dash(actor.pid), str(actor.restarts), _or_dash(actor.uptime_s),
-                      _or_dash(actor.heartbeat_age_s), str(actor.msgs_in), str(actor.msgs_out), str(actor.malformed),
-                      str(actor.seq_gaps))
+        table.add_row(
+            actor.name,
+            actor.host or "daemon",
+            actor.state,
+            _or_dash(actor.pid),
+            str(actor.restarts),
+            _or_dash(actor.uptime_s),
+            _or_dash(actor.heartbeat_age_s),
+            str(actor.msgs_in),
+            str(actor.msgs_out),
+            str(actor.malformed),
+            str(actor.seq_gaps),
+        )
     console = Console()
     console.print(table)
     if reply.agents or reply.refused:
-        console.print(f"agents connected: {', '.join(reply.agents) or 'none'}; connections refused: "
-                      + (", ".join(f"{n} ({reason})" for reason, n in reply.refused.items()) or "none"), markup=False)
+        console.print(
+            f"agents connected: {', '.join(reply.agents) or 'none'}; connections refused: "
+            + (", ".join(f"{n} ({reason})" for reason, n in reply.refused.items()) or "none"),
+            markup=False,
+        )
     return 0
 
 

@@ -61,7 +61,9 @@ def list_versions(db: Path) -> None:
         table.add_column(column, justify="left" if column == "cause" else "right")
     for version in history:
         cause = ", ".join(version.cause[:3]) + (f" (+{len(version.cause) - 3})" if len(version.cause) > 3 else "")
-        table.add_row(str(version.version), str(version.effective_from), *(f"{version.weights[m]:.4f}" for m in models), cause)
+        table.add_row(
+            str(version.version), str(version.effective_from), *(f"{version.weights[m]:.4f}" for m in models), cause
+        )
     Console().print(table)
 
 
@@ -70,8 +72,16 @@ def show_version(db: Path, version: int) -> None:
         found = get_weights(store, version)
     if found is None:
         raise WeightsError(f"{db}: no weights version {version}")
-    print(msgspec.json.encode({"version": found.version, "effective_from": found.effective_from,
-                               "weights": found.weights, "cause": found.cause}).decode())
+    print(
+        msgspec.json.encode(
+            {
+                "version": found.version,
+                "effective_from": found.effective_from,
+                "weights": found.weights,
+                "cause": found.cause,
+            }
+        ).decode()
+    )
 
 
 def rollback(config: PeperConfig, run_dir: Path, db: Path, version: int, timeout_s: float = 15.0) -> int:
@@ -83,8 +93,12 @@ def rollback(config: PeperConfig, run_dir: Path, db: Path, version: int, timeout
         return _rollback_through_learner(config, run_dir, version, timeout_s)
     with Store(db) as store:
         latest, target = latest_weights(store), get_weights(store, version)
-        new = Weights(version=latest.version + 1, effective_from=latest.effective_from, weights=target.weights,
-                      cause=[f"rollback:{version}"])
+        new = Weights(
+            version=latest.version + 1,
+            effective_from=latest.effective_from,
+            weights=target.weights,
+            cause=[f"rollback:{version}"],
+        )
         put_weights(store, new)
     return new.version
 

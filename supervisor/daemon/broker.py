@@ -23,8 +23,14 @@ log = logging.getLogger("supervisor.broker")
 
 
 class Broker:
-    def __init__(self, context: zmq.Context, endpoints: list[Endpoints], hwm: int, keys: ServerKeys | None = None,
-                 realtime: int = 0):
+    def __init__(
+        self,
+        context: zmq.Context,
+        endpoints: list[Endpoints],
+        hwm: int,
+        keys: ServerKeys | None = None,
+        realtime: int = 0,
+    ):
         self._context = context
         self._realtime = realtime
         self._keys = keys

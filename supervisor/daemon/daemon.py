@@ -94,8 +94,9 @@ class Daemon:
             write_run_config(self.run_directory.path, self.config)
             if self.keys is not None:
                 self.gatekeeper = Gatekeeper(context, self.keys)
-            broker = Broker(zmq.Context.shadow(context.underlying), self.endpoints, self.config.bus.hwm, self.keys,
-                            realtime)
+            broker = Broker(
+                zmq.Context.shadow(context.underlying), self.endpoints, self.config.bus.hwm, self.keys, realtime
+            )
             control = self._bind_control(context)
             if self.gatekeeper is not None:
                 for socket, name in (*zip(broker.sockets, ("publish", "subscribe")), (control, "control")):
@@ -106,7 +107,12 @@ class Daemon:
                 self._install_signal_handlers()
             control_task = asyncio.ensure_future(self._serve_control(control))
             watchdog_task = asyncio.ensure_future(self._watch_heartbeats())
-            log.info("supervisor %d on %s: starting %s", os.getpid(), self.run_directory.path, ", ".join(self.order) or "no actors")
+            log.info(
+                "supervisor %d on %s: starting %s",
+                os.getpid(),
+                self.run_directory.path,
+                ", ".join(self.order) or "no actors",
+            )
             failure = await self._start_and_watch(supervisors)
             await self._stop_actors(supervisors)
             control_task.cancel()
@@ -143,7 +149,9 @@ class Daemon:
             try:
                 while True:
                     running = [task for task in supervisors if not task.done()]
-                    done, _ = await asyncio.wait({stop_waiter, end_waiter, *running}, return_when=asyncio.FIRST_COMPLETED)
+                    done, _ = await asyncio.wait(
+                        {stop_waiter, end_waiter, *running}, return_when=asyncio.FIRST_COMPLETED
+                    )
                     failure = _first_failure(supervisors)
                     if failure is not None or stop_waiter in done:
                         return failure
@@ -192,7 +200,9 @@ class Daemon:
                 control.bind(endpoints.control)
             except zmq.ZMQError as exc:
                 control.close(linger=0)
-                raise BindError(f"cannot bind the control socket at {endpoints.control}: {zmq.strerror(exc.errno)}") from exc
+                raise BindError(
+                    f"cannot bind the control socket at {endpoints.control}: {zmq.strerror(exc.errno)}"
+                ) from exc
         return control
 
     def _send(self, identity: bytes, message: ControlMessage) -> None:

@@ -58,8 +58,13 @@ class Gatekeeper:
     def _refused_key(self, address: str, key: bytes, reason: str) -> None:
         self.refused["unknown key"] += 1
         public = zmq.utils.z85.encode(key).decode() if len(key) == 32 else "?"
-        log.warning("refused a connection from %s: client key %s is not authorized (%s); %d refused so far",
-                    address, public, reason, self.refused["unknown key"])
+        log.warning(
+            "refused a connection from %s: client key %s is not authorized (%s); %d refused so far",
+            address,
+            public,
+            reason,
+            self.refused["unknown key"],
+        )
 
     def watch(self, socket: zmq.Socket, name: str) -> None:
         """Count the failed handshakes on `socket` (call before another thread uses it)."""
@@ -76,9 +81,14 @@ class Gatekeeper:
                 self.refused["handshake failed"] += 1
                 count = self.refused["handshake failed"]
                 if count <= LOGGED_FIRST or count % 100 == 0:
-                    log.warning("refused a connection on %s (%s): CURVE handshake failed (%s) — a client without "
-                                "CURVE or with the wrong server key; %d so far", event["endpoint"].decode(), name,
-                                zmq.Event(event["event"]).name, count)
+                    log.warning(
+                        "refused a connection on %s (%s): CURVE handshake failed (%s) — a client without "
+                        "CURVE or with the wrong server key; %d so far",
+                        event["endpoint"].decode(),
+                        name,
+                        zmq.Event(event["event"]).name,
+                        count,
+                    )
         finally:
             events.close(linger=0)
 

@@ -50,7 +50,7 @@ class ManagedActor:
         self.heartbeat: Heartbeat | None = None
         self.last_error = ""
         self.first_start_done = asyncio.Event()  # ready once, or failed for good
-        self.finished = asyncio.Event()          # will not run again (done, stopped or failed)
+        self.finished = asyncio.Event()  # will not run again (done, stopped or failed)
         self._ready = asyncio.Event()
         self._killed_by_supervisor = False
         self._stopping = False
@@ -96,7 +96,16 @@ class ManagedActor:
         self.last_heartbeat = None
         self.heartbeat = None
         self.state = "starting"
-        command = [sys.executable, "-m", self.module, "--run-dir", str(self.run_dir), "--name", self.name, *self.spec.args]
+        command = [
+            sys.executable,
+            "-m",
+            self.module,
+            "--run-dir",
+            str(self.run_dir),
+            "--name",
+            self.name,
+            *self.spec.args,
+        ]
         self.process = await asyncio.create_subprocess_exec(
             *command,
             env={**os.environ, RESTARTS_ENV: str(self.restarts), RUN_ID_ENV: str(self.run_id)},

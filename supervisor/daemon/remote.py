@@ -47,13 +47,13 @@ class RemoteActor:
         self.settings = settings
         self.agents = agents
         self.state = "idle"
-        self.restarts_before = 0          # restarts on earlier agent lives, where the next AgentStart counts from
+        self.restarts_before = 0  # restarts on earlier agent lives, where the next AgentStart counts from
         self.reported: ActorStatus | None = None
         self.started_on: AgentLink | None = None
         self.first_start_done = asyncio.Event()
         self.finished = asyncio.Event()
         self.changed = asyncio.Event()
-        self.report_arrived = asyncio.Event()   # stop() waits on it (supervise() clears `changed`)
+        self.report_arrived = asyncio.Event()  # stop() waits on it (supervise() clears `changed`)
         self.last_error = ""
         self._wanted = False
         self._stopping = False
@@ -67,10 +67,17 @@ class RemoteActor:
                 link = self.agents.links.get(self.host)
                 if link is None:
                     self.state = "down" if self.started_on else "waiting for agent"
-                    if not self.first_start_done.is_set() and time.monotonic() - waiting_since > self.settings.agent_wait_s:
-                        raise ActorFailed(self.name, "", f"actor {self.name!r}: no agent for host {self.host!r} "
-                                          f"connected within {self.settings.agent_wait_s:g} s (start one with "
-                                          "`python -m supervisor agent` on that host)")
+                    if (
+                        not self.first_start_done.is_set()
+                        and time.monotonic() - waiting_since > self.settings.agent_wait_s
+                    ):
+                        raise ActorFailed(
+                            self.name,
+                            "",
+                            f"actor {self.name!r}: no agent for host {self.host!r} "
+                            f"connected within {self.settings.agent_wait_s:g} s (start one with "
+                            "`python -m supervisor agent` on that host)",
+                        )
                 elif link is not self.started_on:
                     self._start_on(link)
                 elif self.reported is not None:
@@ -79,8 +86,11 @@ class RemoteActor:
                         self.first_start_done.set()
                     elif self.state == "failed":
                         self.last_error = self.reported.last_error
-                        raise ActorFailed(self.name, self.last_error, f"actor {self.name!r} failed on host "
-                                          f"{self.host}: {self.last_error or 'no error reported'}")
+                        raise ActorFailed(
+                            self.name,
+                            self.last_error,
+                            f"actor {self.name!r} failed on host {self.host}: {self.last_error or 'no error reported'}",
+                        )
                     elif self.state == "done":
                         return
                 self.changed.clear()
@@ -134,8 +144,17 @@ class RemoteActor:
         found = self.reported
         linked = self.agents.links.get(self.host) is self.started_on and self.started_on is not None
         if found is None or not linked:
-            return ActorStatus(name=self.name, host=self.host, pid=None, state=self.state, restarts=self.restarts_before,
-                               heartbeat_age_s=None, uptime_s=None, counters=NoCounters(), last_error=self.last_error)
+            return ActorStatus(
+                name=self.name,
+                host=self.host,
+                pid=None,
+                state=self.state,
+                restarts=self.restarts_before,
+                heartbeat_age_s=None,
+                uptime_s=None,
+                counters=NoCounters(),
+                last_error=self.last_error,
+            )
         return msgspec.structs.replace(found, host=self.host)
 
 
@@ -156,7 +175,9 @@ class Agents:
 
     def on_hello(self, identity: bytes, hello: AgentHello) -> AgentWelcome | None:
         if not any(actor.host == hello.host for actor in self.actors.values()):
-            log.warning("agent of host %r (pid %d) said hello, but no actor is placed on that host", hello.host, hello.pid)
+            log.warning(
+                "agent of host %r (pid %d) said hello, but no actor is placed on that host", hello.host, hello.pid
+            )
         old = self.links.get(hello.host)
         welcome = AgentWelcome(config=self.encoded, sha256=self.sha256, run_id=self.run_id)
         if old is not None and old.identity == identity and old.pid == hello.pid:
@@ -186,8 +207,14 @@ class Agents:
         for host, link in list(self.links.items()):
             if now - link.last_seen > budget:
                 del self.links[host]
-                log.error("agent of host %s (pid %d) silent for %.1f s (limit %.1f s): its actors are down until it "
-                          "reconnects", host, link.pid, now - link.last_seen, budget)
+                log.error(
+                    "agent of host %s (pid %d) silent for %.1f s (limit %.1f s): its actors are down until it "
+                    "reconnects",
+                    host,
+                    link.pid,
+                    now - link.last_seen,
+                    budget,
+                )
                 self._notify(host)
 
     def stop_all(self, reason: str) -> None:

@@ -12,8 +12,9 @@ from marketdata.table import KlineTable
 from trading.assembly import VotedChunk, decision_ticks
 
 
-def voted_chunks(table: KlineTable, models: list, symbols: list[str], decision_ms: int,
-                 ticks: int = 256) -> list[VotedChunk]:
+def voted_chunks(
+    table: KlineTable, models: list, symbols: list[str], decision_ms: int, ticks: int = 256
+) -> list[VotedChunk]:
     """models: synchronous chunk models in the topology's (sorted-by-name) order."""
     chunker = TickChunker(table, decision_ms)
     universe = Universe(symbols)
@@ -25,8 +26,16 @@ def voted_chunks(table: KlineTable, models: list, symbols: list[str], decision_m
         bars = BarChunk.from_batch(chunker.decision_batch(first, last), universe)
         votes = [model.vote(bars) for model in models]
         times = chunk.ticks()
-        found.append(VotedChunk(batch, chunk, times, bars, decision_ticks(times, bars, chunk.interval_ms),
-                                np.array([v.action for v in votes], np.int8).reshape(len(models), len(bars)),
-                                np.array([v.confidence for v in votes]).reshape(len(models), len(bars)),
-                                list(symbols)))
+        found.append(
+            VotedChunk(
+                batch,
+                chunk,
+                times,
+                bars,
+                decision_ticks(times, bars, chunk.interval_ms),
+                np.array([v.action for v in votes], np.int8).reshape(len(models), len(bars)),
+                np.array([v.confidence for v in votes]).reshape(len(models), len(bars)),
+                list(symbols),
+            )
+        )
     return found

@@ -42,10 +42,10 @@ def two_hosts() -> Iterator[tuple[tuple[str, ...], tuple[str, ...], str, str]]:
             _ip("-n", name, "link", "set", "lo", "up")
     except subprocess.CalledProcessError as exc:
         for name in made:
-            subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30)
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30, check=False)
         pytest.skip(f"cannot make network namespaces here: {' '.join(exc.cmd)}: {exc.stderr.strip()}")
     try:
         yield ("ip", "netns", "exec", a), ("ip", "netns", "exec", b), f"{subnet}.1", f"{subnet}.2"
     finally:
         for name in made:
-            subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30)
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30, check=False)

@@ -63,9 +63,13 @@ class OracleModel(VotingActor):
 
     def make_model(self) -> Foresight:
         feed, symbols = self.config.feed, self.config.test.symbols
-        table = load_source(feed.source, interval=feed.interval, symbols=symbols,
-                            start_ms=parse_time(feed.start) if feed.start else None,
-                            end_ms=parse_time(feed.end) if feed.end else None)
+        table = load_source(
+            feed.source,
+            interval=feed.interval,
+            symbols=symbols,
+            start_ms=parse_time(feed.start) if feed.start else None,
+            end_ms=parse_time(feed.end) if feed.end else None,
+        )
         bars = TickChunker(table, INTERVAL_MS[feed.decision_interval]).decision
         rises: dict[tuple[int, int], bool] = {}
         for index, name in enumerate(table.symbols):

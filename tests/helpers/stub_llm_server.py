@@ -14,13 +14,15 @@ import json
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ANSWERS = itertools.cycle([
-    (200, {"choices": [{"message": {"content": "certainly! I would buy"}}]}),
-    (200, {"choices": [{"message": {"content": '{"action": "BUY", "confidence": "high", "reason": 7}'}}]}),
-    (500, {"error": "internal error"}),
-    (200, {"unexpected": True}),
-    (200, {"choices": [{"message": {"content": '{"action": "SELL", "confidence": 0.7, "reason": "stub"}'}}]}),
-])
+ANSWERS = itertools.cycle(
+    [
+        (200, {"choices": [{"message": {"content": "certainly! I would buy"}}]}),
+        (200, {"choices": [{"message": {"content": '{"action": "BUY", "confidence": "high", "reason": 7}'}}]}),
+        (500, {"error": "internal error"}),
+        (200, {"unexpected": True}),
+        (200, {"choices": [{"message": {"content": '{"action": "SELL", "confidence": 0.7, "reason": "stub"}'}}]}),
+    ]
+)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -34,10 +36,10 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self._reply(200, {"data": [{"id": "stub"}]}) if self.path == "/v1/models" else self._reply(404, {})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.path == "/v1/completions":
             self._reply(200, {"choices": [{"text": "."}]})

@@ -15,26 +15,53 @@ FEED = {"restart": "transient"}
 SLOW = {"module": "tests.helpers.slow_consumer", "role": "model"}
 
 
-QUICK = {"interval": "1m", "decision_interval": "15m"}   # 1m bars (the shared 1m files), a decision every 15 minutes
-QUICK_MODELS = {"trading_ai": {"lookbacks": ["1h", "2h", "4h"]}, "strength_ai": {"lookbacks": ["1h", "4h"]},
-                "lava_ai": {"window": "2h"}, "lgbm_ai": {"horizon": "1h", "lookback": "4h", "min_train": "1d", "retrain_every": "12h"},
-                "mistral_ai": {"every": "2h", "history": "2h"}, "trader": {"volatility_window": "4h"}}
+QUICK = {"interval": "1m", "decision_interval": "15m"}  # 1m bars (the shared 1m files), a decision every 15 minutes
+QUICK_MODELS = {
+    "trading_ai": {"lookbacks": ["1h", "2h", "4h"]},
+    "strength_ai": {"lookbacks": ["1h", "4h"]},
+    "lava_ai": {"window": "2h"},
+    "lgbm_ai": {"horizon": "1h", "lookback": "4h", "min_train": "1d", "retrain_every": "12h"},
+    "mistral_ai": {"every": "2h", "history": "2h"},
+    "trader": {"volatility_window": "4h"},
+}
 
 
-def replay(db: Path, source: str, window: tuple[str, str] = ("", ""), *, actors: dict[str, dict[str, Any]] | None = None,
-           chunk: int = 256, credit: int = 1024, symbols: list[str] = SYMBOLS, **sections: dict[str, Any]) -> PeperConfig:
+def replay(
+    db: Path,
+    source: str,
+    window: tuple[str, str] = ("", ""),
+    *,
+    actors: dict[str, dict[str, Any]] | None = None,
+    chunk: int = 256,
+    credit: int = 1024,
+    symbols: list[str] = SYMBOLS,
+    **sections: dict[str, Any],
+) -> PeperConfig:
     """A replay of `source` over `window` recorded into `db`: the recorder and the feed, plus `actors`;
     1m bars deciding every 15 minutes, the models' periods in hours (`QUICK`), so a few days hold many
     decisions."""
     tables = topology("recorder", market_feed=FEED)
     tables.update(actors or {})
-    feed = {**QUICK, "source": str(source), "start": window[0], "end": window[1], "chunk_ticks": chunk,
-            "credit_window": credit, **sections.pop("feed", {})}
+    feed = {
+        **QUICK,
+        "source": str(source),
+        "start": window[0],
+        "end": window[1],
+        "chunk_ticks": chunk,
+        "credit_window": credit,
+        **sections.pop("feed", {}),
+    }
     learning = {"initial_weights": {}, "update_every": feed["decision_interval"], **sections.pop("learning", {})}
     for model, settings in QUICK_MODELS.items():
         sections[model] = {**settings, **sections.get(model, {})}
-    return configured(test={"symbols": symbols, **sections.pop("test", {})}, database={"path": str(db),
-                      **sections.pop("database", {})}, feed=feed, learning=learning, actors=tables, **sections)
+    return configured(
+        test={"symbols": symbols, **sections.pop("test", {})},
+        database={"path": str(db), **sections.pop("database", {})},
+        feed=feed,
+        learning=learning,
+        actors=tables,
+        **sections,
+    )
 
 
 def shipped_grid_size() -> int:

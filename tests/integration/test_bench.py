@@ -18,15 +18,26 @@ from tests.helpers.data import KLINES, requires_shared_data
 from tests.helpers.topologies import shipped_grid_size
 
 pytestmark = requires_shared_data
-ACTORS = {"market_feed", "trading_ai", "strength_ai", "lava_ai", "lgbm_ai", "mistral_ai", "trader", "rl_learner",
-          "recorder"}
+ACTORS = {
+    "market_feed",
+    "trading_ai",
+    "strength_ai",
+    "lava_ai",
+    "lgbm_ai",
+    "mistral_ai",
+    "trader",
+    "rl_learner",
+    "recorder",
+}
 
 
 def test_replay_against_the_raw_bus_and_the_peer_on_one_day():
     section = replay.run(1, True, window=("2021-04-02", "2021-04-03"))
     assert section["bars"] == 1440 * 5
     assert section["bars_per_s"] > 0 and section["raw_ceiling_bars_per_s"] > 0 and len(section["bars_per_s_runs"]) == 1
-    assert section["full_over_raw"] == pytest.approx(section["bars_per_s"] / section["raw_ceiling_bars_per_s"], rel=1e-2)
+    assert section["full_over_raw"] == pytest.approx(
+        section["bars_per_s"] / section["raw_ceiling_bars_per_s"], rel=1e-2
+    )
     cpu = section["cpu_s_per_1000_bars"]  # CPU time comes in 10 ms ticks: one actor may show 0 over one day
     assert set(cpu) == ACTORS and all(v >= 0 for v in cpu.values()) and sum(cpu.values()) > 0
     # mistral_ai answered from the cache the warm-up filled, and never asked a server
@@ -39,8 +50,9 @@ def test_replay_against_the_raw_bus_and_the_peer_on_one_day():
         assert compared[f"{name}_bars_per_s"] > 0 and compared[f"{name}_peak_rss_mb"] > 0
     # the peers trade the same strategy on the same bars: their round trips agree to within a few
     assert compared["nautilus_trades"] > 50 and abs(compared["nautilus_trades"] - compared["freqtrade_trades"]) <= 5
-    assert compared["ratio"] == round(compared["ours_bars_per_s"] / max(compared["nautilus_bars_per_s"],
-                                                                         compared["freqtrade_bars_per_s"]), 3)
+    assert compared["ratio"] == round(
+        compared["ours_bars_per_s"] / max(compared["nautilus_bars_per_s"], compared["freqtrade_bars_per_s"]), 3
+    )
 
     memory = replay.memory(section, True, window=("2021-01-01", "2021-01-03"))
     assert memory["bars_long"] == 2 * 288 * 5 and set(memory["peak_rss_mb_long"]) == ACTORS
@@ -72,13 +84,21 @@ def write_3m_klines(folder: Path, symbols: list[str], start: str, end: str) -> N
     folder.mkdir()
     for index, symbol in enumerate(table.symbols):
         rows = table.symbol_index == index
-        times, values = table.open_time[rows], {c: table.values[c][rows] for c in ("open", "high", "low", "close", "volume")}
+        times, values = (
+            table.open_time[rows],
+            {c: table.values[c][rows] for c in ("open", "high", "low", "close", "volume")},
+        )
         lines = ["open_time,open,high,low,close,volume,close_time,quote_volume,trades,taker_buy_base,taker_buy_quote"]
         for group in np.unique(times // 180_000):
             members = np.nonzero(times // 180_000 == group)[0]
             first, last = members[0], members[-1]
-            bar = (values["open"][first], values["high"][members].max(), values["low"][members].min(),
-                   values["close"][last], values["volume"][members].sum())
+            bar = (
+                values["open"][first],
+                values["high"][members].max(),
+                values["low"][members].min(),
+                values["close"][last],
+                values["volume"][members].sum(),
+            )
             lines.append(f"{group * 180_000},{','.join(repr(float(v)) for v in bar)},{group * 180_000 + 179_999},,,,")
         with gzip.open(folder / f"{symbol}-3m.csv.gz", "wt") as handle:
             handle.write("\n".join(lines) + "\n")
@@ -89,14 +109,33 @@ def test_learning_on_a_folder_of_3m_klines(tmp_path):
     write_3m_klines(folder, ["BTCUSDT", "ETHUSDT"], "2021-04-02", "2021-04-06")
     section = learning.run(1, True, data=folder, folds=2)
     assert section["interval"] == "3m" and section["span"]["start"] == "2021-04-02"
-    strategies = ["learned", "cash", "buy_and_hold", "equal_weights", "initial_weights", "seed",
-                  "lava_ai", "lgbm_ai", "mistral_ai", "strength_ai", "trading_ai", "buy_and_hold_at_exposure"]
+    strategies = [
+        "learned",
+        "cash",
+        "buy_and_hold",
+        "equal_weights",
+        "initial_weights",
+        "seed",
+        "lava_ai",
+        "lgbm_ai",
+        "mistral_ai",
+        "strength_ai",
+        "trading_ai",
+        "buy_and_hold_at_exposure",
+    ]
     assert list(section["aggregate"]) == strategies and len(section["folds"]) == 2
     assert section["folds"][0]["test_window"]["start"] == "2021-04-03"  # a quarter into the data
     for metrics in [section["aggregate"], *section["folds"]]:
         for strategy in strategies:
-            assert set(metrics[strategy]) == {"roi", "sharpe", "max_drawdown", "win_rate", "trades", "turnover",
-                                              "exposure"}
+            assert set(metrics[strategy]) == {
+                "roi",
+                "sharpe",
+                "max_drawdown",
+                "win_rate",
+                "trades",
+                "turnover",
+                "exposure",
+            }
             assert metrics[strategy]["max_drawdown"] >= 0 and 0 <= metrics[strategy]["exposure"] <= 1
     assert section["aggregate"]["buy_and_hold"]["trades"] == 2 * 2  # both symbols, bought again in each fold
     assert all(fold["reality_check"] is None or 0.0 <= fold["reality_check"] <= 1.0 for fold in section["folds"])
@@ -108,5 +147,6 @@ def test_bench_writes_one_json_document_with_the_machine(tmp_path):
     out = tmp_path / "out.json"
     assert bench_main(["recorder", "--quick", "--json", str(out)]) == 0
     import msgspec
+
     document = msgspec.json.decode(out.read_bytes())
     assert document["machine"]["cores"] >= 1 and document["recorder"]["msgs_per_s_runs"]

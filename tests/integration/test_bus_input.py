@@ -39,7 +39,9 @@ def test_malformed_frames_are_counted_and_dropped_and_the_actor_keeps_running(tm
             counted = daemon.wait_for(lambda: send_round_and_count() >= len(MALFORMED_FRAMES), 10, "malformed counted")
             good = Codec().encode(topics.PULSE, Pulse(payload=b"ok", seq=1, src="test"))
             publisher.send(good)
-            sink = daemon.wait_for(lambda: (s := daemon.actor("sink")).counters.pulses >= 1 and s, 10, "good frame handled")
+            sink = daemon.wait_for(
+                lambda: (s := daemon.actor("sink")).counters.pulses >= 1 and s, 10, "good frame handled"
+            )
         finally:
             publisher.close()
             context.term()
@@ -49,6 +51,10 @@ def test_malformed_frames_are_counted_and_dropped_and_the_actor_keeps_running(tm
         assert sink.malformed >= len(MALFORMED_FRAMES) and counted
         assert sink.msgs_in >= 1
         log = daemon.log()
-        for reason in ("no topic separator", "unknown topic 'bench.pulse.unknown'", "undecodable payload on 'bench.pulse'",
-                       "Clock on 'bench.pulse', which carries Pulse"):
+        for reason in (
+            "no topic separator",
+            "unknown topic 'bench.pulse.unknown'",
+            "undecodable payload on 'bench.pulse'",
+            "Clock on 'bench.pulse', which carries Pulse",
+        ):
             assert reason in log

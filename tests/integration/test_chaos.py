@@ -33,8 +33,18 @@ from tests.helpers.data import KLINES, REPO_ROOT, requires_shared_data
 
 pytestmark = requires_shared_data
 WINDOW = ("2021-04-02", "2021-04-07")  # 5 days x 5 symbols of 1m bars
-ACTORS = ("market_feed", "recorder", "trader", "rl_learner", "trading_ai", "strength_ai", "lava_ai", "lgbm_ai",
-          "mistral_ai", "llm_supervisor")
+ACTORS = (
+    "market_feed",
+    "recorder",
+    "trader",
+    "rl_learner",
+    "trading_ai",
+    "strength_ai",
+    "lava_ai",
+    "lgbm_ai",
+    "mistral_ai",
+    "llm_supervisor",
+)
 LLM_SERVER = "llm server"
 CRASH = re.compile(r"Traceback|exited with status [1-9]|server exited \(status [1-9]")  # not a kill's -9
 SPEED = "43200"  # the 5 days in about 10 s undisturbed
@@ -43,18 +53,30 @@ SPEED = "43200"  # the 5 days in about 10 s undisturbed
 def chaos_config(db: Path, model: Path, speed: str) -> PeperConfig:
     actors = {name: {} for name in ACTORS if name != "market_feed"}
     config = topologies.replay(
-        db, KLINES, WINDOW, actors=actors, chunk=64, credit=256, feed={"speed": speed},
+        db,
+        KLINES,
+        WINDOW,
+        actors=actors,
+        chunk=64,
+        credit=256,
+        feed={"speed": speed},
         lgbm_ai={"min_train": "1d", "retrain_every": "1d", "train_window": "1d", "n_estimators": 30},
         mistral={"model_path": str(model), "port": free_port(), "health_check_interval_s": 0.5},
-        mistral_ai={"every": "4h", "max_tokens": 96})
+        mistral_ai={"every": "4h", "max_tokens": 96},
+    )
     return configured(config, supervisor={"max_restarts": 10, "restart_period_s": 60.0})
 
 
 def exports(db: Path) -> dict[str, bytes]:
     found = {}
     for what in ("trades", "weights", "decisions"):
-        result = subprocess.run([sys.executable, "-m", "supervisor", "export", what, "--db", str(db)], cwd=REPO_ROOT,
-                                capture_output=True, check=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "supervisor", "export", what, "--db", str(db)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
         found[what] = result.stdout
     return found
 
@@ -66,8 +88,11 @@ def incomplete_publishers(db: Path) -> dict[tuple[str, str], str]:
         for topic, _, src, seq, _ in StreamReader(store).records():
             if topics.is_data(topic):
                 seqs[(src, topic)].append(seq)
-    return {key: f"{len(found)} frames, {len(set(found))} distinct seqs, max {max(found)}"
-            for key, found in seqs.items() if sorted(found) != list(range(1, len(found) + 1))}
+    return {
+        key: f"{len(found)} frames, {len(set(found))} distinct seqs, max {max(found)}"
+        for key, found in seqs.items()
+        if sorted(found) != list(range(1, len(found) + 1))
+    }
 
 
 def server_pid(daemon: DaemonHandle) -> int | None:
@@ -78,6 +103,7 @@ def server_pid(daemon: DaemonHandle) -> int | None:
 
 def kill(daemon: DaemonHandle, victim: str, killed: set[int]) -> None:
     """SIGKILL the victim once it runs in a process not killed before (it may still be restarting)."""
+
     def fresh_pid() -> int | None:
         if victim == LLM_SERVER:
             pid = server_pid(daemon)
@@ -85,6 +111,7 @@ def kill(daemon: DaemonHandle, victim: str, killed: set[int]) -> None:
             actor = daemon.actor(victim)
             pid = actor.pid if actor.state == "running" else None
         return pid if pid not in killed else None
+
     pid = wait_for(fresh_pid, 60, f"{victim} running again")
     killed.add(pid)
     try:

@@ -61,44 +61,76 @@ def test_keys_are_private_files_and_a_readable_secret_is_refused(bundles, tmp_pa
     (bundles["b"] / "client.key_secret").chmod(0o644)
     with pytest.raises(ConfigError, match="client.key_secret: a secret key readable by others"):
         client_keys(bundles["b"])
-    made = subprocess.run([sys.executable, "-m", "supervisor", "keys", "new", str(tmp_path / "cli"), "--hosts", "gpu1"],
-                          capture_output=True, text=True, timeout=60)
+    made = subprocess.run(
+        [sys.executable, "-m", "supervisor", "keys", "new", str(tmp_path / "cli"), "--hosts", "gpu1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert made.returncode == 0 and "gpu1" in made.stdout and "secret-key" not in made.stdout
     assert (tmp_path / "cli/gpu1/client.key_secret").is_file()
 
 
 def test_only_authorized_keys_get_frames_and_every_refusal_is_counted(bundles, tmp_path):
     port = free_port()
-    config = configured(actors=topology("sink", pulse={"after": ["sink"], "args": ["--rate", "200"]}),
-                        bus={"transport": "tcp", "tcp_host": "127.0.0.1", "tcp_base_port": port,
-                             "curve_keys": str(bundles["daemon"])})
+    config = configured(
+        actors=topology("sink", pulse={"after": ["sink"], "args": ["--rate", "200"]}),
+        bus={"transport": "tcp", "tcp_host": "127.0.0.1", "tcp_base_port": port, "curve_keys": str(bundles["daemon"])},
+    )
     subscribe = f"tcp://127.0.0.1:{port + 1}"
     host = client_keys(bundles["b"])
     with running_daemon(tmp_path, config) as daemon:
         assert received(subscribe, keys=(host.public, host.secret), server_key=host.server_public) > 20
-        assert received(subscribe, server_key=host.server_public) == 0          # an unknown client key
-        assert received(subscribe, plain=True) == 0                             # no CURVE at all
+        assert received(subscribe, server_key=host.server_public) == 0  # an unknown client key
+        assert received(subscribe, plain=True) == 0  # no CURVE at all
         wrong_server = zmq.curve_keypair()[0]
         assert received(subscribe, keys=(host.public, host.secret), server_key=wrong_server) == 0
         remote = configured(config, bus={"connect_host": "127.0.0.1", "curve_keys": str(bundles["b"])}).bus
-        request(remote, daemon.run_dir, StatusRequest())                        # the right keys are answered
+        request(remote, daemon.run_dir, StatusRequest())  # the right keys are answered
         wrong = tmp_path / "wrong"
         make_bundles(wrong, ["b"])
         stranger = configured(config, bus={"connect_host": "127.0.0.1", "curve_keys": str(wrong / "b")}).bus
         with pytest.raises(DaemonUnreachable, match="did not answer"):
             request(stranger, daemon.run_dir, StatusRequest(), timeout_s=1.0)  # its broker key is not this daemon's
-        monitor = subprocess.run([sys.executable, "-m", "supervisor", "monitor", "--once", "--connect",
-                                  f"127.0.0.1:{port}", "--keys", str(bundles["b"])], cwd=tmp_path, capture_output=True,
-                                 text=True, timeout=60, env={**os.environ, "COLUMNS": "120", "LINES": "40"})
+        monitor = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "supervisor",
+                "monitor",
+                "--once",
+                "--connect",
+                f"127.0.0.1:{port}",
+                "--keys",
+                str(bundles["b"]),
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "COLUMNS": "120", "LINES": "40"},
+            check=False,
+        )
         assert monitor.returncode == 0 and "pulse" in monitor.stdout and "sink" in monitor.stdout, monitor.stderr
-        refused = daemon.wait_for(lambda: (r := request(daemon.config.bus, daemon.run_dir, StatusRequest()).refused)
-                                  .get("unknown key", 0) >= 1 and r.get("handshake failed", 0) >= 2 and r, 10,
-                                  "the refusals counted")
+        refused = daemon.wait_for(
+            lambda: (
+                (r := request(daemon.config.bus, daemon.run_dir, StatusRequest()).refused).get("unknown key", 0) >= 1
+                and r.get("handshake failed", 0) >= 2
+                and r
+            ),
+            10,
+            "the refusals counted",
+        )
         log = daemon.log()
     assert "refused a connection from 127.0.0.1" in log and "is not authorized" in log
     assert refused["unknown key"] >= 1 and refused["handshake failed"] >= 2
-    secrets = [line.split('"')[1] for path in (tmp_path / "keys").rglob("*.key_secret")
-               for line in path.read_text().splitlines() if "secret-key" in line]
+    secrets = [
+        line.split('"')[1]
+        for path in (tmp_path / "keys").rglob("*.key_secret")
+        for line in path.read_text().splitlines()
+        if "secret-key" in line
+    ]
     assert len(secrets) == 3 and not any(secret in log for secret in secrets)
 
 
@@ -106,7 +138,12 @@ def test_tcp_beyond_loopback_without_keys_is_refused_in_one_line(tmp_path):
     config = configured(actors=topology("sink"), bus={"transport": "tcp", "tcp_host": "0.0.0.0"})
     path = tmp_path / "peper.toml"
     path.write_text(dumps(config))
-    result = subprocess.run([sys.executable, "-m", "supervisor", "run", "--config", str(path), "--run-dir",
-                             str(tmp_path / "run")], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "supervisor", "run", "--config", str(path), "--run-dir", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 1
     assert "[bus] tcp_host = '0.0.0.0' leaves this host: set [bus] curve_keys" in result.stderr

@@ -18,23 +18,50 @@ from marketdata.table import KlineTable
 from tests.helpers.data import KLINES, REPO_ROOT, requires_shared_data
 
 pytestmark = requires_shared_data
-START, END = "2021-04-02", "2021-04-03T12:00"     # 2,160 one-minute bars per symbol: three pages
+START, END = "2021-04-02", "2021-04-03T12:00"  # 2,160 one-minute bars per symbol: three pages
 GAP = (parse_time("2021-04-02T10:00"), parse_time("2021-04-02T10:07"))  # 7 bars Binance "does not have"
 
 
 def source_table() -> KlineTable:
-    table = load_source(str(KLINES), interval="1m", symbols=["BTCUSDT", "ETHUSDT"], start_ms=parse_time(START),
-                        end_ms=parse_time(END))
+    table = load_source(
+        str(KLINES), interval="1m", symbols=["BTCUSDT", "ETHUSDT"], start_ms=parse_time(START), end_ms=parse_time(END)
+    )
     keep = ~((table.open_time >= GAP[0]) & (table.open_time < GAP[1]) & (table.symbol_index == 0))
-    return KlineTable(table.symbols, table.interval_ms, table.open_time[keep], table.symbol_index[keep],
-                      {name: column[keep] for name, column in table.values.items()}, table.synthetic)
+    return KlineTable(
+        table.symbols,
+        table.interval_ms,
+        table.open_time[keep],
+        table.symbol_index[keep],
+        {name: column[keep] for name, column in table.values.items()},
+        table.synthetic,
+    )
 
 
 def download(double: BinanceDouble, out, start: str = START, end: str = END) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "supervisor", "download", "--symbols", "BTCUSDT,ETHUSDT",
-                           "--interval", "1m", "--from", start, "--to", end, "--out", str(out)], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PEPER_FEED__REST_URL": double.rest_url})
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "supervisor",
+            "download",
+            "--symbols",
+            "BTCUSDT,ETHUSDT",
+            "--interval",
+            "1m",
+            "--from",
+            start,
+            "--to",
+            end,
+            "--out",
+            str(out),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PEPER_FEED__REST_URL": double.rest_url},
+        check=False,
+    )
 
 
 def test_download_pages_waits_retries_skips_and_resumes(tmp_path):
@@ -42,12 +69,12 @@ def test_download_pages_waits_retries_skips_and_resumes(tmp_path):
     faults = {2: "429", 3: "500", 5: "malformed"}
     double = BinanceDouble(table, bar_period_s=60, history=True, rest_faults=faults).start()
     try:
-        first = download(double, tmp_path, end="2021-04-03")          # stops a day in
+        first = download(double, tmp_path, end="2021-04-03")  # stops a day in
         assert first.returncode == 0, first.stderr
-        second = download(double, tmp_path)                           # resumes there
+        second = download(double, tmp_path)  # resumes there
         assert second.returncode == 0, second.stderr
         asked = double.rest_requests
-        again = download(double, tmp_path)                            # nothing left to ask
+        again = download(double, tmp_path)  # nothing left to ask
         assert again.returncode == 0 and double.rest_requests == asked
     finally:
         double.stop()

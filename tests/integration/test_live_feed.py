@@ -22,13 +22,25 @@ from tests.helpers.recording import recorded_bars, recorded_messages, table_bars
 
 def live_topology(db, double: BinanceDouble, actors: dict | None = None, **sections) -> PeperConfig:
     """Live 1m bars from the double, every one a decision bar (trading_ai's lookbacks in minutes)."""
-    return configured(test={"symbols": SYMBOLS}, database={"path": str(db)},
-                      learning={"initial_weights": {}, "update_every": "1m"},
-                      feed={"mode": "live", "ws_url": double.ws_url, "rest_url": double.rest_url,
-                            "reconnect_initial_s": 0.05, "reconnect_max_s": 0.5, "stall_timeout_s": 0.5,
-                            "tick_deadline_s": 10.0, "interval": "1m", "decision_interval": "1m"},
-                      trading_ai={"lookbacks": ["5m", "10m", "20m"]},
-                      actors={"recorder": {}, **(actors or {}), "market_feed": {}}, **sections)
+    return configured(
+        test={"symbols": SYMBOLS},
+        database={"path": str(db)},
+        learning={"initial_weights": {}, "update_every": "1m"},
+        feed={
+            "mode": "live",
+            "ws_url": double.ws_url,
+            "rest_url": double.rest_url,
+            "reconnect_initial_s": 0.05,
+            "reconnect_max_s": 0.5,
+            "stall_timeout_s": 0.5,
+            "tick_deadline_s": 10.0,
+            "interval": "1m",
+            "decision_interval": "1m",
+        },
+        trading_ai={"lookbacks": ["5m", "10m", "20m"]},
+        actors={"recorder": {}, **(actors or {}), "market_feed": {}},
+        **sections,
+    )
 
 
 def run_live(tmp_path, table, faults, bar_period_s=0.01):
@@ -38,11 +50,13 @@ def run_live(tmp_path, table, faults, bar_period_s=0.01):
     try:
         with running_daemon(tmp_path, live_topology(db, double)) as daemon:
             feed = daemon.wait_for(
-                lambda: (f := daemon.actor("market_feed")).counters.last_bar == last_bar and f, 120,
+                lambda: (f := daemon.actor("market_feed")).counters.last_bar == last_bar and f,
+                120,
                 "the feed gave out the double's last bar",
             )
             recorder = daemon.wait_for(
-                lambda: (r := daemon.actor("recorder")).msgs_in >= 2 * feed.counters.ticks_sent and r, 30,
+                lambda: (r := daemon.actor("recorder")).msgs_in >= 2 * feed.counters.ticks_sent and r,
+                30,
                 "the recorder received every tick",
             )
             log = daemon.log()
@@ -53,8 +67,13 @@ def run_live(tmp_path, table, faults, bar_period_s=0.01):
 
 @requires_shared_data
 def test_twenty_disconnects_leave_the_recorded_stream_equal_to_the_source(tmp_path):
-    table = load_source(str(KLINES), interval="1m", symbols=SYMBOLS,
-                        start_ms=parse_time("2021-05-01"), end_ms=parse_time("2021-05-01T20:00"))
+    table = load_source(
+        str(KLINES),
+        interval="1m",
+        symbols=SYMBOLS,
+        start_ms=parse_time("2021-05-01"),
+        end_ms=parse_time("2021-05-01T20:00"),
+    )
     faults = {100 + 50 * i: "drop" for i in range(20)}
     db, feed, recorder, _, double = run_live(tmp_path, table, faults)
     assert double.accepted == 21 and double.rest_requests >= 20 * len(SYMBOLS)
@@ -68,8 +87,13 @@ def test_twenty_disconnects_leave_the_recorded_stream_equal_to_the_source(tmp_pa
 
 @requires_shared_data
 def test_bad_frames_stalls_duplicates_and_reordering_are_counted_dropped_and_survived(tmp_path):
-    table = load_source(str(KLINES), interval="1m", symbols=SYMBOLS,
-                        start_ms=parse_time("2021-05-02"), end_ms=parse_time("2021-05-02T02:30"))
+    table = load_source(
+        str(KLINES),
+        interval="1m",
+        symbols=SYMBOLS,
+        start_ms=parse_time("2021-05-02"),
+        end_ms=parse_time("2021-05-02T02:30"),
+    )
     faults = {20: "malformed", 40: "duplicate", 60: "reorder", 80: "stall"}
     db, feed, _, log, _ = run_live(tmp_path, table, faults, bar_period_s=0.02)
     dropped = feed.counters.dropped
@@ -86,29 +110,43 @@ def test_bad_frames_stalls_duplicates_and_reordering_are_counted_dropped_and_sur
 
 @requires_shared_data
 def test_live_the_trader_decides_at_the_deadline_and_records_silent_models_as_missing(tmp_path):
-    table = load_source(str(KLINES), interval="1m", symbols=SYMBOLS,
-                        start_ms=parse_time("2021-05-03"), end_ms=parse_time("2021-05-03T01:30"))
+    table = load_source(
+        str(KLINES),
+        interval="1m",
+        symbols=SYMBOLS,
+        start_ms=parse_time("2021-05-03"),
+        end_ms=parse_time("2021-05-03T01:30"),
+    )
     db = tmp_path / "live.lmdb"
     double = BinanceDouble(table, bar_period_s=0.05).start()  # its clock starts when the feed connects
     silent = {"module": "actors.sink", "role": "model"}  # enabled as a model, but it never votes
-    topology = live_topology(db, double, actors={"trading_ai": {}, "silent": silent, "trader": {}},
-                             trader={"vote_deadline_ms": 200})
+    topology = live_topology(
+        db, double, actors={"trading_ai": {}, "silent": silent, "trader": {}}, trader={"vote_deadline_ms": 200}
+    )
     try:
         with running_daemon(tmp_path, topology) as daemon:
             # trading_ai warms up for 5 bars; past that its votes must reach the decisions
-            daemon.wait_for(lambda: daemon.actor("trader").counters.decisions >= 45 * len(SYMBOLS), 60,
-                            "45 ticks decided")
+            daemon.wait_for(
+                lambda: daemon.actor("trader").counters.decisions >= 45 * len(SYMBOLS), 60, "45 ticks decided"
+            )
             trader = daemon.actor("trader")
-            policies = {name: os.sched_getscheduler(daemon.actor(name).pid)
-                        for name in ("market_feed", "trading_ai", "silent", "trader", "recorder")}
+            policies = {
+                name: os.sched_getscheduler(daemon.actor(name).pid)
+                for name in ("market_feed", "trading_ai", "silent", "trader", "recorder")
+            }
             tasks = Path(f"/proc/{daemon.process.pid}/task").iterdir()
             daemon_threads = sorted(os.sched_getscheduler(int(task.name)) for task in tasks)
     finally:
         double.stop()
     # live, the frame -> decision path runs realtime (as root; refused otherwise); the recorder does not
     fifo = os.SCHED_FIFO if os.geteuid() == 0 else os.SCHED_OTHER
-    assert policies == {"market_feed": fifo, "trading_ai": fifo, "silent": fifo, "trader": fifo,
-                        "recorder": os.SCHED_OTHER}
+    assert policies == {
+        "market_feed": fifo,
+        "trading_ai": fifo,
+        "silent": fifo,
+        "trader": fifo,
+        "recorder": os.SCHED_OTHER,
+    }
     assert daemon_threads.count(os.SCHED_OTHER) >= 1 and daemon_threads.count(fifo) >= 2  # main; broker and I/O
     assert trader.counters.missing_votes >= 45 * len(SYMBOLS)
     rows = [(batch, row) for batch in recorded_messages(db, "decision") for row in range(len(batch.symbol))]

@@ -29,16 +29,39 @@ def tiny_model(tmp_path_factory) -> Path:
     return write_tiny_model(tmp_path_factory.mktemp("model") / "tiny.gguf")
 
 
-def llm_topology(db: Path, model: Path, port: int, *, speed: str = "max", end: str = "2021-01-01T03:00",
-                 with_server: bool = True, request_timeout_s: float = 2.0, backoff_s: float = 0.2,
-                 server_command: list[str] | None = None) -> PeperConfig:
-    mistral = {"model_path": str(model), "port": port, "health_check_interval_s": 0.5, "probe_timeout_s": 1.0,
-               "startup_timeout_s": 30, "backoff_initial_s": backoff_s, "server_command": server_command or []}
+def llm_topology(
+    db: Path,
+    model: Path,
+    port: int,
+    *,
+    speed: str = "max",
+    end: str = "2021-01-01T03:00",
+    with_server: bool = True,
+    request_timeout_s: float = 2.0,
+    backoff_s: float = 0.2,
+    server_command: list[str] | None = None,
+) -> PeperConfig:
+    mistral = {
+        "model_path": str(model),
+        "port": port,
+        "health_check_interval_s": 0.5,
+        "probe_timeout_s": 1.0,
+        "startup_timeout_s": 30,
+        "backoff_initial_s": backoff_s,
+        "server_command": server_command or [],
+    }
     actors = {"mistral_ai": {}, **({"llm_supervisor": {}} if with_server else {})}
-    return topologies.replay(db, "synthetic:4", ("", end), actors=actors, chunk=1, symbols=["AAAUSDT"],
-                             feed={"speed": speed, "decision_interval": "1m"}, mistral=mistral,   # every bar asks
-                             mistral_ai={"every": "1m", "history": "10m", "max_tokens": 128,
-                                         "request_timeout_s": request_timeout_s})
+    return topologies.replay(
+        db,
+        "synthetic:4",
+        ("", end),
+        actors=actors,
+        chunk=1,
+        symbols=["AAAUSDT"],
+        feed={"speed": speed, "decision_interval": "1m"},
+        mistral=mistral,  # every bar asks
+        mistral_ai={"every": "1m", "history": "10m", "max_tokens": 128, "request_timeout_s": request_timeout_s},
+    )
 
 
 def statuses(db: Path) -> list[LlmStatus]:
@@ -59,8 +82,12 @@ def test_the_server_starts_answers_a_completion_and_leaves_no_process_behind(tmp
         daemon.wait_for(lambda: daemon.actor("llm_supervisor").counters.states.get("ready", 0) >= 1, 60, "server ready")
         pid = listening_pid(port)
         assert pid is not None and alive(pid)
-        answer = httpx.post(f"http://127.0.0.1:{port}/v1/completions", json={"prompt": "hello", "max_tokens": 4},
-                            timeout=30, trust_env=False)
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/v1/completions",
+            json={"prompt": "hello", "max_tokens": 4},
+            timeout=30,
+            trust_env=False,
+        )
         assert answer.status_code == 200 and answer.json()["choices"][0]["text"] is not None
         daemon.wait_for(lambda: daemon.actor("llm_supervisor").counters.probes >= 2, 30, "two probes")
     assert not alive(pid), "the llama.cpp server outlived the daemon"
@@ -119,9 +146,11 @@ def test_a_server_that_cannot_start_is_refused_clearly_and_mistral_abstains(tmp_
     finally:
         blocker.close()
     down = [s for s in statuses(db) if s.state == "down"]
-    expected = {"corrupt_model": "the server exited during start-up",
-                "port_taken": f"port {port} on 127.0.0.1 is taken by another process",
-                "missing_model": f"model file {model} is missing"}[fault]
+    expected = {
+        "corrupt_model": "the server exited during start-up",
+        "port_taken": f"port {port} on 127.0.0.1 is taken by another process",
+        "missing_model": f"model file {model} is missing",
+    }[fault]
     assert down and expected in down[0].last_error
     assert not [s for s in statuses(db) if s.state == "ready"]
     assert all(action is None for _, action, _ in llm_votes(db))
@@ -132,8 +161,9 @@ def test_malformed_answers_become_counted_abstentions(tmp_path):
     command = [sys.executable, "-m", "tests.helpers.stub_llm_server", "--port", "{port}"]
     stub_model = tmp_path / "stub.gguf"
     stub_model.write_bytes(b"not used by the stub")
-    topology = llm_topology(tmp_path / "stub.lmdb", stub_model, port, speed="600", end="2021-01-01T00:40",
-                            server_command=command)
+    topology = llm_topology(
+        tmp_path / "stub.lmdb", stub_model, port, speed="600", end="2021-01-01T00:40", server_command=command
+    )
     with running_daemon(tmp_path, topology) as daemon:
         daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 60, "the replay finished")
         counters = daemon.actor("mistral_ai").counters
@@ -168,27 +198,61 @@ def test_llm_cli_writes_a_tiny_model_and_checks_a_server(tmp_path):
     import subprocess
 
     model = tmp_path / "cli.gguf"
-    written = subprocess.run([sys.executable, "-m", "supervisor", "llm", "tiny-model", str(model)],
-                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    written = subprocess.run(
+        [sys.executable, "-m", "supervisor", "llm", "tiny-model", str(model)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert written.returncode == 0 and 100_000 < model.stat().st_size < 2_000_000
     env = {**os.environ, "PEPER_MISTRAL__PORT": str(free_port())}
-    checked = subprocess.run([sys.executable, "-m", "supervisor", "llm", "check", "--model", str(model), "--json"],
-                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, env=env)
+    checked = subprocess.run(
+        [sys.executable, "-m", "supervisor", "llm", "check", "--model", str(model), "--json"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
     assert checked.returncode == 0, checked.stderr
     result = json.loads(checked.stdout)
     assert result["start_to_ready_s"] > 0 and len(result["probe_latency_ms"]) == 3
-    missing = subprocess.run([sys.executable, "-m", "supervisor", "llm", "check", "--model", str(tmp_path / "none.gguf")],
-                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, env=env)
+    missing = subprocess.run(
+        [sys.executable, "-m", "supervisor", "llm", "check", "--model", str(tmp_path / "none.gguf")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
     assert missing.returncode == 1
-    assert missing.stderr.strip() == f"supervisor: model file {tmp_path / 'none.gguf'} is missing ([mistral] model_path)"
+    assert (
+        missing.stderr.strip() == f"supervisor: model file {tmp_path / 'none.gguf'} is missing ([mistral] model_path)"
+    )
 
 
 def test_the_launcher_starts_nothing_when_its_parent_died_before_it_could_arrange_to_die_with_it(tmp_path):
     marker = tmp_path / "started"
-    orphaned = subprocess.run([sys.executable, "-m", "llm.launch", str(os.getpid() + 999_999), "touch", str(marker)],
-                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
+    orphaned = subprocess.run(
+        [sys.executable, "-m", "llm.launch", str(os.getpid() + 999_999), "touch", str(marker)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert orphaned.returncode != 0 and "exited before the server started" in orphaned.stderr
     assert not marker.exists()
-    launched = subprocess.run([sys.executable, "-m", "llm.launch", str(os.getpid()), "touch", str(marker)],
-                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
+    launched = subprocess.run(
+        [sys.executable, "-m", "llm.launch", str(os.getpid()), "touch", str(marker)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert launched.returncode == 0 and marker.exists()

@@ -50,12 +50,19 @@ def write_klines(folder: Path, table, perturb_after: int | None = None, seed: in
         if perturb_after is not None:
             later = times > perturb_after
             factor = np.exp(rng.normal(0, 0.01, later.sum()))
-            o[later], h[later], l[later], c[later] = o[later] * factor, h[later] * factor * 1.001, l[later] * factor / 1.001, c[later] * factor
+            o[later], h[later], l[later], c[later] = (
+                o[later] * factor,
+                h[later] * factor * 1.001,
+                l[later] * factor / 1.001,
+                c[later] * factor,
+            )
             v[later] = v[later] * rng.uniform(0.5, 2.0, later.sum())
         lines = ["open_time,open,high,low,close,volume,close_time,quote_volume,trades,taker_buy_base,taker_buy_quote"]
         columns = [column.tolist() for column in (o, h, l, c, v)]
-        lines += [",".join(map(repr, (t, *(column[i] for column in columns), t + 59_999))) + ",,,,"
-                  for i, t in enumerate(times.tolist())]
+        lines += [
+            ",".join(map(repr, (t, *(column[i] for column in columns), t + 59_999))) + ",,,,"
+            for i, t in enumerate(times.tolist())
+        ]
         (folder / f"{symbol}-1m.csv").write_text("\n".join(lines) + "\n")
     return folder
 
@@ -64,9 +71,15 @@ def models_topology(db: Path, source: Path | str, window=("", ""), slow_ms: floa
     actors = {model: {} for model in MODELS}
     if slow_ms:
         actors["slow"] = {**SLOW, "args": ["--delay-ms", str(slow_ms)]}
-    return topologies.replay(db, source, window, actors=actors, chunk=chunk, credit=chunk * 4,
-                             lgbm_ai={"min_train": "1d", "retrain_every": "12h", "train_window": "1d",
-                                      "n_estimators": 30})
+    return topologies.replay(
+        db,
+        source,
+        window,
+        actors=actors,
+        chunk=chunk,
+        credit=chunk * 4,
+        lgbm_ai={"min_train": "1d", "retrain_every": "12h", "train_window": "1d", "n_estimators": 30},
+    )
 
 
 def votes_by_bar(db: Path, model: str) -> dict[tuple[str, int], tuple]:
@@ -89,8 +102,9 @@ def replay(tmp_path: Path, name: str, source, window=("", ""), **options) -> tup
 
 @requires_shared_data
 def test_no_vote_or_prediction_up_to_t_changes_when_every_later_bar_changes(tmp_path):
-    table = load_source(str(KLINES), interval="1m", symbols=SYMBOLS,
-                        start_ms=parse_time(WINDOW[0]), end_ms=parse_time(WINDOW[1]))
+    table = load_source(
+        str(KLINES), interval="1m", symbols=SYMBOLS, start_ms=parse_time(WINDOW[0]), end_ms=parse_time(WINDOW[1])
+    )
     original = write_klines(tmp_path / "original", table)
     perturbed = write_klines(tmp_path / "perturbed", table, perturb_after=CUT)
     db_a, _ = replay(tmp_path, "a", original)
@@ -98,7 +112,7 @@ def test_no_vote_or_prediction_up_to_t_changes_when_every_later_bar_changes(tmp_
     for model in MODELS:
         a, b = votes_by_bar(db_a, model), votes_by_bar(db_b, model)
         assert set(a) == set(b) and len(a) == decision_bars(table)
-        before = [key for key in a if key[1] + DECISION_MS - MINUTE_MS <= CUT]   # decision bars closed by the cut
+        before = [key for key in a if key[1] + DECISION_MS - MINUTE_MS <= CUT]  # decision bars closed by the cut
         after = [key for key in a if key[1] > CUT]
         assert [a[k] for k in before] == [b[k] for k in before], f"{model} looked ahead"
         assert any(a[k] != b[k] for k in after), f"{model}: the perturbation changed nothing (the test could not fail)"
@@ -117,18 +131,23 @@ def test_no_vote_or_prediction_up_to_t_changes_when_every_later_bar_changes(tmp_
 @requires_shared_data
 def test_each_model_killed_mid_replay_rebuilds_its_state_and_the_replay_completes(tmp_path):
     window = ("2021-05-01", "2021-05-04")
-    table = load_source(str(KLINES), interval="1m", symbols=SYMBOLS,
-                        start_ms=parse_time(window[0]), end_ms=parse_time(window[1]))
+    table = load_source(
+        str(KLINES), interval="1m", symbols=SYMBOLS, start_ms=parse_time(window[0]), end_ms=parse_time(window[1])
+    )
     db = tmp_path / "kill.lmdb"
     with running_daemon(tmp_path, models_topology(db, KLINES, window, slow_ms=4, chunk=32)) as daemon:
         for model in MODELS:
-            ready = (lambda m=model: getattr(daemon.actor(m).counters, "model_version", 1) >= 1
-                     and daemon.actor(m).counters.checkpoints > 0)
+            ready = lambda m=model: (
+                getattr(daemon.actor(m).counters, "model_version", 1) >= 1 and daemon.actor(m).counters.checkpoints > 0
+            )
             daemon.wait_for(ready, 120, f"{model} voting")
             old_pid = daemon.actor(model).pid
             os.kill(old_pid, signal.SIGKILL)
-            daemon.wait_for(lambda m=model: (a := daemon.actor(m)).state == "running" and a.pid not in (None, old_pid),
-                            30, f"{model} restarted")
+            daemon.wait_for(
+                lambda m=model, old=old_pid: (a := daemon.actor(m)).state == "running" and a.pid not in (None, old),
+                30,
+                f"{model} restarted",
+            )
         daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 300, "the replay finished")
         statuses = {model: daemon.actor(model) for model in MODELS}
     for model in MODELS:
@@ -147,15 +166,30 @@ def test_each_model_killed_mid_replay_rebuilds_its_state_and_the_replay_complete
 
 def test_unusable_bars_and_unknown_symbols_get_an_abstention_with_the_reason(tmp_path):
     db = tmp_path / "bad.lmdb"
-    config = configured(test={"symbols": ["BTCUSDT", "ETHUSDT"]}, database={"path": str(db)},
-                        learning={"initial_weights": {}}, actors=topology(*MODELS))
+    config = configured(
+        test={"symbols": ["BTCUSDT", "ETHUSDT"]},
+        database={"path": str(db)},
+        learning={"initial_weights": {}},
+        actors=topology(*MODELS),
+    )
     codec = Codec()
     nan = math.nan
     batch = KlineBatch.of(
-        interval_ms=60_000, symbol=["BTCUSDT", "ETHUSDT", "DOGEUSDT"], open_time=[60_000] * 3,
-        open=[nan, 2000.0, 0.1], high=[nan, 2001.0, 0.1], low=[nan, 1999.0, 0.1], close=[nan, 2000.0, 0.1],
-        volume=[1.0, 0.0, 5.0], quote_volume=[nan] * 3, trades=[nan] * 3, taker_buy_base=[nan] * 3,
-        seq=1, src="test", epoch=1, ts_event=60_000,
+        interval_ms=60_000,
+        symbol=["BTCUSDT", "ETHUSDT", "DOGEUSDT"],
+        open_time=[60_000] * 3,
+        open=[nan, 2000.0, 0.1],
+        high=[nan, 2001.0, 0.1],
+        low=[nan, 1999.0, 0.1],
+        close=[nan, 2000.0, 0.1],
+        volume=[1.0, 0.0, 5.0],
+        quote_volume=[nan] * 3,
+        trades=[nan] * 3,
+        taker_buy_base=[nan] * 3,
+        seq=1,
+        src="test",
+        epoch=1,
+        ts_event=60_000,
     )
     with running_daemon(tmp_path, config) as daemon:
         context = zmq.Context()
@@ -167,6 +201,7 @@ def test_unusable_bars_and_unknown_symbols_get_an_abstention_with_the_reason(tmp
         publisher.connect(endpoints.publish)
         received = {}
         try:
+
             def publish_and_collect() -> bool:
                 publisher.send(codec.encode(topics.BAR, batch))  # re-sent with the same seq: duplicates are dropped
                 while listener.poll(100):
@@ -186,5 +221,8 @@ def test_unusable_bars_and_unknown_symbols_get_an_abstention_with_the_reason(tmp
     for model, votes in received.items():
         assert votes.action == [None, None, None]
         assert votes.reason == [
-            "non-finite or non-positive price or volume", "zero volume", "symbol not in [test] symbols"], model
+            "non-finite or non-positive price or volume",
+            "zero volume",
+            "symbol not in [test] symbols",
+        ], model
     assert "abstaining on DOGEUSDT bar 60000: symbol not in [test] symbols" in daemon.log()

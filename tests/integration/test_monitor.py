@@ -23,16 +23,32 @@ from supervisor.harness import alive, free_port, running_daemon, wait_for
 from tests.helpers import topologies
 from tests.helpers.data import REPO_ROOT
 
-PANEL_TITLES = ("actors", "market SYNTHETIC", "signals", "weights · version", "trading (paper)", "LLM server", "recorder")
+PANEL_TITLES = (
+    "actors",
+    "market SYNTHETIC",
+    "signals",
+    "weights · version",
+    "trading (paper)",
+    "LLM server",
+    "recorder",
+)
 MODELS = ("trading_ai", "lava_ai", "mistral_ai")
 
 
 def topology(db: Path, model: Path, port: int, *, speed: str, days: int, chunk: int = 16) -> PeperConfig:
     actors = {"rl_learner": {}, "trader": {}, "llm_supervisor": {}, **{m: {} for m in MODELS}}
-    return topologies.replay(db, "synthetic:5", ("", f"2021-01-0{1 + days}"), actors=actors, chunk=chunk, credit=64,
-                             symbols=["BTCUSDT", "ETHUSDT"], feed={"speed": speed},
-                             mistral={"model_path": str(model), "port": port, "health_check_interval_s": 0.5},
-                             mistral_ai={"every": "4h"})
+    return topologies.replay(
+        db,
+        "synthetic:5",
+        ("", f"2021-01-0{1 + days}"),
+        actors=actors,
+        chunk=chunk,
+        credit=64,
+        symbols=["BTCUSDT", "ETHUSDT"],
+        feed={"speed": speed},
+        mistral={"model_path": str(model), "port": port, "health_check_interval_s": 0.5},
+        mistral_ai={"every": "4h"},
+    )
 
 
 def watch(viewer: Monitor, seconds: float) -> None:
@@ -52,9 +68,19 @@ def test_every_panel_shows_the_running_topology_and_a_restart(tmp_path):
         viewer = Monitor(daemon.config, daemon.run_dir)
         try:
             viewer.snapshot()
-            wait_for(lambda: watch(viewer, 0.5) or (viewer.state.llm and viewer.state.llm.state == "ready"
-                                                   and len(viewer.state.weights) > 1 and viewer.state.closed), 90,
-                     "the LLM ready, a learned weights version and a closed trade on the monitor")
+            wait_for(
+                lambda: (
+                    watch(viewer, 0.5)
+                    or (
+                        viewer.state.llm
+                        and viewer.state.llm.state == "ready"
+                        and len(viewer.state.weights) > 1
+                        and viewer.state.closed
+                    )
+                ),
+                90,
+                "the LLM ready, a learned weights version and a closed trade on the monitor",
+            )
             text = viewer.text(120, 40)
             for title in PANEL_TITLES:
                 assert title in text, f"panel {title!r} missing:\n{text}"
@@ -72,8 +98,11 @@ def test_every_panel_shows_the_running_topology_and_a_restart(tmp_path):
 
             victim = daemon.actor("trading_ai").pid
             os.kill(victim, signal.SIGKILL)
-            wait_for(lambda: watch(viewer, 0.3) or row(viewer.text(120, 40), "trading_ai")[4] == "1", 20,
-                     "the restart on the monitor")
+            wait_for(
+                lambda: watch(viewer, 0.3) or row(viewer.text(120, 40), "trading_ai")[4] == "1",
+                20,
+                "the restart on the monitor",
+            )
             assert row(viewer.text(120, 40), "trading_ai")[2] != str(victim)
         finally:
             viewer.close()
@@ -87,9 +116,24 @@ def test_a_stopped_monitor_does_not_stall_the_replay(tmp_path, monkeypatch):
     db = tmp_path / "rec"
     with running_daemon(tmp_path, topology(db, model, free_port(), speed="14400", days=1, chunk=1)) as daemon:
         config_path = daemon.config_path
-        monitor = subprocess.Popen([sys.executable, "-m", "supervisor", "monitor", "--config", str(config_path),
-                                    "--run-dir", str(daemon.run_dir), "--duration", "120"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        monitor = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "supervisor",
+                "monitor",
+                "--config",
+                str(config_path),
+                "--run-dir",
+                str(daemon.run_dir),
+                "--duration",
+                "120",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
         try:
             assert monitor.stderr.readline().strip() == "monitor: receiving from the bus"  # subscribed: now pause it
             os.kill(monitor.pid, signal.SIGSTOP)
@@ -103,15 +147,24 @@ def test_a_stopped_monitor_does_not_stall_the_replay(tmp_path, monkeypatch):
             monitor.wait(10)
             monitor.stderr.close()
     with Store(db, readonly=True) as store:
-        bars = sum(len(msgspec.msgpack.decode(p)["open_time"]) // 8 for *_, p in StreamReader(store).records("md.kline"))
+        bars = sum(
+            len(msgspec.msgpack.decode(p)["open_time"]) // 8 for *_, p in StreamReader(store).records("md.kline")
+        )
     assert bars == 2 * 1440
 
 
 def test_demo_exits_0_and_leaves_a_report(tmp_path):
     shutil.copy(REPO_ROOT / "peper.toml", tmp_path / "peper.toml")
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "supervisor", "demo"], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=300, env={**os.environ, "COLUMNS": "120", "LINES": "40"})
+    result = subprocess.run(
+        [sys.executable, "-m", "supervisor", "demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "120", "LINES": "40"},
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
     assert "tiny random-weight model" in result.stdout and "SYNTHETIC" in result.stdout
     report = msgspec.json.decode((tmp_path / "reports/demo-run-1/report.json").read_bytes())

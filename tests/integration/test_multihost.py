@@ -33,12 +33,27 @@ EXPORTS = ("trades", "weights", "decisions")
 
 
 def replay_config(db: Path, model: Path, llm_port: int, *, host: str = "", speed: str = "max", **bus) -> PeperConfig:
-    actors = {"rl_learner": {}, "trader": {}, "trading_ai": {}, "lava_ai": {},
-              **{name: {"host": host} for name in REMOTE}}
-    return topologies.replay(db, KLINES, WINDOW, actors=actors, chunk=64, credit=256, symbols=SYMBOLS,
-                             feed={"speed": speed}, lgbm_ai=LGBM, bus=bus,
-                             mistral={"model_path": str(model), "port": llm_port, "health_check_interval_s": 0.5},
-                             mistral_ai={"every": "1h", "max_tokens": 128, "request_timeout_s": 120.0})
+    actors = {
+        "rl_learner": {},
+        "trader": {},
+        "trading_ai": {},
+        "lava_ai": {},
+        **{name: {"host": host} for name in REMOTE},
+    }
+    return topologies.replay(
+        db,
+        KLINES,
+        WINDOW,
+        actors=actors,
+        chunk=64,
+        credit=256,
+        symbols=SYMBOLS,
+        feed={"speed": speed},
+        lgbm_ai=LGBM,
+        bus=bus,
+        mistral={"model_path": str(model), "port": llm_port, "health_check_interval_s": 0.5},
+        mistral_ai={"every": "1h", "max_tokens": 128, "request_timeout_s": 120.0},
+    )
 
 
 def with_answers(filled: Path, target: Path) -> Path:
@@ -60,8 +75,14 @@ def one_host(tmp_path_factory) -> dict:
     db = with_answers(filled, base / "one.lmdb")
     started = time.monotonic()
     run_replay(base, "one", replay_config(db, model, port))
-    return {"base": base, "model": model, "port": port, "filled": filled, "seconds": time.monotonic() - started,
-            "exports": tuple(export(db, what) for what in EXPORTS)}
+    return {
+        "base": base,
+        "model": model,
+        "port": port,
+        "filled": filled,
+        "seconds": time.monotonic() - started,
+        "exports": tuple(export(db, what) for what in EXPORTS),
+    }
 
 
 def start_agent(command: list[str], base: Path) -> subprocess.Popen:
@@ -77,18 +98,42 @@ def run_on_two_hosts(one_host: dict, name: str, *, speed: str = "max", during=No
     with_answers(one_host["filled"], agent_data / db.name)  # mistral_ai's own store on its host
     bus_port = free_port()
     with two_hosts() as (on_a, on_b, address_a, _):
-        config = replay_config(db, one_host["model"], one_host["port"], host="b", speed=speed, transport="tcp",
-                               tcp_host=address_a, tcp_base_port=bus_port, curve_keys=str(keys["daemon"]))
-        agent_command = [*on_b, sys.executable, "-m", "supervisor", "agent", "--connect",
-                         f"tcp://{address_a}:{bus_port + 2}", "--keys", str(keys["b"]), "--data", str(agent_data),
-                         "--run-dir", str(short_run_dir())]
+        config = replay_config(
+            db,
+            one_host["model"],
+            one_host["port"],
+            host="b",
+            speed=speed,
+            transport="tcp",
+            tcp_host=address_a,
+            tcp_base_port=bus_port,
+            curve_keys=str(keys["daemon"]),
+        )
+        agent_command = [
+            *on_b,
+            sys.executable,
+            "-m",
+            "supervisor",
+            "agent",
+            "--connect",
+            f"tcp://{address_a}:{bus_port + 2}",
+            "--keys",
+            str(keys["b"]),
+            "--data",
+            str(agent_data),
+            "--run-dir",
+            str(short_run_dir()),
+        ]
         agents = []
         started = time.monotonic()
         with running_daemon(base / "a", config, wrap=on_a, wait_running=False) as daemon:
             agents.append(start_agent(agent_command, base))
             try:
-                daemon.wait_for(lambda: {a.host for a in daemon.status().actors if a.state == "running"} == {"", "b"},
-                                120, "the actors of both hosts running")
+                daemon.wait_for(
+                    lambda: {a.host for a in daemon.status().actors if a.state == "running"} == {"", "b"},
+                    120,
+                    "the actors of both hosts running",
+                )
                 if during is not None:
                     during(daemon, agents, agent_command, base)
                 daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 600, "the replay finished")
@@ -104,14 +149,16 @@ def run_on_two_hosts(one_host: dict, name: str, *, speed: str = "max", during=No
 def test_a_replay_across_two_hosts_is_byte_identical_to_one_host(one_host):
     exports, status, seconds = run_on_two_hosts(one_host, "clean")
     trades, weights, decisions = one_host["exports"]
-    assert trades and len(weights) > 10 and len(decisions) == 2 * 1440 // 15 * len(SYMBOLS)   # a decision a quarter hour
+    assert trades and len(weights) > 10 and len(decisions) == 2 * 1440 // 15 * len(SYMBOLS)  # a decision a quarter hour
     assert any(v["model"] == "mistral_ai" and v["action"] for d in decisions for v in d["votes"])
     assert {a.name: a.host for a in status.actors if a.host} == dict.fromkeys(REMOTE, "b") and status.agents == ["b"]
     assert status.actor("lgbm_ai").counters.trainings >= 2 and status.actor("mistral_ai").counters.cache_hits > 20
     assert all(status.actor(name).restarts == 0 for name in REMOTE)  # one agent life: each started once
     assert exports == one_host["exports"]
-    print(f"one host: {len(decisions) / one_host['seconds']:,.0f} bars/s; two namespaces: "
-          f"{len(decisions) / seconds:,.0f} bars/s (whole run, start-up included)")
+    print(
+        f"one host: {len(decisions) / one_host['seconds']:,.0f} bars/s; two namespaces: "
+        f"{len(decisions) / seconds:,.0f} bars/s (whole run, start-up included)"
+    )
 
 
 def test_the_agent_killed_mid_replay_reconnects_and_the_replay_stays_identical(one_host):
@@ -119,11 +166,14 @@ def test_the_agent_killed_mid_replay_reconnects_and_the_replay_stays_identical(o
         daemon.wait_for(lambda: daemon.actor("trader").msgs_in > 50, 60, "the replay under way")
         os.kill(agents[0].pid, signal.SIGKILL)
         agents[0].wait(10)
-        daemon.wait_for(lambda: daemon.actor("lgbm_ai").state == "down", 30, "the daemon marking the agent's actors down")
+        daemon.wait_for(
+            lambda: daemon.actor("lgbm_ai").state == "down", 30, "the daemon marking the agent's actors down"
+        )
         assert daemon.status().agents == []
         agents.append(start_agent(command, base))
-        daemon.wait_for(lambda: daemon.actor("lgbm_ai").state == "running" and daemon.status().agents == ["b"], 60,
-                        "the agent back")
+        daemon.wait_for(
+            lambda: daemon.actor("lgbm_ai").state == "running" and daemon.status().agents == ["b"], 60, "the agent back"
+        )
 
     exports, status, _ = run_on_two_hosts(one_host, "killed", speed="20000", during=kill_the_agent)
     assert status.actor("lgbm_ai").restarts >= 1

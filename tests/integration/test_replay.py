@@ -37,8 +37,11 @@ def test_replay_of_a_week_with_a_slow_consumer_loses_nothing_and_keeps_order(tmp
     with running_daemon(tmp_path, topology) as daemon:
         daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 240, "the replay finished")
         finished = time.monotonic()
-        consumer = daemon.wait_for(lambda: heartbeat_after(daemon, "slow", finished), 10,
-                                   "a heartbeat of the consumer sent after the replay finished")
+        consumer = daemon.wait_for(
+            lambda: heartbeat_after(daemon, "slow", finished),
+            10,
+            "a heartbeat of the consumer sent after the replay finished",
+        )
     assert consumer.counters.counts["bars"] == len(expected) == 48_230
     assert consumer.counters.counts["out_of_order"] == 0
     assert consumer.seq_gaps == 0 and consumer.malformed == 0
@@ -55,7 +58,10 @@ def test_the_same_replay_twice_records_identical_streams(tmp_path):
         for topic in ("md.kline", "clock", "sys.gap", "sys.end"):
             result = subprocess.run(
                 [sys.executable, "-m", "supervisor", "export", "stream", "--db", str(db), "--topic", topic],
-                cwd=REPO_ROOT, capture_output=True, check=True, timeout=60,
+                cwd=REPO_ROOT,
+                capture_output=True,
+                check=True,
+                timeout=60,
             )
             for line in result.stdout.splitlines():
                 record = msgspec.json.decode(line)
@@ -92,12 +98,16 @@ def test_bad_replay_sources_fail_with_one_clear_line(tmp_path):
         str(tmp_path / "missing"): f"supervisor: replay source {tmp_path / 'missing'}: no such file or folder",
         str(empty): f"supervisor: {empty}: no kline rows (empty file)",
         str(wrong.parent): f"supervisor: {wrong}: line 1: wrong header 'time,price'; expected "
-                           "'open_time,open,high,low,close,volume,close_time,quote_volume,trades,taker_buy_base,taker_buy_quote'",
+        "'open_time,open,high,low,close,volume,close_time,quote_volume,trades,taker_buy_base,taker_buy_quote'",
     }
     for source, message in cases.items():
         result = subprocess.run(
             [sys.executable, "-m", "supervisor", "run", "--replay", source, "--run-dir", str(tmp_path / "run")],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert result.returncode == 1
         assert result.stderr.strip() == message
@@ -120,8 +130,9 @@ def test_hot_backups_are_taken_while_recording_and_rotated(tmp_path):
     from storage.stream import StreamReader
 
     db = tmp_path / "backed.lmdb"
-    topology = replay(db, "synthetic:9", ("2021-01-01", "2021-01-02"),
-                      database={"backup_interval_s": 0.3, "max_backup_files": 2})
+    topology = replay(
+        db, "synthetic:9", ("2021-01-01", "2021-01-02"), database={"backup_interval_s": 0.3, "max_backup_files": 2}
+    )
     with running_daemon(tmp_path, topology) as daemon:
         daemon.wait_for(lambda: daemon.actor("recorder").counters.backups >= 4, 60, "four backups")
     backups = sorted(backup_dir_for(db).iterdir())

@@ -4,6 +4,7 @@ and embeds every plot, and a new folder for every report (or `--out`)."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -16,8 +17,14 @@ from tests.integration.test_trading import REAL_MODELS, SYMBOLS, export, run_rep
 
 
 def report(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "supervisor", "report", "--config", str(workdir / "peper.toml"), *args],
-                          cwd=workdir, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "supervisor", "report", "--config", str(workdir / "peper.toml"), *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 class Images(HTMLParser):
@@ -45,12 +52,20 @@ def test_a_plain_recording_reports_its_verdict_baselines_and_trades_on_the_price
     assert result.stdout.startswith("As traded: ROI ")
     document = msgspec.json.decode((workdir / "reports/recording/report.json").read_bytes())
     assert document["kind"] == "recording" and document["bars"] == 1440 * len(SYMBOLS)
-    assert set(document["strategies"]) >= {"as_traded", "cash", "buy_and_hold", "equal_weights", "initial_weights",
-                                           "trading_ai", "lava_ai"}
+    assert set(document["strategies"]) >= {
+        "as_traded",
+        "cash",
+        "buy_and_hold",
+        "equal_weights",
+        "initial_weights",
+        "trading_ai",
+        "lava_ai",
+    }
     trades = export(db, "trades")
-    assert document["strategies"]["as_traded"]["trades"] >= len(trades) > 0   # and the lots still open at the end
+    assert document["strategies"]["as_traded"]["trades"] >= len(trades) > 0  # and the lots still open at the end
     assert document["plots"]["equity"]["series"]["as_traded"]["final"] == pytest.approx(
-        10_000 * (1 + document["strategies"]["as_traded"]["roi"]))
+        10_000 * (1 + document["strategies"]["as_traded"]["roi"])
+    )
     for symbol in SYMBOLS:
         drawn = document["plots"][f"trades-{symbol}"]["series"]
         mine = [t for t in trades if t["symbol"] == symbol]
@@ -72,7 +87,7 @@ def test_every_report_gets_a_new_folder_or_the_one_given(recorded, tmp_path):
     for _ in range(2):
         assert report(workdir, "--db", str(db)).returncode == 0
         folders.append(set((workdir / "reports").glob("recording*")))
-    new = [after - before for before, after in zip(folders, folders[1:])]
+    new = [after - before for before, after in itertools.pairwise(folders)]
     assert all(len(found) == 1 for found in new) and new[0] != new[1]
     (second,) = new[1]
     assert (second / "report.md").read_text().startswith("# Peper report of the recording recording.lmdb")
@@ -85,7 +100,9 @@ def test_every_report_gets_a_new_folder_or_the_one_given(recorded, tmp_path):
 def test_the_commands_help_works_from_a_folder_without_peper_toml_and_lists_defaults(tmp_path):
     peper = Path(sys.executable).with_name("peper")  # the console script
     for command in ("demo", "report", "export", "download", "run"):
-        result = subprocess.run([str(peper), command, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [str(peper), command, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+        )
         assert result.returncode == 0 and result.stdout.startswith("usage: "), (command, result.stderr)
         assert "(default:" in result.stdout, command
     assert not (tmp_path / "peper.toml").exists()

@@ -47,8 +47,13 @@ def old_recording(tmp_path) -> tuple[Path, dict]:
 
 
 def export(db: Path, what: str) -> list[dict]:
-    result = subprocess.run([sys.executable, "-m", "supervisor", "export", what, "--db", str(db)],
-                            cwd=REPO_ROOT, capture_output=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "supervisor", "export", what, "--db", str(db)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr.decode()
     return [msgspec.json.decode(line) for line in result.stdout.splitlines()]
 
@@ -71,8 +76,14 @@ def test_an_old_recording_replays_and_is_written_to_only_after_a_migration(tmp_p
     assert recorded_bars(copy) == recorded_bars(path) and len(recorded_bars(path)) == 2 * 480
     with pytest.raises(StoreError, match="run `python -m supervisor db migrate"):
         Store(path)
-    migrated = subprocess.run([sys.executable, "-m", "supervisor", "db", "migrate", str(path)],
-                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    migrated = subprocess.run(
+        [sys.executable, "-m", "supervisor", "db", "migrate", str(path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert migrated.returncode == 0, migrated.stderr
     assert "migrated from schema version 1 to 3" in migrated.stdout
     [backup] = list(backup_dir_for(path).iterdir())
@@ -82,23 +93,37 @@ def test_an_old_recording_replays_and_is_written_to_only_after_a_migration(tmp_p
         assert store.schema_version == 3 and not store.has("trades")
     for what in ("decisions", "trades", "weights"):
         assert export(path, what) == document["exports"][what], what
-    again = subprocess.run([sys.executable, "-m", "supervisor", "db", "migrate", str(path)],
-                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    again = subprocess.run(
+        [sys.executable, "-m", "supervisor", "db", "migrate", str(path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert again.returncode == 0 and "already at schema version 3; nothing to do" in again.stdout
 
 
 def test_csv_export_holds_the_same_rows_as_json_lines_flattened(old_recording):
     path, document = old_recording
     for what in ("decisions", "trades", "weights"):
-        result = subprocess.run([sys.executable, "-m", "supervisor", "export", what, "--db", str(path), "--format", "csv"],
-                                cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "supervisor", "export", what, "--db", str(path), "--format", "csv"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         rows = list(csv.DictReader(io.StringIO(result.stdout)))
         expected = document["exports"][what]
         assert len(rows) == len(expected), what
         first, row = expected[0], rows[0]
         if what == "weights":
-            assert {f"weights.{model}": str(weight) for model, weight in first["weights"].items()}.items() <= row.items()
+            assert {
+                f"weights.{model}": str(weight) for model, weight in first["weights"].items()
+            }.items() <= row.items()
         if what == "decisions":
             vote = first["votes"][0]
             assert row[f"{vote['model']}.confidence"] == str(vote["confidence"]) and row["symbol"] == first["symbol"]

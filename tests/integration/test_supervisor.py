@@ -31,7 +31,9 @@ def test_supervisor_restarts_actor_when_killed(tmp_path, victim):
         old_pid = daemon.actor(victim).pid
         os.kill(old_pid, signal.SIGKILL)
         restarted = daemon.wait_for(
-            lambda: (a := daemon.actor(victim)).state == "running" and a.pid not in (None, old_pid) and a, 10, f"{victim} restarted"
+            lambda: (a := daemon.actor(victim)).state == "running" and a.pid not in (None, old_pid) and a,
+            10,
+            f"{victim} restarted",
         )
         assert restarted.restarts == 1
         assert not alive(old_pid)
@@ -44,7 +46,9 @@ def test_supervisor_kills_and_restarts_a_stopped_actor(tmp_path):
         old_pid = daemon.actor("sink").pid
         os.kill(old_pid, signal.SIGSTOP)
         restarted = daemon.wait_for(
-            lambda: (a := daemon.actor("sink")).state == "running" and a.pid not in (None, old_pid) and a, 10, "sink restarted"
+            lambda: (a := daemon.actor("sink")).state == "running" and a.pid not in (None, old_pid) and a,
+            10,
+            "sink restarted",
         )
         assert "hung: no heartbeat" in restarted.last_error
         assert restarted.restarts == 1
@@ -66,7 +70,9 @@ with running_daemon(Path(sys.argv[1]), STEADY_TOPOLOGY) as daemon:
 
 def test_a_daemon_whose_starter_is_killed_stops_with_every_actor(tmp_path):
     """The harness's daemon dies with the test that started it: a killed test leaves nothing running."""
-    with subprocess.Popen([sys.executable, "-c", STARTER, str(tmp_path)], cwd=REPO_ROOT, stdout=subprocess.PIPE) as starter:
+    with subprocess.Popen(
+        [sys.executable, "-c", STARTER, str(tmp_path)], cwd=REPO_ROOT, stdout=subprocess.PIPE
+    ) as starter:
         try:
             pids = json.loads(starter.stdout.readline())
             assert len(pids) == 3 and all(alive(pid) for pid in pids)
@@ -77,9 +83,11 @@ def test_a_daemon_whose_starter_is_killed_stops_with_every_actor(tmp_path):
 
 def test_daemon_gives_up_loudly_when_an_actor_crashes_on_start_forever(tmp_path):
     run_dir = short_run_dir()
-    config = configured(actors=topology("sink", crasher={"module": "tests.helpers.crashing_actor", "after": ["sink"]}),
-                        bus={"run_dir": str(run_dir)},
-                        supervisor={"max_restarts": 2, "backoff_initial_s": 0.05, "heartbeat_interval_s": 0.1})
+    config = configured(
+        actors=topology("sink", crasher={"module": "tests.helpers.crashing_actor", "after": ["sink"]}),
+        bus={"run_dir": str(run_dir)},
+        supervisor={"max_restarts": 2, "backoff_initial_s": 0.05, "heartbeat_interval_s": 0.1},
+    )
     daemon = start_daemon(tmp_path, config)
     returncode = daemon.process.wait(timeout=60)
     log = daemon.log()
@@ -94,15 +102,22 @@ def test_daemon_gives_up_loudly_when_an_actor_crashes_on_start_forever(tmp_path)
 
 
 def test_an_actor_that_gives_up_says_why_in_its_last_line_even_while_its_tasks_use_the_bus(tmp_path):
-    config = configured(actors=topology("sink", quitter={"module": "tests.helpers.giving_up_actor", "after": ["sink"]}),
-                        supervisor={"heartbeat_interval_s": 0.1})
+    config = configured(
+        actors=topology("sink", quitter={"module": "tests.helpers.giving_up_actor", "after": ["sink"]}),
+        supervisor={"heartbeat_interval_s": 0.1},
+    )
     daemon = start_daemon(tmp_path, config)
     returncode = daemon.process.wait(timeout=60)
     log = daemon.log()
     assert returncode != 0
-    assert log.strip().splitlines()[-1].endswith(
-        "actor 'quitter' stopped on an error a restart would meet again, so it was not restarted: "
-        "SourceError: test.csv: line 7: 2 fields, expected at least 6 (test)"), log[-3000:]
+    assert (
+        log.strip()
+        .splitlines()[-1]
+        .endswith(
+            "actor 'quitter' stopped on an error a restart would meet again, so it was not restarted: "
+            "SourceError: test.csv: line 7: 2 fields, expected at least 6 (test)"
+        )
+    ), log[-3000:]
     assert "ZMQError" not in log, log[-3000:]  # a task left running on a closed socket
 
 
@@ -155,7 +170,11 @@ def test_status_json_lists_every_actor(tmp_path):
     with running_daemon(tmp_path, STEADY_TOPOLOGY) as daemon:
         result = subprocess.run(
             [sys.executable, "-m", "supervisor", "status", "--json", "--config", str(daemon.config_path)],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=30,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
         assert result.returncode == 0, result.stderr
         document = json.loads(result.stdout)
@@ -172,7 +191,11 @@ def test_stop_command_stops_the_daemon_in_order(tmp_path):
     with running_daemon(tmp_path, STEADY_TOPOLOGY) as daemon:
         result = subprocess.run(
             [sys.executable, "-m", "supervisor", "stop", "--config", str(daemon.config_path)],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=30,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
         assert result.returncode == 0, result.stderr
         assert daemon.process.wait(timeout=30) == 0
@@ -183,7 +206,11 @@ def test_second_daemon_on_the_same_run_directory_refuses_to_start(tmp_path):
     with running_daemon(tmp_path, STEADY_TOPOLOGY) as daemon:
         second = subprocess.run(
             [sys.executable, "-m", "supervisor", "run", "--config", str(daemon.config_path)],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=30,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
         assert second.returncode == 1
         assert f"another supervisor (pid {daemon.process.pid}) is already running on {daemon.run_dir}" in second.stderr
@@ -195,13 +222,18 @@ def test_daemon_refuses_a_bus_port_already_in_use(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        config = prepared(configured(actors=topology("sink"), bus={"transport": "tcp", "tcp_base_port": port}),
-                          short_run_dir())
+        config = prepared(
+            configured(actors=topology("sink"), bus={"transport": "tcp", "tcp_base_port": port}), short_run_dir()
+        )
         path = tmp_path / "peper.toml"
         path.write_text(dumps(config))
         result = subprocess.run(
             [sys.executable, "-m", "supervisor", "run", "--config", str(path)],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=30,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (

@@ -28,14 +28,24 @@ from tests.helpers.data import KLINES, REPO_ROOT, requires_shared_data
 from training.search import OfflineInputs
 
 SYMBOLS = ["AAAUSDT", "BBBUSDT"]
-DECISION_MS = INTERVAL_MS[topologies.QUICK["decision_interval"]]   # a decision every 15 minutes
+DECISION_MS = INTERVAL_MS[topologies.QUICK["decision_interval"]]  # a decision every 15 minutes
 
 
-def topology(db: Path, models: dict[str, dict], *, end: str, speed: str = "max", chunk: int = 64,
-             **sections: dict) -> PeperConfig:
+def topology(
+    db: Path, models: dict[str, dict], *, end: str, speed: str = "max", chunk: int = 64, **sections: dict
+) -> PeperConfig:
     actors = {"rl_learner": {}, "trader": {}, **models}
-    return topologies.replay(db, "synthetic:21", ("", end), actors=actors, chunk=chunk, credit=chunk * 4,
-                             symbols=SYMBOLS, feed={"speed": speed}, **sections)
+    return topologies.replay(
+        db,
+        "synthetic:21",
+        ("", end),
+        actors=actors,
+        chunk=chunk,
+        credit=chunk * 4,
+        symbols=SYMBOLS,
+        feed={"speed": speed},
+        **sections,
+    )
 
 
 def run_replay(tmp_path: Path, name: str, text: str, during=None) -> tuple[Path, str]:
@@ -50,8 +60,13 @@ def run_replay(tmp_path: Path, name: str, text: str, during=None) -> tuple[Path,
 
 
 def export(db: Path, what: str) -> list[dict]:
-    result = subprocess.run([sys.executable, "-m", "supervisor", "export", what, "--db", str(db)],
-                            cwd=REPO_ROOT, capture_output=True, check=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "supervisor", "export", what, "--db", str(db)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
     return [msgspec.json.decode(line) for line in result.stdout.splitlines()]
 
 
@@ -63,13 +78,20 @@ ORACLE = {"module": "tests.helpers.oracle_model", "role": "model"}
 def test_the_learner_moves_weight_to_the_model_that_knows_and_away_from_the_one_that_errs(tmp_path, algorithm):
     db = tmp_path / "learn.lmdb"
     models = {"knows": ORACLE, "errs": {**ORACLE, "args": ["--invert"]}}
-    learning = {"algorithm": algorithm, "learning_rate": 0.2, "min_weight": 0.15, "max_weight": 0.85,
-                "reference_experts": []}
+    learning = {
+        "algorithm": algorithm,
+        "learning_rate": 0.2,
+        "min_weight": 0.15,
+        "max_weight": 0.85,
+        "reference_experts": [],
+    }
     trader = {"fee_rate": 0.0, "slippage": 0.0, "allow_short": True, "drawdown_limit": 0.0}
     run_replay(tmp_path, "run", topology(db, models, end="2021-01-03", learning=learning, trader=trader))
     history = export(db, "weights")
     assert len(export(db, "trades")) >= 50
-    at_bounds = [w for w in history if abs(w["weights"]["knows"] - 0.85) < 1e-9 and abs(w["weights"]["errs"] - 0.15) < 1e-9]
+    at_bounds = [
+        w for w in history if abs(w["weights"]["knows"] - 0.85) < 1e-9 and abs(w["weights"]["errs"] - 0.15) < 1e-9
+    ]
     assert at_bounds, f"{algorithm}: final weights {history[-1]['weights']}"
     assert at_bounds[0]["version"] <= 40, f"{algorithm} needed {at_bounds[0]['version']} updates"
     final = history[-1]["weights"]
@@ -83,9 +105,9 @@ def test_the_same_replay_gives_identical_trades_weights_and_decisions_at_any_spe
         run_replay(tmp_path, name, topology(db, REAL_MODELS, end="2021-01-02", speed=speed))
         outputs.append((export(db, "trades"), export(db, "weights"), export(db, "decisions")))
     trades, weights, decisions = outputs[0]
-    periods = 1440 * MINUTE_MS // DECISION_MS   # a day of decision bars, every one completed
+    periods = 1440 * MINUTE_MS // DECISION_MS  # a day of decision bars, every one completed
     assert len(trades) > 10 and len(weights) == 1 + periods and len(decisions) == periods * len(SYMBOLS)
-    assert len({d["weights_version"] for d in decisions}) == periods   # each decision with the version made at it
+    assert len({d["weights_version"] for d in decisions}) == periods  # each decision with the version made at it
     assert outputs[1] == outputs[0]
 
 
@@ -93,12 +115,19 @@ def test_no_fill_uses_a_price_from_the_bar_its_decision_was_made_on(tmp_path):
     db = tmp_path / "fills.lmdb"
     run_replay(tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02"))
     table = load_source("synthetic:21", interval="1m", symbols=SYMBOLS, end_ms=parse_time("2021-01-02"))
-    bars = {(table.symbols[i], t): (o, c) for i, t, o, c in zip(table.symbol_index.tolist(), table.open_time.tolist(),
-                                                                  table.values["open"].tolist(), table.values["close"].tolist())}
+    bars = {
+        (table.symbols[i], t): (o, c)
+        for i, t, o, c in zip(
+            table.symbol_index.tolist(),
+            table.open_time.tolist(),
+            table.values["open"].tolist(),
+            table.values["close"].tolist(),
+        )
+    }
     decisions = {(d["symbol"], d["bar_time"]): d["action"] for d in export(db, "decisions")}
     trades = export(db, "trades")
     assert trades
-    for trade in trades:   # decided on the decision bar that closed just before, filled at the next bar's open
+    for trade in trades:  # decided on the decision bar that closed just before, filled at the next bar's open
         assert decisions[(trade["symbol"], trade["entry_time"] - DECISION_MS)] == "BUY"
         assert decisions[(trade["symbol"], trade["exit_time"] - DECISION_MS)] == "SELL"
         opened, _ = bars[(trade["symbol"], trade["entry_time"])]
@@ -115,15 +144,31 @@ def test_a_rollback_while_running_is_used_by_the_traders_next_decisions(tmp_path
     def roll_back(daemon):
         daemon.wait_for(lambda: daemon.actor("rl_learner").counters.version >= 3, 120, "three versions")
         result = subprocess.run(
-            [sys.executable, "-m", "supervisor", "weights", "rollback", "0", "--db", str(db), "--config", str(daemon.config_path)],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "supervisor",
+                "weights",
+                "rollback",
+                "0",
+                "--db",
+                str(db),
+                "--config",
+                str(daemon.config_path),
+            ],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert result.returncode == 0, result.stderr
         state["version"] = int(result.stdout.split("version ")[1].split(" ")[0])
 
-    hourly = {"update_every": "1h"}   # decisions every 15 minutes: those before the next update use the rollback
-    run_replay(tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02", speed="8000", learning=hourly),
-               during=roll_back)
+    hourly = {"update_every": "1h"}  # decisions every 15 minutes: those before the next update use the rollback
+    run_replay(
+        tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02", speed="8000", learning=hourly), during=roll_back
+    )
     history = {w["version"]: w for w in export(db, "weights")}
     rolled = history[state["version"]]
     assert rolled["cause"][0] == "rollback:0" and rolled["weights"] == history[0]["weights"]
@@ -141,8 +186,11 @@ def test_a_learner_killed_mid_replay_resumes_and_every_version_is_as_if_it_had_n
         daemon.wait_for(lambda: daemon.actor("rl_learner").counters.version >= 3, 120, "three versions")
         old = daemon.actor("rl_learner").pid
         os.kill(old, signal.SIGKILL)
-        daemon.wait_for(lambda: (a := daemon.actor("rl_learner")).state == "running" and a.pid not in (None, old), 30,
-                        "the learner restarted")
+        daemon.wait_for(
+            lambda: (a := daemon.actor("rl_learner")).state == "running" and a.pid not in (None, old),
+            30,
+            "the learner restarted",
+        )
 
     _, log = run_replay(tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02", speed="8000"), during=kill_learner)
     assert "rl_learner: restarted: resumed from the checkpoint at" in log
@@ -163,14 +211,19 @@ def test_models_killed_during_a_paced_replay_leave_no_bar_undecided(tmp_path):
             daemon.wait_for(lambda m=model: daemon.actor(m).msgs_out > 20, 60, f"{model} voting")
             old_pid = daemon.actor(model).pid
             os.kill(old_pid, signal.SIGKILL)
-            daemon.wait_for(lambda m=model: (a := daemon.actor(m)).state == "running" and a.pid not in (None, old_pid),
-                            30, f"{model} restarted")
+            daemon.wait_for(
+                lambda m=model, old=old_pid: (a := daemon.actor(m)).state == "running" and a.pid not in (None, old),
+                30,
+                f"{model} restarted",
+            )
         daemon.wait_for(lambda: daemon.actor("trader").counters.ticks >= 360, 120, "the trader deciding every tick")
 
     run_replay(tmp_path, "run", text, during=kill_each_model)
     decisions = export(db, "decisions")
     assert len(decisions) == 360 * MINUTE_MS // DECISION_MS * len(SYMBOLS)
-    assert {(d["bar_time"], d["symbol"]) for d in decisions} == {(t, s) for t in {d["bar_time"] for d in decisions} for s in SYMBOLS}
+    assert {(d["bar_time"], d["symbol"]) for d in decisions} == {
+        (t, s) for t in {d["bar_time"] for d in decisions} for s in SYMBOLS
+    }
 
 
 @requires_shared_data
@@ -179,15 +232,27 @@ def test_all_four_models_give_byte_identical_trades_weights_and_decisions_at_two
     model = write_tiny_model(tmp_path / "tiny.gguf")
     port = free_port()
     db = tmp_path / "first.lmdb"
-    llm = {"mistral": {"model_path": str(model), "port": port, "health_check_interval_s": 0.5},
-           "mistral_ai": {"every": "1h", "max_tokens": 128, "request_timeout_s": 120.0}}
+    llm = {
+        "mistral": {"model_path": str(model), "port": port, "health_check_interval_s": 0.5},
+        "mistral_ai": {"every": "1h", "max_tokens": 128, "request_timeout_s": 120.0},
+    }
     models = {"trading_ai": {}, "lava_ai": {}, "lgbm_ai": {}, "mistral_ai": {}, "strength_ai": {}}
     lgbm = {"min_train": "12h", "retrain_every": "12h", "train_window": "1d", "n_estimators": 30}
 
     def config(db: Path, speed: str, server: bool) -> PeperConfig:
         actors = {"rl_learner": {}, "trader": {}, **models, **({"llm_supervisor": {}} if server else {})}
-        return topologies.replay(db, KLINES, ("2021-04-05", "2021-04-07"), actors=actors, chunk=64, credit=256,
-                                 symbols=["BTCUSDT", "ETHUSDT"], feed={"speed": speed}, lgbm_ai=lgbm, **llm)
+        return topologies.replay(
+            db,
+            KLINES,
+            ("2021-04-05", "2021-04-07"),
+            actors=actors,
+            chunk=64,
+            credit=256,
+            symbols=["BTCUSDT", "ETHUSDT"],
+            feed={"speed": speed},
+            lgbm_ai=lgbm,
+            **llm,
+        )
 
     run_replay(tmp_path, "fill", config(db, "max", server=True))  # fills the LLM cache
     outputs = []
@@ -221,24 +286,29 @@ def test_the_offline_run_train_judges_with_is_what_the_topology_traded(tmp_path)
     offline = simulate(recording.chunks(models, SYMBOLS, DECISION_MS), config, learn=True)
     weights = export(db, "weights")
     assert len(weights) > 10
-    assert [(v.version, v.effective_from, v.weights, v.cause) for v in offline.versions] == \
-        [(w["version"], w["effective_from"], w["weights"], w["cause"]) for w in weights]
+    assert [(v.version, v.effective_from, v.weights, v.cause) for v in offline.versions] == [
+        (w["version"], w["effective_from"], w["weights"], w["cause"]) for w in weights
+    ]
     fields = ("exit_time", "symbol", "side", "entry_time", "entry_price", "exit_price", "fees", "pnl")
     traded = export(db, "trades")
     assert len(traded) > 10
-    assert sorted(tuple(getattr(t, f) for f in fields) for t in offline.trades) == \
-        sorted(tuple(t[f] for f in fields) for t in traded)
+    assert sorted(tuple(getattr(t, f) for f in fields) for t in offline.trades) == sorted(
+        tuple(t[f] for f in fields) for t in traded
+    )
     # a configuration with other trading_ai and lava_ai settings: train casts their votes again offline,
     # and they are the votes a session run with those settings records
     other_db = tmp_path / "other.lmdb"
-    other = topology(other_db, REAL_MODELS, end="2021-01-02", trading_ai={"lookbacks": ["30m", "2h"]},
-                     lava_ai={"z_entry": 1.5})
+    other = topology(
+        other_db, REAL_MODELS, end="2021-01-02", trading_ai={"lookbacks": ["30m", "2h"]}, lava_ai={"z_entry": 1.5}
+    )
     run_replay(tmp_path, "other", other)
     recorded = read_recording(other_db).chunks(models, SYMBOLS, DECISION_MS)
     first = recording.chunks(models, SYMBOLS, DECISION_MS)
     revoted = OfflineInputs(first, config).chunks(other)
     assert len(revoted) == len(recorded) == len(first)
-    assert all(any(not np.array_equal(got.action[m], old.action[m]) for got, old in zip(revoted, first))
-               for m in range(len(models)))   # both models' votes changed with their settings
+    assert all(
+        any(not np.array_equal(got.action[m], old.action[m]) for got, old in zip(revoted, first))
+        for m in range(len(models))
+    )  # both models' votes changed with their settings
     for got, want in zip(revoted, recorded):
         assert np.array_equal(got.action, want.action) and np.array_equal(got.confidence, want.confidence)

@@ -21,8 +21,8 @@ class HeldVotes:
         self.held: dict[str, Answer] = {}
 
     def update(self, symbol: str, close: float, volume: float) -> Answer:
-        closes = self.closes[symbol] = (self.closes.get(symbol, []) + [close])[-self.window:]
-        volumes = self.volumes[symbol] = (self.volumes.get(symbol, []) + [volume])[-self.window:]
+        closes = self.closes[symbol] = (self.closes.get(symbol, []) + [close])[-self.window :]
+        volumes = self.volumes[symbol] = (self.volumes.get(symbol, []) + [volume])[-self.window :]
         seen = self.seen[symbol] = self.seen.get(symbol, 0) + 1
         if seen < self.window:
             return None, 0.0, "warm-up"

@@ -20,8 +20,13 @@ from trading.portfolio import LONG, SHORT, BookRules
 
 class Lot:
     def __init__(self, name: str, time: int, price: float, quantity: float, fee: float):
-        self.trade_id, self.time, self.price, self.quantity, self.fee_per_unit = f"{name}-{time}", time, price, quantity, \
-            fee / quantity
+        self.trade_id, self.time, self.price, self.quantity, self.fee_per_unit = (
+            f"{name}-{time}",
+            time,
+            price,
+            quantity,
+            fee / quantity,
+        )
 
 
 class Position:
@@ -43,8 +48,9 @@ class ReferenceBook:
         self.closed: list[TradeClosed] = []
         self.equity: list[float] = []
 
-    def tick(self, time: int, bars: dict[str, tuple[float, float]], interval_ms: int,
-             targets: dict[str, float] | None) -> None:
+    def tick(
+        self, time: int, bars: dict[str, tuple[float, float]], interval_ms: int, targets: dict[str, float] | None
+    ) -> None:
         """bars: symbol -> (open, close) at this tick; targets: the decision at this tick's close, if any."""
         rules = self.rules
         for name in [n for n in self.pending if n in bars]:
@@ -53,15 +59,25 @@ class ReferenceBook:
             self.marks[name] = close
         for position in self.positions.values():
             if position.quantity < 0:
-                cost = -position.quantity * self.marks.get(position.name, 0.0) * rules.borrow_rate_per_day \
-                    * interval_ms / 86_400_000
+                cost = (
+                    -position.quantity
+                    * self.marks.get(position.name, 0.0)
+                    * rules.borrow_rate_per_day
+                    * interval_ms
+                    / 86_400_000
+                )
                 self.cash -= cost
                 position.borrow += cost
         equity = self.cash + sum(p.quantity * self.marks.get(p.name, 0.0) for p in self.positions.values())
         self.equity.append(equity)
         peak = max(self.peak, equity)
         gross = sum(abs(p.quantity) for p in self.positions.values())
-        if rules.drawdown_limit and time >= self.cooldown_until and gross > 0 and equity <= peak * (1 - rules.drawdown_limit):
+        if (
+            rules.drawdown_limit
+            and time >= self.cooldown_until
+            and gross > 0
+            and equity <= peak * (1 - rules.drawdown_limit)
+        ):
             self.peak = peak
             self.trips += 1
             self.cooldown_until = time + rules.cooldown_ms
@@ -120,10 +136,23 @@ class ReferenceBook:
             units -= part
             if lot.quantity <= 1e-12 * start:
                 held.lots.pop(0)
-            self.closed.append(TradeClosed(
-                trade_id=f"{lot.trade_id}-{time}", symbol=name, side="LONG" if held.side == LONG else "SHORT",
-                entry_time=lot.time, entry_price=lot.price, exit_time=time, exit_price=price, quantity=part,
-                fees=(lot.fee_per_unit + exit_fee) * part, pnl=pnl, ret=pnl / (lot.price * part), exit_reason="target",
-                votes=[], ts_event=time))
+            self.closed.append(
+                TradeClosed(
+                    trade_id=f"{lot.trade_id}-{time}",
+                    symbol=name,
+                    side="LONG" if held.side == LONG else "SHORT",
+                    entry_time=lot.time,
+                    entry_price=lot.price,
+                    exit_time=time,
+                    exit_price=price,
+                    quantity=part,
+                    fees=(lot.fee_per_unit + exit_fee) * part,
+                    pnl=pnl,
+                    ret=pnl / (lot.price * part),
+                    exit_reason="target",
+                    votes=[],
+                    ts_event=time,
+                )
+            )
         if not held.lots:
             del self.positions[name]

@@ -47,7 +47,7 @@ class TechnicalRules:
             if "momentum" in config.forms:
                 terms.append(_sign(close - history[-bars]))
             if "moving_average" in config.forms:
-                window = history[len(history) - bars + 1:] + [close]
+                window = history[len(history) - bars + 1 :] + [close]
                 terms.append(_sign(close - sum(window) / len(window)))
             if "donchian" in config.forms:
                 highs, lows = list(self.highs)[-bars:], list(self.lows)[-bars:]

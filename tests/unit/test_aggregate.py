@@ -19,7 +19,7 @@ from signals.technical import TechnicalRules
 from tests.helpers.chunks import voted_chunks
 from tests.helpers.data import KLINES, SYMBOLS, requires_shared_data
 
-OVERLAP = ("2021-04-02", "2021-05-13")   # the 1m files' days, all inside the 5m files'
+OVERLAP = ("2021-04-02", "2021-05-13")  # the 1m files' days, all inside the 5m files'
 # Binance's own 1m and 5m series disagree in the days after the exchange's 2021-04-20 maintenance
 # (high, low or volume of 113 of 59,000 symbol-bars, all on 2021-04-21 .. 23; measured, and in the
 # data's README); every open and close matches there, and everything matches everywhere else.
@@ -31,8 +31,10 @@ def _decision_bars(table: KlineTable, decision_ms: int) -> DecisionTable:
 
 
 def _by_key(bars: DecisionTable) -> dict[tuple[int, int], dict[str, float]]:
-    return {(int(t), int(s)): {c: float(bars.values[c][i]) for c in ("open", "high", "low", "close", "volume")}
-            for i, (t, s) in enumerate(zip(bars.open_time, bars.symbol_index))}
+    return {
+        (int(t), int(s)): {c: float(bars.values[c][i]) for c in ("open", "high", "low", "close", "volume")}
+        for i, (t, s) in enumerate(zip(bars.open_time, bars.symbol_index))
+    }
 
 
 @requires_shared_data
@@ -56,7 +58,7 @@ def test_5m_bars_aggregated_from_1m_equal_binances_own_5m_bars():
 
 @requires_shared_data
 def test_4h_bars_from_5m_and_from_1m_agree_and_hold_every_feed_bar():
-    start, end = parse_time("2021-04-26"), parse_time("2021-05-13")   # after the maintenance days
+    start, end = parse_time("2021-04-26"), parse_time("2021-05-13")  # after the maintenance days
     minute = load_source(str(KLINES), interval="1m", symbols=SYMBOLS, start_ms=start, end_ms=end)
     five = load_source(str(KLINES), interval="5m", symbols=SYMBOLS, start_ms=start, end_ms=end)
     from_minute, from_five = _decision_bars(minute, 4 * HOUR_MS), _decision_bars(five, 4 * HOUR_MS)
@@ -81,22 +83,29 @@ def test_no_decision_bar_exists_before_its_last_feed_bar_closed_and_gaps_are_cou
     feed_ms, decision_ms = 5 * MINUTE_MS, HOUR_MS
     # A gap of one symbol inside an hour, the last bar of an hour missing for every symbol, the day's last bar too.
     table = _table(["AAAUSDT", "BBBUSDT"], feed_ms, 1, drop={"AAAUSDT": slice(30, 40)})
-    keep = (table.open_time != table.open_time[0] + 11 * feed_ms) & (table.open_time < table.open_time[-1])  # 00:55, 23:55
-    table = KlineTable(table.symbols, feed_ms, table.open_time[keep], table.symbol_index[keep],
-                       {c: v[keep] for c, v in table.values.items()})
+    keep = (table.open_time != table.open_time[0] + 11 * feed_ms) & (
+        table.open_time < table.open_time[-1]
+    )  # 00:55, 23:55
+    table = KlineTable(
+        table.symbols,
+        feed_ms,
+        table.open_time[keep],
+        table.symbol_index[keep],
+        {c: v[keep] for c, v in table.values.items()},
+    )
     ticks = TickChunker(table).tick_time
     bars = _decision_bars(table, decision_ms)
     period_end = bars.open_time + decision_ms
-    assert np.all(ticks[bars.tick] + feed_ms >= period_end)                     # its last bar has closed ...
+    assert np.all(ticks[bars.tick] + feed_ms >= period_end)  # its last bar has closed ...
     assert np.all((bars.tick == 0) | (ticks[bars.tick - 1] + feed_ms < period_end))  # ... and no sooner
     first_hour = bars.open_time == ticks[0]
-    assert ticks[bars.tick[first_hour][0]] == ticks[0] + decision_ms            # 00:55 missing: at 01:00's bar
+    assert ticks[bars.tick[first_hour][0]] == ticks[0] + decision_ms  # 00:55 missing: at 01:00's bar
     assert bars.parts[first_hour].tolist() == [11, 11]
     third_hour = bars.open_time == ticks[0] + 2 * decision_ms
     fourth_hour = bars.open_time == ticks[0] + 3 * decision_ms
-    assert bars.parts[third_hour].tolist() == [6, 12]                           # 02:30..03:15 missing for AAA
+    assert bars.parts[third_hour].tolist() == [6, 12]  # 02:30..03:15 missing for AAA
     assert bars.parts[fourth_hour].tolist() == [8, 12]
-    assert len(np.unique(bars.open_time)) == 23                                 # the data ends inside the 24th hour
+    assert len(np.unique(bars.open_time)) == 23  # the data ends inside the 24th hour
 
 
 def test_live_aggregation_gives_the_replays_bars_at_the_same_ticks():
@@ -108,16 +117,24 @@ def test_live_aggregation_gives_the_replays_bars_at_the_same_ticks():
     emitted = []
     for tick in range(chunker.ticks):
         lo, hi = chunker.tick_start[tick], chunker.tick_start[tick + 1]
-        rows = [(table.symbols[table.symbol_index[i]], {c: float(table.values[c][i]) for c in COLUMNS})
-                for i in range(lo, hi)]
+        rows = [
+            (table.symbols[table.symbol_index[i]], {c: float(table.values[c][i]) for c in COLUMNS})
+            for i in range(lo, hi)
+        ]
         done = live.tick(int(chunker.tick_time[tick]), rows)
         if done:
             batch = live_batch(done, decision_ms, int(chunker.tick_time[tick]))
-            emitted.extend((tick, s, int(t), float(c), int(p))
-                           for s, t, c, p in zip(batch.symbol, batch.open_time, batch.close, batch.parts))
-    expected = [(int(tick), table.symbols[s], int(t), float(c), int(p)) for tick, s, t, c, p in zip(
-        replayed.tick, replayed.symbol_index, replayed.open_time, replayed.values["close"], replayed.parts)]
-    assert emitted == expected and len(expected) == 3 * 6 * 3 - 1   # BBB has no bar in 04:00..08:00 of day 1
+            emitted.extend(
+                (tick, s, int(t), float(c), int(p))
+                for s, t, c, p in zip(batch.symbol, batch.open_time, batch.close, batch.parts)
+            )
+    expected = [
+        (int(tick), table.symbols[s], int(t), float(c), int(p))
+        for tick, s, t, c, p in zip(
+            replayed.tick, replayed.symbol_index, replayed.open_time, replayed.values["close"], replayed.parts
+        )
+    ]
+    assert emitted == expected and len(expected) == 3 * 6 * 3 - 1  # BBB has no bar in 04:00..08:00 of day 1
 
 
 def test_a_decision_interval_must_be_a_multiple_of_the_feeds():
@@ -129,7 +146,7 @@ def test_a_decision_interval_must_be_a_multiple_of_the_feeds():
 @requires_shared_data
 def test_a_30d_setting_gives_the_same_votes_on_5m_and_on_1m_data_aggregated_to_the_same_decision_bars():
     start, end = (parse_time(day) for day in OVERLAP)
-    config = TradingAiConfig(lookbacks=["10d", "30d"], forms=["momentum", "moving_average"])   # closes only
+    config = TradingAiConfig(lookbacks=["10d", "30d"], forms=["momentum", "moving_average"])  # closes only
     votes = {}
     for interval in ("1m", "5m"):
         table = load_source(str(KLINES), interval=interval, symbols=SYMBOLS, start_ms=start, end_ms=end)
@@ -143,4 +160,4 @@ def test_a_30d_setting_gives_the_same_votes_on_5m_and_on_1m_data_aggregated_to_t
     for key, (action, confidence) in votes["5m"].items():
         assert votes["1m"][key][0] == action and votes["1m"][key][1] == pytest.approx(confidence, rel=1e-9), key
     cast = [action for action, _ in votes["5m"].values()]
-    assert cast.count(BUY) > 20 and cast.count(SELL) > 20     # after the 30 days' warm-up the votes move
+    assert cast.count(BUY) > 20 and cast.count(SELL) > 20  # after the 30 days' warm-up the votes move

@@ -26,9 +26,20 @@ codec = Codec()
 
 def test_a_kline_batch_round_trips_through_one_frame():
     batch = KlineBatch.of(
-        interval_ms=60_000, symbol=["BTCUSDT", "ETHUSDT"], open_time=[0, 0], open=[1.0, 2.0], high=[1.5, 2.5],
-        low=[0.5, 1.5], close=[1.2, 2.2], volume=[10.0, 20.0], quote_volume=[math.nan] * 2, trades=[math.nan] * 2,
-        taker_buy_base=[math.nan] * 2, seq=7, src="market_feed", ts_event=60_000,
+        interval_ms=60_000,
+        symbol=["BTCUSDT", "ETHUSDT"],
+        open_time=[0, 0],
+        open=[1.0, 2.0],
+        high=[1.5, 2.5],
+        low=[0.5, 1.5],
+        close=[1.2, 2.2],
+        volume=[10.0, 20.0],
+        quote_volume=[math.nan] * 2,
+        trades=[math.nan] * 2,
+        taker_buy_base=[math.nan] * 2,
+        seq=7,
+        src="market_feed",
+        ts_event=60_000,
     )
     frame = codec.encode(topics.KLINE, batch)
     assert frame.startswith(b"md.kline ")
@@ -39,9 +50,15 @@ def test_a_kline_batch_round_trips_through_one_frame():
 
 
 def test_prefix_families_carry_their_own_type():
-    votes = VoteBatch.of(model="trading_ai", version="1", symbol=["BTCUSDT", "ETHUSDT", "BTCUSDT"],
-                         bar_time=[0, 0, 60_000], action=[None, "SELL", "BUY"], confidence=[0.0, 0.25, 1.0],
-                         reason=["warm-up", "score below lower third", "warm-up"])
+    votes = VoteBatch.of(
+        model="trading_ai",
+        version="1",
+        symbol=["BTCUSDT", "ETHUSDT", "BTCUSDT"],
+        bar_time=[0, 0, 60_000],
+        action=[None, "SELL", "BUY"],
+        confidence=[0.0, 0.25, 1.0],
+        reason=["warm-up", "score below lower third", "warm-up"],
+    )
     decoded = codec.decode(codec.encode(topics.signal("trading_ai"), votes))[1]
     assert decoded == votes
     assert decoded.action == [None, "SELL", "BUY"] and decoded.action_code.tolist() == [2, -1, 1]
@@ -80,25 +97,73 @@ def test_a_symbol_code_past_the_distinct_symbols_is_malformed_at_any_size(rows):
 
 
 def test_a_vote_batch_with_an_unknown_action_code_is_malformed():
-    votes = VoteBatch.of(model="lava_ai", version="1", symbol=["BTCUSDT"], bar_time=[0], action=["BUY"],
-                         confidence=[1.0], reason=["band"])
+    votes = VoteBatch.of(
+        model="lava_ai",
+        version="1",
+        symbol=["BTCUSDT"],
+        bar_time=[0],
+        action=["BUY"],
+        confidence=[1.0],
+        reason=["band"],
+    )
     fields = msgspec.msgpack.decode(msgspec.msgpack.encode(votes)) | {"action": b"\x07"}
     with pytest.raises(MalformedFrame, match="an action code outside -1..2"):
         codec.decode(b"sig.lava_ai " + msgspec.msgpack.encode(fields))
 
 
 def test_schema_version_2_list_batches_still_read_and_become_todays_columns():
-    old_klines = KlineBatchV2(interval_ms=60_000, symbol=["BTCUSDT"], open_time=[0], open=[1.0], high=[1.5], low=[0.5],
-                              close=[1.2], volume=[3.0], quote_volume=[4.0], trades=[5.0], taker_buy_base=[6.0], seq=3)
-    old_votes = VoteBatchV2(model="lava_ai", version="2", symbol=["BTCUSDT"], bar_time=[0], action=[None],
-                            confidence=[0.0], reason=["warm-up"], seq=4, src="lava_ai")
+    old_klines = KlineBatchV2(
+        interval_ms=60_000,
+        symbol=["BTCUSDT"],
+        open_time=[0],
+        open=[1.0],
+        high=[1.5],
+        low=[0.5],
+        close=[1.2],
+        volume=[3.0],
+        quote_volume=[4.0],
+        trades=[5.0],
+        taker_buy_base=[6.0],
+        seq=3,
+    )
+    old_votes = VoteBatchV2(
+        model="lava_ai",
+        version="2",
+        symbol=["BTCUSDT"],
+        bar_time=[0],
+        action=[None],
+        confidence=[0.0],
+        reason=["warm-up"],
+        seq=4,
+        src="lava_ai",
+    )
     klines = current(codec.decode_payload(msgspec.msgpack.encode(old_klines)))
     votes = current(codec.decode_payload(msgspec.msgpack.encode(old_votes)))
-    assert klines == KlineBatch.of(interval_ms=60_000, symbol=["BTCUSDT"], open_time=[0], open=[1.0], high=[1.5],
-                                   low=[0.5], close=[1.2], volume=[3.0], quote_volume=[4.0], trades=[5.0],
-                                   taker_buy_base=[6.0], seq=3)
-    assert votes == VoteBatch.of(model="lava_ai", version="2", symbol=["BTCUSDT"], bar_time=[0], action=[None],
-                                 confidence=[0.0], reason=["warm-up"], seq=4, src="lava_ai")
+    assert klines == KlineBatch.of(
+        interval_ms=60_000,
+        symbol=["BTCUSDT"],
+        open_time=[0],
+        open=[1.0],
+        high=[1.5],
+        low=[0.5],
+        close=[1.2],
+        volume=[3.0],
+        quote_volume=[4.0],
+        trades=[5.0],
+        taker_buy_base=[6.0],
+        seq=3,
+    )
+    assert votes == VoteBatch.of(
+        model="lava_ai",
+        version="2",
+        symbol=["BTCUSDT"],
+        bar_time=[0],
+        action=[None],
+        confidence=[0.0],
+        reason=["warm-up"],
+        seq=4,
+        src="lava_ai",
+    )
 
 
 @pytest.mark.parametrize(
@@ -134,16 +199,35 @@ def test_clock_round_trips_any_time_and_source(bar_time, src):
 
 
 def test_a_decision_batch_and_credit_round_trip_and_an_old_per_row_decision_still_decodes():
-    batch = DecisionBatch(symbol=["BTCUSDT", "ETHUSDT"], bar_time=[0, 0], weights_version=[3, 3], score=[0.4, -0.1],
-                          action=["BUY", "HOLD"], models=["lava_ai", "trading_ai"],
-                          vote_action=[["BUY", None], ["HOLD", "SELL"]], vote_confidence=[[0.9, 0.0], [1.0, 0.2]])
+    batch = DecisionBatch(
+        symbol=["BTCUSDT", "ETHUSDT"],
+        bar_time=[0, 0],
+        weights_version=[3, 3],
+        score=[0.4, -0.1],
+        action=["BUY", "HOLD"],
+        models=["lava_ai", "trading_ai"],
+        vote_action=[["BUY", None], ["HOLD", "SELL"]],
+        vote_confidence=[[0.9, 0.0], [1.0, 0.2]],
+    )
     assert codec.decode(codec.encode(topics.DECISION, batch))[1] == batch
     assert batch.votes(1) == [ModelVote("lava_ai", None, 0.0), ModelVote("trading_ai", "SELL", 0.2)]
-    credit = Credit(experts=["lava_ai", "cash"], bar_time=[0, 60_000], returns=[[0.01, -0.02], [0.0, 0.0]],
-                    equity=[9900.0, 10_000.0])
+    credit = Credit(
+        experts=["lava_ai", "cash"],
+        bar_time=[0, 60_000],
+        returns=[[0.01, -0.02], [0.0, 0.0]],
+        equity=[9900.0, 10_000.0],
+    )
     assert codec.decode(codec.encode(topics.CREDIT, credit))[1] == credit
-    old = Decision(symbol="BTCUSDT", bar_time=0, weights_version=2, score=0.5, action="BUY",
-                   votes=[ModelVote("lava_ai", "BUY", 0.5)], seq=4, src="trader")
+    old = Decision(
+        symbol="BTCUSDT",
+        bar_time=0,
+        weights_version=2,
+        score=0.5,
+        action="BUY",
+        votes=[ModelVote("lava_ai", "BUY", 0.5)],
+        seq=4,
+        src="trader",
+    )
     payload = msgspec.msgpack.encode(old)
     assert codec.decode_payload(payload) == old  # recordings of schema version 1 still read
     with pytest.raises(MalformedFrame, match="undecodable payload on 'decision': Invalid value 'Decision'"):

@@ -17,11 +17,25 @@ from marketdata.files import read_kline_files
 from messages.errors import BadFrame, ConfigError, SourceError
 
 SYMBOLS = frozenset({"BTCUSDT"})
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-                           lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=4), inner, max_size=5),
-                           max_leaves=20)
-KLINE = {"t": 1617321600000, "s": "BTCUSDT", "i": "1m", "o": "1", "h": "2", "l": "0.5", "c": "1.5", "v": "10",
-         "q": "15", "n": 3, "V": "4", "x": True}
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=4), inner, max_size=5),
+    max_leaves=20,
+)
+KLINE = {
+    "t": 1617321600000,
+    "s": "BTCUSDT",
+    "i": "1m",
+    "o": "1",
+    "h": "2",
+    "l": "0.5",
+    "c": "1.5",
+    "v": "10",
+    "q": "15",
+    "n": 3,
+    "V": "4",
+    "x": True,
+}
 
 
 REASONS = {"not_json", "bad_shape", "unknown_symbol", "wrong_interval", "bad_price"}
@@ -71,7 +85,7 @@ def test_any_rest_rows_are_klines_or_a_bad_frame(rows):
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60)
-@given(st.lists(st.lists(st.text(alphabet="0123456789.-eE,nai \t\"", max_size=12), max_size=12), max_size=6))
+@given(st.lists(st.lists(st.text(alphabet='0123456789.-eE,nai \t"', max_size=12), max_size=12), max_size=6))
 def test_any_kline_csv_is_read_or_refused_with_a_source_error(rows):
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "BTCUSDT-1m.csv").write_text("\n".join(",".join(row) for row in rows))

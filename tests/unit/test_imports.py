@@ -15,8 +15,15 @@ import sys
 
 from tests.helpers.data import REPO_ROOT
 
-LAYERS = [["messages"], ["config"], ["storage", "marketdata", "signals", "trading", "learning", "llm"], ["actors"],
-          ["training", "analytics", "monitor"], ["supervisor"], ["bench"]]
+LAYERS = [
+    ["messages"],
+    ["config"],
+    ["storage", "marketdata", "signals", "trading", "learning", "llm"],
+    ["actors"],
+    ["training", "analytics", "monitor"],
+    ["supervisor"],
+    ["bench"],
+]
 LAYER = {package: i for i, packages in enumerate(LAYERS) for package in packages}
 
 
@@ -27,8 +34,13 @@ def package_imports() -> dict[tuple[str, str], list[str]]:
         for path in sorted((REPO_ROOT / package).rglob("*.py")):
             module = ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts)
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
-                names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                         else [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+                names = (
+                    [alias.name for alias in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module]
+                    if isinstance(node, ast.ImportFrom) and node.module and not node.level
+                    else []
+                )
                 for name in names:
                     target = name.split(".")[0]
                     if target != package and (target in LAYER or target == "tests"):
@@ -37,9 +49,11 @@ def package_imports() -> dict[tuple[str, str], list[str]]:
 
 
 def test_every_import_points_down_the_layers_and_nothing_imports_tests():
-    wrong = [f"{modules[0]} imports {target} (layer {LAYER.get(target, 'tests')}) from {package} (layer {LAYER[package]})"
-             for (package, target), modules in package_imports().items()
-             if package != "tests" and (target == "tests" or LAYER[target] > LAYER[package])]
+    wrong = [
+        f"{modules[0]} imports {target} (layer {LAYER.get(target, 'tests')}) from {package} (layer {LAYER[package]})"
+        for (package, target), modules in package_imports().items()
+        if package != "tests" and (target == "tests" or LAYER[target] > LAYER[package])
+    ]
     assert not wrong, "imports against the order:\n" + "\n".join(wrong)
 
 
@@ -62,13 +76,19 @@ def test_no_two_packages_import_each_other_round_any_cycle():
         return None
 
     cycles = {" -> ".join(found) for package in graph if (found := cycle_from(package))}
-    details = [f"{a} -> {b} in {edges[(a, b)][0]}" for cycle in cycles for a, b in zip(cycle.split(" -> "), cycle.split(" -> ")[1:])]
+    details = [
+        f"{a} -> {b} in {edges[(a, b)][0]}"
+        for cycle in cycles
+        for a, b in zip(cycle.split(" -> "), cycle.split(" -> ")[1:])
+    ]
     assert not cycles, "package cycles:\n" + "\n".join(sorted(cycles)) + "\n" + "\n".join(details)
 
 
 def test_no_module_of_the_runtime_is_over_300_lines():
     runtime = [REPO_ROOT / "actors" / "base.py", *(REPO_ROOT / "actors" / "runtime").glob("*.py")]
-    long = {path.name: len(path.read_text().splitlines()) for path in runtime if len(path.read_text().splitlines()) > 300}
+    long = {
+        path.name: len(path.read_text().splitlines()) for path in runtime if len(path.read_text().splitlines()) > 300
+    }
     assert not long, long
 
 
@@ -77,12 +97,15 @@ HEAVY = ("lightgbm", "matplotlib", "binance")  # each costs every process that l
 
 def test_the_cli_and_a_replays_feed_start_without_lightgbm_matplotlib_or_python_binance():
     """They load only where they are used: training a model, drawing a plot, the live feed, `download`."""
-    probe = ("import contextlib, io, sys\n"
-             "import actors.market_feed, actors.trader, actors.recorder\n"
-             "from supervisor.__main__ import main\n"
-             "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
-             "    main(['export', '--help'])\n"
-             "print(' '.join(sorted(name for name in sys.modules if name.split('.')[0] in %r)))" % (HEAVY,))
-    loaded = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True,
-                            timeout=60).stdout.split()
+    probe = (
+        "import contextlib, io, sys\n"
+        "import actors.market_feed, actors.trader, actors.recorder\n"
+        "from supervisor.__main__ import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['export', '--help'])\n"
+        f"print(' '.join(sorted(name for name in sys.modules if name.split('.')[0] in {HEAVY!r})))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split()
     assert loaded == []

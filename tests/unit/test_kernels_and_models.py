@@ -105,16 +105,24 @@ def test_rolling_windows_are_bit_identical_however_the_series_is_cut(btc):
             stds.append(std)
         results.append((np.concatenate(means), np.concatenate(stds)))
     for mean, std in results[1:]:
-        assert np.array_equal(mean, results[0][0], equal_nan=True) and np.array_equal(std, results[0][1], equal_nan=True)
+        assert np.array_equal(mean, results[0][0], equal_nan=True) and np.array_equal(
+            std, results[0][1], equal_nan=True
+        )
 
 
 def chunks_of(times, columns, symbol: str, size: int):
     universe = Universe([symbol])
     for lo, hi in pieces(len(times), size):
         n = hi - lo
-        batch = KlineBatch.of(interval_ms=60_000, symbol=[symbol] * n, open_time=times[lo:hi].tolist(),
-                           **{c: columns[c][lo:hi].tolist() for c in ("open", "high", "low", "close", "volume",
-                                                                      "quote_volume", "trades", "taker_buy_base")})
+        batch = KlineBatch.of(
+            interval_ms=60_000,
+            symbol=[symbol] * n,
+            open_time=times[lo:hi].tolist(),
+            **{
+                c: columns[c][lo:hi].tolist()
+                for c in ("open", "high", "low", "close", "volume", "quote_volume", "trades", "taker_buy_base")
+            },
+        )
         yield BarChunk.from_batch(batch, universe)
 
 
@@ -128,8 +136,10 @@ def model_votes(model, times, columns, size):
 
 
 def reference_votes(model, times, columns):
-    votes = [model.update(Bar(int(t), *(float(columns[c][i]) for c in ("open", "high", "low", "close", "volume"))))
-             for i, t in enumerate(times)]
+    votes = [
+        model.update(Bar(int(t), *(float(columns[c][i]) for c in ("open", "high", "low", "close", "volume"))))
+        for i, t in enumerate(times)
+    ]
     return [v.action for v in votes], np.array([v.confidence for v in votes])
 
 
@@ -147,14 +157,14 @@ def test_each_rule_model_votes_as_its_per_bar_reference_across_chunks(btc, size,
     expected_actions, expected_confidences = reference_votes(oracle, times, columns)
     assert actions == expected_actions
     np.testing.assert_allclose(confidences, expected_confidences, rtol=0, atol=1e-9)
-    every = {"SELL", "HOLD"} if "trend" in kind else {"BUY", "SELL", "HOLD"}   # dips above the trend are rare here
+    every = {"SELL", "HOLD"} if "trend" in kind else {"BUY", "SELL", "HOLD"}  # dips above the trend are rare here
     assert set(actions) <= set(ACTION_NAMES) and every <= set(actions)
 
 
 @requires_shared_data
 def test_lgbm_features_are_the_same_however_the_bars_are_cut_and_equal_their_definitions(btc):
     times, columns = btc
-    horizons = Horizons(DAY_MS)   # the bars as daily decision bars: "7d" is 7 of them
+    horizons = Horizons(DAY_MS)  # the bars as daily decision bars: "7d" is 7 of them
     whole = []
     for size in CHUNKS:
         state, rows = FeatureState(), []
@@ -164,7 +174,7 @@ def test_lgbm_features_are_the_same_however_the_bars_are_cut_and_equal_their_def
     np.testing.assert_allclose(whole[0], whole[1], rtol=0, atol=1e-9, equal_nan=True)
     np.testing.assert_allclose(whole[0], whole[2], rtol=0, atol=1e-9, equal_nan=True)
     got, close = whole[2], columns["close"][:3000]
-    warm = horizons.history - 1      # 50 days of history, and the bar itself
+    warm = horizons.history - 1  # 50 days of history, and the bar itself
     assert np.isnan(got[:warm]).all(axis=1).all() and not np.isnan(got[warm:]).any()
     column = {name: i for i, name in enumerate(SYMBOL_FEATURES)}
     t = np.arange(warm, len(close))

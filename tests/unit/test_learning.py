@@ -93,7 +93,9 @@ def test_a_model_at_the_floor_whose_book_wins_gains_weight_and_one_whose_book_lo
     for _ in range(50):
         weights = rule.update(weights, {"mistral_ai": 0.02, "lgbm_ai": -0.02, "trading_ai": 0.0, "lava_ai": 0.0})
     assert weights["mistral_ai"] > 0.3
-    assert weights["lgbm_ai"] < start["lgbm_ai"] and weights["lgbm_ai"] <= min(weights["trading_ai"], weights["lava_ai"])
+    assert weights["lgbm_ai"] < start["lgbm_ai"] and weights["lgbm_ai"] <= min(
+        weights["trading_ai"], weights["lava_ai"]
+    )
 
 
 def test_thompson_and_the_exponential_rules_are_reproducible():
@@ -106,28 +108,33 @@ def test_thompson_and_the_exponential_rules_are_reproducible():
 
 def test_adahedge_follows_the_leader_until_the_first_gap_then_sets_eta_from_the_mixability_gap():
     """de Rooij et al. (2014), Algorithm 1, by hand: two experts, log losses 0.01/0.03 then 0.03/0.01."""
-    config = LearningConfig(algorithm="adahedge", min_weight=0.0, max_weight=1.0, hedge_eta=1e12, discount=1.0)  # no ceiling
+    config = LearningConfig(
+        algorithm="adahedge", min_weight=0.0, max_weight=1.0, hedge_eta=1e12, discount=1.0
+    )  # no ceiling
     rule = ExponentialWeights(config, {"a": 0.5, "b": 0.5}, adaptive=True)
     start = {"a": 0.5, "b": 0.5}
     first = rule.update(start, {"a": math.expm1(-0.01), "b": math.expm1(-0.03)})
     # round 1 was played with equal weights (a tie of leaders): h = 0.02, the mix loss at eta = inf is 0.01
     assert rule.state.gap == pytest.approx(0.01) and rule.eta(2) == pytest.approx(math.log(2) / 0.01)
     eta = math.log(2) / 0.01
-    assert first["a"] == pytest.approx(1 / (1 + math.exp(-eta * 0.02)))          # softmax(-eta * L), L = (0.01, 0.03)
+    assert first["a"] == pytest.approx(1 / (1 + math.exp(-eta * 0.02)))  # softmax(-eta * L), L = (0.01, 0.03)
     w = first["a"]
     mix = -math.log(w * math.exp(-eta * 0.03) + (1 - w) * math.exp(-eta * 0.01)) / eta
     second = rule.update(first, {"a": math.expm1(-0.03), "b": math.expm1(-0.01)})
     gap = 0.01 + (w * 0.03 + (1 - w) * 0.01 - mix)
-    assert rule.state.gap == pytest.approx(gap) and second["a"] == pytest.approx(0.5)   # the losses are even again
+    assert rule.state.gap == pytest.approx(gap) and second["a"] == pytest.approx(0.5)  # the losses are even again
     assert mixability_gap({"a": 0.5, "b": 0.5}, {"a": 0.02, "b": 0.02}, eta) == pytest.approx(0.0, abs=1e-15)
-    capped = ExponentialWeights(LearningConfig(algorithm="adahedge", hedge_eta=30.0, discount=1.0), start, adaptive=True)
+    capped = ExponentialWeights(
+        LearningConfig(algorithm="adahedge", hedge_eta=30.0, discount=1.0), start, adaptive=True
+    )
     gentle = capped.update(start, {"a": math.expm1(-0.01), "b": math.expm1(-0.03)})
     assert capped.eta(2) == 30.0 and gentle["a"] == pytest.approx(1 / (1 + math.exp(-30.0 * 0.02)))
 
 
 def test_hedge_forgets_with_its_discount_and_a_fixed_share_keeps_every_expert_in_reach():
-    config = LearningConfig(algorithm="hedge", hedge_eta=50.0, discount=0.5, fixed_share=0.1, min_weight=0.0,
-                            max_weight=1.0)
+    config = LearningConfig(
+        algorithm="hedge", hedge_eta=50.0, discount=0.5, fixed_share=0.1, min_weight=0.0, max_weight=1.0
+    )
     rule = ExponentialWeights(config, {"a": 0.5, "b": 0.5}, adaptive=False)
     weights = {"a": 0.5, "b": 0.5}
     for _ in range(5):
@@ -158,15 +165,16 @@ def test_the_learner_updates_at_each_update_tick_from_the_ticks_up_to_it_however
         versions = []
         for lo in range(0, len(ticks), size):
             inside = [u - lo for u in updates if lo <= u < lo + size]
-            versions += learner.observe(ticks[lo:lo + size], returns[:, lo:lo + size], inside)
+            versions += learner.observe(ticks[lo : lo + size], returns[:, lo : lo + size], inside)
         runs.append(versions)
     assert runs[0] == runs[1] == runs[2]
     versions = runs[0]
     assert [v.effective_from for v in versions] == [int(ticks[u]) for u in updates]
     assert [v.version for v in versions] == list(range(1, 10))
-    prior = project({m: 0.25 for m in MODELS}, config)   # the first update: ticks 0..9, its own tick included
+    prior = project({m: 0.25 for m in MODELS}, config)  # the first update: ticks 0..9, its own tick included
     first = ExponentialWeights(config, prior, adaptive=False).update(
-        prior, {m: math.expm1(math.fsum(np.log1p(returns[i, :10]).tolist())) for i, m in enumerate(MODELS)})
+        prior, {m: math.expm1(math.fsum(np.log1p(returns[i, :10]).tolist())) for i, m in enumerate(MODELS)}
+    )
     assert versions[0].weights == first
 
 
@@ -177,8 +185,13 @@ def table_of(closes: np.ndarray, interval_ms: int, symbols: list[str]) -> KlineT
     for s, symbol in enumerate(symbols):
         close = closes[:, s]
         opens = np.concatenate([[close[0]], close[:-1]])
-        values = {"open": opens, "high": np.maximum(opens, close) * 1.001, "low": np.minimum(opens, close) * 0.999,
-                  "close": close, "volume": np.ones(len(close))}
+        values = {
+            "open": opens,
+            "high": np.maximum(opens, close) * 1.001,
+            "low": np.minimum(opens, close) * 0.999,
+            "close": close,
+            "volume": np.ones(len(close)),
+        }
         per_symbol[symbol] = (times, {c: values.get(c, np.full(len(close), np.nan)) for c in COLUMNS})
     return KlineTable.merge(per_symbol, interval_ms)
 
@@ -191,14 +204,18 @@ class Constant:
 
     def vote(self, bars) -> Votes:
         n = len(bars)
-        return Votes(np.full(n, self.action, np.int8), np.full(n, self.confidence if self.action != ABSTAIN else 0.0),
-                     np.full(n, "constant", dtype=object))
+        return Votes(
+            np.full(n, self.action, np.int8),
+            np.full(n, self.confidence if self.action != ABSTAIN else 0.0),
+            np.full(n, "constant", dtype=object),
+        )
 
 
 def test_the_update_ticks_are_the_decisions_that_close_an_update_period():
     closes = 100 + np.cumsum(np.ones((3 * 288, 1)), axis=0)
-    [voted] = voted_chunks(table_of(closes, 5 * MINUTE_MS, ["AAAUSDT"]), [Constant(HOLD)], ["AAAUSDT"], 4 * HOUR_MS,
-                           ticks=3 * 288)
+    [voted] = voted_chunks(
+        table_of(closes, 5 * MINUTE_MS, ["AAAUSDT"]), [Constant(HOLD)], ["AAAUSDT"], 4 * HOUR_MS, ticks=3 * 288
+    )
     four_hourly = update_ticks(voted, 4 * HOUR_MS)
     daily = update_ticks(voted, DAY_MS)
     assert [int(voted.ticks[t]) for t in four_hourly] == [k * 4 * HOUR_MS - 5 * MINUTE_MS for k in range(1, 19)]
@@ -210,7 +227,7 @@ def test_each_shadow_book_is_its_experts_portfolio_traded_in_the_trader_s_book_a
     rng = np.random.default_rng(5)
     closes = 100 * np.exp(np.cumsum(rng.normal(0.001, 0.03, (120, 2)), axis=0))
     trader = TraderConfig(volatility_window="20d", drawdown_limit=0.0)
-    models = [Constant(BUY, 0.5), Constant(SELL)]   # "buyer", "seller" (sorted)
+    models = [Constant(BUY, 0.5), Constant(SELL)]  # "buyer", "seller" (sorted)
     chunks = voted_chunks(table_of(closes, DAY_MS, symbols), models, symbols, DAY_MS, ticks=16)
     books = ShadowBooks(["buyer", "seller"], trader, symbols, DAY_MS)
     returns = np.concatenate([books.run(voted).returns for voted in chunks], axis=1)
@@ -260,11 +277,13 @@ def test_credit_held_over_many_ticks_stays_small_and_sums_exactly_as_if_kept_who
     returns = np.random.default_rng(4).normal(0.0, 0.003, (2, bars + 1))
     config = LearningConfig(algorithm="hedge", min_weight=0.0, max_weight=1.0)
     learner = Learner(config, ["a", "b"], {"a": 0.5, "b": 0.5})
-    for first in range(0, bars, 1000):   # chunks without an update: the credit folded as it grows
-        learner.observe(ticks[first:min(bars, first + 1000)], returns[:, first:min(bars, first + 1000)], [])
+    for first in range(0, bars, 1000):  # chunks without an update: the credit folded as it grows
+        learner.observe(ticks[first : min(bars, first + 1000)], returns[:, first : min(bars, first + 1000)], [])
     assert all(len(series) <= COMPACT_AFTER for series in learner.state.growth.values())
     (version,) = learner.observe(ticks[bars:], returns[:, bars:], [0])
     whole = Learner(config, ["a", "b"], {"a": 0.5, "b": 0.5}).observe(ticks, returns, [bars])
     assert version.weights == whole[0].weights and version.cause == ["update"]
-    values = np.random.default_rng(5).normal(0.0, 1.0, 10_000) * 10.0 ** np.random.default_rng(6).integers(-12, 6, 10_000)
+    values = np.random.default_rng(5).normal(0.0, 1.0, 10_000) * 10.0 ** np.random.default_rng(6).integers(
+        -12, 6, 10_000
+    )
     assert math.fsum(exact_partials(values.tolist())) == math.fsum(values.tolist())

@@ -16,8 +16,8 @@ from tests.helpers.chunks import voted_chunks
 from tests.unit.test_learning import table_of
 from trading.shadow import ShadowBooks
 
-HALF = 240          # days of each regime
-WITHIN = 45         # updates into a half by which the paying expert must lead
+HALF = 240  # days of each regime
+WITHIN = 45  # updates into a half by which the paying expert must lead
 SYMBOLS = ["AAAUSDT", "BBBUSDT"]
 
 
@@ -37,26 +37,28 @@ def test_the_learner_moves_weight_to_trend_while_trend_pays_and_to_reversion_whi
     decision_ms = DAY_MS
     trend = TechnicalRules(TradingAiConfig(lookbacks=["5d", "10d", "20d"], threshold=0.3), SYMBOLS, decision_ms)
     reversion = MeanReversion(LavaAiConfig(window="6d", z_entry=1.2, volume_spike_z=50.0), SYMBOLS, decision_ms)
-    chunks = voted_chunks(table_of(constructed_market(), decision_ms, SYMBOLS), [reversion, trend], SYMBOLS,
-                          decision_ms, ticks=32)   # sorted by name: lava_ai, trading_ai
+    chunks = voted_chunks(
+        table_of(constructed_market(), decision_ms, SYMBOLS), [reversion, trend], SYMBOLS, decision_ms, ticks=32
+    )  # sorted by name: lava_ai, trading_ai
     trader = TraderConfig(volatility_window="20d", drawdown_limit=0.0, rebalance_band=0.02)
     books = ShadowBooks(["lava_ai", "trading_ai"], trader, SYMBOLS, decision_ms)
     experts = ["lava_ai", "trading_ai", "cash"]
-    learner = Learner(LearningConfig(algorithm="adahedge", discount=0.9), experts,
-                      {"lava_ai": 0.35, "trading_ai": 0.25, "cash": 0.4})
+    learner = Learner(
+        LearningConfig(algorithm="adahedge", discount=0.9), experts, {"lava_ai": 0.35, "trading_ai": 0.25, "cash": 0.4}
+    )
     rows = [books.experts.index(e) for e in experts]
-    versions, earned = [], np.zeros((2, 2))   # [half, expert]: log growth of lava_ai's and trading_ai's books
+    versions, earned = [], np.zeros((2, 2))  # [half, expert]: log growth of lava_ai's and trading_ai's books
     for voted in chunks:
         returns = books.run(voted).returns
         half = (voted.ticks // DAY_MS >= HALF).astype(int)
         for h in (0, 1):
             earned[h] += np.log1p(returns[rows[:2]][:, half == h]).sum(axis=1)
         versions += learner.observe(voted.ticks, returns[rows], update_ticks(voted, DAY_MS))
-    assert earned[0, 1] > 0 > earned[0, 0] and earned[1, 0] > 0 > earned[1, 1]   # the market is what it says
+    assert earned[0, 1] > 0 > earned[0, 0] and earned[1, 0] > 0 > earned[1, 1]  # the market is what it says
     by_day = {v.effective_from // DAY_MS: v.weights for v in versions}
     trending = [by_day[d] for d in range(WITHIN, HALF) if d in by_day]
     swinging = [by_day[d] for d in range(HALF + WITHIN, 2 * HALF) if d in by_day]
     assert len(trending) > 100 and len(swinging) > 100
-    assert np.mean([w["trading_ai"] > w["lava_ai"] for w in trending]) > 0.9    # trend pays: it leads
-    assert np.mean([w["lava_ai"] > w["trading_ai"] for w in swinging]) > 0.9    # reversion pays: it leads
+    assert np.mean([w["trading_ai"] > w["lava_ai"] for w in trending]) > 0.9  # trend pays: it leads
+    assert np.mean([w["lava_ai"] > w["trading_ai"] for w in swinging]) > 0.9  # reversion pays: it leads
     assert trending[-1]["trading_ai"] > 0.5 and swinging[-1]["lava_ai"] > 0.5

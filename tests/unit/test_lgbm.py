@@ -17,7 +17,7 @@ from signals.lgbm.features import MARKET_FEATURES, SYMBOL_FEATURES, market_featu
 from signals.lgbm.labels import forward_labels
 from signals.lgbm.model import LgbmModel
 
-COST = 0.0024   # both fees and both slippages
+COST = 0.0024  # both fees and both slippages
 
 
 def test_a_label_is_whether_the_horizons_log_return_pays_the_round_trip_and_a_gap_leaves_none():
@@ -26,11 +26,11 @@ def test_a_label_is_whether_the_horizons_log_return_pays_the_round_trip_and_a_ga
     label, known = forward_labels(times, np.zeros(6, np.int64), close, 2, DAY_MS, COST)
     # 100 -> 100.1 (+0.1 %, below the cost), 101 -> 100.2, 100.1 -> 103, 100.2 -> 103; the last two have no horizon
     assert label[:4].tolist() == [0.0, 0.0, 1.0, 1.0] and np.isnan(label[4:]).all()
-    assert known[:4].tolist() == [(t + 2 + 1) * DAY_MS for t in range(4)]   # the close of the horizon's last bar
+    assert known[:4].tolist() == [(t + 2 + 1) * DAY_MS for t in range(4)]  # the close of the horizon's last bar
     holed = times.copy()
-    holed[3:] += DAY_MS   # days 0, 1, 2, 4, 5, 6: the bar of day 3 is missing
+    holed[3:] += DAY_MS  # days 0, 1, 2, 4, 5, 6: the bar of day 3 is missing
     label, _ = forward_labels(holed, np.zeros(6, np.int64), close, 2, DAY_MS, COST)
-    assert label[[0, 3]].tolist() == [0.0, 1.0] and np.isnan(label[[1, 2, 4, 5]]).all()   # day 1 and 2 span the hole
+    assert label[[0, 3]].tolist() == [0.0, 1.0] and np.isnan(label[[1, 2, 4, 5]]).all()  # day 1 and 2 span the hole
 
 
 def test_the_market_factor_is_the_mean_over_the_symbols_of_the_same_period():
@@ -65,17 +65,32 @@ def test_a_model_trains_walk_forward_on_labels_known_by_then_and_its_votes_beat_
     bars = daily_bars(400, 3, seed=8)
     saved = {}
     config = LgbmAiConfig(horizon="2d", min_train="120d", retrain_every="30d", train_window="365d", min_edge=0.02)
-    model = LgbmModel(config, ["AAA", "BBB", "CCC"], DAY_MS, COST, save=lambda m: saved.setdefault(m.version, m),
-                      load=saved.get)
+    model = LgbmModel(
+        config, ["AAA", "BBB", "CCC"], DAY_MS, COST, save=lambda m: saved.setdefault(m.version, m), load=saved.get
+    )
     votes = []
-    for start in range(0, 400, 40):   # chunks of 40 days, 3 symbols each
+    for start in range(0, 400, 40):  # chunks of 40 days, 3 symbols each
         rows = slice(3 * start, 3 * (start + 40))
-        chunk = BarChunk(*(column[rows] for column in (bars.symbol, bars.open_time, bars.open, bars.high, bars.low,
-                                                       bars.close, bars.volume, bars.problem)), DAY_MS)
+        chunk = BarChunk(
+            *(
+                column[rows]
+                for column in (
+                    bars.symbol,
+                    bars.open_time,
+                    bars.open,
+                    bars.high,
+                    bars.low,
+                    bars.close,
+                    bars.volume,
+                    bars.problem,
+                )
+            ),
+            DAY_MS,
+        )
         votes.append((chunk, asyncio.run(model.vote(chunk))))
     assert len(saved) >= 8 and all(m.label_end <= m.trained_at for m in saved.values())
     first_voted = min(int(chunk.open_time[i]) for chunk, v in votes for i in np.flatnonzero(v.action != 2))
-    assert first_voted >= min(m.trained_at for m in saved.values())      # no vote before the first model
+    assert first_voted >= min(m.trained_at for m in saved.values())  # no vote before the first model
     hits = total = 0
     close = bars.close.reshape(400, 3)
     for chunk, v in votes:

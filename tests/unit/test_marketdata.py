@@ -92,12 +92,20 @@ def test_the_chunker_finds_the_two_exchange_wide_gaps_of_the_1m_data():
 
 
 def test_a_bar_missing_for_one_symbol_is_its_own_gap():
-    table = load_source("synthetic:2", interval="1m", symbols=["AAAUSDT", "BBBUSDT"], end_ms=parse_time("2021-01-01T00:10"))
+    table = load_source(
+        "synthetic:2", interval="1m", symbols=["AAAUSDT", "BBBUSDT"], end_ms=parse_time("2021-01-01T00:10")
+    )
     keep = ~((table.symbol_index == 1) & (table.open_time == parse_time("2021-01-01T00:05")))
     from marketdata.table import KlineTable
 
-    holed = KlineTable(table.symbols, table.interval_ms, table.open_time[keep], table.symbol_index[keep],
-                       {k: v[keep] for k, v in table.values.items()}, True)
+    holed = KlineTable(
+        table.symbols,
+        table.interval_ms,
+        table.open_time[keep],
+        table.symbol_index[keep],
+        {k: v[keep] for k, v in table.values.items()},
+        True,
+    )
     chunker = TickChunker(holed)
     assert chunker.ticks == 10
     [(tick, [gap])] = chunker.gaps_before().items()

@@ -25,7 +25,7 @@ from tests.reference.mistral import HeldVotes
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT"]
 TICKS = 1_500
 COLUMNS = ("open", "high", "low", "close", "volume", "quote_volume", "trades", "taker_buy_base")
-CONFIG = MistralAiConfig(history="12d", every="5d")   # the 1m bars taken as daily decision bars
+CONFIG = MistralAiConfig(history="12d", every="5d")  # the 1m bars taken as daily decision bars
 HISTORY, EVERY = 12, 5
 
 
@@ -36,8 +36,11 @@ def rows():
     for symbol in SYMBOLS:
         times, columns = read_kline_files(KLINES / f"{symbol}-1m.csv.gz", "1m")[symbol]
         per_symbol[symbol] = (times[:TICKS], {c: columns[c][:TICKS].copy() for c in COLUMNS})
-    table = [(int(per_symbol[s][0][t]), s, {c: float(per_symbol[s][1][c][t]) for c in COLUMNS})
-             for t in range(TICKS) for s in SYMBOLS]
+    table = [
+        (int(per_symbol[s][0][t]), s, {c: float(per_symbol[s][1][c][t]) for c in COLUMNS})
+        for t in range(TICKS)
+        for s in SYMBOLS
+    ]
     for row in table[::97]:
         row[2]["close"] = float("nan")
     return table
@@ -68,9 +71,13 @@ def chunks(rows, size: int):
     universe = Universe(SYMBOLS)
     step = size * len(SYMBOLS)
     for lo in range(0, len(rows), step):
-        part = rows[lo:lo + step]
-        batch = KlineBatch.of(interval_ms=60_000, symbol=[r[1] for r in part], open_time=[r[0] for r in part],
-                           **{c: [r[2][c] for r in part] for c in COLUMNS})
+        part = rows[lo : lo + step]
+        batch = KlineBatch.of(
+            interval_ms=60_000,
+            symbol=[r[1] for r in part],
+            open_time=[r[0] for r in part],
+            **{c: [r[2][c] for r in part] for c in COLUMNS},
+        )
         yield BarChunk.from_batch(batch, universe)
 
 
@@ -85,8 +92,10 @@ def reference(rows):
         return found
 
     oracle = HeldVotes(HISTORY, EVERY, ask)
-    votes = [oracle.update(s, c["close"], c["volume"]) if c["close"] == c["close"] else (None, 0.0, "unusable")
-             for _, s, c in rows]
+    votes = [
+        oracle.update(s, c["close"], c["volume"]) if c["close"] == c["close"] else (None, 0.0, "unusable")
+        for _, s, c in rows
+    ]
     return votes, asked
 
 
@@ -124,7 +133,7 @@ def test_a_restored_model_votes_as_one_that_never_stopped(rows):
     head_model = MistralModel(CONFIG, SYMBOLS, DAY_MS, first, MistralCounters())
     head = voted(head_model, first, chunks(rows[:cut], 7))
     second = Asker()
-    second.prompted = prompted[len(first.asked):]
+    second.prompted = prompted[len(first.asked) :]
     tail_model = MistralModel(CONFIG, SYMBOLS, DAY_MS, second, MistralCounters())
     tail_model.restore(head_model.snapshot())
     assert head + voted(tail_model, second, chunks(rows[cut:], 7)) == expected

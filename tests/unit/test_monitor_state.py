@@ -13,22 +13,44 @@ DAY = 86_400_000
 
 def batch(symbols: list[str], open_time: int) -> KlineBatch:
     n = len(symbols)
-    return KlineBatch.of(interval_ms=60_000, symbol=symbols, open_time=[open_time] * n, open=[1.0] * n, high=[1.0] * n,
-                      low=[1.0] * n, close=[1.0] * n, volume=[1.0] * n, quote_volume=[1.0] * n, trades=[1.0] * n,
-                      taker_buy_base=[1.0] * n)
+    return KlineBatch.of(
+        interval_ms=60_000,
+        symbol=symbols,
+        open_time=[open_time] * n,
+        open=[1.0] * n,
+        high=[1.0] * n,
+        low=[1.0] * n,
+        close=[1.0] * n,
+        volume=[1.0] * n,
+        quote_volume=[1.0] * n,
+        trades=[1.0] * n,
+        taker_buy_base=[1.0] * n,
+    )
 
 
 def closed(trade_id: str, exit_time: int, pnl: float) -> TradeClosed:
-    return TradeClosed(trade_id=trade_id, symbol="AAAUSDT", side="LONG", entry_time=exit_time - 60_000, entry_price=1.0,
-                       exit_time=exit_time, exit_price=1.0, quantity=1.0, fees=0.0, pnl=pnl, ret=0.0,
-                       exit_reason="signal", votes=[])
+    return TradeClosed(
+        trade_id=trade_id,
+        symbol="AAAUSDT",
+        side="LONG",
+        entry_time=exit_time - 60_000,
+        entry_price=1.0,
+        exit_time=exit_time,
+        exit_price=1.0,
+        quantity=1.0,
+        fees=0.0,
+        pnl=pnl,
+        ret=0.0,
+        exit_reason="signal",
+        votes=[],
+    )
 
 
 def test_a_live_bar_older_than_a_bar_plus_the_deadline_is_late_and_a_replay_never_is():
     live = MonitorState(mode="live", interval_s=60.0, tick_deadline_s=5.0)
     now = time.time()
     minute = int(now // 60) * 60_000
-    live.on_message("md.kline", batch(["AAAUSDT"], minute - 60_000))            # closed at `minute`: fresh
+    live.on_message("md.kline", batch(["AAAUSDT"], minute - 60_000))  # closed at `minute`: fresh
     live.on_message("md.kline", batch(["BBBUSDT"], minute - 4 * 60_000), now)  # three bars behind
     fresh_age, fresh_late = live.bar_age("AAAUSDT", now)
     stale_age, stale_late = live.bar_age("BBBUSDT", now)
@@ -44,7 +66,11 @@ def test_a_live_bar_older_than_a_bar_plus_the_deadline_is_late_and_a_replay_neve
 def test_todays_pnl_counts_the_trades_closed_on_the_current_bars_utc_day():
     state = MonitorState()
     day = 18_700 * DAY
-    for trade in (closed("a", day - 60_000, 50.0), closed("b", day + 60_000, -20.0), closed("c", day + 2 * 60_000, 5.0)):
+    for trade in (
+        closed("a", day - 60_000, 50.0),
+        closed("b", day + 60_000, -20.0),
+        closed("c", day + 2 * 60_000, 5.0),
+    ):
         state.on_message("trade.closed", trade)
     assert state.day_pnl() == 0.0  # no bar yet
     state.on_message("md.clock", Clock(bar_time=day + 3 * 60_000), now=0.0)

@@ -23,23 +23,51 @@ WEIGHTS = {"lava_ai": 0.2, "trading_ai": 0.5, "cash": 0.3}
 
 
 def run_config(**learning):
-    return configured(actors=topology("trader", "rl_learner", "lava_ai", "trading_ai"),
-                      learning={"reference_experts": ["cash"], **learning})
+    return configured(
+        actors=topology("trader", "rl_learner", "lava_ai", "trading_ai"),
+        learning={"reference_experts": ["cash"], **learning},
+    )
 
 
 def stored_model(version: int) -> bytes:
-    return msgspec.msgpack.encode(StoredModel(version=version, train_start=0, label_end=1, trained_at=2, horizon_bars=3,
-                                              features=["a"], samples=10, metrics={}, booster="b"))
+    return msgspec.msgpack.encode(
+        StoredModel(
+            version=version,
+            train_start=0,
+            label_end=1,
+            trained_at=2,
+            horizon_bars=3,
+            features=["a"],
+            samples=10,
+            metrics={},
+            booster="b",
+        )
+    )
 
 
 def a_policy(tmp_path):
     config = run_config()
-    chosen = configured(config, trader={"volatility_target": 0.15, "rebalance_band": 0.05, "drawdown_limit": 0.08},
-                        learning={"hedge_eta": 7.0}, trading_ai={"lookbacks": ["3d", "9d"]})
-    changes = {"trader.volatility_target": 0.15, "learning.hedge_eta": 7.0, "trading_ai.lookbacks": ["3d", "9d"],
-               "trader.drawdown_limit": 0.08}
-    tried = Tried(Candidate(3, changes, chosen), validation=[],
-                  tests=[], learner_state=b"state", final_weights=WEIGHTS, final_version=9, weights_path=[])
+    chosen = configured(
+        config,
+        trader={"volatility_target": 0.15, "rebalance_band": 0.05, "drawdown_limit": 0.08},
+        learning={"hedge_eta": 7.0},
+        trading_ai={"lookbacks": ["3d", "9d"]},
+    )
+    changes = {
+        "trader.volatility_target": 0.15,
+        "learning.hedge_eta": 7.0,
+        "trading_ai.lookbacks": ["3d", "9d"],
+        "trader.drawdown_limit": 0.08,
+    }
+    tried = Tried(
+        Candidate(3, changes, chosen),
+        validation=[],
+        tests=[],
+        learner_state=b"state",
+        final_weights=WEIGHTS,
+        final_version=9,
+        weights_path=[],
+    )
     span = tmp_path / "span.lmdb"
     with Store(span) as store:
         put_model(store, 4, stored_model(4))
@@ -61,8 +89,8 @@ def test_a_policy_gets_new_catalog_versions_and_a_run_starts_from_all_it_chose(t
         assert (learning.hedge_eta, learning.start_version, learning.start_weights) == (7.0, 1, WEIGHTS)
         assert base64.b64decode(learning.start_state) == b"state"
         assert (started.trader.volatility_target, started.trader.drawdown_limit) == (0.15, 0.08)
-        assert started.trading_ai.lookbacks == ["3d", "9d"]   # the model settings it chose vote in the run
-        assert started.trader.rebalance_band == 0.05   # and the whole trader section it ran with, not only what varied
+        assert started.trading_ai.lookbacks == ["3d", "9d"]  # the model settings it chose vote in the run
+        assert started.trader.rebalance_band == 0.05  # and the whole trader section it ran with, not only what varied
         assert started.lgbm_ai.pinned_version == 2
         install_policy(catalog, policy, tmp_path / "run.lmdb")
         with Store(tmp_path / "run.lmdb", readonly=True) as store:
@@ -74,8 +102,13 @@ def test_a_policy_gets_new_catalog_versions_and_a_run_starts_from_all_it_chose(t
 def test_a_policy_that_does_not_fit_is_refused_naming_what_differs(tmp_path):
     catalog, policy = a_policy(tmp_path)
     try:
-        with pytest.raises(ConfigError, match=r"policy 1 does not fit .*weighs cash, lava_ai, trading_ai, but the experts are lgbm_ai, trading_ai, cash"):
-            apply_policy(configured(run_config(), actors=topology("trader", "rl_learner", "lgbm_ai", "trading_ai")), policy)
+        with pytest.raises(
+            ConfigError,
+            match=r"policy 1 does not fit .*weighs cash, lava_ai, trading_ai, but the experts are lgbm_ai, trading_ai, cash",
+        ):
+            apply_policy(
+                configured(run_config(), actors=topology("trader", "rl_learner", "lgbm_ai", "trading_ai")), policy
+            )
         with pytest.raises(WeightsError, match=r"no policy '5'; it holds policies 1 \(or say latest\)"):
             find_policy(catalog, "5")
         busy = tmp_path / "busy.lmdb"

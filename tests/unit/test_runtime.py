@@ -18,7 +18,12 @@ from tests.helpers.data import REPO_ROOT
 def test_duplicates_are_dropped_and_gaps_counted_per_publisher_and_topic():
     tracker = SequenceTracker()
     assert [tracker.check("feed", "md.kline", 7, seq, True) for seq in (1, 2, 2, 1, 3)] == [
-        ACCEPT, ACCEPT, DUPLICATE, DUPLICATE, ACCEPT]
+        ACCEPT,
+        ACCEPT,
+        DUPLICATE,
+        DUPLICATE,
+        ACCEPT,
+    ]
     assert tracker.check("feed", "clock", 7, 1, True) is ACCEPT  # another topic counts on its own
     assert tracker.check("model", "md.kline", 7, 1, True) is ACCEPT  # another publisher too
     assert tracker.check("feed", "md.kline", 7, 6, True) is ACCEPT
@@ -31,7 +36,11 @@ def test_a_publisher_that_resumed_its_lineage_repeats_seqs_that_are_dropped_and_
     for seq in (1, 2, 3, 4):
         tracker.check("lgbm_ai", "sig.lgbm_ai", 100, seq, True)
     # restored from its checkpoint after seq 2: same epoch, so 3 and 4 again are duplicates, 5 is new
-    assert [tracker.check("lgbm_ai", "sig.lgbm_ai", 100, seq, True) for seq in (3, 4, 5)] == [DUPLICATE, DUPLICATE, ACCEPT]
+    assert [tracker.check("lgbm_ai", "sig.lgbm_ai", 100, seq, True) for seq in (3, 4, 5)] == [
+        DUPLICATE,
+        DUPLICATE,
+        ACCEPT,
+    ]
     # a fresh process (new epoch) counts from 1 again: taken, and the restart noted
     assert tracker.check("lgbm_ai", "sig.lgbm_ai", 200, 1, True) is ACCEPT
     assert tracker.check("lgbm_ai", "sig.lgbm_ai", 200, 2, True) is ACCEPT
@@ -45,9 +54,9 @@ def test_a_resync_gate_drops_a_sources_data_until_its_marker_then_counts_afresh(
     tracker.check("market_feed", "md.kline", 1, 1, True)
     tracker.check("market_feed", "md.kline", 1, 2, True)
     tracker.gate({"market_feed", "lava_ai"})
-    assert tracker.check("market_feed", "md.kline", 1, 3, True) is GATED          # newer, arrived first
+    assert tracker.check("market_feed", "md.kline", 1, 3, True) is GATED  # newer, arrived first
     assert tracker.check("market_feed", "sys.lifecycle", 9, 1, False) is ACCEPT  # not data: never gated
-    assert tracker.check("trading_ai", "sig.trading_ai", 1, 1, True) is ACCEPT   # not a gated source
+    assert tracker.check("trading_ai", "sig.trading_ai", 1, 1, True) is ACCEPT  # not a gated source
     assert tracker.open("market_feed") and not tracker.open("market_feed")
     # the re-sent frames repeat seqs this process saw before the gate; after the marker they are taken
     assert [tracker.check("market_feed", "md.kline", 1, seq, True) for seq in (2, 3, 3)] == [ACCEPT, ACCEPT, DUPLICATE]
@@ -98,8 +107,9 @@ asyncio.run(main())
 
 
 def test_an_actor_taking_realtime_runs_fifo_while_the_work_it_hands_to_threads_runs_ordinary():
-    probe = subprocess.run([sys.executable, "-c", PRIORITY_PROBE], capture_output=True, text=True, timeout=60,
-                           cwd=REPO_ROOT)
+    probe = subprocess.run(
+        [sys.executable, "-c", PRIORITY_PROBE], capture_output=True, text=True, timeout=60, cwd=REPO_ROOT, check=False
+    )
     assert probe.returncode == 0, probe.stderr
     main_policy, priority, handed, started, nice = map(int, probe.stdout.split())
     assert handed == os.SCHED_OTHER and nice == 3  # asyncio.to_thread: off the fast path, its niceness kept
@@ -126,8 +136,14 @@ print(granted, fifo())
 
 
 def _io_threads_probe(as_user: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run([*as_user, sys.executable, "-c", IO_THREADS_PROBE], capture_output=True, text=True,
-                          timeout=60, cwd=REPO_ROOT)
+    return subprocess.run(
+        [*as_user, sys.executable, "-c", IO_THREADS_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO_ROOT,
+        check=False,
+    )
 
 
 def test_the_bus_io_threads_run_realtime_when_permitted_and_otherwise_say_so_instead_of_aborting():

@@ -33,7 +33,10 @@ def test_names_stay_interned_across_reopenings(tmp_path):
             writer.add("clock", round_, "market_feed", round_ + 1, b"x")
             writer.commit()
     with Store(tmp_path / "db", readonly=True) as store:
-        assert [(r[0], r[1], r[2]) for r in StreamReader(store).records()] == [("clock", 0, "market_feed"), ("clock", 1, "market_feed")]
+        assert [(r[0], r[1], r[2]) for r in StreamReader(store).records()] == [
+            ("clock", 0, "market_feed"),
+            ("clock", 1, "market_feed"),
+        ]
 
 
 def test_a_corrupt_or_missing_environment_is_a_clear_error(tmp_path):
@@ -42,7 +45,9 @@ def test_a_corrupt_or_missing_environment_is_a_clear_error(tmp_path):
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()
     (corrupt / "data.mdb").write_bytes(b"\x00garbage" * 1000)
-    with pytest.raises(StoreError, match=r"corrupt/data.mdb: not an LMDB file \(no LMDB meta page at its start; 8000 bytes\)"):
+    with pytest.raises(
+        StoreError, match=r"corrupt/data.mdb: not an LMDB file \(no LMDB meta page at its start; 8000 bytes\)"
+    ):
         Store(corrupt)
 
 
@@ -65,9 +70,13 @@ def test_a_named_database_first_opened_inside_a_write_transaction_does_not_wait_
 def test_a_checkpoint_keeps_its_journal_from_a_horizon_and_only_for_its_run(tmp_path):
     with Store(tmp_path / "db") as store:
         for upto in (100, 200, 300):
-            write_checkpoint(store, "lgbm_ai", Checkpoint(run_id=7, upto=upto, epoch=1, seqs={"sig.lgbm_ai": upto // 100},
-                                                          state=b"s%d" % upto),
-                             journal=(upto, b"j%d" % upto), keep_journal_from=200)
+            write_checkpoint(
+                store,
+                "lgbm_ai",
+                Checkpoint(run_id=7, upto=upto, epoch=1, seqs={"sig.lgbm_ai": upto // 100}, state=b"s%d" % upto),
+                journal=(upto, b"j%d" % upto),
+                keep_journal_from=200,
+            )
         found = read_checkpoint(store, "lgbm_ai", run_id=7)
         assert (found.upto, found.state, found.seqs) == (300, b"s300", {"sig.lgbm_ai": 3})
         assert read_journal(store, "lgbm_ai", upto=300) == [b"j200", b"j300"]
@@ -92,6 +101,6 @@ def test_saved_outbox_frames_come_back_until_every_acknowledger_has_them(tmp_pat
         write_checkpoint(store, "lava_ai", checkpoint, outbox=([(30, b"c")], 10))
         assert read_outbox(store, "lava_ai", 30) == [(20, b"b"), (30, b"c")]
         assert read_outbox(store, "lava_ai", 20) == [(20, b"b")]
-        write_checkpoint(store, "lava_ai", checkpoint, outbox=([], 30))   # every frame is had: none is left
+        write_checkpoint(store, "lava_ai", checkpoint, outbox=([], 30))  # every frame is had: none is left
         write_checkpoint(store, "lava_ai", checkpoint, outbox=([(40, b"d")], 30))
         assert read_outbox(store, "lava_ai", 99) == [(40, b"d")]

@@ -14,8 +14,9 @@ START, END = parse_time("2021-04-02"), parse_time("2021-05-14")
 
 
 def plan(folds: int = 1, **flags):
-    return resolve_plan({**dict.fromkeys(FLAGS), **flags}, TestConfig(test_period_days=7, validation_days=7), folds,
-                        START, END)
+    return resolve_plan(
+        {**dict.fromkeys(FLAGS), **flags}, TestConfig(test_period_days=7, validation_days=7), folds, START, END
+    )
 
 
 def test_missing_dates_are_filled_from_the_end_of_the_data():
@@ -40,15 +41,22 @@ def test_folds_cut_the_test_span_in_time_order_each_validated_on_the_days_before
     assert (result.span.start, result.span.end) == (START, END)
 
 
-@pytest.mark.parametrize(("folds", "flags", "message"), [
-    (1, {"train_to": "2021-04-20", "validate_from": "2021-04-15"}, "the train window (2021-04-02 .. 2021-04-20) and the validate window"),
-    (1, {"test_from": "2021-05-10", "test_to": "2021-05-10"}, "the test window 2021-05-10 .. 2021-05-10 is empty"),
-    (1, {"test_to": "2021-06-01"}, "lies outside the data, which covers 2021-04-02 .. 2021-05-14"),
-    (1, {"train_from": "2021-03-01"}, "the train window 2021-03-01"),
-    (1, {"test_from": "yesterday"}, "not an ISO date"),
-    (3, {"validate_to": "2021-05-01"}, "with --folds the validation windows follow the test windows"),
-    (6, {"test_from": "2021-04-05"}, "the train window 2021-04-02 .. 2021-03-29 is empty"),
-])
+@pytest.mark.parametrize(
+    ("folds", "flags", "message"),
+    [
+        (
+            1,
+            {"train_to": "2021-04-20", "validate_from": "2021-04-15"},
+            "the train window (2021-04-02 .. 2021-04-20) and the validate window",
+        ),
+        (1, {"test_from": "2021-05-10", "test_to": "2021-05-10"}, "the test window 2021-05-10 .. 2021-05-10 is empty"),
+        (1, {"test_to": "2021-06-01"}, "lies outside the data, which covers 2021-04-02 .. 2021-05-14"),
+        (1, {"train_from": "2021-03-01"}, "the train window 2021-03-01"),
+        (1, {"test_from": "yesterday"}, "not an ISO date"),
+        (3, {"validate_to": "2021-05-01"}, "with --folds the validation windows follow the test windows"),
+        (6, {"test_from": "2021-04-05"}, "the train window 2021-04-02 .. 2021-03-29 is empty"),
+    ],
+)
 def test_bad_windows_are_refused_with_a_clear_error(folds, flags, message):
     with pytest.raises(WindowError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         plan(folds, **flags)
