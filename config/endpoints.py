@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -72,6 +73,25 @@ def server_keys_for(bus: BusConfig) -> ServerKeys | None:
 def control_keys_for(bus: BusConfig) -> ClientKeys | None:
     """The control socket is the daemon's (CURVE with keys) unless it is an agent's local one."""
     return None if bus.local_control else client_keys_for(bus)
+
+
+def bus_address(text: str) -> tuple[str, int | None]:
+    """`--connect tcp://HOST[:PORT]` (PORT: the daemon's [bus] tcp_base_port) as (host, port or None)."""
+    parts = urlsplit(text)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme != "tcp" or not parts.hostname or port == -1 or parts.path not in ("", "/"):
+        raise ConfigError(
+            f"--connect {text!r}: expected the daemon's bus address, tcp://HOST[:PORT] (PORT: its [bus] tcp_base_port)"
+        )
+    return parts.hostname, port
+
+
+def control_address(host: str, base_port: int) -> str:
+    """The daemon's control socket at `host` for a bus at `base_port`."""
+    return _tcp(host, base_port)[2]
 
 
 def _tcp(host: str, port: int) -> list[str]:

@@ -21,7 +21,6 @@ import os
 import signal
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import msgspec
 import zmq
@@ -29,6 +28,7 @@ import zmq.asyncio
 
 from config.build import configured
 from config.curve import as_client, client_keys
+from config.endpoints import bus_address, control_address
 from config.runtime import write_run_config
 from config.schema import PeperConfig
 from messages.control import (
@@ -53,10 +53,12 @@ HELLO_EVERY_S = 1.0
 
 class Agent:
     def __init__(self, connect: str, keys: Path, host: str, run_dir: Path, data_dir: Path, model_path: str = ""):
-        parts = urlsplit(connect)
-        if parts.scheme != "tcp" or not parts.hostname or not parts.port:
-            raise ConfigError(f"--connect {connect!r}: expected the daemon's control address, tcp://HOST:PORT")
-        self.connect, self.daemon_host = connect, parts.hostname
+        self.daemon_host, base_port = bus_address(connect)
+        if base_port is None:
+            raise ConfigError(
+                f"--connect {connect!r}: an agent needs the port too, tcp://HOST:PORT ([bus] tcp_base_port)"
+            )
+        self.connect = control_address(self.daemon_host, base_port)
         self.keys_dir, self.host = keys.absolute(), host
         self.keys = client_keys(self.keys_dir)
         self.run_directory = RunDirectory(run_dir)

@@ -23,7 +23,9 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
     agent = commands.add_parser(
         "agent", parents=[common], help="run the actors placed on this host, for a daemon elsewhere"
     )
-    agent.add_argument("--connect", required=True, metavar="tcp://HOST:PORT", help="the daemon's control address")
+    agent.add_argument(
+        "--connect", required=True, metavar="tcp://HOST:PORT", help="the daemon's bus address: [bus] tcp_base_port"
+    )
     agent.add_argument("--keys", required=True, type=Path, metavar="DIR", help="this host's key bundle (keys new)")
     agent.add_argument("--host", help="this host's name in [actors] host = ... (default: the bundle's folder name)")
     agent.add_argument("--data", type=Path, help="folder of this host's stores (default: data/agent-<host>)")

@@ -11,8 +11,8 @@ schema is read as it is, `storage.schema`); produces one JSON object per line on
 Decisions and trades come in market-time order; none of them holds a wall-clock field, so two
 replays of the same data export identical decisions, trades and weights. `--format csv` writes the
 same rows for a spreadsheet or pandas: a header, nested values flattened (`weights.<model>`,
-`<model>.action` and `<model>.confidence` for votes). `--session ID` reads one session of a
-training catalog (`--db` the catalog; ids such as `1.span`, listed when the id is not there).
+`<model>.action` and `<model>.confidence` for votes). `--catalog PATH --session ID` reads one
+session of a training catalog instead (ids such as `1.span`, listed when the id is not there).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from analytics.recording import decision_row, trade_row
 from config.schema import PeperConfig
 from messages import topics
 from messages.codec import Codec
-from messages.errors import ReportError
+from messages.errors import ConfigError, ReportError
 from messages.market import KlineBatch
 from messages.signals import VoteBatch
 from messages.trading import DecisionBatch, TradeClosed
@@ -46,13 +46,10 @@ ENVELOPE = ("seq", "src", "ts_event", "ts_sent", "epoch", "type")
 def add_parser(commands, common: argparse.ArgumentParser) -> None:
     export = commands.add_parser("export", parents=[common], help="print recorded data as JSON lines or CSV")
     export.add_argument("what", choices=["stream", "decisions", "trades", "weights"], help="what to export")
-    export.add_argument(
-        "--db",
-        metavar="PATH",
-        required=True,
-        help="the LMDB environment (a recording, or a training catalog with --session)",
-    )
-    export.add_argument("--session", metavar="ID", help="a session of the training catalog --db (e.g. 1.span)")
+    source = export.add_mutually_exclusive_group(required=True)
+    source.add_argument("--db", metavar="PATH", help="a recording (what `run --db` wrote)")
+    source.add_argument("--catalog", metavar="PATH", help="a training catalog: with --session, one of its sessions")
+    export.add_argument("--session", metavar="ID", help="with --catalog: which session (e.g. 1.span)")
     export.add_argument("--topic", help="stream only: just this topic (e.g. md.kline)")
     export.add_argument(
         "--format",
@@ -63,7 +60,9 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
 
 
 def main(config: PeperConfig, args: argparse.Namespace) -> int:
-    db = session_recording(Path(args.db), args.session) if args.session else Path(args.db)
+    if args.catalog and not args.session or args.session and not args.catalog:
+        raise ConfigError("export: --session ID names a session of the training catalog --catalog PATH; give both")
+    db = session_recording(Path(args.catalog), args.session) if args.catalog else Path(args.db)
     try:
         if args.what == "stream":
             export_stream(db, args.topic)

@@ -18,6 +18,7 @@ from pathlib import Path
 import uvloop
 from rich.console import Console
 
+from config.endpoints import bus_address
 from config.runtime import LOG_LEVEL_ENV
 from config.schema import PeperConfig
 from monitor.app import Monitor
@@ -30,20 +31,21 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, metavar="S", help="exit after S seconds (default: until Ctrl-C)")
     parser.add_argument(
         "--connect",
-        metavar="HOST[:PORT]",
-        help="a daemon on another host: its address and [bus] tcp_base_port (default: this host's run directory)",
+        metavar="tcp://HOST[:PORT]",
+        help="a daemon on another host: its bus address, PORT its [bus] tcp_base_port (default: this host's run "
+        "directory)",
     )
     parser.add_argument("--keys", metavar="DIR", help="with --connect: this host's key bundle (keys new)")
 
 
 def overrides(args: argparse.Namespace) -> dict[str, object]:
-    """`--connect HOST[:PORT] --keys DIR` as [bus] connect_host, tcp_base_port and curve_keys."""
+    """`--connect tcp://HOST[:PORT] --keys DIR` as [bus] connect_host, tcp_base_port and curve_keys."""
     if args.command != "monitor" or not args.connect:
         return {}
-    host, _, port = args.connect.rpartition(":") if args.connect.count(":") == 1 else (args.connect, "", "")
+    host, port = bus_address(args.connect)
     found: dict[str, object] = {"bus.connect_host": host}
-    if port:
-        found["bus.tcp_base_port"] = int(port) if port.isdigit() else port
+    if port is not None:
+        found["bus.tcp_base_port"] = port
     if args.keys:
         found["bus.curve_keys"] = str(Path(args.keys).absolute())
     return found

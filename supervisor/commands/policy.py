@@ -1,4 +1,4 @@
-"""`python -m supervisor policy list|show ID|latest [--json] --db CATALOG`: the policies `train` stored.
+"""`python -m supervisor policy list|show ID|latest [--json] --catalog PATH`: the policies `train` stored.
 
 Consumes a training catalog's `policies` database; `list` prints every policy as a table, `show`
 one policy as a table or, with `--json`, as one document (id, run, weights_version, weights,
@@ -34,12 +34,12 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("action", choices=["list", "show"], help="what to do")
     parser.add_argument("which", nargs="?", default="latest", help="policy id or latest (show; default latest)")
-    parser.add_argument("--db", metavar="PATH", help="training catalog (default [database] training_path)")
+    parser.add_argument("--catalog", metavar="PATH", help="the training catalog (default [database] training_path)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def main(config: PeperConfig, args: argparse.Namespace) -> int:
-    catalog = Catalog(Path(args.db or config.database.training_path), readonly=True)
+    catalog = Catalog(Path(args.catalog or config.database.training_path), readonly=True)
     try:
         if args.action == "list":
             policies = all_policies(catalog.store)

@@ -1,7 +1,7 @@
 """`python -m supervisor report`: the report of a training run or of any recording; or two runs compared.
 
-Consumes `--db`: a training catalog (default `[database] training_path`; `--run N`, default the
-latest) or a plain `run`'s recording (judged with this command's config: as traded against every
+Consumes `--catalog`: a training catalog (default `[database] training_path`; `--run N`, default
+the latest) or `--db`: a plain `run`'s recording (judged with this command's config: as traded against every
 baseline on the same bars). Writes report.md, report.html (plots embedded) and report.json into a
 new folder `[analytics] reports_dir/<name>/` and the plots into `[analytics] plots_dir/<name>/`
 (<name>: `run-<N>` or the recording's name, `-2`, `-3`, ... when taken, so no report is written
@@ -35,9 +35,9 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
         "report", parents=[common], help="write the report of a training run or a recording, or compare two runs"
     )
-    parser.add_argument(
-        "--db", metavar="PATH", help="a training catalog or a run's recording ([database] training_path)"
-    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--catalog", metavar="PATH", help="a training catalog's run (default [database] training_path)")
+    source.add_argument("--db", metavar="PATH", help="a plain run's recording (what `run --db` wrote)")
     parser.add_argument("--run", type=int, metavar="N", help="catalogs: which run (the latest)")
     parser.add_argument(
         "--out",
@@ -59,17 +59,16 @@ def console_for(*, stderr: bool) -> Console:
 
 def main(config: PeperConfig, args: argparse.Namespace) -> int:
     console = console_for(stderr=args.json)
-    path = Path(args.db or config.database.training_path)
+    if args.db:
+        if args.run is not None or args.compare:
+            raise ReportError("--run and --compare read a training catalog (--catalog), not a recording (--db)")
+        write_recording_report(Path(args.db), config, console, as_json=args.json, out=args.out)
+        return 0
+    path = Path(args.catalog or config.database.training_path)
     catalog = Catalog(path, readonly=True)
     try:
         if not catalog.sessions():
-            if args.run is not None or args.compare:
-                raise ReportError(
-                    f"{path} is not a training catalog (it holds no training run): --run and --compare need one"
-                )
-            catalog.close()
-            write_recording_report(path, config, console, as_json=args.json, out=args.out)
-            return 0
+            raise ReportError(f"{path} holds no training run: for a plain run's recording, give it as --db")
         if args.compare:
             document = compare(catalog, *args.compare)
             write_comparison(catalog, document, config, console)

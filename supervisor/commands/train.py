@@ -76,7 +76,7 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
         choices=["adahedge", "hedge", "seed", "thompson"],
         help="weight update rule (default [learning] algorithm)",
     )
-    parser.add_argument("--db", metavar="PATH", help="training catalog (default [database] training_path)")
+    parser.add_argument("--catalog", metavar="PATH", help="the training catalog (default [database] training_path)")
     parser.add_argument("--json", action="store_true", help="print the report's JSON document on stdout")
     parser.add_argument("--verbose", action="store_true", help="show every actor's log lines, not only warnings")
 
@@ -132,7 +132,7 @@ def main(config: PeperConfig, args: argparse.Namespace) -> int:
         console.print(
             f"{kind} {fold.number}: " + "; ".join(w.describe() for w in (fold.train, fold.validate, fold.test))
         )
-    catalog = Catalog(Path(args.db or config.database.training_path))
+    catalog = Catalog(Path(args.catalog or config.database.training_path))
     run_dir = args.run_dir if args.explicit_run_dir else args.run_dir.with_name(args.run_dir.name + "-train")
     training = train(
         config, catalog, plan, lambda: DaemonTopology(run_dir), console, iterations=args.iterations is not None

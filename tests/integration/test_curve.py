@@ -101,7 +101,7 @@ def test_only_authorized_keys_get_frames_and_every_refusal_is_counted(bundles, t
                 "monitor",
                 "--once",
                 "--connect",
-                f"127.0.0.1:{port}",
+                f"tcp://127.0.0.1:{port}",
                 "--keys",
                 str(bundles["b"]),
             ],

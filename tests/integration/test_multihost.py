@@ -116,7 +116,7 @@ def run_on_two_hosts(one_host: dict, name: str, *, speed: str = "max", during=No
             "supervisor",
             "agent",
             "--connect",
-            f"tcp://{address_a}:{bus_port + 2}",
+            f"tcp://{address_a}:{bus_port}",
             "--keys",
             str(keys["b"]),
             "--data",

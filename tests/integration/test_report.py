@@ -94,7 +94,11 @@ def test_every_report_gets_a_new_folder_or_the_one_given(recorded, tmp_path):
     assert report(workdir, "--db", str(db), "--out", str(tmp_path / "mine")).returncode == 0
     assert (tmp_path / "mine/report.json").is_file() and (tmp_path / "mine/plots/equity.png").is_file()
     refused = report(workdir, "--db", str(db), "--run", "1")
-    assert refused.returncode != 0 and "is not a training catalog" in refused.stderr
+    assert refused.returncode != 0 and "--run and --compare read a training catalog (--catalog)" in refused.stderr
+    mistaken = report(workdir, "--catalog", str(db))
+    assert mistaken.returncode != 0 and "holds no training run: for a plain run's recording, give it as --db" in (
+        mistaken.stderr
+    )
 
 
 def test_the_commands_help_works_from_a_folder_without_peper_toml_and_lists_defaults(tmp_path):

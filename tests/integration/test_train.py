@@ -79,7 +79,9 @@ def supervisor(
 def train(workdir: Path, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     workdir.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO_ROOT / "peper.toml", workdir / "peper.toml")
-    return supervisor(workdir, "train", "--replay", str(KLINES), *WINDOWS, "--db", "train.lmdb", *extra, check=check)
+    return supervisor(
+        workdir, "train", "--replay", str(KLINES), *WINDOWS, "--catalog", "train.lmdb", *extra, check=check
+    )
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +182,9 @@ def test_a_run_with_the_policy_trades_with_its_weights_and_model_from_the_first_
     two_runs,
 ):
     workdir, _ = two_runs
-    shown = msgspec.json.decode(supervisor(workdir, "policy", "show", "latest", "--db", "train.lmdb", "--json").stdout)
+    shown = msgspec.json.decode(
+        supervisor(workdir, "policy", "show", "latest", "--catalog", "train.lmdb", "--json").stdout
+    )
     assert {"id", "weights_version", "weights", "lgbm_version"} <= set(shown)
     supervisor(
         workdir,
@@ -257,7 +261,7 @@ def test_a_run_with_the_policy_trades_with_its_weights_and_model_from_the_first_
 def test_report_compares_two_runs(two_runs):
     workdir, _ = two_runs
     train(workdir)  # run 2 in the same catalog
-    result = supervisor(workdir, "report", "--db", "train.lmdb", "--compare", "1", "2", "--json")
+    result = supervisor(workdir, "report", "--catalog", "train.lmdb", "--compare", "1", "2", "--json")
     document = msgspec.json.decode(result.stdout)
     change = document["metrics"]["trades"]
     assert change["change"] == change["after"] - change["before"] == 0  # the same training: the same trades
@@ -285,7 +289,7 @@ def test_a_report_without_plots_when_auto_generate_plots_is_off(two_runs):
         "PEPER_ANALYTICS__PLOTS_DIR": "plots-off",
         "PEPER_ANALYTICS__REPORTS_DIR": "reports-off",
     }
-    result = supervisor(workdir, "report", "--db", "train.lmdb", "--run", "1", env=off)
+    result = supervisor(workdir, "report", "--catalog", "train.lmdb", "--run", "1", env=off)
     assert "no plots ([analytics] auto_generate_plots = false)" in result.stdout
     assert not (workdir / "plots-off").exists()
     document = msgspec.json.decode((workdir / "reports-off/run-1/report.json").read_bytes())
@@ -295,13 +299,13 @@ def test_a_report_without_plots_when_auto_generate_plots_is_off(two_runs):
 def test_export_reads_one_session_of_the_catalog_and_names_the_ones_it_has(two_runs):
     workdir, _ = two_runs
     report = report_of(workdir)
-    result = supervisor(workdir, "export", "trades", "--db", "train.lmdb", "--session", "1.span")
+    result = supervisor(workdir, "export", "trades", "--catalog", "train.lmdb", "--session", "1.span")
     trades = [msgspec.json.decode(line) for line in result.stdout.splitlines()]
     assert 0 < len(trades) <= report["span_session"]["metrics"]["trades"]  # those, and the lots open at the end
     for symbol in ("BTCUSDT", "ETHUSDT"):
         drawn = report["plots"][f"trades-{symbol}"]["series"]
         assert drawn["entries"] == [[t["entry_time"], t["entry_price"]] for t in trades if t["symbol"] == symbol]
-    missing = supervisor(workdir, "export", "trades", "--db", "train.lmdb", "--session", "9.span", check=False)
+    missing = supervisor(workdir, "export", "trades", "--catalog", "train.lmdb", "--session", "9.span", check=False)
     assert missing.returncode == 1 and "has no session '9.span'; it has: 1.span" in missing.stderr
 
 
@@ -320,7 +324,7 @@ def test_train_iterations_runs_consecutive_windows_and_reports_a_criteria_row_an
         "2021-01-06",
         "--iterations",
         "2",
-        "--db",
+        "--catalog",
         "train.lmdb",
         env={"PEPER_TEST__TEST_PERIOD_DAYS": "2.0", "PEPER_TEST__TARGET_WIN_RATE": "1.0"},
     )

@@ -12,6 +12,7 @@ import pytest
 
 from config import ConfigError, load_config
 from config.build import configured, topology
+from config.endpoints import bus_address, control_address
 from config.schema import PeperConfig
 from config.toml import dumps
 from config.topology import broker_realtime_priority, realtime_priority, topology_of
@@ -229,7 +230,7 @@ def test_a_config_written_back_as_toml_reads_back_equal(tmp_path):
 def test_every_command_works_from_a_folder_without_peper_toml_and_init_writes_the_shipped_one(tmp_path):
     peper = [sys.executable, "-m", "supervisor"]
     listed = subprocess.run(
-        [*peper, "policy", "list", "--db", "none.lmdb"],
+        [*peper, "policy", "list", "--catalog", "none.lmdb"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -270,3 +271,12 @@ def test_live_the_frame_to_decision_actors_and_the_broker_run_realtime_and_nothi
         realtime_priority(chosen, "trading_ai"),
         broker_realtime_priority(chosen),
     ) == (30, 5, 0, 0)
+
+
+def test_connect_is_a_daemons_bus_address_for_every_command():
+    assert bus_address("tcp://10.0.0.1:5750") == ("10.0.0.1", 5750)
+    assert bus_address("tcp://gpu1") == ("gpu1", None)
+    assert control_address("10.0.0.1", 5750) == "tcp://10.0.0.1:5752"
+    for wrong in ("10.0.0.1:5750", "ipc:///tmp/x", "tcp://:5750", "tcp://h:port"):
+        with pytest.raises(ConfigError, match=r"expected the daemon's bus address, tcp://HOST\[:PORT\]"):
+            bus_address(wrong)
