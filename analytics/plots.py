@@ -8,19 +8,21 @@ per fold), `weights.png` (the policy's weights over the span, each expert by day
 seed's criteria by iteration) and `trades-<SYMBOL>.png` (the price with the
 span's entries and exits, `analytics.trade_charts`); for a plain recording, `equity.png` is every
 strategy's equity at each tick instead and there are no folds or weights plots. Dates on every
-time axis. Returns {plot name:
-{"file", "series"}} — the data behind each line or bar, so tests check what was drawn without
+time axis, at the scale of what it shows (the equity from the first test window's start, the
+weights from the span's start to its end). Returns {plot name: {"file", "series", "x_range"}} —
+the data behind each line or bar and a time axis's range, so tests check what was drawn without
 reading pixels.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -83,11 +85,13 @@ def curves_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], initial: float
 
 
 def equity_plot(document: dict, config: PeperConfig, path: Path) -> dict:
+    """From the initial equity at the first test window's start, then each day's close at its end."""
     daily = document["daily"]
-    days = [_day(text) for text in daily["day"]]
+    start = _day(document["folds"][0]["test"]["start"])
+    days = [start, *(_day(text) + timedelta(days=1) for text in daily["day"])]
     initial = config.trader.initial_equity
     series = {
-        name: (initial * np.cumprod(1 + np.asarray(daily["returns"][name]))).tolist()
+        name: [initial, *(initial * np.cumprod(1 + np.asarray(daily["returns"][name]))).tolist()]
         for name in document["aggregate"]
         if name in daily["returns"]
     }
@@ -110,8 +114,9 @@ def equity_plot(document: dict, config: PeperConfig, path: Path) -> dict:
     bottom.fill_between(days, [-d * 100 for d in drawdown], color="tab:red", alpha=0.5)
     bottom.set(xlabel="date (UTC)", ylabel="learned drawdown (%)")
     figure.autofmt_xdate()
-    _save(figure, path)
-    return {"file": path.name, "series": {"day": daily["day"], **series, "drawdown": drawdown}}
+    x_range = _save(figure, path, dated=True)
+    drawn = {"day": [day.isoformat() for day in days], **series, "drawdown": drawdown}
+    return {"file": path.name, "series": drawn, "x_range": x_range}
 
 
 def folds_plot(document: dict, path: Path) -> dict:
@@ -164,7 +169,9 @@ def iterations_plot(document: dict, path: Path) -> dict:
 
 
 def weights_plot(document: dict, path: Path) -> dict:
+    """Each expert's weight from the span's start (the version in force then) to its end, in steps."""
     path_points = document["policy_weights"]
+    path_points = [*path_points, {"day": document["span"]["end"], "weights": path_points[-1]["weights"]}]
     days = [_day(point["day"]) for point in path_points]
     experts = sorted({e for point in path_points for e in point["weights"]})
     series = {e: [point["weights"].get(e, 0.0) for point in path_points] for e in experts}
@@ -179,8 +186,8 @@ def weights_plot(document: dict, path: Path) -> dict:
     )
     axes.legend(loc="upper left", fontsize=8)
     figure.autofmt_xdate()
-    _save(figure, path)
-    return {"file": path.name, "series": {"day": [point["day"] for point in path_points], **series}}
+    x_range = _save(figure, path, dated=True)
+    return {"file": path.name, "series": {"day": [point["day"] for point in path_points], **series}, "x_range": x_range}
 
 
 POINTS = 4000  # the most points a line of a plot over a recording draws
@@ -208,8 +215,8 @@ def models_plot(recording: Recording, config: PeperConfig, path: Path) -> dict:
     )
     axes.legend(fontsize=8)
     figure.autofmt_xdate()
-    _save(figure, path)
-    return {"file": path.name, "series": {"time": times.tolist(), **series}}
+    x_range = _save(figure, path, dated=True)
+    return {"file": path.name, "series": {"time": times.tolist(), **series}, "x_range": x_range}
 
 
 def comparison_plot(documents: dict[int, dict], initial_equity: float, path: Path) -> Path:
@@ -233,7 +240,10 @@ def _day(text: str) -> datetime:
     return datetime.fromisoformat(text[:10]).replace(tzinfo=UTC)
 
 
-def _save(figure, path: Path) -> None:
+def _save(figure, path: Path, *, dated: bool = False) -> list[str]:
+    """Write the PNG; with `dated` (a time axis) return the first axes' x range as ISO datetimes (UTC)."""
     figure.tight_layout()
     figure.savefig(path, dpi=100)
+    x_range = [mdates.num2date(x).isoformat() for x in figure.axes[0].get_xlim()] if dated else []
     plt.close(figure)
+    return x_range

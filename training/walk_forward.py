@@ -119,7 +119,7 @@ def evaluate_plan(
         aggregate=aggregate,
         intervals=intervals,
         daily=DailyDoc(test_days(parts[LEARNED]), {name: returns.tolist() for name, returns in daily.items()}),
-        policy_weights=daily_path(policy.weights_path),
+        policy_weights=daily_path(policy.weights_path, plan.span.start),
         trials=len(trials),
         deflated_sharpe=deflated_sharpe(daily[LEARNED], len(trials), float(np.var(trials)) if trials else 0.0),
     )
@@ -164,11 +164,12 @@ def test_days(parts: list[Part]) -> list[str]:
     return days
 
 
-def daily_path(path: list[tuple[int, dict[str, float]]]) -> list[WeightsDay]:
-    """The weights in force at the end of each UTC day that had a new version."""
+def daily_path(path: list[tuple[int, dict[str, float]]], span_start: int) -> list[WeightsDay]:
+    """The weights in force at the end of each UTC day that had a new version; the versions in force
+    before the span (the first is effective from time 0) count on its first day."""
     by_day: dict[int, dict[str, float]] = {}
     for start, weights in path:
-        by_day[start // DAY_MS] = weights
+        by_day[max(start, span_start) // DAY_MS] = weights
     return [WeightsDay(iso(day * DAY_MS)[:10], weights) for day, weights in by_day.items()]
 
 

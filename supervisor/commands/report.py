@@ -145,9 +145,7 @@ def write_documents(
     if draw is not None:
         with console.status(f"drawing the plots into {plots_dir} ..."):
             plots = draw()
-    document["plots"] = {
-        key: {"file": str(plots_dir / plot["file"]), "series": plot["series"]} for key, plot in plots.items()
-    }
+    document["plots"] = {key: {**plot, "file": str(plots_dir / plot["file"])} for key, plot in plots.items()}
     relative = {key: {"file": os.path.relpath(plots_dir / plot["file"], reports_dir)} for key, plot in plots.items()}
     (reports_dir / "report.md").write_text(markdown(document, relative))
     (reports_dir / "report.html").write_text(html_page(document, plots, plots_dir))

@@ -22,6 +22,7 @@ from storage.stream import StreamReader
 from supervisor.harness import alive, free_port, running_daemon, wait_for
 from tests.helpers import topologies
 from tests.helpers.data import REPO_ROOT
+from tests.helpers.plots import assert_plots_at_the_scale_of_their_window
 
 PANEL_TITLES = (
     "actors",
@@ -171,6 +172,7 @@ def test_demo_exits_0_and_leaves_a_report(tmp_path):
     span = report["span_session"]
     assert span["synthetic"] and span["metrics"]["trades"] > 0 and report["folds"][0]["strategies"]["learned"]
     assert (tmp_path / "plots/demo-run-1/equity.png").read_bytes()[:4] == b"\x89PNG"
+    assert_plots_at_the_scale_of_their_window(report)
     assert span["per_model"]["mistral_ai"]["votes"] > 0, "mistral_ai never voted on the tiny model"
     assert "stored policy 1" in result.stdout + result.stderr
     print(f"demo took {time.monotonic() - started:.0f} s")

@@ -22,6 +22,7 @@ from storage.catalog import Catalog
 from storage.policies import all_policies
 from supervisor.harness import short_run_dir
 from tests.helpers.data import KLINES, REPO_ROOT, requires_shared_data
+from tests.helpers.plots import assert_plots_at_the_scale_of_their_window
 from training.revote import REVOTABLE, revotable_models
 
 pytestmark = requires_shared_data
@@ -169,13 +170,15 @@ def test_plots_are_pngs_of_the_data_behind_them(two_runs):
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and 10_000 < len(data) < 2_000_000, (name, len(data))
     series = {name: plot["series"] for name, plot in report["plots"].items()}
     learned = series["equity"]["learned"]
-    assert len(learned) == 4 == len(series["equity"]["day"])  # the four test days, one close each
+    assert len(learned) == 5 == len(series["equity"]["day"])  # the start, then the four test days' closes
+    assert learned[0] == 10_000.0 and series["equity"]["day"][0].startswith(report["folds"][0]["test"]["start"])
     assert learned[-1] == pytest.approx(10_000.0 * (1 + report["aggregate"]["learned"]["roi"]))
     assert series["folds"]["learned"] == pytest.approx(
         [f["strategies"]["learned"]["roi"] * 100 for f in report["folds"]]
     )
     for model, values in report["span_session"]["per_model"].items():
         assert series["models"][model][-1] == pytest.approx(values["shadow_equity"])
+    assert_plots_at_the_scale_of_their_window(report)
 
 
 def test_a_run_with_the_policy_trades_with_its_weights_and_model_from_the_first_bar_and_a_rollback_decides_the_next(
