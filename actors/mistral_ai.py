@@ -20,7 +20,6 @@ the server is not ready it abstains and says so.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import httpx
 
@@ -28,6 +27,7 @@ from actors.runtime.entry import main
 from actors.voting import VotingActor
 from config.times import INTERVAL_MS
 from llm.cache import cache_key, file_sha256
+from llm.models import served_model
 from llm.voter import Abstain, MistralModel
 from messages import topics
 from messages.counters import MistralCounters
@@ -51,12 +51,15 @@ class MistralAi(VotingActor):
             self._ask,
             self.counters,
             self.log.warning,
+            self.model_name,
         )
 
     async def on_start(self) -> None:
         config = self.config
-        model = Path(config.mistral.model_path)
-        self.model_sha256 = await asyncio.to_thread(file_sha256, model) if model.is_file() else "missing-model"
+        served = served_model(config.mistral)
+        self.model_name = served.name if served is not None else "no model"
+        self.model_sha256 = await asyncio.to_thread(file_sha256, served.path) if served is not None else "missing-model"
+        self.log.info("mistral_ai asks %s", self.model_name)
         self.server_in_topology = self.topology.llm is not None
         self.llm_state = "starting" if self.server_in_topology else "down"
         self.llm_retrying = False

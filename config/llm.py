@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -13,6 +13,7 @@ from config.times import Duration
 
 class MistralConfig(Section, frozen=True):
     model_path: str = "models/mistral-7b-instruct-v0.1.Q4_K_M.gguf"
+    fallback: Literal["smollm2", ""] = "smollm2"
     host: str = "127.0.0.1"
     port: Port = 8080
     startup_timeout_s: Seconds = 120.0
@@ -30,7 +31,7 @@ class MistralConfig(Section, frozen=True):
 
 
 class MistralAiConfig(Section, frozen=True):
-    every: Duration = "1d"
+    every: Duration = "7d"
     history: Duration = "30d"
     temperature: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.0
     seed: NonNegativeInt = 7

@@ -16,8 +16,8 @@ import msgspec
 from messages.errors import BadAnswer
 
 SYSTEM = (
-    "You are a cautious crypto trading assistant. Reply with JSON only: "
-    '{"action": "BUY" | "SELL" | "HOLD", "confidence": number from 0 to 1, "reason": short text}.'
+    "You are a cautious crypto trading assistant{model}. Reply with JSON only: "
+    '{{"action": "BUY" | "SELL" | "HOLD", "confidence": number from 0 to 1, "reason": short text}}.'
 )
 ANSWER_SCHEMA = {
     "type": "object",
@@ -40,7 +40,10 @@ class LlmAnswer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 _ANSWER = msgspec.json.Decoder(LlmAnswer)
 
 
-def build_prompt(symbol: str, closes: list[float], volumes: list[float], interval: str = "bar") -> list[dict[str, str]]:
+def build_prompt(
+    symbol: str, closes: list[float], volumes: list[float], interval: str = "bar", model: str = ""
+) -> list[dict[str, str]]:
+    """`model`: the name of the model answering, said in the system prompt (its answers are its own)."""
     changes = [f"{(b / a - 1) * 100:+.2f}" for a, b in itertools.pairwise(closes)]
     ups = sum(1 for a, b in itertools.pairwise(closes) if b > a)
     mean_volume = sum(volumes[:-1]) / max(1, len(volumes) - 1)
@@ -51,7 +54,8 @@ def build_prompt(symbol: str, closes: list[float], volumes: list[float], interva
         f"Last volume / mean {volumes[-1] / mean_volume if mean_volume else 0:.2f}. "
         f"Bar changes %: {' '.join(changes[-12:])}. What now?"
     )
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": summary}]
+    system = SYSTEM.format(model=f" ({model} answering)" if model else "")
+    return [{"role": "system", "content": system}, {"role": "user", "content": summary}]
 
 
 def read_answer(text: str) -> LlmAnswer:

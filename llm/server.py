@@ -1,6 +1,7 @@
 """One llama.cpp server process: checks before start, start, readiness, probes, stop.
 
-Consumes `[mistral]`; produces a running OpenAI-compatible server on 127.0.0.1 (by default
+Consumes `[mistral]` (the model it serves: `llm.models.served_model`, a fallback's sha256 checked
+once); produces a running OpenAI-compatible server on 127.0.0.1 (by default
 `python -m llama_cpp.server --model M --host H --port P`, or `server_command` with `{model}`,
 `{host}`, `{port}` filled in), started through `llm.launch` so it dies with its parent, in its own
 process group. `ServerRefused` says why it cannot start (model file missing, port taken by another
@@ -23,6 +24,7 @@ from pathlib import Path
 import httpx
 
 from config.llm import MistralConfig
+from llm.models import missing_model_reason, served_model, verify
 from messages.errors import LlmError
 
 
@@ -59,11 +61,13 @@ class LlmServer:
         self.process: asyncio.subprocess.Process | None = None
         self.output: deque[str] = deque(maxlen=20)
         self.base_url = f"http://{config.host}:{config.port}"
+        self.model = served_model(config)
+        self._verified: Path | None = None  # the model whose bytes were checked
 
     def command(self) -> list[str]:
         config = self.config
         if config.server_command:
-            fill = {"model": config.model_path, "host": config.host, "port": str(config.port)}
+            fill = {"model": self.model_path, "host": config.host, "port": str(config.port)}
             server = [part.format(**fill) for part in config.server_command]
         else:
             server = [
@@ -71,7 +75,7 @@ class LlmServer:
                 "-m",
                 "llama_cpp.server",
                 "--model",
-                config.model_path,
+                self.model_path,
                 "--host",
                 config.host,
                 "--port",
@@ -83,9 +87,19 @@ class LlmServer:
             ]
         return [sys.executable, "-m", "llm.launch", str(os.getpid()), *server]
 
+    @property
+    def model_path(self) -> str:
+        return str(self.model.path) if self.model is not None else self.config.model_path
+
     async def check_can_start(self, port_wait_s: float = 5.0) -> None:
-        if not Path(self.config.model_path).is_file():
-            raise ServerRefused(f"model file {self.config.model_path} is missing ([mistral] model_path)")
+        self.model = served_model(self.config)
+        if self.model is None:
+            raise ServerRefused(missing_model_reason(self.config))
+        if self._verified != self.model.path:
+            refused = await asyncio.to_thread(verify, self.model)
+            if refused is not None:
+                raise ServerRefused(refused)
+            self._verified = self.model.path
         deadline = time.monotonic() + port_wait_s  # a server we just killed may still hold the port
         while not port_is_free(self.config.host, self.config.port):
             if time.monotonic() > deadline:

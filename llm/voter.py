@@ -107,8 +107,10 @@ class MistralModel:
         ask: Ask,
         counters: MistralCounters,
         warn: Callable[[str], None] = lambda text: None,
+        model_name: str = "",
     ):
         self.config, self.symbols, self.ask, self.counters, self.warn = config, list(symbols), ask, counters, warn
+        self.model_name = model_name  # said in the prompt
         self.window, self.every = max(2, in_bars(config.history, decision_ms)), in_bars(config.every, decision_ms)
         self.interval = interval_name(decision_ms)
         self.histories: dict[str, SymbolHistory] = {}
@@ -140,7 +142,7 @@ class MistralModel:
     def request(self, symbol: str, history: SymbolHistory) -> dict:
         config = self.config
         return {
-            "messages": build_prompt(symbol, history.closes, history.volumes, self.interval),
+            "messages": build_prompt(symbol, history.closes, history.volumes, self.interval, self.model_name),
             "response_format": {"type": "json_object", "schema": ANSWER_SCHEMA},
             "temperature": config.temperature,
             "seed": config.seed,

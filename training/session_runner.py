@@ -26,6 +26,7 @@ from config.build import configured
 from config.schema import PeperConfig
 from config.times import INTERVAL_MS, iso
 from config.topology import topology_of
+from llm.models import served_model
 from messages.errors import StoreError
 from storage.catalog import Catalog, config_hash
 from storage.recording import last_batch
@@ -166,8 +167,11 @@ def llm_notes(data: Recording, config: PeperConfig) -> list[str]:
     voted = data.votes.get("mistral_ai", 0)
     reasons = data.abstentions.get("mistral_ai", {})
     abstained = sum(reasons.values())
+    served = served_model(config.mistral)
     notes = [
-        f"mistral_ai voted on {voted} and abstained on {abstained} symbol-bars"
+        f"mistral_ai asked {served.name if served is not None else 'no model'}"
+        + (f" (the fallback from the {served.packaged.distribution} package)" if served and served.packaged else "")
+        + f"; it voted on {voted} and abstained on {abstained} symbol-bars"
         + (f" ({', '.join(f'{r}: {n}' for r, n in sorted(reasons.items()))})" if reasons else "")
     ]
     if data.llm_errors:

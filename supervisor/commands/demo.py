@@ -2,8 +2,9 @@
 
 The demo's configuration lives here and nowhere else (`demo_config`): the config's own topology on
 the SYNTHETIC market (5m bars, daily decisions; 90 days of training, 30 of validation, 30 of test,
-5 symbols; one fold) at full speed with the monitor following the span's replay, mistral_ai on the configured model or else on a tiny model it writes itself (and says
-so), ending with a report and its plots.
+5 symbols; one fold) at full speed with the monitor following the span's replay, mistral_ai on the
+configured model, else on the fallback small model (`llm.models`, SmolLM2-135M-Instruct), else on a
+tiny random-weight model it writes itself (and says which), ending with a report and its plots.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rich.console import Console
 
 from config.runtime import LOG_LEVEL_ENV
 from config.schema import PeperConfig
+from llm.models import served_model
 from llm.tiny_model import write_tiny_model
 from monitor.app import Monitor
 from storage.catalog import Catalog
@@ -100,10 +102,19 @@ async def _train_with_monitor(config: PeperConfig, catalog: Catalog, plan: Plan,
 
 
 def demo_config(config: PeperConfig, console: Console) -> PeperConfig:
-    """The config's topology on the synthetic market, quick settings; a tiny LLM when no real one."""
+    """The config's topology on the synthetic market, quick settings; the fallback small model when
+    the Mistral GGUF is missing, a tiny random-weight one when that is not installed either."""
     replace = msgspec.structs.replace
     mistral = config.mistral
-    if not Path(mistral.model_path).is_file():
+    served = served_model(mistral)
+    if served is not None and served.packaged is not None:
+        console.print(
+            f"no Mistral model at {mistral.model_path} ([mistral] model_path): mistral_ai asks {served.name} "
+            f"from the {served.packaged.distribution} package, a real small instruct model",
+            markup=False,
+            soft_wrap=True,
+        )
+    elif served is None:
         tiny = DEMO_DIR / "tiny-llama.gguf"
         if not tiny.is_file():
             write_tiny_model(tiny)

@@ -11,7 +11,7 @@ schema is read as it is, `storage.schema`); produces one JSON object per line on
 Decisions and trades come in market-time order; none of them holds a wall-clock field, so two
 replays of the same data export identical decisions, trades and weights. `--format csv` writes the
 same rows for a spreadsheet or pandas: a header, nested values flattened (`weights.<model>`,
-`<model>.action` and `<model>.confidence` for votes). `--catalog PATH --session ID` reads one
+`<model>.action` and `<model>.confidence` for votes, a list as one ";"-joined cell). `--catalog PATH --session ID` reads one
 session of a training catalog instead (ids such as `1.span`, listed when the id is not there).
 """
 
@@ -26,19 +26,15 @@ from typing import TextIO
 
 import msgspec
 
-from analytics.recording import decision_row, trade_row
+from analytics.exports import flat, record_rows
 from config.schema import PeperConfig
-from messages import topics
 from messages.codec import Codec
 from messages.errors import ConfigError, ReportError
 from messages.market import KlineBatch
 from messages.signals import VoteBatch
-from messages.trading import DecisionBatch, TradeClosed
 from storage.catalog import Catalog
-from storage.schema import current
 from storage.store import Store
 from storage.stream import StreamReader
-from storage.weights import all_weights
 
 ENVELOPE = ("seq", "src", "ts_event", "ts_sent", "epoch", "type")
 
@@ -123,51 +119,17 @@ def _data(message) -> dict[str, object]:
     return {k: v for k, v in msgspec.to_builtins(message).items() if k not in ENVELOPE}
 
 
-def recorded(store: Store, topic: str) -> list:
-    """Every message recorded on `topic`, in today's shapes."""
-    codec = Codec()
-    return [current(codec.decode_payload(payload)) for *_, payload in StreamReader(store).records(topic)]
-
-
 def export_records(db: Path, what: str, out: TextIO = sys.stdout, as_csv: bool = False) -> int:
     """decisions, trades or weights as JSON lines (or CSV); returns how many."""
-    encoder = msgspec.json.Encoder()
-    with Store(db, readonly=True) as store:
-        if what == "weights":
-            rows = [
-                {"version": w.version, "effective_from": w.effective_from, "weights": w.weights, "cause": w.cause}
-                for w in all_weights(store)
-            ]
-        elif what == "decisions":
-            batches = [d for d in recorded(store, topics.DECISION) if isinstance(d, DecisionBatch)]
-            rows = sorted(
-                (decision_row(batch, row) for batch in batches for row in range(len(batch.symbol))),
-                key=lambda row: (row["bar_time"], row["symbol"]),
-            )
-        else:
-            rows = [trade_row(t) for t in recorded(store, topics.TRADE_CLOSED) if isinstance(t, TradeClosed)]
-            rows.sort(key=lambda row: (row["exit_time"], row["trade_id"]))
+    rows = record_rows(db, what)
     if as_csv:
         write_csv([flat(row) for row in rows], out)
         return len(rows)
+    encoder = msgspec.json.Encoder()
     for row in rows:
         out.write(encoder.encode(row).decode())
         out.write("\n")
     return len(rows)
-
-
-def flat(row: dict) -> dict:
-    """Nested values as columns: {"weights": {"a": 1}} -> weights.a; votes -> <model>.action, <model>.confidence."""
-    columns = {}
-    for key, value in row.items():
-        if isinstance(value, dict):
-            columns.update({f"{key}.{inner}": item for inner, item in value.items()})
-        elif isinstance(value, list) and all(isinstance(item, dict) and "model" in item for item in value):
-            for vote in value:
-                columns.update({f"{vote['model']}.{field}": item for field, item in vote.items() if field != "model"})
-        else:
-            columns[key] = value
-    return columns
 
 
 def write_csv(rows: list[dict], out: TextIO) -> None:

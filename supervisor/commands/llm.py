@@ -29,7 +29,11 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
     check_parser = actions.add_parser(
         "check", parents=[common], help="start the configured LLM server, probe it, stop it"
     )
-    check_parser.add_argument("--model", type=Path, help="model file to serve instead of [mistral] model_path")
+    check_parser.add_argument(
+        "--model",
+        type=Path,
+        help="model file to serve instead of [mistral] model_path (exactly this file: no fallback)",
+    )
     check_parser.add_argument("--json", action="store_true", help="print one JSON document")
 
 
@@ -49,7 +53,9 @@ def tiny_model(path: Path) -> None:
 
 
 def check(config: PeperConfig, model: Path | None, as_json: bool) -> None:
-    settings = config.mistral if model is None else msgspec.structs.replace(config.mistral, model_path=str(model))
+    settings = (
+        config.mistral if model is None else msgspec.structs.replace(config.mistral, model_path=str(model), fallback="")
+    )
     result = asyncio.run(_check(LlmServer(settings)))
     if as_json:
         print(msgspec.json.encode(result).decode())
@@ -72,7 +78,7 @@ async def _check(server: LlmServer) -> dict[str, object]:
         await server.stop()
     return {
         "url": server.base_url,
-        "model": server.config.model_path,
+        "model": server.model_path,
         "start_to_ready_s": seconds,
         "probe_latency_ms": latencies,
     }

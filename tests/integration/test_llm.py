@@ -1,5 +1,7 @@
 """The LLM path against a REAL llama.cpp server (llama-cpp-python) on a tiny random-weight GGUF:
-start and stop, kill -9, SIGSTOP, a corrupt model, a taken port, malformed answers, the cache."""
+start and stop, kill -9, SIGSTOP, a corrupt model, a taken port, malformed answers, the cache; and
+on the real small instruct model (SmolLM2-135M-Instruct, the fallback): answers that parse, the
+same votes again from the cache."""
 
 from __future__ import annotations
 
@@ -40,9 +42,11 @@ def llm_topology(
     request_timeout_s: float = 2.0,
     backoff_s: float = 0.2,
     server_command: list[str] | None = None,
+    fallback: str = "",
 ) -> PeperConfig:
     mistral = {
         "model_path": str(model),
+        "fallback": fallback,
         "port": port,
         "health_check_interval_s": 0.5,
         "probe_timeout_s": 1.0,
@@ -191,6 +195,37 @@ def test_a_second_replay_answers_from_the_cache_without_any_request(tmp_path, ti
     assert counters.llm_requests == 0 and counters.cache_hits > 10
     assert llm_votes(db) == first
     assert any(action is not None for _, action, _ in first)
+
+
+def test_the_fallback_small_model_casts_parsed_votes_and_a_second_replay_gives_them_from_the_cache(tmp_path):
+    port, db = free_port(), tmp_path / "smol.lmdb"
+    missing = tmp_path / "no-mistral.gguf"
+    first_dir, second_dir = tmp_path / "first", tmp_path / "second"
+    first_dir.mkdir(), second_dir.mkdir()
+    topology = llm_topology(db, missing, port, end="2021-01-01T00:25", request_timeout_s=60.0, fallback="smollm2")
+    with running_daemon(first_dir, topology) as daemon:
+        daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 300, "first replay")
+        daemon.wait_for(lambda: voted_on_every_bar(daemon), 120, "the last answer")
+        counters = daemon.actor("mistral_ai").counters
+    assert counters.llm_requests >= 10 and counters.answers == counters.llm_requests  # every answer parsed
+    assert not {"not_json", "wrong_shape"} & set(counters.no_vote)
+    first = llm_votes(db)
+    asked = [v for v in first if v[1] is not None]
+    assert len(asked) >= 10 and all(0 < len(reason) <= 80 for _, _, reason in asked)
+    ready = [s for s in statuses(db) if s.state == "ready"]
+    assert ready, "the server never came up on the fallback model"
+    again = llm_topology(db, missing, port, end="2021-01-01T00:25", with_server=False, fallback="smollm2")
+    with running_daemon(second_dir, again) as daemon:
+        daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 120, "second replay")
+        counters = daemon.actor("mistral_ai").counters
+    assert counters.llm_requests == 0 and counters.cache_hits == len(asked)
+    assert llm_votes(db) == first
+
+
+def voted_on_every_bar(daemon) -> bool:
+    """Every bar the feed replayed voted on or abstained from: no answer still in flight."""
+    voted = daemon.actor("mistral_ai").counters
+    return voted.votes + voted.abstentions >= daemon.actor("market_feed").counters.bars
 
 
 def test_llm_cli_writes_a_tiny_model_and_checks_a_server(tmp_path):

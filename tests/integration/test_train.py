@@ -42,6 +42,7 @@ SETTINGS = {  # nine days: decisions every hour, every model's periods in hours
     "PEPER_LGBM_AI__RETRAIN_EVERY": "2d",
     "PEPER_MISTRAL_AI__HISTORY": "12h",
     "PEPER_TRADER__VOLATILITY_WINDOW": "1d",
+    "PEPER_MISTRAL__FALLBACK": '""',  # the missing model's path end to end (the fallback: test_llm, the demo)
     "PEPER_TRAINING__GRID": '{ "learning.discount" = [0.9, 1.0], "lava_ai.z_entry" = [1.5, 2.0] }',  # 4 configurations
 }
 STRATEGIES = [
