@@ -38,8 +38,8 @@ from actors.runtime.recovery import Recovery
 from actors.runtime.sequence import ACCEPT, GATED, SequenceTracker
 from actors.runtime.sockets import BusSockets, prove_route, receive_loop
 from actors.runtime.tasks import Tasks
-from config.endpoints import Endpoints
-from config.runtime import RUN_ID_ENV, restarts_from_environment
+from bus.endpoints import Endpoints
+from bus.runtime import RUN_ID_ENV, restarts_from_environment
 from config.schema import PeperConfig
 from config.topology import topology_of
 from messages import topics

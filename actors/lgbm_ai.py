@@ -16,7 +16,7 @@ import msgspec
 import actors.runtime.without_pandas  # noqa: F401  (before lightgbm)
 from actors.runtime.entry import main
 from actors.voting import VotingActor
-from config.times import INTERVAL_MS
+from common.times import INTERVAL_MS
 from messages.counters import LgbmCounters
 from messages.errors import ConfigError
 from messages.market import KlineBatch

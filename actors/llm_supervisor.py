@@ -25,7 +25,7 @@ from collections import deque
 
 from actors.base import Actor
 from actors.runtime.entry import main
-from config.restart_policy import RestartBudget
+from common.restart_policy import RestartBudget
 from llm.server import LlmServer, ProbeFailed, ServerRefused, StartFailed
 from messages import topics
 from messages.counters import LlmSupervisorCounters, bump
@@ -115,11 +115,11 @@ class LlmSupervisor(Actor):
         """Probe until the server must be restarted; return why."""
         failures = 0
         while True:
-            exit_waiter = asyncio.ensure_future(self.server.process.wait())
+            exit_waiter = asyncio.ensure_future(self.server.child.wait())
             done, _ = await asyncio.wait({exit_waiter}, timeout=interval)
             exit_waiter.cancel()
             if done or not self.server.running():
-                return f"the server exited (status {self.server.process.returncode}): {self.server.last_output()}"
+                return f"the server exited (status {self.server.child.returncode}): {self.server.child.last_line()}"
             try:
                 latency = await self.server.probe()
             except ProbeFailed as exc:

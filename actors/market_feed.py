@@ -34,8 +34,8 @@ import msgspec
 
 from actors.base import Actor
 from actors.runtime.entry import main
-from config.runtime import CACHE_DIR_NAME
-from config.times import INTERVAL_MS, parse_time
+from bus.runtime import CACHE_DIR_NAME
+from common.times import INTERVAL_MS, parse_time
 from marketdata.aggregate import LiveDecisionBars, live_batch
 from marketdata.binance import ClosedKline
 from marketdata.chunks import TickChunker

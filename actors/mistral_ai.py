@@ -25,7 +25,7 @@ import httpx
 
 from actors.runtime.entry import main
 from actors.voting import VotingActor
-from config.times import INTERVAL_MS
+from common.times import INTERVAL_MS
 from llm.cache import cache_key, file_sha256
 from llm.models import served_model
 from llm.voter import Abstain, MistralModel

@@ -33,7 +33,7 @@ import msgspec
 
 from actors.base import Actor
 from actors.runtime.entry import main
-from config.times import INTERVAL_MS, duration_ms
+from common.times import INTERVAL_MS, duration_ms
 from learning.learner import first_version, update_ticks
 from marketdata.chunk import Universe
 from messages import topics

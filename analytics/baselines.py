@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from analytics.recording import Recording
+from common.times import INTERVAL_MS
 from config.schema import PeperConfig, TraderConfig
-from config.times import INTERVAL_MS
 from config.topology import topology_of
 from learning.engine import project
 from learning.offline import Simulation, simulate

@@ -29,7 +29,7 @@ from statistics import NormalDist
 import msgspec
 import numpy as np
 
-from config.times import DAY_MS
+from common.times import DAY_MS
 
 DAYS_PER_YEAR = 365
 EULER_GAMMA = 0.5772156649015329

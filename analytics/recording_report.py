@@ -18,8 +18,8 @@ import numpy as np
 from analytics.evaluation import evaluate
 from analytics.recording import Recording, read_recording
 from analytics.report import figure_text
+from common.times import iso
 from config.schema import PeperConfig
-from config.times import iso
 from messages.errors import ReportError
 
 AS_TRADED = "as_traded"

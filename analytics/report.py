@@ -20,8 +20,8 @@ import msgspec
 from analytics.evaluation import evaluate
 from analytics.outcome import Outcome
 from analytics.recording import Recording, read_recording
+from common.times import iso
 from config.schema import PeperConfig
-from config.times import iso
 from config.topology import topology_of
 from messages.errors import ReportError
 from storage.catalog import Catalog

@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bus.curve import make_bundles
 from config.build import configured, topology
-from config.curve import make_bundles
 from config.schema import PeperConfig
 from supervisor.harness import free_port, running_daemon, wait_for
 

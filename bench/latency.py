@@ -26,9 +26,9 @@ from analytics.recording import recorded_messages
 from bench.data import KLINES, SYMBOLS
 from bench.hop import run as transport_floor
 from bench.topology import SEED_WEIGHTS
+from common.times import parse_time
 from config.build import configured
 from config.schema import PeperConfig, SupervisorConfig
-from config.times import parse_time
 from llm.tiny_model import write_tiny_model
 from marketdata.binance_double import BinanceDouble
 from marketdata.sources import load_source

@@ -30,10 +30,10 @@ from rich.console import Console
 
 from analytics.report import build_report
 from bench.data import KLINES_2021_2022, REPO_ROOT_CONFIG
+from bus.runtime import LOG_LEVEL_ENV
+from common.times import DAY_MS, iso, parse_time
 from config import load_config
 from config.build import configured
-from config.runtime import LOG_LEVEL_ENV
-from config.times import DAY_MS, iso, parse_time
 from messages.errors import SourceError
 from storage.catalog import Catalog
 from supervisor.commands.train import DaemonTopology, data_span

@@ -17,7 +17,7 @@ from pathlib import Path
 from analytics.recording import recorded_messages
 from bench.data import KLINES, SYMBOLS
 from bench.topology import measured, replay_config
-from config.times import INTERVAL_MS, duration_ms, parse_time
+from common.times import INTERVAL_MS, duration_ms, parse_time
 from marketdata.chunks import TickChunker
 from marketdata.sources import load_source
 from messages import topics

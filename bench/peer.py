@@ -27,7 +27,7 @@ from analytics.recording import recorded_messages
 from bench.data import KLINES, SYMBOLS
 from bench.peers.freqtrade_env import freqtrade_python
 from bench.replay import prepared_models, replay_once
-from config.times import parse_time
+from common.times import parse_time
 from messages import topics
 from messages.errors import BenchError
 

@@ -1,11 +1,11 @@
-"""Typed, strict configuration: peper.toml decoded into frozen Structs, and the daemon-actor contract.
+"""Typed, strict configuration: peper.toml decoded into frozen Structs.
 
 `load_config()` is the one entry point (`config.loader`); `ConfigError` carries a one-line
-explanation. `config.schema` is the shape of peper.toml, `config.topology` what the `[actors]`
-table implies, `config.endpoints` the bus addresses, `config.runtime` what the daemon and the
-actors agree on (environment, run directory, control client), `config.restart_policy` the OTP-style
-restart budget, `config.times` ISO times, `config.toml` writes a config back as TOML.
-Imports `messages` only.
+explanation. `config.schema` is the shape of peper.toml (its sections in `config.section`,
+`config.models`, `config.llm`), `config.topology` what the `[actors]` table implies,
+`config.build` a config built in code, `config.toml` writes one back as TOML. What is not
+configuration lives below (`common`: times, priorities, restart decisions, child processes) or
+above (`bus`: endpoints, CURVE keys, the daemon-actor contract). Imports `messages` and `common`.
 """
 
 from config.loader import decode_config, load_config

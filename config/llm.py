@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from common.times import Duration
 from config.section import NonNegativeInt, Port, PositiveInt, Seconds, Section
-from config.times import Duration
 
 
 class MistralConfig(Section, frozen=True):

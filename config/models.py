@@ -11,8 +11,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from common.times import Duration, duration_ms
 from config.section import Fraction, PositiveFloat, Section
-from config.times import Duration, duration_ms
 
 TrendForm = Literal["momentum", "moving_average", "donchian", "ema_cross", "macd", "rsi"]
 

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from common.times import INTERVAL_MS, Duration, duration_ms
 from config.llm import MistralAiConfig, MistralConfig
 from config.models import LavaAiConfig, LgbmAiConfig, StrengthAiConfig, TradingAiConfig
 from config.section import (
@@ -26,7 +27,6 @@ from config.section import (
     Section,
     Symbol,
 )
-from config.times import INTERVAL_MS, Duration, duration_ms
 
 Expert = Literal["cash", "hold", "hold_vt"]
 Algorithm = Literal["adahedge", "hedge", "seed", "thompson"]

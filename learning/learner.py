@@ -21,8 +21,8 @@ import math
 import msgspec
 import numpy as np
 
+from common.times import duration_ms
 from config.schema import LearningConfig, PeperConfig
-from config.times import duration_ms
 from config.topology import topology_of
 from learning.engine import make_rule, project
 from messages.learning import Weights

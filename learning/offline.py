@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from common.times import INTERVAL_MS, duration_ms
 from config.schema import PeperConfig
-from config.times import INTERVAL_MS, duration_ms
 from config.topology import topology_of
 from learning.learner import Learner, first_version, update_ticks
 from messages.learning import Weights

@@ -14,15 +14,14 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-import signal
 import socket
 import sys
 import time
-from collections import deque
 from pathlib import Path
 
 import httpx
 
+from common.process import ChildProcess
 from config.llm import MistralConfig
 from llm.models import missing_model_reason, served_model, verify
 from messages.errors import LlmError
@@ -58,8 +57,7 @@ def port_is_free(host: str, port: int) -> bool:
 class LlmServer:
     def __init__(self, config: MistralConfig):
         self.config = config
-        self.process: asyncio.subprocess.Process | None = None
-        self.output: deque[str] = deque(maxlen=20)
+        self.child = ChildProcess(tail_lines=20)
         self.base_url = f"http://{config.host}:{config.port}"
         self.model = served_model(config)
         self._verified: Path | None = None  # the model whose bytes were checked
@@ -113,22 +111,14 @@ class LlmServer:
         tried (no model file, the port taken), StartFailed when it was tried and did not come up."""
         await self.check_can_start()
         started = time.monotonic()
-        self.output.clear()
-        self.process = await asyncio.create_subprocess_exec(
-            *self.command(),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-        pump = asyncio.ensure_future(self._pump(self.process))
+        await self.child.start(self.command())
         deadline = started + self.config.startup_timeout_s
         async with httpx.AsyncClient(base_url=self.base_url, timeout=1.0, trust_env=False) as client:
             while time.monotonic() < deadline:
-                if self.process.returncode is not None:
-                    await asyncio.wait_for(pump, 2)
+                if not self.child.running():
+                    returncode = await self.child.wait()
                     raise StartFailed(
-                        f"the server exited during start-up (status {self.process.returncode}): {self.last_output()}"
+                        f"the server exited during start-up (status {returncode}): {self.child.last_line()}"
                     )
                 try:
                     if (await client.get(self.config.health_path)).status_code == 200:
@@ -137,18 +127,12 @@ class LlmServer:
                     pass
                 await asyncio.sleep(0.1)
         await self.stop()
-        raise StartFailed(f"the server was not ready within {self.config.startup_timeout_s:g} s: {self.last_output()}")
-
-    async def _pump(self, process: asyncio.subprocess.Process) -> None:
-        while line := await process.stdout.readline():
-            self.output.append(line.decode(errors="replace").rstrip())
-
-    def last_output(self) -> str:
-        lines = [line for line in self.output if line.strip()]
-        return lines[-1][:300] if lines else "no output"
+        raise StartFailed(
+            f"the server was not ready within {self.config.startup_timeout_s:g} s: {self.child.last_line()}"
+        )
 
     def running(self) -> bool:
-        return self.process is not None and self.process.returncode is None
+        return self.child.running()
 
     async def probe(self) -> float:
         """Liveness, then a real one-token completion; return the total latency in ms."""
@@ -172,18 +156,4 @@ class LlmServer:
 
     async def stop(self) -> None:
         """SIGTERM, then SIGKILL of the server's process group after the grace period."""
-        process = self.process
-        if process is None:
-            return
-        if process.returncode is None:
-            try:
-                os.killpg(process.pid, signal.SIGCONT)  # a stopped server cannot act on SIGTERM
-                os.killpg(process.pid, signal.SIGTERM)
-                await asyncio.wait_for(process.wait(), self.config.stop_grace_s)
-            except (ProcessLookupError, TimeoutError):
-                pass
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        await process.wait()
+        await self.child.stop(self.config.stop_grace_s)

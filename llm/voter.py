@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 import msgspec
 import numpy as np
 
+from common.times import in_bars, interval_name
 from config.llm import MistralAiConfig
-from config.times import in_bars, interval_name
 from llm.prompt import ANSWER_SCHEMA, build_prompt, read_answer
 from marketdata.chunk import BarChunk
 from messages.counters import MistralCounters, bump

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from config.times import INTERVAL_MS as INTERVAL_MS  # re-exported: the intervals a table may have
+from common.times import INTERVAL_MS as INTERVAL_MS  # re-exported: the intervals a table may have
 
 COLUMNS = ("open", "high", "low", "close", "volume", "quote_volume", "trades", "taker_buy_base")
 

@@ -22,9 +22,9 @@ import zmq
 from rich.console import Console
 from rich.live import Live
 
-from config import runtime
-from config.curve import as_client
-from config.endpoints import client_keys_for, endpoints_for
+from bus import runtime
+from bus.curve import as_client
+from bus.endpoints import client_keys_for, endpoints_for
 from config.schema import PeperConfig
 from marketdata.table import INTERVAL_MS
 from messages import topics

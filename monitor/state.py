@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analytics.performance import max_drawdown, win_rate
-from config.times import DAY_MS
+from common.times import DAY_MS
 from messages.control import StatusReply
 from messages.learning import Credit, Weights
 from messages.llm import LlmStatus

@@ -18,9 +18,9 @@ from __future__ import annotations
 import msgspec
 import numpy as np
 
+from common.times import INTERVAL_MS, in_bars
 from config.models import LavaAiConfig
 from config.schema import PeperConfig
-from config.times import INTERVAL_MS, in_bars
 from marketdata.chunk import BarChunk
 from signals.kernels import log_returns, rolling_mean_std
 from signals.model import (

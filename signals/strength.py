@@ -16,9 +16,9 @@ import math
 import msgspec
 import numpy as np
 
+from common.times import INTERVAL_MS, in_bars
 from config.models import StrengthAiConfig
 from config.schema import PeperConfig
-from config.times import INTERVAL_MS, in_bars
 from marketdata.chunk import PROBLEM_REASONS, BarChunk
 from signals.model import ABSTAIN, BUY, HOLD, SELL, WARM_UP, Votes
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 import msgspec
 import numpy as np
 
+from common.times import INTERVAL_MS, in_bars
 from config.models import TradingAiConfig
 from config.schema import PeperConfig
-from config.times import INTERVAL_MS, in_bars
 from marketdata.chunk import BarChunk
 from signals.kernels import RsiState, ema, wilder_rsi
 from signals.model import ABSTAIN, BUY, HOLD, SELL, WARM_UP, PerSymbolModel, Votes

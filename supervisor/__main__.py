@@ -12,8 +12,8 @@ import importlib
 import sys
 from pathlib import Path
 
+from bus.endpoints import resolve_run_dir
 from config import load_config
-from config.endpoints import resolve_run_dir
 from messages.errors import PeperError
 
 COMMANDS = (

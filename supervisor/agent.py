@@ -26,10 +26,10 @@ import msgspec
 import zmq
 import zmq.asyncio
 
+from bus.curve import as_client, client_keys
+from bus.endpoints import bus_address, control_address
+from bus.runtime import write_run_config
 from config.build import configured
-from config.curve import as_client, client_keys
-from config.endpoints import bus_address, control_address
-from config.runtime import write_run_config
 from config.schema import PeperConfig
 from messages.control import (
     CONTROL_DECODER,

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import psutil
 
-from config import runtime
+from bus import runtime
 from config.build import FAST_SUPERVISION, configured
 from config.schema import PeperConfig
 from config.toml import dumps

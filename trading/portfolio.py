@@ -32,8 +32,8 @@ from typing import Literal
 import msgspec
 import numpy as np
 
+from common.times import DAY_MS, duration_ms
 from config.schema import TraderConfig
-from config.times import DAY_MS, duration_ms
 from messages.trading import ModelVote, TradeClosed, TradeOpen
 from trading.prices import ChunkPrices
 

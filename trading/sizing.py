@@ -25,8 +25,8 @@ import math
 import msgspec
 import numpy as np
 
+from common.times import DAY_MS, duration_ms
 from config.schema import TraderConfig
-from config.times import DAY_MS, duration_ms
 
 MIN_SHARE = 3  # a volatility needs at least window / MIN_SHARE returns (and 3)
 

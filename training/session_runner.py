@@ -22,9 +22,9 @@ from rich.progress import Progress, TaskID
 
 from analytics.evaluation import session_figures
 from analytics.recording import Recording, read_recording
+from common.times import INTERVAL_MS, iso
 from config.build import configured
 from config.schema import PeperConfig
-from config.times import INTERVAL_MS, iso
 from config.topology import topology_of
 from llm.models import served_model
 from messages.errors import StoreError

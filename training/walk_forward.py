@@ -24,9 +24,9 @@ import numpy as np
 from analytics.baselines import fixed_weight_sets
 from analytics.outcome import DailyDoc, FoldDoc, Interval, Outcome, TriedDoc, WeightsDay, WindowDoc
 from analytics.performance import Part, daily_sharpe, deflated_sharpe, reality_check, sharpe_difference, summarize
+from common.times import DAY_MS, iso
 from config.build import configured
 from config.schema import PeperConfig
-from config.times import DAY_MS, iso
 from config.topology import topology_of
 from learning.offline import simulate
 from trading.assembly import VotedChunk

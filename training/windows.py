@@ -22,8 +22,8 @@ import itertools
 
 import msgspec
 
+from common.times import DAY_MS, iso, parse_time
 from config.schema import TestConfig
-from config.times import DAY_MS, iso, parse_time
 from messages.errors import SourceError, WindowError
 
 FLAGS = ("train_from", "train_to", "validate_from", "validate_to", "test_from", "test_to")

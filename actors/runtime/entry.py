@@ -1,6 +1,6 @@
 """The process entry point of every actor: `python -m actors.<name> --run-dir DIR [--name NAME]`.
 
-Consumes the command line and the run directory the supervisor prepared (`config.runtime`);
+Consumes the command line and the run directory the supervisor prepared (`bus.runtime`);
 produces a running actor that dies with its supervisor (PR_SET_PDEATHSIG) and exits with the
 actor's status: 0 when it stopped in order or finished its job, non-zero (with one line on
 stderr) when it cannot start, `GAVE_UP_EXIT` (one line) on input a restart would meet again. With `PEPER_PROFILE_DIR` set, the actor runs under cProfile and
@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import uvloop
 
-from config.endpoints import endpoints_for
-from config.priority import ordinary_threads, take_priority
-from config.restart_policy import GAVE_UP_EXIT
-from config.runtime import CONFIG_FILE_NAME, LOG_LEVEL_ENV, PROFILE_ENV, die_with_parent, load_run_config
+from bus.endpoints import endpoints_for
+from bus.runtime import CONFIG_FILE_NAME, LOG_LEVEL_ENV, PROFILE_ENV, die_with_parent, load_run_config
+from common.priority import ordinary_threads, take_priority
+from common.restart_policy import GAVE_UP_EXIT
 from config.topology import niceness, realtime_priority
 from messages.errors import PeperError
 

@@ -22,8 +22,8 @@ from collections.abc import Awaitable, Callable
 import zmq
 import zmq.asyncio
 
-from config.curve import as_client
-from config.endpoints import Endpoints, client_keys_for, control_keys_for
+from bus.curve import as_client
+from bus.endpoints import Endpoints, client_keys_for, control_keys_for
 from config.schema import BusConfig
 
 DRAIN_SLICE_S = 0.05

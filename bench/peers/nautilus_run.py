@@ -27,7 +27,7 @@ from nautilus_trader.model.objects import Quantity
 from nautilus_trader.trading.strategy import Strategy
 
 from bench.data import KLINES, SYMBOLS
-from config.times import parse_time
+from common.times import parse_time
 from marketdata.sources import load_source
 
 NOTIONAL = 1_000  # USDT per entry

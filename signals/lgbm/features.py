@@ -17,7 +17,7 @@ from __future__ import annotations
 import msgspec
 import numpy as np
 
-from config.times import duration_ms
+from common.times import duration_ms
 from marketdata.chunk import BarChunk
 from signals.kernels import RsiState, wilder_rsi
 

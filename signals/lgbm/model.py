@@ -24,8 +24,8 @@ import lightgbm
 import msgspec
 import numpy as np
 
+from common.times import duration_ms, in_bars
 from config.models import LgbmAiConfig
-from config.times import duration_ms, in_bars
 from marketdata.chunk import BarChunk
 from signals.lgbm.features import FEATURES, SYMBOL_FEATURES, FeatureState, Horizons, features, market_features
 from signals.lgbm.labels import forward_labels

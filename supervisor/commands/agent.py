@@ -14,7 +14,7 @@ from pathlib import Path
 
 import uvloop
 
-from config.endpoints import default_run_dir
+from bus.endpoints import default_run_dir
 from config.schema import PeperConfig
 from supervisor.agent import Agent
 

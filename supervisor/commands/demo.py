@@ -19,7 +19,7 @@ from pathlib import Path
 import msgspec
 from rich.console import Console
 
-from config.runtime import LOG_LEVEL_ENV
+from bus.runtime import LOG_LEVEL_ENV
 from config.schema import PeperConfig
 from llm.models import served_model
 from llm.tiny_model import write_tiny_model

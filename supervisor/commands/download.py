@@ -14,8 +14,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from common.times import parse_time
 from config.schema import PeperConfig
-from config.times import parse_time
 from messages.errors import ConfigError
 
 

@@ -1,6 +1,6 @@
 """`python -m supervisor keys new DIR [--hosts a,b]`: the CURVE keys of a bus across hosts.
 
-Writes, with fresh keys (`config.curve.make_bundles`), the daemon's bundle DIR/daemon (the broker's
+Writes, with fresh keys (`bus.curve.make_bundles`), the daemon's bundle DIR/daemon (the broker's
 key pair, a client pair for its own host's clients, the authorized client keys) and one bundle
 DIR/<host> per host (the broker's public key and that host's client pair); secret keys are files of
 mode 0600. Prints what goes where; never prints a secret key.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from config.curve import DAEMON_BUNDLE, make_bundles
+from bus.curve import DAEMON_BUNDLE, make_bundles
 from config.schema import PeperConfig
 
 

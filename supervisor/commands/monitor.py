@@ -18,8 +18,8 @@ from pathlib import Path
 import uvloop
 from rich.console import Console
 
-from config.endpoints import bus_address
-from config.runtime import LOG_LEVEL_ENV
+from bus.endpoints import bus_address
+from bus.runtime import LOG_LEVEL_ENV
 from config.schema import PeperConfig
 from monitor.app import Monitor
 from supervisor.daemon import Daemon

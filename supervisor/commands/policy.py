@@ -15,8 +15,8 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
+from common.times import iso
 from config.schema import PeperConfig
-from config.times import iso
 from messages.errors import WeightsError
 from storage.catalog import Catalog
 from storage.policies import Policy, all_policies

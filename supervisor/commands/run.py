@@ -24,10 +24,10 @@ import uvloop
 from rich.console import Console
 from rich.table import Table
 
-from config import runtime
+from bus import runtime
+from common.times import parse_time
 from config.build import configured
 from config.schema import PeperConfig
-from config.times import parse_time
 from marketdata.sources import check_source
 from messages.control import Reply
 from messages.errors import StoreError

@@ -19,9 +19,9 @@ import uvloop
 from rich.console import Console
 from rich.logging import RichHandler
 
-from config.runtime import LOG_LEVEL_ENV
+from bus.runtime import LOG_LEVEL_ENV
+from common.times import DAY_MS, parse_time
 from config.schema import PeperConfig
-from config.times import DAY_MS, parse_time
 from marketdata.sources import load_source
 from marketdata.synthetic import START_MS
 from messages.errors import WindowError

@@ -18,9 +18,9 @@ import zmq
 from rich.console import Console
 from rich.table import Table
 
-from config.curve import as_client
-from config.endpoints import client_keys_for, endpoints_for
-from config.runtime import daemon_is_running
+from bus.curve import as_client
+from bus.endpoints import client_keys_for, endpoints_for
+from bus.runtime import daemon_is_running
 from config.schema import PeperConfig
 from messages import topics
 from messages.codec import Codec

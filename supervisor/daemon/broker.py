@@ -14,9 +14,9 @@ import threading
 
 import zmq
 
-from config.curve import ServerKeys, as_server
-from config.endpoints import Endpoints
-from config.priority import take_realtime
+from bus.curve import ServerKeys, as_server
+from bus.endpoints import Endpoints
+from common.priority import take_realtime
 from messages.errors import BindError
 
 log = logging.getLogger("supervisor.broker")

@@ -22,10 +22,10 @@ import msgspec
 import zmq
 import zmq.asyncio
 
-from config.curve import as_server
-from config.endpoints import bound_endpoints, server_keys_for
-from config.priority import realtime_io_threads
-from config.runtime import write_run_config
+from bus.curve import as_server
+from bus.endpoints import bound_endpoints, server_keys_for
+from bus.runtime import write_run_config
+from common.priority import realtime_io_threads
 from config.schema import PeperConfig
 from config.topology import broker_realtime_priority, topology_of
 from messages.control import (

@@ -1,6 +1,6 @@
 """Who may join the bus: the CURVE authenticator of the daemon's sockets, and the count of refusals.
 
-Consumes the daemon's ZeroMQ context, its server keys (`config.curve`) and the sockets it binds;
+Consumes the daemon's ZeroMQ context, its server keys (`bus.curve`) and the sockets it binds;
 produces an authenticator (pyzmq's `zmq.auth`, answering the handshakes of every CURVE socket of
 the context) that admits only the client public keys in the authorized folder, and `refused`:
 connections turned away, by reason — "unknown key" (logged with the peer's address and public key)
@@ -19,7 +19,7 @@ import zmq.asyncio
 from zmq.auth.asyncio import AsyncioAuthenticator
 from zmq.utils.monitor import parse_monitor_message
 
-from config.curve import ServerKeys
+from bus.curve import ServerKeys
 
 log = logging.getLogger("supervisor")
 HANDSHAKE_FAILURES = zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL

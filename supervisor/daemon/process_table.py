@@ -20,11 +20,11 @@ import re
 import signal
 import sys
 import time
-from collections import deque
 from pathlib import Path
 
-from config.restart_policy import GAVE_UP_EXIT, RestartBudget, should_restart
-from config.runtime import RESTARTS_ENV, RUN_ID_ENV
+from bus.runtime import RESTARTS_ENV, RUN_ID_ENV
+from common.process import ChildProcess
+from common.restart_policy import GAVE_UP_EXIT, RestartBudget, should_restart
 from config.schema import ActorSpec, SupervisorConfig
 from messages.control import ActorStatus, Heartbeat
 from messages.counters import NoCounters
@@ -43,7 +43,7 @@ class ManagedActor:
         self.run_dir = run_dir
         self.module = spec.module or f"actors.{name}"
         self.state = "idle"
-        self.process: asyncio.subprocess.Process | None = None
+        self.child = ChildProcess(on_line=self._forward_line, tail_lines=40)
         self.restarts = 0
         self.started_at: float | None = None
         self.last_heartbeat: float | None = None
@@ -54,7 +54,6 @@ class ManagedActor:
         self._ready = asyncio.Event()
         self._killed_by_supervisor = False
         self._stopping = False
-        self._output_tail: deque[str] = deque(maxlen=40)
         self._budget = RestartBudget(
             settings.max_restarts, settings.restart_period_s, settings.backoff_initial_s, settings.backoff_max_s
         )
@@ -106,21 +105,14 @@ class ManagedActor:
             self.name,
             *self.spec.args,
         ]
-        self.process = await asyncio.create_subprocess_exec(
-            *command,
-            env={**os.environ, RESTARTS_ENV: str(self.restarts), RUN_ID_ENV: str(self.run_id)},
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
+        pid = await self.child.start(
+            command, env={**os.environ, RESTARTS_ENV: str(self.restarts), RUN_ID_ENV: str(self.run_id)}
         )
         self.started_at = time.monotonic()
-        log.info("started %s (pid %d)", self.name, self.process.pid)
-        self._output_task = asyncio.create_task(self._forward_output(self.process))  # held: a task is weakly referenced
+        log.info("started %s (pid %d)", self.name, pid)
 
     async def _run_until_exit(self) -> int:
-        process = self.process
-        exit_waiter = asyncio.ensure_future(process.wait())
+        exit_waiter = asyncio.ensure_future(self.child.wait())
         ready_waiter = asyncio.ensure_future(self._ready.wait())
         try:
             done, _ = await asyncio.wait(
@@ -137,27 +129,21 @@ class ManagedActor:
         elif exit_waiter not in done:
             self.state = "running"
             self.first_start_done.set()
-        returncode = await exit_waiter
-        await asyncio.sleep(0)  # let the output pump read the last lines
-        return returncode
+        return await exit_waiter  # the exit status, once its last lines were read
 
-    async def _forward_output(self, process: asyncio.subprocess.Process) -> None:
-        assert process.stdout is not None
-        while line := await process.stdout.readline():
-            text = line.decode(errors="replace").rstrip()
-            self._output_tail.append(text)
-            if _ERROR_LINE.match(text):
-                self.last_error = text
-            sys.stderr.write(f"[{self.name}] {text}\n")
+    def _forward_line(self, text: str) -> None:
+        if _ERROR_LINE.match(text):
+            self.last_error = text
+        sys.stderr.write(f"[{self.name}] {text}\n")
 
     # ----- control messages -----------------------------------------------------------------
     def note_ready(self, pid: int) -> None:
-        if self.process is not None and pid == self.process.pid:
+        if pid == self.child.pid:
             self.last_heartbeat = time.monotonic()
             self._ready.set()
 
     def note_heartbeat(self, beat: Heartbeat) -> None:
-        if self.process is not None and beat.pid == self.process.pid:
+        if beat.pid == self.child.pid:
             self.last_heartbeat = time.monotonic()
             self.heartbeat = beat
 
@@ -176,44 +162,29 @@ class ManagedActor:
     # ----- stopping -------------------------------------------------------------------------
     def kill(self) -> None:
         self._killed_by_supervisor = True
-        self._signal_group(signal.SIGKILL)
-
-    def _signal_group(self, signum: int) -> None:
-        if self.process is None or self.process.returncode is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signum)
-        except ProcessLookupError:
-            pass
+        self.child.kill()
 
     async def stop(self) -> None:
         """SIGTERM, then SIGKILL of the actor's whole process group after the grace period."""
         self._stopping = True
-        process = self.process
-        if process is not None and process.returncode is None:
+        if self.child.running():
             self.state = "stopping"
-            try:
-                process.send_signal(signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                await asyncio.wait_for(process.wait(), self.settings.stop_grace_s)
-            except TimeoutError:
-                log.warning("%s did not stop within %.1f s; killing it", self.name, self.settings.stop_grace_s)
-        self._signal_group(signal.SIGKILL)  # the actor, if still there, and anything it started
-        if process is not None:
-            log.info("stopped %s: it %s", self.name, describe_exit(await process.wait()))
+        returncode, killed = await self.child.stop(self.settings.stop_grace_s)
+        if killed:
+            log.warning("%s did not stop within %.1f s; killed it", self.name, self.settings.stop_grace_s)
+        if returncode is not None:
+            log.info("stopped %s: it %s", self.name, describe_exit(returncode))
         if self.state not in ("done", "failed"):
             self.state = "stopped"
 
     # ----- reporting ------------------------------------------------------------------------
     def status(self, now: float) -> ActorStatus:
-        alive = self.process is not None and self.process.returncode is None
+        alive = self.child.running()
         beat = self.heartbeat
         state = self.state if alive or self.state not in ("starting", "running") else "exited"
         return ActorStatus(
             name=self.name,
-            pid=self.process.pid if alive else None,
+            pid=self.child.pid if alive else None,
             state=state,
             restarts=self.restarts,
             heartbeat_age_s=None if self.last_heartbeat is None else round(now - self.last_heartbeat, 3),

@@ -2,7 +2,7 @@
 
 Consumes a path; produces a locked directory holding `daemon.lock` (the daemon's pid),
 `config.json` (the resolved configuration actors read) and the ipc sockets — the layout
-`config.runtime` names, which the actors and the clients share.
+`bus.runtime` names, which the actors and the clients share.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import shutil
 import stat
 from pathlib import Path
 
-from config.runtime import (
+from bus.runtime import (
     CACHE_DIR_NAME,
     CONFIG_FILE_NAME,
     LOCK_FILE_NAME,

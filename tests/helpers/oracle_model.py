@@ -15,7 +15,7 @@ import numpy as np
 
 from actors.runtime.entry import main
 from actors.voting import VotingActor
-from config.times import INTERVAL_MS, parse_time
+from common.times import INTERVAL_MS, parse_time
 from marketdata.chunk import BarChunk
 from marketdata.chunks import TickChunker
 from marketdata.sources import load_source

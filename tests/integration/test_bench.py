@@ -12,7 +12,7 @@ import pytest
 
 from bench import latency, learning, peer, recorder, recovery, replay
 from bench.__main__ import main as bench_main
-from config.times import parse_time
+from common.times import parse_time
 from marketdata.sources import load_source
 from tests.helpers.data import KLINES, requires_shared_data
 from tests.helpers.topologies import shipped_grid_size

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import zmq
 
+from bus.endpoints import endpoints_for
 from config.build import configured, topology
-from config.endpoints import endpoints_for
 from messages import topics
 from messages.codec import Codec
 from messages.market import Clock

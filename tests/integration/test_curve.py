@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import zmq
 
+from bus.curve import client_keys, make_bundles
+from bus.runtime import request
 from config.build import configured, topology
-from config.curve import client_keys, make_bundles
-from config.runtime import request
 from config.toml import dumps
 from messages.control import StatusRequest
 from messages.errors import ConfigError, DaemonUnreachable

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from config.times import parse_time
+from common.times import parse_time
 from marketdata.binance_double import BinanceDouble
 from marketdata.files import read_kline_files
 from marketdata.sources import load_source

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from common.times import parse_time
 from config.build import configured
 from config.schema import PeperConfig
-from config.times import parse_time
 from marketdata.binance_double import BinanceDouble
 from marketdata.sources import load_source
 from messages.system import Gap

@@ -12,9 +12,9 @@ import msgspec
 import numpy as np
 import zmq
 
+from bus.endpoints import endpoints_for
+from common.times import INTERVAL_MS, MINUTE_MS, parse_time
 from config.build import configured, topology
-from config.endpoints import endpoints_for
-from config.times import INTERVAL_MS, MINUTE_MS, parse_time
 from marketdata.chunks import TickChunker
 from marketdata.sources import load_source
 from messages import topics

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from config.curve import make_bundles
+from bus.curve import make_bundles
 from config.schema import PeperConfig
 from llm.tiny_model import write_tiny_model
 from storage.sessions import copy_database

@@ -11,7 +11,7 @@ import time
 
 import msgspec
 
-from config.times import parse_time
+from common.times import parse_time
 from supervisor.harness import running_daemon
 from tests.helpers.data import KLINES, REPO_ROOT, requires_shared_data
 from tests.helpers.recording import recorded_bars, source_bars

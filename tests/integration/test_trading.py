@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from analytics.recording import read_recording
+from common.times import INTERVAL_MS, MINUTE_MS, parse_time
 from config.schema import PeperConfig
-from config.times import INTERVAL_MS, MINUTE_MS, parse_time
 from config.topology import topology_of
 from learning.offline import simulate
 from llm.tiny_model import write_tiny_model

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from analytics.recording import read_recording
+from common.times import INTERVAL_MS
 from config import load_config
-from config.times import INTERVAL_MS
 from config.topology import topology_of
 from storage.backup import backup_dir_for
 from storage.catalog import Catalog

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 
+from common.times import in_bars
 from config.models import LavaAiConfig
-from config.times import in_bars
 from tests.reference import Bar, Vote
 from tests.reference.indicators import RollingStats
 

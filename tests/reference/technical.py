@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from common.times import in_bars
 from config.models import TradingAiConfig
-from config.times import in_bars
 from tests.reference import Bar, Vote
 from tests.reference.indicators import Ema, WilderRsi
 

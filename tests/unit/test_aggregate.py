@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from common.times import HOUR_MS, MINUTE_MS, parse_time
 from config.models import TradingAiConfig
-from config.times import HOUR_MS, MINUTE_MS, parse_time
 from marketdata.aggregate import DecisionTable, LiveDecisionBars, live_batch
 from marketdata.chunks import TickChunker
 from marketdata.sources import load_source

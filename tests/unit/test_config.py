@@ -10,9 +10,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from bus.endpoints import bus_address, control_address
 from config import ConfigError, load_config
 from config.build import configured, topology
-from config.endpoints import bus_address, control_address
 from config.schema import PeperConfig
 from config.toml import dumps
 from config.topology import broker_realtime_priority, realtime_priority, topology_of

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from common.times import DAY_MS, iso
 from config.build import configured, topology
-from config.times import DAY_MS, iso
 from messages.errors import WindowError
 from signals.technical import TechnicalRules
 from tests.helpers.chunks import voted_chunks

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from common.times import DAY_MS
 from config.models import LavaAiConfig, TradingAiConfig
-from config.times import DAY_MS
 from marketdata.chunk import BarChunk, Universe
 from marketdata.files import read_kline_files
 from messages.market import KlineBatch

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from common.times import DAY_MS, HOUR_MS, MINUTE_MS
 from config.schema import LearningConfig, TraderConfig
-from config.times import DAY_MS, HOUR_MS, MINUTE_MS
 from learning.engine import ExponentialWeights, SeedRule, Thompson, make_rule, mixability_gap, project
 from learning.learner import COMPACT_AFTER, Learner, exact_partials, update_ticks
 from learning.projection import normalize_weights

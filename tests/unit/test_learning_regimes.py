@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from common.times import DAY_MS
 from config.models import LavaAiConfig, TradingAiConfig
 from config.schema import LearningConfig, TraderConfig
-from config.times import DAY_MS
 from learning.learner import Learner, update_ticks
 from signals.mean_reversion import MeanReversion
 from signals.technical import TechnicalRules

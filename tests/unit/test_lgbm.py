@@ -10,8 +10,8 @@ import asyncio
 import numpy as np
 import pytest
 
+from common.times import DAY_MS
 from config.models import LgbmAiConfig
-from config.times import DAY_MS
 from marketdata.chunk import BarChunk, problems
 from signals.lgbm.features import MARKET_FEATURES, SYMBOL_FEATURES, market_features
 from signals.lgbm.labels import forward_labels

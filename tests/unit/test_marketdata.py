@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from config.times import parse_time
+from common.times import parse_time
 from marketdata import SourceError
 from marketdata.chunks import TickChunker
 from marketdata.files import read_kline_files

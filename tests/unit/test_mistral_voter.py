@@ -11,8 +11,8 @@ import json
 
 import pytest
 
+from common.times import DAY_MS
 from config.llm import MistralAiConfig
-from config.times import DAY_MS
 from llm.prompt import build_prompt
 from llm.voter import Abstain, MistralModel
 from marketdata.chunk import BarChunk, Universe

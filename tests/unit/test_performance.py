@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from analytics.performance import Part, deflated_sharpe, reality_check, sharpe_difference, summarize
-from config.times import DAY_MS
+from common.times import DAY_MS
 
 
 def test_the_figures_of_a_small_curve_match_hand_computation():

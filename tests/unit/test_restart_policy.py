@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from config.restart_policy import RestartBudget, should_restart
+from common.restart_policy import RestartBudget, should_restart
 
 
 def test_permanent_restarts_always_transient_only_after_failure_temporary_never():

@@ -92,7 +92,7 @@ def test_the_lifecycle_refuses_a_transition_its_table_does_not_have():
 
 PRIORITY_PROBE = """
 import asyncio, logging, os, threading
-from config.priority import ordinary_threads, take_priority
+from common.priority import ordinary_threads, take_priority
 logging.basicConfig(level=logging.WARNING, format="%(message)s")
 take_priority(logging.getLogger("probe"), 3, 10)
 async def main():
@@ -122,7 +122,7 @@ def test_an_actor_taking_realtime_runs_fifo_while_the_work_it_hands_to_threads_r
 
 IO_THREADS_PROBE = """
 import logging, os, time, zmq
-from config.priority import realtime_io_threads
+from common.priority import realtime_io_threads
 logging.basicConfig(level=logging.WARNING, format="%(message)s")
 context = zmq.Context()
 granted = realtime_io_threads(logging.getLogger("probe"), context, 10)

@@ -10,8 +10,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from common.times import DAY_MS, MINUTE_MS
 from config.schema import TraderConfig
-from config.times import DAY_MS, MINUTE_MS
 from marketdata.chunk import BarChunk, problems
 from tests.reference.portfolio import ReferenceBook
 from trading.portfolio import BookRules, Decision, PortfolioBook

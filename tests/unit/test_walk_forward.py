@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from analytics.performance import Figures
+from common.times import DAY_MS, INTERVAL_MS, parse_time
 from config.build import configured, topology
-from config.times import DAY_MS, INTERVAL_MS, parse_time
 from marketdata.sources import load_source
 from messages.errors import ConfigError
 from tests.helpers.chunks import voted_chunks

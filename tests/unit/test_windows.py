@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from common.times import DAY_MS, parse_time
 from config.schema import TestConfig
-from config.times import DAY_MS, parse_time
 from messages.errors import WindowError
 from training.windows import FLAGS, resolve_plan
 

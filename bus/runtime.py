@@ -23,8 +23,8 @@ from pathlib import Path
 import msgspec
 import zmq
 
-from config.curve import as_client
-from config.endpoints import SOCKETS, control_keys_for, endpoints_for
+from bus.curve import as_client
+from bus.endpoints import SOCKETS, control_keys_for, endpoints_for
 from config.schema import BusConfig, PeperConfig
 from messages.control import (
     CONTROL_DECODER,

@@ -1,7 +1,7 @@
 """Where the bus lives: the private run directory and the three broker endpoints.
 
 Consumes the `[bus]` section; produces the `Endpoints` (publish, subscribe, control addresses) a
-client connects to, the ones the daemon binds, and the CURVE keys each side uses (`config.curve`).
+client connects to, the ones the daemon binds, and the CURVE keys each side uses (`bus.curve`).
 ipc sockets live in a run directory of mode 0700 and the daemon always binds them; with
 `transport = "tcp"` it binds tcp as well, for agents and clients on other hosts (`connect_host`).
 tcp beyond the loopback interface only with CURVE keys: refused otherwise, naming the key.
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from config.curve import ClientKeys, ServerKeys, client_keys, server_keys
+from bus.curve import ClientKeys, ServerKeys, client_keys, server_keys
 from config.schema import BusConfig
 from messages.errors import ConfigError
 
