@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 from analytics.recording import recorded_messages
 from bench.data import KLINES, SYMBOLS
-from bench.topology import measured, replay_config
+from bench.topology import counters_reported_after, measured, replay_config
 from common.times import INTERVAL_MS, duration_ms, parse_time
 from marketdata.chunks import TickChunker
 from marketdata.sources import load_source
@@ -30,23 +31,23 @@ DECISION, HORIZON = "4h", "1d"
 def hit_rates(db: Path, table, horizon_ms: int) -> dict[str, dict[str, float]]:
     bars = TickChunker(table, INTERVAL_MS[DECISION]).decision
     closes = {}
-    for symbol_index, time, close in zip(
+    for symbol_index, open_time, close in zip(
         bars.symbol_index.tolist(), bars.open_time.tolist(), bars.values["close"].tolist()
     ):
-        closes[(table.symbols[symbol_index], time)] = close
+        closes[(table.symbols[symbol_index], open_time)] = close
     step = horizon_ms
     result = {}
     for model in MODELS:
         hits = directional = 0
         for batch in recorded_messages(db, topics.signal(model)):
-            for symbol, time, action in zip(batch.symbol, batch.bar_time.tolist(), batch.action):
+            for symbol, bar_time, action in zip(batch.symbol, batch.bar_time.tolist(), batch.action):
                 if action not in ("BUY", "SELL"):
                     continue
-                future = closes.get((symbol, time + step))
+                future = closes.get((symbol, bar_time + step))
                 if future is None:
                     continue
                 directional += 1
-                up = future > closes[(symbol, time)]
+                up = future > closes[(symbol, bar_time)]
                 hits += up == (action == "BUY")
         result[model] = {"hit_rate": hits / directional if directional else None, "directional_votes": directional}
     return result
@@ -66,7 +67,7 @@ def measure(workdir: Path, start: str, end: str) -> dict[str, object]:
     with running_daemon(workdir, config) as daemon:
         feed, watcher = measured(daemon, 1800)
         bars = feed.bars
-        lgbm = daemon.actor("lgbm_ai").counters
+        lgbm = counters_reported_after(daemon, "lgbm_ai", time.monotonic()).counters
     table = load_source(str(KLINES), interval="1m", symbols=SYMBOLS, start_ms=parse_time(start), end_ms=parse_time(end))
     rates = hit_rates(db, table, duration_ms(HORIZON))
     for model in MODELS:

@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.topology import measured, replay_config
+from bench.topology import counters_reported_after, measured, replay_config
 from config.build import configured, topology
 from config.schema import PeperConfig
 from llm.tiny_model import write_tiny_model
@@ -86,7 +86,7 @@ def replay_once(
     workdir.mkdir(parents=True, exist_ok=True)
     with running_daemon(workdir, config) as daemon:
         feed, watcher = measured(daemon, 3600)
-        mistral = daemon.actor("mistral_ai").counters
+        mistral = counters_reported_after(daemon, "mistral_ai", time.monotonic()).counters
     return {
         "bars": feed.bars,
         "seconds": feed.replay_s,

@@ -8,6 +8,7 @@ last acknowledgement); `measured` also returns what each actor cost meanwhile.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from bench.data import KLINES, SYMBOLS
 from bench.watch import ActorWatcher
 from config.build import configured
 from config.schema import PeperConfig
+from messages.control import ActorStatus
 from messages.counters import FeedCounters
 from supervisor.harness import DaemonHandle, wait_for
 
@@ -87,6 +89,18 @@ def finished(daemon: DaemonHandle, timeout_s: float) -> FeedCounters:
         "the replay completed",
         interval_s=0.1,
     )
+
+
+def counters_reported_after(daemon: DaemonHandle, name: str, since: float, timeout_s: float = 30) -> ActorStatus:
+    """`name`'s status from a heartbeat sent after `since` (time.monotonic()): its counters then
+    include everything it did before — a heartbeat read at once may predate the replay's last bar."""
+
+    def fresh() -> ActorStatus | None:
+        asked = time.monotonic()  # the daemon ages the heartbeat at a moment after this
+        actor = daemon.actor(name)
+        return actor if actor.heartbeat_age_s is not None and asked - actor.heartbeat_age_s > since else None
+
+    return wait_for(fresh, timeout_s, f"a heartbeat of {name} after the replay", interval_s=0.1)
 
 
 def measured(daemon: DaemonHandle, timeout_s: float) -> tuple[FeedCounters, ActorWatcher]:
