@@ -1,7 +1,7 @@
 """Imports point one way (DESIGN.md §7): every module's imports, parsed, against the package order.
 
-messages <- config <- storage, marketdata, signals, trading, learning, llm <- actors
-<- training, analytics, monitor <- supervisor <- bench. A package may import packages of its own
+messages <- common <- config <- bus <- storage, marketdata, signals, trading, learning, llm
+<- actors <- training, analytics, monitor <- supervisor, peper <- bench. A package may import packages of its own
 layer, but no two packages may import each other (directly or round a longer cycle), and nothing
 but tests imports tests. A failure names the module and the import. And the heavy libraries load
 only where they are used, so the CLI and the actors start quickly.
@@ -17,11 +17,13 @@ from tests.helpers.data import REPO_ROOT
 
 LAYERS = [
     ["messages"],
+    ["common"],
     ["config"],
+    ["bus"],
     ["storage", "marketdata", "signals", "trading", "learning", "llm"],
     ["actors"],
     ["training", "analytics", "monitor"],
-    ["supervisor"],
+    ["supervisor", "peper"],
     ["bench"],
 ]
 LAYER = {package: i for i, packages in enumerate(LAYERS) for package in packages}
