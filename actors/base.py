@@ -13,7 +13,8 @@ socket. The parts live in `actors.runtime`; this class puts them together:
   exception in a handler is a broken invariant: the actor publishes `faulted` and exits non-zero,
   and the supervisor restarts it.
 - Replay without loss (DESIGN.md §3): an actor that publishes data topics keeps those frames in an
-  `Outbox` until every acknowledger has them; checkpoints, restores and resyncs are `actors.runtime.recovery`'s.
+  `Outbox` until every acknowledger has them; checkpoints, restores and resyncs are its `recovery`'s
+  (`actors.runtime.recovery`), its LMDB environments its `stores`' (`actors.runtime.stores`).
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ import zmq
 from actors.runtime.handlers import handlers_of
 from actors.runtime.heartbeat import heartbeat_loop
 from actors.runtime.lifecycle import Lifecycle
+from actors.runtime.lineage import Lineage
 from actors.runtime.outbox import Outbox
 from actors.runtime.recovery import Recovery
 from actors.runtime.sequence import ACCEPT, GATED, SequenceTracker
 from actors.runtime.sockets import BusSockets, prove_route, receive_loop
+from actors.runtime.stores import ActorStores
 from actors.runtime.tasks import Tasks
 from bus.endpoints import Endpoints
 from bus.runtime import RUN_ID_ENV, restarts_from_environment
@@ -50,13 +53,11 @@ from messages.errors import MalformedFrame
 from messages.market import Clock
 from messages.system import Ack, ErrorEvent, Hello, LifecycleState, Resync
 from messages.system import Lifecycle as LifecycleEvent
-from storage.checkpoints import Checkpoint
-from storage.store import Store
 
 _LOG_EVERY = 1000
 
 
-class Actor(Recovery):
+class Actor:
     """Base of every actor: set `subscriptions`, write handlers, call `publish`.
 
     Subclasses may override `on_start`, `on_running`, `on_stop` and `add_arguments`, start
@@ -68,6 +69,7 @@ class Actor(Recovery):
     Counters: ClassVar[type[Counters]] = NoCounters
     keeps_outbox: ClassVar[bool] = False  # publishes data topics other actors resync from
     durable_outbox: ClassVar[bool] = True  # ... and saves them with its checkpoints
+    acknowledges: ClassVar[bool] = True  # its checkpoints are acknowledged (not the feed's: it is acknowledged)
 
     def __init__(self, name: str, config: PeperConfig, endpoints: Endpoints, args: argparse.Namespace):
         self.name = name
@@ -83,11 +85,26 @@ class Actor(Recovery):
         self.msgs_in = self.msgs_out = self.malformed = self.resent_frames = 0
         self.restarts = restarts_from_environment()
         self.run_id = int(os.environ.get(RUN_ID_ENV, "0"))
-        self.process_epoch = time.time_ns()
-        self.data_epoch = self.process_epoch  # the lineage of the data topics; a checkpoint restores it
-        self.seqs: dict[str, int] = {}
+        started = time.time_ns()
+        self.lineage = Lineage(process_epoch=started, data_epoch=started)
         self.outbox = Outbox(self.topology.ackers, name) if self.keeps_outbox and self.replay else None
-        self.restored: Checkpoint | None = None
+        self.stores = ActorStores(config.database)
+        self.recovery = Recovery(
+            name=name,
+            run_id=self.run_id,
+            restarts=self.restarts,
+            replay=self.replay,
+            acknowledges=self.acknowledges,
+            stores=self.stores,
+            lineage=self.lineage,
+            tracker=self.tracker,
+            outbox=self.outbox,
+            durable_outbox=self.durable_outbox,
+            publish=self.publish,
+            resend=self.resend,
+            spawn=self.spawn,
+            log=self.log,
+        )
         self._codec = Codec()
         self._handlers = handlers_of(self)
         self._frame_hook = getattr(self, "on_frame", None)  # (topic, message, frame): every frame taken
@@ -97,8 +114,6 @@ class Actor(Recovery):
         self._hello_seen: asyncio.Event | None = None
         self._route_proven = False  # until the own hello came back, lifecycle events wait
         self._held_events: list[LifecycleEvent] = []
-        self._own_store: Store | None = None
-        self._checkpoints: Store | None = None
 
     # ----- hooks for subclasses -------------------------------------------------------------
     @classmethod
@@ -124,20 +139,12 @@ class Actor(Recovery):
 
         `position`: the feed chunk (its last bar time) a data frame belongs to; with an outbox,
         the frame is kept until every acknowledger has acknowledged that position."""
-        seq = self.seqs.get(topic, 0) + 1
-        self.seqs[topic] = seq
-        data = topics.is_data(topic)
-        stamped = msgspec.structs.replace(
-            message,
-            seq=seq,
-            src=self.name,
-            ts_sent=time.time_ns(),
-            epoch=self.data_epoch if data else self.process_epoch,
-        )
+        seq, epoch = self.lineage.stamp(topic)
+        stamped = msgspec.structs.replace(message, seq=seq, src=self.name, ts_sent=time.time_ns(), epoch=epoch)
         frame = self._codec.encode(topic, stamped)
         self._sockets.send(frame)
         self.msgs_out += 1
-        if self.outbox is not None and position is not None and data:
+        if self.outbox is not None and position is not None and topics.is_data(topic):
             self.outbox.keep(position, frame)
         return frame
 
@@ -158,7 +165,7 @@ class Actor(Recovery):
 
     def sequence_of(self, topic: str) -> int:
         """The seq of the last message this actor published on `topic` (0 if none)."""
-        return self.seqs.get(topic, 0)
+        return self.lineage.seqs.get(topic, 0)
 
     # ----- lifecycle ------------------------------------------------------------------------
     async def run(self) -> int:
@@ -202,8 +209,7 @@ class Actor(Recovery):
         finally:
             await self._tasks.cancel()  # before the sockets close: a task still draining one would fail on it
             self._sockets.close()
-            for store in filter(None, (self._own_store, self._checkpoints)):
-                store.close()
+            self.stores.close()
 
     def _beat(self) -> Heartbeat:
         return Heartbeat(
@@ -254,7 +260,7 @@ class Actor(Recovery):
         for event in self._held_events:
             self.publish(topics.LIFECYCLE, event)
         self._held_events.clear()
-        self.resend_kept()  # what a restart's checkpoint kept, before anything new
+        self.recovery.resend_kept()  # what a restart's checkpoint kept, before anything new
 
     # ----- receiving ------------------------------------------------------------------------
     def _dispatch(self, frame: bytes) -> Awaitable[None] | None:
@@ -271,13 +277,13 @@ class Actor(Recovery):
         if kind is Resync and message.acker == self.name and self.tracker.open(message.src):
             self.log.info("%s re-sends %d frames after %d", message.src, message.frames, message.upto)
         verdict = self.tracker.check(message.src, topic, message.epoch, message.seq, topics.is_data(topic))
-        if verdict is not ACCEPT or (message.src == self.topology.feed and self.handled(message.ts_event)):
+        if verdict is not ACCEPT or (message.src == self.topology.feed and self.recovery.handled(message.ts_event)):
             if verdict is not GATED and kind is Clock:  # had already (a restarted feed resumes behind us)
-                self.repeat_ack()
+                self.recovery.repeat_ack()
             return None
         self.msgs_in += 1
         if kind is Ack and self.outbox is not None and message.src != self.name:
-            self._answer_ack(topic, message)
+            self.recovery.answer_ack(topic, message)
         if self._frame_hook is not None:
             self._frame_hook(topic, message, frame)
         handler = self._handlers.get(kind)

@@ -29,7 +29,7 @@ class LgbmAi(VotingActor):
     Counters = LgbmCounters
 
     def make_model(self) -> LgbmModel:
-        store = self.own_store()
+        store = self.stores.own()
         try:
             trader = self.config.trader
             return LgbmModel(

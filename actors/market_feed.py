@@ -94,7 +94,7 @@ class MarketFeed(Actor):
         self.gaps = self.chunker.gaps_before()
         self.chunk = chunk_size(feed, table.interval_ms)
         self.resume_tick = 0
-        found = self.restore()
+        found = self.recovery.restore()
         if found is not None:  # resume from the slowest acknowledger: what it has, every other acker has too
             self.resume_tick = msgspec.msgpack.decode(found.state, type=_State).slowest_tick
             self._sequence_from(self.resume_tick)
@@ -123,8 +123,8 @@ class MarketFeed(Actor):
         """The seqs the first frames from `tick` on had (chunks are cut at fixed ticks: they repeat
         exactly, so receivers that have them drop them)."""
         chunks = -(-tick // self.chunk)
-        self.seqs[topics.KLINE] = self.seqs[topics.BAR] = self.seqs[topics.CLOCK] = chunks
-        self.seqs[topics.GAP] = sum(len(found) for at, found in self.gaps.items() if at < tick)
+        self.lineage.seqs[topics.KLINE] = self.lineage.seqs[topics.BAR] = self.lineage.seqs[topics.CLOCK] = chunks
+        self.lineage.seqs[topics.GAP] = sum(len(found) for at, found in self.gaps.items() if at < tick)
 
     async def on_running(self) -> None:
         if self.config.feed.mode == "live":
@@ -175,7 +175,7 @@ class MarketFeed(Actor):
         slowest = min(self.acked.values())
         if slowest > self.saved_tick:  # where a restarted feed resumes (not fsynced: it serves this run only)
             self.saved_tick = slowest
-            self.checkpoint(int(self.chunker.tick_time[slowest - 1]), msgspec.msgpack.encode(_State(slowest)))
+            self.recovery.checkpoint(int(self.chunker.tick_time[slowest - 1]), msgspec.msgpack.encode(_State(slowest)))
 
     async def _replay(self) -> None:
         feed = self.config.feed

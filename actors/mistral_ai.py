@@ -81,7 +81,7 @@ class MistralAi(VotingActor):
 
     async def _ask(self, symbol: str, request: dict) -> str | Abstain:
         key = cache_key(self.model_sha256, request)
-        store = self.own_store()
+        store = self.stores.own()
         text = get_answer(store, key)
         if text is not None:
             self.counters.cache_hits += 1
@@ -129,7 +129,7 @@ class MistralAi(VotingActor):
         try:
             text = await self._request(request)
             if isinstance(text, str):
-                put_answer(self.own_store(), key, text)
+                put_answer(self.stores.own(), key, text)
                 self.model.hold(symbol, text)
         finally:
             self.asking.discard(symbol)

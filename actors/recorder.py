@@ -80,11 +80,11 @@ class Recorder(Actor):
         self.commit_wanted = asyncio.Event()
         self.writing: tuple[asyncio.Future, BatchRecord] | None = None  # the commit in the worker thread
         if self.resumed:
-            self.expect_resync(self.publishers & self.sources)
+            self.recovery.expect_resync(self.publishers & self.sources)
 
     async def on_running(self) -> None:
         if self.resumed:
-            self.request_resync(self.acked, self.publishers & self.sources)
+            self.recovery.request_resync(self.acked, self.publishers & self.sources)
         self.spawn(self._backups(), "backups")
         self.spawn(self._committer(), "commits")
 
@@ -161,7 +161,7 @@ class Recorder(Actor):
         complete = self._complete_upto(record.done)
         if complete > self.acked:
             self.acked = complete
-            self.acknowledge(complete, received=counters.written)
+            self.recovery.acknowledge(complete, received=counters.written)
 
     async def _backups(self) -> None:
         database = self.config.database

@@ -62,8 +62,8 @@ class RlLearner(Actor):
         self.position = -1
         self.sources = {name for name in (self.topology.feed, *self.models) if name}
         if self.restarts:
-            self.expect_resync(self.sources)
-        found = self.restore()
+            self.recovery.expect_resync(self.sources)
+        found = self.recovery.restore()
         if found is not None:
             saved = msgspec.msgpack.decode(found.state, type=_State)
             self.learner.restore(saved.learner)
@@ -72,13 +72,13 @@ class RlLearner(Actor):
             self.log.info(
                 "restarted: resumed from the checkpoint at %d (version %d)", found.upto, self.learner.state.version
             )
-        elif get_weights(self.own_store(), start.version) is None:
-            put_weights(self.own_store(), start)
+        elif get_weights(self.stores.own(), start.version) is None:
+            put_weights(self.stores.own(), start)
         self.counters.version = self.learner.state.version
 
     async def on_running(self) -> None:
         if self.restarts:
-            self.request_resync(self.position, self.sources)
+            self.recovery.request_resync(self.position, self.sources)
 
     def on_kline_batch(self, topic: str, batch: KlineBatch) -> None:
         """`KlineBatch(...)` on `md.kline`: the bars every book is marked on; on `md.bar`: the decision bars."""
@@ -122,23 +122,23 @@ class RlLearner(Actor):
             counters.updates = self.learner.state.updates
             counters.version = self.learner.state.version
             if versions:  # durable before the checkpoint: a restart from an older one makes them again, equal
-                put_weights(self.own_store(), *versions)
+                put_weights(self.stores.own(), *versions)
             if self.replay:
                 state = _State(self.learner.snapshot(), self.books.snapshot(), self.last_tick)
-                self.checkpoint(position, msgspec.msgpack.encode(state))
+                self.recovery.checkpoint(position, msgspec.msgpack.encode(state))
                 counters.checkpoints += 1
             else:
-                self.acknowledge(position)
+                self.recovery.acknowledge(position)
 
     def on_weights_command(self, topic: str, command: WeightsCommand) -> None:
         """`WeightsCommand(rollback_to=3, request_id="...")`: a new version equal to version 3, from the next bar."""
-        target = get_weights(self.own_store(), command.rollback_to)
+        target = get_weights(self.stores.own(), command.rollback_to)
         if target is None:
             self.log.error("rollback to version %d refused: no such version", command.rollback_to)
             return
         effective = (self.last_tick + self.interval_ms) if self.last_tick is not None else 0
         version = self.learner.rollback(target, effective, command.request_id)
-        put_weights(self.own_store(), version)
+        put_weights(self.stores.own(), version)
         self.publish(topics.WEIGHTS, version, max(self.position, 0))
         self.counters.rollbacks += 1
         self.counters.version = version.version

@@ -83,8 +83,8 @@ class Trader(Actor):
         self.position = -1
         self.sources = {name for name in (self.topology.feed, *self.topology.models, self.topology.learner) if name}
         if self.restarts:
-            self.expect_resync(self.sources)
-        found = self.restore()
+            self.recovery.expect_resync(self.sources)
+        found = self.recovery.restore()
         if found is not None:
             saved = msgspec.msgpack.decode(found.state, type=_State)
             self.desk.restore(saved.desk)
@@ -95,7 +95,7 @@ class Trader(Actor):
 
     async def on_running(self) -> None:
         if self.restarts:
-            self.request_resync(self.position, self.sources)
+            self.recovery.request_resync(self.position, self.sources)
 
     # ----- inputs ---------------------------------------------------------------------------
     def on_kline_batch(self, topic: str, batch: KlineBatch) -> None:
@@ -205,11 +205,11 @@ class Trader(Actor):
         self.position = position
         if self.replay:
             self.counters.checkpoints += 1
-            self.checkpoint(
+            self.recovery.checkpoint(
                 position, msgspec.msgpack.encode(_State(self.desk.snapshot(), self.last_tick, self.counters))
             )
         else:
-            self.acknowledge(position)
+            self.recovery.acknowledge(position)
 
 
 if __name__ == "__main__":

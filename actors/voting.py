@@ -40,16 +40,16 @@ class VotingActor(Actor):
         self.model = self.make_model()
         self.position = -1  # the newest chunk voted (its last bar time)
         if self.restarts and self.topology.feed:
-            self.expect_resync({self.topology.feed})
-        found = self.restore()
+            self.recovery.expect_resync({self.topology.feed})
+        found = self.recovery.restore()
         if found is not None:
-            self.model.restore(found.state, read_journal(self.checkpoint_store(), self.name, found.upto))
+            self.model.restore(found.state, read_journal(self.stores.checkpoints(), self.name, found.upto))
             self.position = self.counters.restored_upto = found.upto
             self.log.info("restarted: resumed from the checkpoint at %d", found.upto)
 
     async def on_running(self) -> None:
         if self.restarts and self.topology.feed:
-            self.request_resync(self.position, {self.topology.feed})
+            self.recovery.request_resync(self.position, {self.topology.feed})
 
     async def on_kline_batch(self, topic: str, batch: KlineBatch) -> None:
         """`KlineBatch(interval_ms=86400000, symbol=["BTCUSDT", ...], open_time=[...], close=[...], ...)`
@@ -104,10 +104,10 @@ class VotingActor(Actor):
     def on_clock(self, topic: str, clock: Clock) -> None:
         """`Clock(bar_time=T)`: every bar up to T was voted on: checkpoint (replay), then acknowledge."""
         if not self.replay:
-            self.acknowledge(clock.bar_time)
+            self.recovery.acknowledge(clock.bar_time)
             return
         journal = self.model.take_journal()
-        self.checkpoint(
+        self.recovery.checkpoint(
             clock.bar_time,
             self.model.snapshot(),
             None if journal is None else (clock.bar_time, journal),

@@ -1,8 +1,9 @@
 """How an actor survives its own restart and helps others survive theirs, without losing or repeating anything.
 
-Mixed into `actors.base.Actor`. Consumes the actor's store (`[database] path` of its host), its
-checkpoints (in their own environment beside it, `storage.checkpoints`), and acknowledgements;
-produces checkpoints, resync requests and re-sent frames:
+One `Recovery` per actor (`Actor.recovery`), built from the parts it uses: the actor's identity
+in this run, its checkpoints' store (`actors.runtime.stores`), its `Lineage`, its receive gates
+(`SequenceTracker`), its outbox, and the actor's publish/resend/spawn. Consumes checkpoints and
+acknowledgements; produces checkpoints, resync requests and re-sent frames:
 - `checkpoint(upto, state)`: the actor's state at bar time `upto`, its lineage (epoch) and the
   seqs of its data topics, committed, then `upto` acknowledged — so whatever comes after it is
   still kept upstream;
@@ -20,56 +21,66 @@ produces checkpoints, resync requests and re-sent frames:
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+import logging
+from collections.abc import Callable, Coroutine
 from typing import Any
 
+from actors.runtime.lineage import Lineage
+from actors.runtime.outbox import Outbox
+from actors.runtime.sequence import SequenceTracker
+from actors.runtime.stores import ActorStores
 from messages import topics
+from messages.codec import BusMessage
 from messages.errors import StoreError
 from messages.system import Ack, Resync
-from storage.checkpoints import Checkpoint, checkpoint_path, read_checkpoint, read_outbox, write_checkpoint
-from storage.store import Store
+from storage.checkpoints import Checkpoint, read_checkpoint, read_outbox, write_checkpoint
 
 RESYNC_RETRY_S = 1.0
 
 
 class Recovery:
-    acked_upto: int | None = None  # the last bar time this actor acknowledged
-    acknowledges = True  # its checkpoints are acknowledged (not the feed's: it is acknowledged)
-
-    def own_store(self) -> Store:
-        """The store of this host (`[database] path`) that holds this actor's own databases —
-        lgbm_ai's models, mistral_ai's cache, rl_learner's weights — opened once."""
-        if self._own_store is None:
-            database = self.config.database
-            self._own_store = Store(Path(database.path), map_size_mb=database.map_size_mb)
-        return self._own_store
-
-    def checkpoint_store(self) -> Store:
-        """The checkpoints' own environment beside the store, committed without fsync
-        (`storage.checkpoints`), opened once."""
-        if self._checkpoints is None:
-            database = self.config.database
-            self._checkpoints = Store(
-                checkpoint_path(Path(database.path)), map_size_mb=database.map_size_mb, durable=False
-            )
-        return self._checkpoints
+    def __init__(
+        self,
+        *,
+        name: str,
+        run_id: int,
+        restarts: int,
+        replay: bool,
+        acknowledges: bool,
+        stores: ActorStores,
+        lineage: Lineage,
+        tracker: SequenceTracker,
+        outbox: Outbox | None,
+        durable_outbox: bool,
+        publish: Callable[[str, BusMessage], bytes],
+        resend: Callable[[bytes], None],
+        spawn: Callable[[Coroutine[Any, Any, Any], str], asyncio.Task[Any]],
+        log: logging.Logger,
+    ):
+        self.name, self.run_id, self.restarts, self.replay = name, run_id, restarts, replay
+        self.acknowledges = acknowledges  # its checkpoints are acknowledged (not the feed's: it is acknowledged)
+        self.stores, self.lineage, self.tracker, self.outbox = stores, lineage, tracker, outbox
+        self.durable_outbox = durable_outbox  # the outbox is saved with the checkpoints
+        self._publish, self._resend, self._spawn, self.log = publish, resend, spawn, log
+        self.acked_upto: int | None = None  # the last bar time this actor acknowledged
+        self.restored: Checkpoint | None = None
 
     def restore(self) -> Checkpoint | None:
         """After a restart: this run's newest checkpoint, its lineage and seqs taken back; else None."""
         if not self.restarts or not self.replay:
             return None
         try:
-            found = read_checkpoint(self.checkpoint_store(), self.name, self.run_id)
+            found = read_checkpoint(self.stores.checkpoints(), self.name, self.run_id)
         except StoreError as exc:
             self.log.warning("restarted, but no checkpoint could be read (%s); starting from nothing", exc)
             return None
         if found is not None:
-            self.data_epoch = found.epoch
-            self.seqs.update(found.seqs)
+            self.lineage.data_epoch = found.epoch
+            self.lineage.seqs.update(found.seqs)
             self.acked_upto = found.upto if self.acknowledges else None  # acknowledged before the kill
             self.restored = found
             if self.outbox is not None and self.durable_outbox:
-                self.outbox.load(read_outbox(self.checkpoint_store(), self.name, found.upto))
+                self.outbox.load(read_outbox(self.stores.checkpoints(), self.name, found.upto))
         return found
 
     def resend_kept(self) -> None:
@@ -77,7 +88,7 @@ class Recovery:
         if self.restored is None or self.outbox is None or not len(self.outbox):
             return
         for _, frame in self.outbox.frames:
-            self.resend(frame)
+            self._resend(frame)
         self.repeat_ack()
         self.log.info("restarted: re-sent the %d frames kept at the checkpoint", len(self.outbox))
 
@@ -85,12 +96,17 @@ class Recovery:
         self, upto: int, state: bytes, journal: tuple[int, bytes] | None = None, keep_journal_from: int | None = None
     ) -> None:
         """Write the state reached at bar time `upto`, then (an acknowledger) acknowledge `upto`."""
-        data_seqs = {topic: seq for topic, seq in self.seqs.items() if topics.is_data(topic)}
         saved = self.outbox.take_unsaved() if self.outbox is not None and self.durable_outbox else None
         write_checkpoint(
-            self.checkpoint_store(),
+            self.stores.checkpoints(),
             self.name,
-            Checkpoint(run_id=self.run_id, upto=upto, epoch=self.data_epoch, seqs=data_seqs, state=state),
+            Checkpoint(
+                run_id=self.run_id,
+                upto=upto,
+                epoch=self.lineage.data_epoch,
+                seqs=self.lineage.data_seqs(),
+                state=state,
+            ),
             journal,
             keep_journal_from,
             saved,
@@ -102,7 +118,7 @@ class Recovery:
         """Everything up to bar time `upto` is handled (and checkpointed); live, nothing waits for it."""
         if self.replay:
             self.acked_upto = upto
-            self.publish(topics.ack(self.name), Ack(upto=upto, ts_event=max(upto, 0), **fields))
+            self._publish(topics.ack(self.name), Ack(upto=upto, ts_event=max(upto, 0), **fields))
 
     def handled(self, bar_time: int) -> bool:
         """Whether everything at `bar_time` is handled and acknowledged already (replay only)."""
@@ -129,23 +145,25 @@ class Recovery:
             return
         self.tracker.gate(set(sources))
         ask = Ack(upto=upto, resync=True, ts_event=max(upto, 0))
-        self.publish(topics.ack(self.name), ask)
-        self.spawn(self._repeat_resync(ask), "resync")
+        self._publish(topics.ack(self.name), ask)
+        self._spawn(self._repeat_resync(ask), "resync")
 
     async def _repeat_resync(self, ask: Ack) -> None:
         while self.tracker.gated:
             await asyncio.sleep(RESYNC_RETRY_S)
             if self.tracker.gated:
-                self.publish(topics.ack(self.name), ask)
+                self._publish(topics.ack(self.name), ask)
 
-    def _answer_ack(self, topic: str, ack: Ack) -> None:
+    def answer_ack(self, topic: str, ack: Ack) -> None:
+        """An acknowledgement from another actor: drop what it has, or re-send what it asks for."""
+        assert self.outbox is not None
         acker = topic[len(topics.ACK_PREFIX) :]
         if not ack.resync:
             self.outbox.acknowledge(acker, ack.upto)
             return
         frames = self.outbox.after(acker, ack.upto)
-        self.publish(topics.RESYNC, Resync(acker=acker, after_tick=-1, frames=len(frames), upto=ack.upto))
+        self._publish(topics.RESYNC, Resync(acker=acker, after_tick=-1, frames=len(frames), upto=ack.upto))
         for frame in frames:
-            self.resend(frame)
+            self._resend(frame)
         self.repeat_ack()
         self.log.info("%s resynced after %d: re-sent %d frames", acker, ack.upto, len(frames))

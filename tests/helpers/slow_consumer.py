@@ -40,7 +40,7 @@ class SlowConsumer(Actor):
         await asyncio.sleep(self.args.delay_ms / 1000)
 
     def on_clock(self, topic: str, message: Clock) -> None:
-        self.acknowledge(message.bar_time, received=self.counters.counts["bars"])
+        self.recovery.acknowledge(message.bar_time, received=self.counters.counts["bars"])
 
 
 if __name__ == "__main__":
