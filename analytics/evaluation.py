@@ -11,28 +11,20 @@ abstentions by reason), `per_symbol` (its round trips), `gaps`.
 from __future__ import annotations
 
 import msgspec
-import numpy as np
 
-from analytics.baselines import as_traded, buy_and_hold, fixed_weight_sets, recorded_chunks, shadow_equity, with_weights
-from analytics.performance import Figures, Part, summarize, win_rate
+from analytics.baselines import as_traded, fixed_weight_sets, recorded_chunks, shadow_equity, with_weights
+from analytics.parts import END, WHOLE, buy_and_hold_part, cash_part, run_part
+from analytics.performance import Figures, summarize, win_rate
 from analytics.recording import Recording
 from config.schema import PeperConfig
 from config.topology import topology_of
 from learning.offline import Simulation
 from trading.assembly import VotedChunk
 
-END = 2**62  # a cut after every bar: the trades still open at the end
-
-
-def whole_part(run: Simulation) -> Part:
-    """A run over its whole span; the round trips still open at the end count, marked at the last close."""
-    times, equity = run.curve()
-    pnls = [trade.pnl for trade in run.trades] + [pnl for _, pnl in run.open_at.get(END, {}).values()]
-    return Part(times, equity, run.initial_equity, pnls, run.fills(), run.exposures())
-
 
 def figures_of(run: Simulation) -> dict[str, object]:
-    return msgspec.to_builtins(summarize([whole_part(run)])[0])
+    """A run measured over its whole span; the round trips still open at the end count, marked at the last close."""
+    return msgspec.to_builtins(summarize([run_part(run, *WHOLE)])[0])
 
 
 def baselines_of(
@@ -47,11 +39,9 @@ def baselines_of(
         result = with_weights(chunks, weights, config, cuts=[END])
         curves[name] = result.curve()
         found[name] = figures_of(result)
-    times, values, pnls = buy_and_hold(chunks, config.trader)
-    curves["buy_and_hold"] = (times, values)
-    traded = np.zeros(len(times))
-    hold = Part(times, values, config.trader.initial_equity, pnls, traded, np.ones(len(times)))
-    cash = Part(times, np.full(len(times), config.trader.initial_equity), config.trader.initial_equity, [])
+    hold = buy_and_hold_part(chunks, *WHOLE, config.trader)
+    curves["buy_and_hold"] = (hold.times, hold.equity)
+    cash = cash_part(hold.times, *WHOLE, config.trader.initial_equity)
     return {
         "cash": msgspec.to_builtins(summarize([cash])[0]),
         "buy_and_hold": msgspec.to_builtins(summarize([hold])[0]),
@@ -89,7 +79,7 @@ def session_figures(recording: Recording, config: PeperConfig, chunks: list[Vote
     """The session as it traded, measured."""
     chunks = chunks if chunks is not None else recorded_chunks(recording, config)
     run = as_traded(recording, config, chunks, cuts=[END])
-    return summarize([whole_part(run)])[0]
+    return summarize([run_part(run, *WHOLE)])[0]
 
 
 def evaluate(

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import msgspec
 import numpy as np
 
+from analytics.parts import run_part
 from analytics.performance import Figures, Part, summarize
 from config.build import configured
 from config.schema import PeperConfig
@@ -32,7 +33,6 @@ from config.topology import topology_of
 from learning.offline import ShadowCredit, shadow_credit, simulate
 from messages.errors import ConfigError
 from trading.assembly import VotedChunk
-from training.evaluate import run_part
 from training.revote import check_grid_key, revoted, vote_settings
 from training.windows import Fold
 
@@ -125,11 +125,11 @@ def try_candidate(candidate: Candidate, inputs: OfflineInputs, folds: list[Fold]
     config = candidate.config
     run = simulate(inputs.chunks(config), config, learn=True, credit=inputs.credit(config), cuts=edges(folds))
     current = run.learner.current
-    validation = [summarize([run_part(run, fold.validate)]) for fold in folds]
+    validation = [summarize([run_part(run, fold.validate.start, fold.validate.end)]) for fold in folds]
     return Tried(
         candidate,
         validation=[figures for figures, _ in validation],
-        tests=[run_part(run, fold.test) for fold in folds],
+        tests=[run_part(run, fold.test.start, fold.test.end) for fold in folds],
         learner_state=run.learner.snapshot(),
         final_weights=current.weights,
         final_version=current.version,

@@ -36,7 +36,7 @@ from storage.weights import all_weights
 from training.windows import Window
 
 
-class Topology:
+class SessionTopology:
     """What runs a session's topology to its end: `start(config)` returns once the replay has been
     fully traded, learned and recorded; `stop(reason)` ends it early, keeping what was recorded."""
 
@@ -47,7 +47,7 @@ class Topology:
         raise NotImplementedError
 
 
-RunTopology = Callable[[], Topology]
+RunTopology = Callable[[], SessionTopology]
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class SessionRunner:
         self.catalog = catalog
         self.make_topology = topology
         self.progress = progress
-        self.topology: Topology | None = None
+        self.topology: SessionTopology | None = None
         self.interrupted = False
 
     def interrupt(self) -> None:

@@ -23,6 +23,7 @@ import numpy as np
 
 from analytics.baselines import fixed_weight_sets
 from analytics.outcome import DailyDoc, FoldDoc, Interval, Outcome, TriedDoc, WeightsDay, WindowDoc
+from analytics.parts import at_exposure, buy_and_hold_part, cash_part, run_part
 from analytics.performance import Part, daily_sharpe, deflated_sharpe, reality_check, sharpe_difference, summarize
 from common.times import DAY_MS, iso
 from config.build import configured
@@ -30,7 +31,6 @@ from config.schema import PeperConfig
 from config.topology import topology_of
 from learning.offline import simulate
 from trading.assembly import VotedChunk
-from training.evaluate import at_exposure, buy_and_hold_part, cash_part, run_part
 from training.search import OfflineInputs, Tried, candidates, choose, edges, try_candidate
 from training.windows import Plan, Window
 
@@ -133,8 +133,8 @@ def baseline_parts(
     ticks = np.unique(np.concatenate([voted.ticks for voted in chunks])) if chunks else np.empty(0, np.int64)
     tests = [fold.test for fold in plan.folds]
     found: dict[str, list[Part]] = {
-        "cash": [cash_part(ticks, window, config.trader.initial_equity) for window in tests],
-        "buy_and_hold": [buy_and_hold_part(chunks, window, config.trader) for window in tests],
+        "cash": [cash_part(ticks, window.start, window.end, config.trader.initial_equity) for window in tests],
+        "buy_and_hold": [buy_and_hold_part(chunks, window.start, window.end, config.trader) for window in tests],
     }
     topology = topology_of(config)
     fixed = fixed_weight_sets(config, topology.models, topology.initial_weights(config))
@@ -145,7 +145,7 @@ def baseline_parts(
             run = simulate(chunks, seed, learn=True, credit=inputs.credit(seed), cuts=cuts)
         else:
             run = simulate(chunks, config, learn=False, weights=fixed[name], cuts=cuts)
-        found[name] = [run_part(run, window) for window in tests]
+        found[name] = [run_part(run, window.start, window.end) for window in tests]
         advance(f"baseline {name}")
     return found
 

@@ -30,7 +30,7 @@ from storage.catalog import Catalog
 from supervisor.commands.report import console_for, write_report
 from supervisor.daemon import Daemon
 from training.loop import TrainResult, train
-from training.session_runner import Topology
+from training.session_runner import SessionTopology
 from training.windows import FLAGS, resolve_iterations, resolve_plan
 
 
@@ -92,7 +92,7 @@ def overrides(args: argparse.Namespace) -> dict[str, object]:
     return found
 
 
-class DaemonTopology(Topology):
+class DaemonTopology(SessionTopology):
     """A session's topology: the daemon in this process's event loop, until every finite actor ended."""
 
     def __init__(self, run_dir: Path):

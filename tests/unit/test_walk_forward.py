@@ -9,13 +9,13 @@ import msgspec
 import numpy as np
 import pytest
 
+from analytics.parts import at_exposure, buy_and_hold_part, run_part
 from analytics.performance import Figures
 from common.times import DAY_MS, INTERVAL_MS, parse_time
 from config.build import configured, topology
 from marketdata.sources import load_source
 from messages.errors import ConfigError
 from tests.helpers.chunks import voted_chunks
-from training.evaluate import at_exposure, buy_and_hold_part, run_part
 from training.revote import REVOTABLE
 from training.search import Candidate, OfflineInputs, Tried, candidates, choose, try_candidate
 from training.walk_forward import AT_EXPOSURE, evaluate_plan
@@ -129,12 +129,12 @@ def test_a_trade_open_across_a_window_edge_counts_in_each_window_with_the_pnl_ea
     from training.search import edges
 
     run = simulate(inputs.chunks(config), config, learn=True, credit=inputs.credit(config), cuts=edges(plan.folds))
-    first, second = (run_part(run, fold.test) for fold in plan.folds)
+    first, second = (run_part(run, fold.test.start, fold.test.end) for fold in plan.folds)
     across = set(run.open_at[plan.folds[0].test.end])  # open at the edge between the two test windows
     assert across, "the case needs a trade open across the edge"
     whole = {f"{t.symbol}-{t.entry_time}" for t in run.trades}  # the lots some trade closed (a part of)
     window = Window("both", plan.folds[0].test.start, plan.folds[1].test.end)
-    both = run_part(run, window)
+    both = run_part(run, window.start, window.end)
     assert sum(first.pnls) + sum(second.pnls) == pytest.approx(sum(both.pnls), rel=1e-9, abs=1e-9)
     assert len(first.pnls) + len(second.pnls) == len(both.pnls) + len(across)
     assert all(trade_id in whole or trade_id in run.open_at[window.end] for trade_id in across)
@@ -146,7 +146,7 @@ def test_buy_and_hold_buys_equal_parts_at_the_windows_first_opens_and_its_exposu
     chunks = chunks_of(table)
     config = configured(run_config(), trader={"fee_rate": 0.001, "slippage": 0.0, "initial_equity": 1000.0})
     start = parse_time("2021-02-01")
-    part = buy_and_hold_part(chunks, Window("test", start, start + DAY_MS), config.trader)
+    part = buy_and_hold_part(chunks, start, start + DAY_MS, config.trader)
     rows = [
         (t, s, o, c)
         for t, s, o, c in zip(table.open_time, table.symbol_index, table.values["open"], table.values["close"])
