@@ -128,6 +128,8 @@ class Daemon:
                 broker.stop()
             if self.gatekeeper is not None:
                 self.gatekeeper.stop()
+            if self._control is not None:
+                self._control.close()  # with its LINGER: what it queued (the agents' stop) goes out first
             context.destroy(linger=0)
             self.run_directory.release()
 
@@ -175,7 +177,6 @@ class Daemon:
             await self.actors[name].stop()
         self.agents.stop_all(self._stop_reason or "the daemon stops")
         await asyncio.gather(*supervisors, return_exceptions=True)
-        await asyncio.sleep(0.05)  # the agents' stop goes out before the socket closes
 
     async def _watch_heartbeats(self) -> None:
         interval = self.config.supervisor.heartbeat_interval_s / 2
