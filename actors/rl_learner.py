@@ -61,9 +61,7 @@ class RlLearner(Actor):
         self.last_tick: int | None = None
         self.position = -1
         self.sources = {name for name in (self.topology.feed, *self.models) if name}
-        if self.restarts:
-            self.recovery.expect_resync(self.sources)
-        found = self.recovery.restore()
+        found = self.recovery.resume(self.sources)
         if found is not None:
             saved = msgspec.msgpack.decode(found.state, type=_State)
             self.learner.restore(saved.learner)
@@ -77,8 +75,7 @@ class RlLearner(Actor):
         self.counters.version = self.learner.state.version
 
     async def on_running(self) -> None:
-        if self.restarts:
-            self.recovery.request_resync(self.position, self.sources)
+        self.recovery.catch_up(self.position, self.sources)
 
     def on_kline_batch(self, topic: str, batch: KlineBatch) -> None:
         """`KlineBatch(...)` on `md.kline`: the bars every book is marked on; on `md.bar`: the decision bars."""

@@ -82,9 +82,7 @@ class Trader(Actor):
         self.counters.equity = config.trader.initial_equity
         self.position = -1
         self.sources = {name for name in (self.topology.feed, *self.topology.models, self.topology.learner) if name}
-        if self.restarts:
-            self.recovery.expect_resync(self.sources)
-        found = self.recovery.restore()
+        found = self.recovery.resume(self.sources)
         if found is not None:
             saved = msgspec.msgpack.decode(found.state, type=_State)
             self.desk.restore(saved.desk)
@@ -94,8 +92,7 @@ class Trader(Actor):
             )
 
     async def on_running(self) -> None:
-        if self.restarts:
-            self.recovery.request_resync(self.position, self.sources)
+        self.recovery.catch_up(self.position, self.sources)
 
     # ----- inputs ---------------------------------------------------------------------------
     def on_kline_batch(self, topic: str, batch: KlineBatch) -> None:

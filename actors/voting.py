@@ -39,17 +39,15 @@ class VotingActor(Actor):
         self.universe = Universe(self.config.test.symbols)
         self.model = self.make_model()
         self.position = -1  # the newest chunk voted (its last bar time)
-        if self.restarts and self.topology.feed:
-            self.recovery.expect_resync({self.topology.feed})
-        found = self.recovery.restore()
+        self.sources = {self.topology.feed} if self.topology.feed else set()
+        found = self.recovery.resume(self.sources)
         if found is not None:
             self.model.restore(found.state, read_journal(self.stores.checkpoints(), self.name, found.upto))
             self.position = self.counters.restored_upto = found.upto
             self.log.info("restarted: resumed from the checkpoint at %d", found.upto)
 
     async def on_running(self) -> None:
-        if self.restarts and self.topology.feed:
-            self.recovery.request_resync(self.position, {self.topology.feed})
+        self.recovery.catch_up(self.position, self.sources)
 
     async def on_kline_batch(self, topic: str, batch: KlineBatch) -> None:
         """`KlineBatch(interval_ms=86400000, symbol=["BTCUSDT", ...], open_time=[...], close=[...], ...)`

@@ -7,6 +7,8 @@ acknowledgements; produces checkpoints, resync requests and re-sent frames:
 - `checkpoint(upto, state)`: the actor's state at bar time `upto`, its lineage (epoch) and the
   seqs of its data topics, committed, then `upto` acknowledged — so whatever comes after it is
   still kept upstream;
+- `resume(sources)` / `catch_up(upto, sources)`: what a restarted consumer does in `on_start` and
+  `on_running` — the gates, the restore, the resync request below;
 - `restore()`: after a restart, this run's newest checkpoint, lineage and seqs taken back, so what
   the actor publishes again repeats what it published before, seq for seq, and receivers drop it;
 - `resend_kept()`: after a restart, the frames its checkpoint kept published again — the last
@@ -64,6 +66,18 @@ class Recovery:
         self._publish, self._resend, self._spawn, self.log = publish, resend, spawn, log
         self.acked_upto: int | None = None  # the last bar time this actor acknowledged
         self.restored: Checkpoint | None = None
+
+    def resume(self, sources: set[str]) -> Checkpoint | None:
+        """In `on_start`: after a restart, gate `sources` until their markers (`expect_resync`) and
+        take back this run's newest checkpoint (`restore`); else None."""
+        if self.restarts:
+            self.expect_resync(sources)
+        return self.restore()
+
+    def catch_up(self, upto: int, sources: set[str]) -> None:
+        """In `on_running`: after a restart, ask `sources` for every data frame after `upto`."""
+        if self.restarts:
+            self.request_resync(upto, sources)
 
     def restore(self) -> Checkpoint | None:
         """After a restart: this run's newest checkpoint, its lineage and seqs taken back; else None."""
