@@ -170,6 +170,7 @@ def test_malformed_answers_become_counted_abstentions(tmp_path):
     )
     with running_daemon(tmp_path, topology) as daemon:
         daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 60, "the replay finished")
+        daemon.wait_for(lambda: voted_on_every_bar(daemon), 60, "the last answer")
         counters = daemon.actor("mistral_ai").counters
         assert daemon.actor("mistral_ai").restarts == 0
     assert counters.no_vote["not_json"] >= 1 and counters.no_vote["wrong_shape"] >= 1
@@ -187,10 +188,12 @@ def test_a_second_replay_answers_from_the_cache_without_any_request(tmp_path, ti
     # a generous timeout: an answer timed out under a loaded machine is an abstention, not a cache entry
     with running_daemon(first_dir, llm_topology(db, tiny_model, port, request_timeout_s=60.0)) as daemon:
         daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 300, "first replay")
+        daemon.wait_for(lambda: voted_on_every_bar(daemon), 120, "the last answer")
         assert daemon.actor("mistral_ai").counters.llm_requests > 10
     first = llm_votes(db)
     with running_daemon(second_dir, llm_topology(db, tiny_model, port, with_server=False)) as daemon:
         daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 120, "second replay")
+        daemon.wait_for(lambda: voted_on_every_bar(daemon), 60, "the last cached answer")
         counters = daemon.actor("mistral_ai").counters
     assert counters.llm_requests == 0 and counters.cache_hits > 10
     assert llm_votes(db) == first
@@ -217,6 +220,7 @@ def test_the_fallback_small_model_casts_parsed_votes_and_a_second_replay_gives_t
     again = llm_topology(db, missing, port, end="2021-01-01T00:25", with_server=False, fallback="smollm2")
     with running_daemon(second_dir, again) as daemon:
         daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 120, "second replay")
+        daemon.wait_for(lambda: voted_on_every_bar(daemon), 60, "the last cached answer")
         counters = daemon.actor("mistral_ai").counters
     assert counters.llm_requests == 0 and counters.cache_hits == len(asked)
     assert llm_votes(db) == first
