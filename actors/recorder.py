@@ -62,7 +62,13 @@ class Recorder(Actor):
         self.last_batch = previous if self.resumed else BatchRecord(0, 0, -1, self.run_id)
         self.sources = {
             name
-            for name in (self.topology.feed, *self.topology.models, self.topology.trader, self.topology.learner)
+            for name in (
+                self.topology.feed,
+                *self.topology.models,
+                self.topology.trader,
+                self.topology.learner,
+                self.topology.executor,
+            )
             if name
         }
         self.pending_clock = self.last_batch.last_clock

@@ -185,7 +185,22 @@ class SupervisorConfig(Section, frozen=True):
     #   actors' SCHED_FIFO priority (config.topology.realtime_priority); 0 = ordinary scheduling
 
 
-Role = Literal["", "feed", "recorder", "model", "trader", "learner", "llm", "other"]
+class ExecutionConfig(Section, frozen=True):
+    mode: Literal["paper", "testnet", "live"] = "paper"
+    api_url: str = ""  # "" = python-binance's URL for the mode; else e.g. the double's http://127.0.0.1:PORT/api
+    api_key_env: str = "PEPER_BINANCE_API_KEY"
+    api_secret_env: str = "PEPER_BINANCE_API_SECRET"
+    api_key_file: str = ""  # read when the environment has no key; must be 0600
+    api_secret_file: str = ""
+    request_timeout_s: Seconds = 5.0
+    recv_window_ms: Annotated[int, Meta(ge=1, le=60_000)] = 5_000
+    max_attempts: PositiveInt = 5
+    max_order_notional: Annotated[float, Meta(ge=0.0)] = 0.0  # quote currency; 0 = no limit
+    max_total_notional: Annotated[float, Meta(ge=0.0)] = 0.0  # quote currency held over every symbol; 0 = none
+    max_orders_per_minute: NonNegativeInt = 0  # 0 = no limit
+
+
+Role = Literal["", "feed", "recorder", "model", "trader", "learner", "llm", "executor", "other"]
 
 
 class ActorSpec(Section, frozen=True):
@@ -219,6 +234,7 @@ class PeperConfig(Section, frozen=True):
     trader: TraderConfig = msgspec.field(default_factory=TraderConfig)
     bus: BusConfig = msgspec.field(default_factory=BusConfig)
     supervisor: SupervisorConfig = msgspec.field(default_factory=SupervisorConfig)
+    execution: ExecutionConfig = msgspec.field(default_factory=ExecutionConfig)
     actors: dict[ActorName, ActorSpec] = msgspec.field(
         default_factory=lambda: {  # the shipped topology
             "recorder": ActorSpec(),
@@ -231,6 +247,7 @@ class PeperConfig(Section, frozen=True):
             "lgbm_ai": ActorSpec(),
             "strength_ai": ActorSpec(),
             "market_feed": ActorSpec(restart="transient"),
+            "executor": ActorSpec(enabled=False),
         }
     )
 

@@ -8,7 +8,7 @@ Roles: the actors Peper ships have theirs by name (`ROLE_BY_NAME`); any other ac
 `role = "model"` (or feed, recorder, trader, learner, llm) in its table, or is "other".
 Derived, never written:
 - models: the enabled actors of role model, by name;
-- acknowledgers (`ackers`): the enabled recorder, models, trader and learner — a replay moves on
+- acknowledgers (`ackers`): the enabled recorder, models, trader, learner and executor — a replay moves on
   only as fast as the slowest of them (credit-based flow control, DESIGN.md §3);
 - start order: every actor after its `after` list, the models after the LLM supervisor, the feed
   last of all (after every acknowledger): nothing is sent before every receiver listens;
@@ -40,8 +40,9 @@ ROLE_BY_NAME = {
     "lgbm_ai": "model",
     "mistral_ai": "model",
     "llm_supervisor": "llm",
+    "executor": "executor",
 }
-SINGLE_ROLES = ("feed", "recorder", "trader", "learner", "llm")
+SINGLE_ROLES = ("feed", "recorder", "trader", "learner", "llm", "executor")
 REFERENCE_EXPERTS = ("cash", "hold", "hold_vt")
 
 
@@ -55,6 +56,7 @@ class Topology(msgspec.Struct, frozen=True):
     trader: str | None = None
     learner: str | None = None
     llm: str | None = None
+    executor: str | None = None
 
     def experts(self, config: PeperConfig) -> list[str]:
         """What the learner weighs and the ensemble mixes: the models, then the reference experts
@@ -121,9 +123,28 @@ def topology_of(config: PeperConfig) -> Topology:
             f"[actors.{single['learner']}]: a learner needs a trader to apply its weights; "
             "enable the trader or disable the learner"
         )
+    if "executor" in single and "trader" not in single:
+        raise TopologyError(
+            f"[actors.{single['executor']}]: the executor places the trader's trades; enable the trader"
+        )
+    if "executor" in single and config.execution.mode == "paper":
+        raise TopologyError(
+            f'[actors.{single["executor"]}] is enabled but [execution] mode = "paper": '
+            'set mode = "testnet" (or "live") or disable the executor'
+        )
     if "trader" in single and not models:
         raise TopologyError(f"[actors.{single['trader']}]: the trader needs at least one enabled model to vote")
-    ackers = [name for name in (single.get("recorder"), *models, single.get("trader"), single.get("learner")) if name]
+    ackers = [
+        name
+        for name in (
+            single.get("recorder"),
+            *models,
+            single.get("trader"),
+            single.get("learner"),
+            single.get("executor"),
+        )
+        if name
+    ]
     order = _start_order(config, enabled, roles, ackers, single)
     return Topology(order=order, roles=roles, models=models, ackers=ackers, **single)
 

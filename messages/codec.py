@@ -13,6 +13,7 @@ from __future__ import annotations
 import msgspec
 
 from messages.errors import MalformedFrame
+from messages.execution import OrderReport
 from messages.learning import Credit, Weights, WeightsCommand
 from messages.legacy import KlineBatchV2, VoteBatchV2
 from messages.llm import LlmStatus
@@ -38,6 +39,7 @@ BusMessage = (
     | DecisionBatch
     | TradeOpen
     | TradeClosed
+    | OrderReport
     | Weights
     | WeightsCommand
     | Credit

@@ -73,6 +73,16 @@ class TraderCounters(Counters):
     checkpoints: int = 0
 
 
+class ExecutorCounters(Counters):
+    orders: int = 0  # placed and answered by the exchange
+    filled: int = 0
+    refused: dict[str, int] = {}  # by the limit or the exchange's error that refused it
+    retries: dict[str, int] = {}  # attempts again, by cause: timeout, 5xx, 429, clock
+    found_after_doubt: int = 0  # orders whose answer was lost, found on the exchange by client order id
+    reconciled_drift: int = 0  # symbols whose holding differed from the exchange's at a start (the exchange won)
+    checkpoints: int = 0
+
+
 class LearnerCounters(Counters):
     checkpoints: int = 0
     version: int = 0
@@ -114,6 +124,7 @@ ActorCounters = (
     | LgbmCounters
     | MistralCounters
     | TraderCounters
+    | ExecutorCounters
     | LearnerCounters
     | LlmSupervisorCounters
     | CustomCounters

@@ -17,6 +17,8 @@ PeperError                      base: the message is one line a user can act on
 │   └── ActorFailed             an actor cannot go on: it and its last error are named; the daemon stops
 │       ├── RestartBudgetExceeded   it kept failing
 │       └── ActorGaveUp             it met input that a restart would meet again (a bad row, a full disk)
+├── ExchangeError               the exchange cannot be reached, or refused what cannot be retried (exchange)
+│   └── OrderRefused            one order refused: by a filter, the balance or a limit; the executor goes on
 ├── LlmError                    the LLM server cannot be started or does not answer (llm)
 ├── WindowError                 training windows are empty, overlap or lie outside the data (training)
 ├── ReportError                 a report cannot be written from that catalog (analytics)
@@ -136,3 +138,15 @@ class WeightsError(PeperError):
 
 class BenchError(PeperError):
     """A benchmark cannot give an honest figure (a peer failed to run, a run lost messages)."""
+
+
+class ExchangeError(PeperError):
+    """The exchange cannot be used: its keys were refused, it did not answer after every attempt."""
+
+
+class OrderRefused(ExchangeError):
+    """One order refused (Binance's `code`, or 0 for the executor's own limits); the message says why."""
+
+    def __init__(self, code: int, detail: str):
+        self.code = code
+        super().__init__(detail)

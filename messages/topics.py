@@ -7,6 +7,7 @@ whose topic or type does not fit is malformed.
 
 from __future__ import annotations
 
+from messages.execution import OrderReport
 from messages.learning import Credit, Weights, WeightsCommand
 from messages.llm import LlmStatus
 from messages.market import Clock, KlineBatch
@@ -29,6 +30,7 @@ CLOCK = "clock"
 DECISION = "decision"
 TRADE_OPEN = "trade.open"
 TRADE_CLOSED = "trade.closed"
+ORDER_REPORT = "order.report"  # the executor's orders on the exchange
 WEIGHTS = "rl.weights"
 WEIGHTS_COMMAND = "rl.command"
 CREDIT = "rl.credit"
@@ -48,7 +50,7 @@ HELLO_PREFIX = "_hello."
 
 # Data topics: a replay's deterministic stream — what a restarted publisher repeats seq for seq, what
 # a restarted consumer has re-sent, what two replays of the same data must record identically.
-DATA_TOPICS = frozenset({*FEED_TOPICS, DECISION, TRADE_OPEN, TRADE_CLOSED, WEIGHTS, CREDIT})
+DATA_TOPICS = frozenset({*FEED_TOPICS, DECISION, TRADE_OPEN, TRADE_CLOSED, ORDER_REPORT, WEIGHTS, CREDIT})
 
 
 def is_data(topic: str) -> bool:
@@ -74,6 +76,7 @@ MESSAGE_TYPE_BY_FAMILY: dict[str, type] = {
     DECISION: DecisionBatch,
     TRADE_OPEN: TradeOpen,
     TRADE_CLOSED: TradeClosed,
+    ORDER_REPORT: OrderReport,
     WEIGHTS: Weights,
     WEIGHTS_COMMAND: WeightsCommand,
     CREDIT: Credit,

@@ -1,6 +1,6 @@
 """Imports point one way (DESIGN.md §7): every module's imports, parsed, against the package order.
 
-messages <- common <- config <- bus <- storage, marketdata, signals, trading, learning, llm
+messages <- common <- config <- bus <- storage, marketdata, signals, trading, learning, llm, exchange
 <- actors <- training, analytics, monitor <- supervisor, peper <- bench. A package may import packages of its own
 layer, but no two packages may import each other (directly or round a longer cycle), and nothing
 but tests imports tests. A failure names the module and the import. And the heavy libraries load
@@ -20,7 +20,7 @@ LAYERS = [
     ["common"],
     ["config"],
     ["bus"],
-    ["storage", "marketdata", "signals", "trading", "learning", "llm"],
+    ["storage", "marketdata", "signals", "trading", "learning", "llm", "exchange"],
     ["actors"],
     ["training", "analytics", "monitor"],
     ["supervisor", "peper"],

@@ -1,0 +1,235 @@
+"""executor: the trader's trades as real orders on Binance Spot (the Testnet, or live when asked).
+
+Consumes `trade.open`, `trade.closed` and `decision` (the end of each chunk's trades) from the
+trader; produces `order.report` (`OrderReport`: one per trade — Binance's order id, status, fill,
+commission, or the refusal and why) and `ack.executor`. Config: `[execution]` (mode, URL, keys,
+timeouts, limits), `[test] symbols`. Off by default (`[actors.executor] enabled = false`).
+
+Each trade becomes one LIMIT IOC order at the paper broker's price (rounded to the symbol's tick)
+and quantity (rounded down to its lot step), with a client order id derived from the trade
+(`exchange.client_ids`), so the same trade is always the same order. A close sells no more than the
+exchange's fills left held (the last close of a position sells all of it). Refused before sending:
+a short (spot has none), a filter the order breaks (named), `max_order_notional`,
+`max_total_notional`, `max_orders_per_minute` — each counted and reported with the limit's name.
+
+Never twice, never lost: in replay the executor acknowledges a chunk only after every order of it
+was answered and checkpointed (holdings, marks, counters), so the trader keeps the chunk's trades
+until then. Restarted, it takes back its checkpoint, reads the exchange's balances (the exchange
+wins: a holding that differs is reported and replaced), asks the trader for the trades after the
+checkpoint, and looks each of them up on the exchange by client order id before sending it — an
+order accepted just before a kill is found, not placed again. Live mode = "live" also needs the
+supervisor's `--i-mean-live` (the environment variable `PEPER_I_MEAN_LIVE=1` it sets).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import deque
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from actors.base import Actor
+from actors.runtime.entry import main
+from exchange.client_ids import client_order_id
+from exchange.keys import load_keys
+from exchange.venue import OrderRequest, Venue
+from messages import topics
+from messages.counters import ExecutorCounters, bump
+from messages.errors import ConfigError, OrderRefused
+from messages.execution import OrderReport
+from messages.trading import DecisionBatch, TradeClosed, TradeOpen
+
+LIVE_ENV = "PEPER_I_MEAN_LIVE"
+
+
+class _State(msgspec.Struct):
+    holdings: dict[str, str]  # symbol -> base asset held, from the exchange's fills (Decimal text)
+    marks: dict[str, str]  # symbol -> the last fill's price
+    counters: ExecutorCounters
+
+
+class Executor(Actor):
+    subscriptions = (topics.TRADE_OPEN, topics.TRADE_CLOSED, topics.DECISION)
+    Counters = ExecutorCounters
+    keeps_outbox = True
+
+    async def on_start(self) -> None:
+        execution = self.config.execution
+        if execution.mode == "live" and os.environ.get(LIVE_ENV) != "1":
+            raise ConfigError('[execution] mode = "live" places real orders: start the supervisor with --i-mean-live')
+        self.execution = execution
+        self.venue = Venue(execution, load_keys(execution), lambda cause: bump(self.counters.retries, cause))
+        self.symbols = list(self.config.test.symbols)
+        self.rules = await asyncio.to_thread(self.venue.rules, self.symbols)
+        self.holdings = {symbol: Decimal(0) for symbol in self.symbols}
+        self.marks: dict[str, Decimal] = {}
+        self.recent: deque[float] = deque()  # wall clock of the orders sent in the last minute
+        self.position = -1
+        self.balances_time = 0  # ms: the exchange's fills up to then are in the holdings (`_reconcile`)
+        self.in_doubt = self.restarts > 0  # until the first checkpoint after a restart: look up before sending
+        self.sources = {self.topology.trader} if self.topology.trader else set()
+        found = self.recovery.resume(self.sources)
+        if found is not None:
+            saved = msgspec.msgpack.decode(found.state, type=_State)
+            self.holdings.update({symbol: Decimal(held) for symbol, held in saved.holdings.items()})
+            self.marks = {symbol: Decimal(price) for symbol, price in saved.marks.items()}
+            self.position, self.counters = found.upto, saved.counters
+            self.log.info("restarted: resumed from the checkpoint at %d", found.upto)
+        await self._reconcile()
+
+    async def on_running(self) -> None:
+        self.recovery.catch_up(self.position, self.sources)
+
+    async def on_stop(self) -> None:
+        self.venue.close()
+
+    # ----- inputs ---------------------------------------------------------------------------
+    async def on_trade_open(self, topic: str, trade: TradeOpen) -> None:
+        """`TradeOpen(trade_id="BTCUSDT-1617321600000", side="LONG", quantity=0.0123, entry_price=58011.2, ...)`."""
+        if trade.side != "LONG":
+            return self._report_refused(trade, "BUY", "SHORT: spot has no shorts; set [trader] allow_short = false")
+        rules = self.rules[trade.symbol]
+        await self._execute(trade, "BUY", rules.quantity(trade.quantity), rules.price(trade.entry_price))
+
+    async def on_trade_closed(self, topic: str, trade: TradeClosed) -> None:
+        """`TradeClosed(trade_id=..., exit_price=58600.0, quantity=0.0123, remaining=0.0, ...)`."""
+        if trade.side != "LONG":
+            return self._report_refused(trade, "SELL", "SHORT: spot has no shorts; set [trader] allow_short = false")
+        rules, held = self.rules[trade.symbol], self.holdings[trade.symbol]
+        wanted = held if trade.remaining == 0 else min(rules.quantity(trade.quantity), held)
+        await self._execute(trade, "SELL", rules.quantity(float(wanted)), rules.price(trade.exit_price))
+
+    def on_decision_batch(self, topic: str, batch: DecisionBatch) -> None:
+        """The trader's decisions of a chunk: every trade of it came before, so the chunk is done."""
+        self.position = int(batch.ts_event)
+        if self.replay:
+            self.counters.checkpoints += 1
+            holdings = {symbol: str(held) for symbol, held in self.holdings.items()}
+            state = _State(holdings, {symbol: str(price) for symbol, price in self.marks.items()}, self.counters)
+            self.recovery.checkpoint(self.position, msgspec.msgpack.encode(state))
+            self.in_doubt = False
+        else:
+            self.recovery.acknowledge(self.position)
+
+    # ----- placing --------------------------------------------------------------------------
+    async def _execute(self, trade: TradeOpen | TradeClosed, side: str, quantity: Decimal, price: Decimal) -> None:
+        order = OrderRequest(client_order_id(trade), trade.symbol, side, quantity, price)
+        found = await asyncio.to_thread(self.venue.lookup, order) if self.in_doubt else None
+        if found is not None:
+            self.counters.found_after_doubt += 1
+            return self._report_answer(trade, order, found)
+        refusal = self.rules[trade.symbol].refusal(quantity, price) or self._limit_refusal(order)
+        if refusal is not None:
+            return self._report_refused(trade, side, refusal, order)
+        try:
+            answer, was_found = await asyncio.to_thread(self.venue.place, order)
+        except OrderRefused as refused:
+            return self._report_refused(trade, side, str(refused), order, key=f"code {refused.code}")
+        self.recent.append(time.monotonic())
+        self.counters.found_after_doubt += was_found
+        self._report_answer(trade, order, answer)
+
+    def _limit_refusal(self, order: OrderRequest) -> str | None:
+        execution, notional = self.execution, order.quantity * order.price
+        if execution.max_order_notional and notional > Decimal(repr(execution.max_order_notional)):
+            return f"max_order_notional: {notional:.2f} > {execution.max_order_notional:.2f} (quote currency)"
+        if order.side == "BUY" and execution.max_total_notional:
+            held = sum(self.holdings[s] * self.marks.get(s, Decimal(0)) for s in self.symbols)
+            if held + notional > Decimal(repr(execution.max_total_notional)):
+                return (
+                    f"max_total_notional: {held + notional:.2f} > {execution.max_total_notional:.2f} (quote currency)"
+                )
+        now = time.monotonic()
+        while self.recent and now - self.recent[0] > 60.0:
+            self.recent.popleft()
+        if execution.max_orders_per_minute and len(self.recent) >= execution.max_orders_per_minute:
+            return f"max_orders_per_minute: {len(self.recent)} orders in the last 60 s"
+        return None
+
+    # ----- reporting ------------------------------------------------------------------------
+    def _report_answer(self, trade: TradeOpen | TradeClosed, order: OrderRequest, answer: dict[str, Any]) -> None:
+        fills = answer.get("fills", [])
+        executed = Decimal(answer["executedQty"])
+        commission = sum((Decimal(fill["commission"]) for fill in fills), Decimal(0))
+        asset = fills[0]["commissionAsset"] if fills else ""
+        if int(answer.get("transactTime", 0)) >= self.balances_time:  # not in the balances reconciled at start
+            held = self.holdings[order.symbol] + (executed if order.side == "BUY" else -executed)
+            if asset == self.rules[order.symbol].base_asset:
+                held -= commission  # Binance took its fee from what was bought
+            self.holdings[order.symbol] = held
+        if executed:
+            self.marks[order.symbol] = Decimal(answer["cummulativeQuoteQty"]) / executed
+        self.counters.orders += 1
+        self.counters.filled += answer["status"] == "FILLED"
+        report = OrderReport(
+            client_order_id=order.client_order_id,
+            trade_id=trade.trade_id,
+            symbol=order.symbol,
+            side=order.side,  # type: ignore[arg-type]
+            quantity=float(order.quantity),
+            price=float(order.price),
+            status=answer["status"],
+            executed_qty=float(executed),
+            quote_qty=float(answer["cummulativeQuoteQty"]),
+            commission=float(commission),
+            commission_asset=asset,
+            exchange_order_id=int(answer["orderId"]),
+            transact_time=int(answer.get("transactTime", 0)),
+            ts_event=trade.ts_event,
+        )
+        self.publish(topics.ORDER_REPORT, report, self.position_of(trade))
+
+    def _report_refused(
+        self,
+        trade: TradeOpen | TradeClosed,
+        side: str,
+        reason: str,
+        order: OrderRequest | None = None,
+        key: str | None = None,
+    ) -> None:
+        name = key or reason.split(":")[0]
+        if bump(self.counters.refused, name) <= 10:
+            self.log.warning("refused %s %s of trade %s: %s", side, trade.symbol, trade.trade_id, reason)
+        report = OrderReport(
+            client_order_id=order.client_order_id if order else client_order_id(trade),
+            trade_id=trade.trade_id,
+            symbol=trade.symbol,
+            side=side,  # type: ignore[arg-type]
+            quantity=float(order.quantity) if order else trade.quantity,
+            price=float(order.price) if order else 0.0,
+            status="REFUSED",
+            reason=reason,
+            ts_event=trade.ts_event,
+        )
+        self.publish(topics.ORDER_REPORT, report, self.position_of(trade))
+
+    def position_of(self, trade: TradeOpen | TradeClosed) -> int:
+        """The chunk the trade came in (what the trader published it with): kept until it is acknowledged."""
+        return max(self.position + 1, trade.ts_event)
+
+    # ----- reconciling ----------------------------------------------------------------------
+    async def _reconcile(self) -> None:
+        """The exchange's balances against the holdings: where they differ, say so, and the exchange wins."""
+        balances, self.balances_time = await asyncio.to_thread(self.venue.balances)
+        for symbol in self.symbols:
+            exchange = balances.get(self.rules[symbol].base_asset, Decimal(0))
+            if exchange != self.holdings[symbol]:
+                self.counters.reconciled_drift += 1
+                self.log.warning(
+                    "%s: held %s by the executor's book, %s on the exchange; taking the exchange's",
+                    symbol,
+                    self.holdings[symbol],
+                    exchange,
+                )
+                self.holdings[symbol] = exchange
+        self.log.info(
+            "reconciled with %s: %s", self.venue.where(), ", ".join(f"{s} {self.holdings[s]}" for s in self.symbols)
+        )
+
+
+if __name__ == "__main__":
+    main(Executor)
