@@ -9,7 +9,8 @@ Each trade becomes one LIMIT IOC order at the paper broker's price (rounded to t
 and quantity (rounded down to its lot step), with a client order id derived from the trade
 (`exchange.client_ids`), so the same trade is always the same order. A close sells no more than the
 exchange's fills left held (the last close of a position sells all of it). Refused before sending:
-a short (spot has none), a filter the order breaks (named), `max_order_notional`,
+a short (spot has none), a close of nothing held (its opening order was refused), a filter the order
+breaks (named), `max_order_notional`,
 `max_total_notional`, `max_orders_per_minute` — each counted and reported with the limit's name.
 
 Never twice, never lost: in replay the executor acknowledges a chunk only after every order of it
@@ -92,6 +93,8 @@ class Executor(Actor):
         """`TradeOpen(trade_id="BTCUSDT-1617321600000", side="LONG", quantity=0.0123, entry_price=58011.2, ...)`."""
         if trade.side != "LONG":
             return self._report_refused(trade, "BUY", "SHORT: spot has no shorts; set [trader] allow_short = false")
+        if await self._placed_before(trade):
+            return
         rules = self.rules[trade.symbol]
         await self._execute(trade, "BUY", rules.quantity(trade.quantity), rules.price(trade.entry_price))
 
@@ -99,8 +102,12 @@ class Executor(Actor):
         """`TradeClosed(trade_id=..., exit_price=58600.0, quantity=0.0123, remaining=0.0, ...)`."""
         if trade.side != "LONG":
             return self._report_refused(trade, "SELL", "SHORT: spot has no shorts; set [trader] allow_short = false")
+        if await self._placed_before(trade):
+            return
         rules, held = self.rules[trade.symbol], self.holdings[trade.symbol]
         wanted = held if trade.remaining == 0 else min(rules.quantity(trade.quantity), held)
+        if not wanted:
+            return self._report_refused(trade, "SELL", f"NOTHING_HELD: no {rules.base_asset} on the exchange to sell")
         await self._execute(trade, "SELL", rules.quantity(float(wanted)), rules.price(trade.exit_price))
 
     def on_decision_batch(self, topic: str, batch: DecisionBatch) -> None:
@@ -118,10 +125,6 @@ class Executor(Actor):
     # ----- placing --------------------------------------------------------------------------
     async def _execute(self, trade: TradeOpen | TradeClosed, side: str, quantity: Decimal, price: Decimal) -> None:
         order = OrderRequest(client_order_id(trade), trade.symbol, side, quantity, price)
-        found = await asyncio.to_thread(self.venue.lookup, order) if self.in_doubt else None
-        if found is not None:
-            self.counters.found_after_doubt += 1
-            return self._report_answer(trade, order, found)
         refusal = self.rules[trade.symbol].refusal(quantity, price) or self._limit_refusal(order)
         if refusal is not None:
             return self._report_refused(trade, side, refusal, order)
@@ -131,7 +134,19 @@ class Executor(Actor):
             return self._report_refused(trade, side, str(refused), order, key=f"code {refused.code}")
         self.recent.append(time.monotonic())
         self.counters.found_after_doubt += was_found
-        self._report_answer(trade, order, answer)
+        self._report_answer(trade, answer)
+
+    async def _placed_before(self, trade: TradeOpen | TradeClosed) -> bool:
+        """After a restart, until the first checkpoint: whether the exchange has the trade's order
+        already (placed before the kill, its answer lost); then it is reported, not sent again."""
+        if not self.in_doubt:
+            return False
+        found = await asyncio.to_thread(self.venue.lookup, trade.symbol, client_order_id(trade))
+        if found is None:
+            return False
+        self.counters.found_after_doubt += 1
+        self._report_answer(trade, found)
+        return True
 
     def _limit_refusal(self, order: OrderRequest) -> str | None:
         execution, notional = self.execution, order.quantity * order.price
@@ -151,27 +166,28 @@ class Executor(Actor):
         return None
 
     # ----- reporting ------------------------------------------------------------------------
-    def _report_answer(self, trade: TradeOpen | TradeClosed, order: OrderRequest, answer: dict[str, Any]) -> None:
+    def _report_answer(self, trade: TradeOpen | TradeClosed, answer: dict[str, Any]) -> None:
+        symbol, side = answer["symbol"], answer["side"]
         fills = answer.get("fills", [])
         executed = Decimal(answer["executedQty"])
         commission = sum((Decimal(fill["commission"]) for fill in fills), Decimal(0))
         asset = fills[0]["commissionAsset"] if fills else ""
         if int(answer.get("transactTime", 0)) >= self.balances_time:  # not in the balances reconciled at start
-            held = self.holdings[order.symbol] + (executed if order.side == "BUY" else -executed)
-            if asset == self.rules[order.symbol].base_asset:
+            held = self.holdings[symbol] + (executed if side == "BUY" else -executed)
+            if asset == self.rules[symbol].base_asset:
                 held -= commission  # Binance took its fee from what was bought
-            self.holdings[order.symbol] = held
+            self.holdings[symbol] = held
         if executed:
-            self.marks[order.symbol] = Decimal(answer["cummulativeQuoteQty"]) / executed
+            self.marks[symbol] = Decimal(answer["cummulativeQuoteQty"]) / executed
         self.counters.orders += 1
         self.counters.filled += answer["status"] == "FILLED"
         report = OrderReport(
-            client_order_id=order.client_order_id,
+            client_order_id=answer["clientOrderId"],
             trade_id=trade.trade_id,
-            symbol=order.symbol,
-            side=order.side,  # type: ignore[arg-type]
-            quantity=float(order.quantity),
-            price=float(order.price),
+            symbol=symbol,
+            side=side,
+            quantity=float(answer["origQty"]),
+            price=float(answer["price"]),
             status=answer["status"],
             executed_qty=float(executed),
             quote_qty=float(answer["cummulativeQuoteQty"]),

@@ -3,7 +3,9 @@
 Consumes `md.kline` (the bars it fills and marks on), `md.bar` (the decision bars), `clock`,
 `sig.<model>` of every enabled model, `rl.weights`; produces one `decision` (`DecisionBatch`) per
 chunk (per tick live) — every decision bar's score, target weight, order, weights version and every
-model's vote — and `trade.open`, `trade.closed`, and `ack.trader` after each chunk. Config:
+model's vote — and `trade.open`, `trade.closed` in the order the fills happened (at one bar time the
+closes first: what they free pays for the opens; the executor places them in that order), and
+`ack.trader` after each chunk. Config:
 `[trader]` (sizing, fees, slippage, band, breaker, the live vote deadline).
 
 The schedule (pipelined, deterministic without per-tick waits): the learner publishes a new
@@ -41,6 +43,7 @@ from messages.counters import TraderCounters
 from messages.learning import Weights
 from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
+from messages.trading import TradeOpen
 from trading.assembly import ChunkAssembler, VotedChunk
 from trading.desk import Decided, Desk
 
@@ -179,10 +182,8 @@ class Trader(Actor):
         decided = self.desk.decide(self.current, first_tick, end_tick)
         position = int(self.current.batch.ts_event)
         result = decided.result
-        for trade in result.opened:
-            self.publish(topics.TRADE_OPEN, trade, position)
-        for trade in result.closed:
-            self.publish(topics.TRADE_CLOSED, trade, position)
+        for trade in sorted([*result.closed, *result.opened], key=lambda fill: fill.ts_event):  # as they happened
+            self.publish(topics.TRADE_OPEN if isinstance(trade, TradeOpen) else topics.TRADE_CLOSED, trade, position)
         counters = self.counters
         counters.trades_opened += len(result.opened)
         counters.trades_closed += len(result.closed)

@@ -78,7 +78,7 @@ class Venue:
         doubt = False
         for _ in range(self.execution.max_attempts):
             if doubt:
-                found = self.lookup(order)
+                found = self.lookup(order.symbol, order.client_order_id)
                 if found is not None:
                     return found, True
             try:
@@ -100,15 +100,15 @@ class Venue:
         raise ExchangeError(f"{self.where()}: order {order.client_order_id} unanswered after "
                             f"{self.execution.max_attempts} attempts")  # fmt: skip
 
-    def lookup(self, order: OrderRequest) -> dict[str, Any] | None:
+    def lookup(self, symbol: str, client_order_id: str) -> dict[str, Any] | None:
         """The order as the exchange has it, with its fills (`myTrades`), or None if it never arrived."""
         try:
-            found = self._call(self.client.get_order, symbol=order.symbol, origClientOrderId=order.client_order_id)
+            found = self._call(self.client.get_order, symbol=symbol, origClientOrderId=client_order_id)
         except OrderRefused as refused:
             if refused.code == ORDER_NOT_FOUND:
                 return None
             raise
-        trades = self._call(self.client.get_my_trades, symbol=order.symbol, orderId=found["orderId"])
+        trades = self._call(self.client.get_my_trades, symbol=symbol, orderId=found["orderId"])
         fills = [{key: t[key] for key in ("price", "qty", "commission", "commissionAsset")} for t in trades]
         return {**found, "transactTime": found.get("updateTime", 0), "fills": fills}
 

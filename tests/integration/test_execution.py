@@ -4,6 +4,8 @@ the keys never written anywhere."""
 
 from __future__ import annotations
 
+import os
+import signal
 from collections import Counter
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from messages.execution import OrderReport
 from messages.trading import TradeClosed, TradeOpen
 from storage.store import Store
 from storage.stream import StreamReader
-from supervisor.harness import running_daemon
+from supervisor.harness import running_daemon, start_daemon
 from tests.helpers import topologies
 
 SYMBOLS = ["AAAUSDT", "BBBUSDT"]
@@ -83,7 +85,9 @@ def assert_ledger_is_the_paper_book(double: SpotDouble, db: Path) -> None:
     ids = [order["clientOrderId"] for order in orders]
     assert len(trades) > 10, "too few trades to compare"
     assert len(ids) == len(set(ids)), f"placed twice: {[i for i, n in Counter(ids).items() if n > 1]}"
-    assert len(orders) == len(trades), f"{len(orders)} orders on the exchange for {len(trades)} paper fills"
+    refused = [(r.client_order_id, r.reason) for r in reports if r.status == "REFUSED"]
+    missing = [client_order_id(t) for t in trades if client_order_id(t) not in set(ids)]
+    assert len(orders) == len(trades), f"{len(orders)} orders for {len(trades)} paper fills: {missing=} {refused=}"
     by_id = {report.client_order_id: report for report in reports}
     assert set(by_id) == set(ids) and all(report.status == "FILLED" for report in reports)
     placed = {order["clientOrderId"]: order for order in orders}
@@ -103,3 +107,93 @@ def test_a_replay_through_the_executor_trades_on_the_exchange_exactly_what_the_p
     assert KEY not in log and SECRET not in log
     raw = b"".join(path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())
     assert KEY.encode() not in raw and SECRET.encode() not in raw, "a key reached a file"
+
+
+def test_a_429_a_500_an_unknown_5xx_and_an_answer_that_never_came_each_leave_the_order_placed_once(tmp_path, keys):
+    faults = {3: "429", 6: "500", 9: "503_after_accept", 12: "hold_after_accept"}
+    with SpotDouble(rules(), KEY, SECRET, faults=faults, hold_s=2.5) as double:
+        db = tmp_path / "faults.lmdb"
+        captured = {}
+
+        def note_counters(daemon):
+            daemon.wait_for(lambda: daemon.actor("executor").counters.orders >= 14, 120, "the faults passed")
+            captured["counters"] = daemon.actor("executor").counters
+
+        run(tmp_path, "run", topology(db, double), during=note_counters)
+        assert not double.faults, f"faults never met: {double.faults}"
+        assert_ledger_is_the_paper_book(double, db)
+    counters = captured["counters"]
+    assert counters.retries == {"429": 1, "5xx": 2, "timeout": 1}
+    assert counters.found_after_doubt == 2  # the 503 after acceptance and the held answer: found, not resent
+    # the 500 came before acceptance: looked up (-2013, not there) and only then sent again
+    assert double.refused == {-1003: 1, -1001: 1, -2013: 1, -1007: 1}
+
+
+def test_the_executor_killed_before_the_answer_came_and_the_trader_killed_mid_run_place_nothing_twice(tmp_path, keys):
+    with SpotDouble(rules(), KEY, SECRET, faults={8: "hold_after_accept"}, hold_s=5.0) as double:
+        db = tmp_path / "kills.lmdb"
+
+        def kill_both(daemon):
+            assert double.held.wait(120), "the held order never came"
+            executor = daemon.actor("executor").pid
+            os.kill(executor, signal.SIGKILL)  # the double has the order; its answer never reaches the executor
+            restarted(daemon, "executor", executor)
+            daemon.wait_for(lambda: len(double.orders()) >= 20, 120, "more orders")
+            trader = daemon.actor("trader").pid
+            os.kill(trader, signal.SIGKILL)
+            restarted(daemon, "trader", trader)
+            found = daemon.actor("executor").counters.found_after_doubt
+            assert found >= 1, "the order accepted before the kill was not looked up after the restart"
+
+        log = run(tmp_path, "run", topology(db, double, speed="20000"), during=kill_both)
+        assert_ledger_is_the_paper_book(double, db)
+    assert "executor: restarted: resumed from the checkpoint at" in log
+    assert "trader: restarted: resumed from the checkpoint at" in log
+
+
+def restarted(daemon, name: str, old_pid: int) -> None:
+    daemon.wait_for(
+        lambda: (actor := daemon.actor(name)).state == "running" and actor.pid not in (None, old_pid),
+        60,
+        f"{name} restarted",
+    )
+
+
+def test_an_order_a_filter_refuses_is_reported_with_the_filter_named_and_never_sent(tmp_path, keys):
+    with SpotDouble(rules(min_notional="1000000"), KEY, SECRET) as double:
+        db = tmp_path / "refused.lmdb"
+        log = run(tmp_path, "run", topology(db, double))
+        assert double.order_requests == 0
+    _, reports = recorded(db)
+    buys, sells = [r for r in reports if r.side == "BUY"], [r for r in reports if r.side == "SELL"]
+    assert buys and all(r.status == "REFUSED" and r.reason.startswith("NOTIONAL: notional") for r in buys)
+    assert all(r.status == "REFUSED" and r.reason.startswith("NOTHING_HELD") for r in sells)
+    refusals = [line for line in log.splitlines() if "executor: refused BUY" in line]
+    assert refusals and "below the minimum 1000000" in refusals[0]
+
+
+@pytest.mark.parametrize(
+    ("secret", "environ", "last_line"),
+    [
+        ("another-secret", True, ("ExchangeError: http://127.0.0.1:{port}/api: the API key was refused (code -1022): "
+         "Signature for this request is not valid.")),
+        (SECRET, False, ("ConfigError: [execution]: no api key: set the environment variable PEPER_BINANCE_API_KEY "
+         "or [execution] api_key_file")),
+    ],
+    ids=["bad_signature", "missing_key"],
+)  # fmt: skip
+def test_a_bad_signature_and_a_missing_key_each_stop_the_run_with_one_clear_line(
+    tmp_path, monkeypatch, secret, environ, last_line
+):
+    for name, value in (("PEPER_BINANCE_API_KEY", KEY), ("PEPER_BINANCE_API_SECRET", SECRET)):
+        if environ:
+            monkeypatch.setenv(name, value)
+        else:
+            monkeypatch.delenv(name, raising=False)
+    with SpotDouble(rules(), KEY, secret) as double:
+        daemon = start_daemon(tmp_path, topology(tmp_path / "x.lmdb", double))
+        assert daemon.process.wait(timeout=60) != 0
+        port = double.api_url.split(":")[2].split("/")[0]
+    log = daemon.log()
+    assert log.strip().splitlines()[-1].endswith(last_line.format(port=port)), log[-2000:]
+    assert SECRET not in log and "another-secret" not in log
