@@ -1,8 +1,9 @@
 """executor: the trader's trades as real orders on Binance Spot (the Testnet, or live when asked).
 
 Consumes `trade.open`, `trade.closed` and `decision` (the end of each chunk's trades) from the
-trader; produces `order.report` (`OrderReport`: one per trade — Binance's order id, status, fill,
-commission, or the refusal and why) and `ack.executor`. Config: `[execution]` (mode, URL, keys,
+trader, and `exec.command` (`supervisor halt`); produces `order.report` (`OrderReport`: one per trade —
+Binance's order id, status, fill, commission, or the refusal and why), `exec.state` (halted or not) and
+`ack.executor`. Config: `[execution]` (mode, URL, keys,
 timeouts, limits), `[test] symbols`. Off by default (`[actors.executor] enabled = false`).
 
 Each trade becomes one LIMIT IOC order at the paper broker's price (rounded to the symbol's tick)
@@ -11,7 +12,8 @@ and quantity (rounded down to its lot step), with a client order id derived from
 exchange's fills left held (the last close of a position sells all of it). Refused before sending:
 a short (spot has none), a close of nothing held (its opening order was refused), a filter the order
 breaks (named), `max_order_notional`,
-`max_total_notional`, `max_orders_per_minute` — each counted and reported with the limit's name.
+`max_total_notional`, `max_orders_per_minute`, and everything after `supervisor halt` (which first
+cancels every open order; the feed and the paper book go on) — each counted and reported with its name.
 
 Never twice, never lost: in replay the executor acknowledges a chunk only after every order of it
 was answered and checkpointed (holdings, marks, counters), so the trader keeps the chunk's trades
@@ -36,25 +38,24 @@ import msgspec
 from actors.base import Actor
 from actors.runtime.entry import main
 from exchange.client_ids import client_order_id
-from exchange.keys import load_keys
+from exchange.keys import LIVE_ENV, load_keys
 from exchange.venue import OrderRequest, Venue
 from messages import topics
 from messages.counters import ExecutorCounters, bump
 from messages.errors import ConfigError, OrderRefused
-from messages.execution import OrderReport
+from messages.execution import ExecutionCommand, ExecutionState, OrderReport
 from messages.trading import DecisionBatch, TradeClosed, TradeOpen
-
-LIVE_ENV = "PEPER_I_MEAN_LIVE"
 
 
 class _State(msgspec.Struct):
     holdings: dict[str, str]  # symbol -> base asset held, from the exchange's fills (Decimal text)
     marks: dict[str, str]  # symbol -> the last fill's price
     counters: ExecutorCounters
+    halted: bool = False
 
 
 class Executor(Actor):
-    subscriptions = (topics.TRADE_OPEN, topics.TRADE_CLOSED, topics.DECISION)
+    subscriptions = (topics.TRADE_OPEN, topics.TRADE_CLOSED, topics.DECISION, topics.EXECUTION_COMMAND)
     Counters = ExecutorCounters
     keeps_outbox = True
 
@@ -70,6 +71,7 @@ class Executor(Actor):
         self.marks: dict[str, Decimal] = {}
         self.recent: deque[float] = deque()  # wall clock of the orders sent in the last minute
         self.position = -1
+        self.halted = False  # `supervisor halt`: nothing more is placed
         self.balances_time = 0  # ms: the exchange's fills up to then are in the holdings (`_reconcile`)
         self.in_doubt = self.restarts > 0  # until the first checkpoint after a restart: look up before sending
         self.sources = {self.topology.trader} if self.topology.trader else set()
@@ -78,7 +80,7 @@ class Executor(Actor):
             saved = msgspec.msgpack.decode(found.state, type=_State)
             self.holdings.update({symbol: Decimal(held) for symbol, held in saved.holdings.items()})
             self.marks = {symbol: Decimal(price) for symbol, price in saved.marks.items()}
-            self.position, self.counters = found.upto, saved.counters
+            self.position, self.counters, self.halted = found.upto, saved.counters, saved.halted
             self.log.info("restarted: resumed from the checkpoint at %d", found.upto)
         await self._reconcile()
 
@@ -116,16 +118,33 @@ class Executor(Actor):
         if self.replay:
             self.counters.checkpoints += 1
             holdings = {symbol: str(held) for symbol, held in self.holdings.items()}
-            state = _State(holdings, {symbol: str(price) for symbol, price in self.marks.items()}, self.counters)
+            marks = {symbol: str(price) for symbol, price in self.marks.items()}
+            state = _State(holdings, marks, self.counters, self.halted)
             self.recovery.checkpoint(self.position, msgspec.msgpack.encode(state))
             self.in_doubt = False
         else:
             self.recovery.acknowledge(self.position)
 
+    async def on_execution_command(self, topic: str, command: ExecutionCommand) -> None:
+        """`ExecutionCommand(request_id="halt:...")` from `supervisor halt`: cancel what is open, place no more."""
+        cancelled = 0
+        if command.halt and not self.halted:
+            cancelled = await asyncio.to_thread(self.venue.cancel_open_orders, self.symbols)
+            self.halted = True
+            self.log.warning(
+                "halted by %s: %d open orders cancelled; no order is placed any more", command.src, cancelled
+            )
+        state = ExecutionState(request_id=command.request_id, halted=self.halted, cancelled_orders=cancelled)
+        self.publish(topics.EXECUTION_STATE, state)
+
     # ----- placing --------------------------------------------------------------------------
     async def _execute(self, trade: TradeOpen | TradeClosed, side: str, quantity: Decimal, price: Decimal) -> None:
         order = OrderRequest(client_order_id(trade), trade.symbol, side, quantity, price)
-        refusal = self.rules[trade.symbol].refusal(quantity, price) or self._limit_refusal(order)
+        refusal = (
+            "HALTED: by supervisor halt"
+            if self.halted
+            else self.rules[trade.symbol].refusal(quantity, price) or self._limit_refusal(order)
+        )
         if refusal is not None:
             return self._report_refused(trade, side, refusal, order)
         try:

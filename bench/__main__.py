@@ -3,7 +3,8 @@
 Names: `replay` (the whole topology against the raw bus), `peer` (Peper beside nautilus_trader and
 freqtrade on the same bars), `latency` (live frame -> decision), `memory` (peak RSS over long replays), `recovery`
 (kill -9 of each actor, the LLM server's faults), `recorder` (messages into LMDB), `learning`
-(walk-forward folds: the learned policy against every baseline out of sample), and the component benchmarks `bus`, `feed`,
+(walk-forward folds: the learned policy against every baseline out of sample), `execution` (real orders
+through the executor against the Binance double, and its chaos run), and the component benchmarks `bus`, `feed`,
 `models`, `trading`, `llm`; `all` runs every one. Rates are medians of --runs runs (3; 1 with
 --quick), each with its `_runs` list; the JSON document also holds the machine and versions.
 """
@@ -22,6 +23,7 @@ from rich.table import Table
 
 from bench import (
     bus,
+    execution,
     feed,
     latency,
     learning,
@@ -100,9 +102,17 @@ UNITS = {
     "llm_hop_p99_us": "µs",
     "final_weights": "fraction",
     "realtime_priority": "SCHED_FIFO priority",
+    "orders": "orders",
+    "chaos_orders": "orders",
+    "chaos_fills": "fills",
+    "chaos_duplicates": "orders",
+    "chaos_lost": "orders",
+    "chaos_mismatched": "orders",
+    "chaos_seed": "seed",
 }
 SUFFIX_UNITS = (
     ("_bars_per_s", "bars/s"),
+    ("_orders_per_s", "orders/s"),
     ("_trades", "trades"),
     ("_mb", "MiB"),
     ("_bars", "bars"),
@@ -132,6 +142,7 @@ ORDER = (
     "recovery",
     "recorder",
     "learning",
+    "execution",
     "bus",
     "feed",
     "models",
@@ -166,6 +177,7 @@ def run_one(name: str, args: argparse.Namespace, document: dict[str, object]) ->
                 "latency": latency.run,
                 "recovery": recovery.run,
                 "recorder": recorder.run,
+                "execution": execution.run,
                 "feed": feed.run,
                 "models": models.run,
                 "trading": trading.run,

@@ -17,6 +17,8 @@ from pathlib import Path
 from config.schema import ExecutionConfig
 from messages.errors import ConfigError
 
+LIVE_ENV = "PEPER_I_MEAN_LIVE"  # set to 1 by `supervisor run --i-mean-live`; without it mode "live" refuses to start
+
 
 @dataclass(frozen=True)
 class ApiKeys:

@@ -7,7 +7,8 @@ produces Binance's JSON answers and its errors: an unknown key (401, -2015), a b
 -1022), a timestamp outside `recvWindow` (400, -1021), a filter failure (400, -1013, the filter
 named), insufficient balance (400, -2010), an order looked up that does not exist (400, -2013).
 Endpoints: `GET /api/v3/ping`, `/time`, `/exchangeInfo`; signed `POST /api/v3/order`,
-`GET /api/v3/order`, `/openOrders`, `/account`, `/myTrades`.
+`GET /api/v3/order`, `/openOrders`, `/account`, `/myTrades`, `DELETE /api/v3/openOrders` (none is ever
+open: every order fills at once).
 
 Faults, by the number of the order request (1 = the first `POST /api/v3/order`): `"429"` (refused,
 `Retry-After: 1`, -1003), `"500"` (refused before it is accepted), `"503_after_accept"` (accepted,
@@ -32,7 +33,17 @@ from exchange.signing import parameters, verified
 
 MAX_RECV_WINDOW_MS = 60_000
 SIGNED = {("POST", "/api/v3/order"), ("GET", "/api/v3/order"), ("GET", "/api/v3/openOrders"),
-          ("GET", "/api/v3/account"), ("GET", "/api/v3/myTrades")}  # fmt: skip
+          ("GET", "/api/v3/account"), ("GET", "/api/v3/myTrades"),
+          ("DELETE", "/api/v3/openOrders")}  # fmt: skip
+
+
+def open_rules(symbols: list[str], quote: str = "USDT", min_notional: str = "0") -> list[SymbolRules]:
+    """Rules that let every paper fill through unchanged: lots and ticks of 1e-8, no bounds."""
+    return [
+        SymbolRules(s, s.removesuffix(quote), quote, step_size="0.00000001", tick_size="0.00000001",
+                    min_notional=min_notional)
+        for s in symbols
+    ]  # fmt: skip
 
 
 class SpotDouble:
@@ -55,6 +66,7 @@ class SpotDouble:
         self.faults = dict(faults or {})
         self.hold_s = hold_s
         self.order_requests = 0
+        self.cancels = 0  # DELETE /api/v3/openOrders requests
         self.refused: dict[int, int] = {}  # Binance error code -> times answered
         self.held = threading.Event()  # set when a held answer starts waiting
         self._lock = threading.Lock()
@@ -131,6 +143,9 @@ class SpotDouble:
                 return self._place(params, now)
             if path == "/api/v3/order":
                 return self.ledger.order(params)
+            if path == "/api/v3/openOrders" and method == "DELETE":
+                self.cancels += 1
+                raise Refusal(400, -2011, "Unknown order sent.")  # as Binance answers when none is open
             if path == "/api/v3/openOrders":
                 return []  # every order the double accepts fills at once
             if path == "/api/v3/account":

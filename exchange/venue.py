@@ -32,6 +32,7 @@ from exchange.keys import ApiKeys
 from messages.errors import ExchangeError, OrderRefused
 
 ORDER_NOT_FOUND = -2013
+NO_OPEN_ORDERS = -2011  # "Unknown order sent.": a cancel found nothing to cancel
 CLOCK_OUTSIDE_WINDOW = -1021
 KEYS_REFUSED = (-2014, -2015, -1022)  # the key unknown or malformed, the signature wrong: no order can pass
 UNKNOWN = (requests.Timeout, requests.ConnectionError, BinanceRequestException)  # no answer, or not JSON
@@ -111,6 +112,17 @@ class Venue:
         trades = self._call(self.client.get_my_trades, symbol=symbol, orderId=found["orderId"])
         fills = [{key: t[key] for key in ("price", "qty", "commission", "commissionAsset")} for t in trades]
         return {**found, "transactTime": found.get("updateTime", 0), "fills": fills}
+
+    def cancel_open_orders(self, symbols: list[str]) -> int:
+        """Cancel every open order of `symbols` (`DELETE /api/v3/openOrders`); how many there were."""
+        cancelled = 0
+        for symbol in symbols:
+            try:
+                cancelled += len(self._call(self.client.cancel_all_open_orders, symbol=symbol))
+            except OrderRefused as refused:
+                if refused.code != NO_OPEN_ORDERS:
+                    raise
+        return cancelled
 
     def where(self) -> str:
         return self.execution.api_url or f"Binance {self.execution.mode}"

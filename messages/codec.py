@@ -13,7 +13,7 @@ from __future__ import annotations
 import msgspec
 
 from messages.errors import MalformedFrame
-from messages.execution import OrderReport
+from messages.execution import ExecutionCommand, ExecutionState, OrderReport
 from messages.learning import Credit, Weights, WeightsCommand
 from messages.legacy import KlineBatchV2, VoteBatchV2
 from messages.llm import LlmStatus
@@ -40,6 +40,8 @@ BusMessage = (
     | TradeOpen
     | TradeClosed
     | OrderReport
+    | ExecutionCommand
+    | ExecutionState
     | Weights
     | WeightsCommand
     | Credit

@@ -1,4 +1,5 @@
-"""Orders placed on the exchange (topic `order.report`): one `OrderReport` per trade the executor handled.
+"""Orders placed on the exchange (topic `order.report`): one `OrderReport` per trade the executor handled;
+the kill switch (`exec.command`: `ExecutionCommand`) and the executor's answer (`exec.state`: `ExecutionState`).
 
 Row semantics: the trader's trade `trade_id` (opened, or closed at `exit_time`) became the order
 `client_order_id` on the exchange; `status` is Binance's (FILLED, PARTIALLY_FILLED, EXPIRED, ...) or
@@ -31,3 +32,16 @@ class OrderReport(Message, frozen=True):
     exchange_order_id: int = 0  # 0: never reached the exchange's book
     transact_time: int = 0  # ms UTC, the exchange's
     reason: str = ""  # why it was refused
+
+
+class ExecutionCommand(Message, frozen=True):
+    """`supervisor halt`: cancel every open order and place no more (the feed and the paper book go on)."""
+
+    request_id: str
+    halt: bool = True
+
+
+class ExecutionState(Message, frozen=True):
+    request_id: str  # the command answered ("" when not answering one)
+    halted: bool
+    cancelled_orders: int = 0  # open orders cancelled on the exchange by this halt

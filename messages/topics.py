@@ -7,7 +7,7 @@ whose topic or type does not fit is malformed.
 
 from __future__ import annotations
 
-from messages.execution import OrderReport
+from messages.execution import ExecutionCommand, ExecutionState, OrderReport
 from messages.learning import Credit, Weights, WeightsCommand
 from messages.llm import LlmStatus
 from messages.market import Clock, KlineBatch
@@ -31,6 +31,8 @@ DECISION = "decision"
 TRADE_OPEN = "trade.open"
 TRADE_CLOSED = "trade.closed"
 ORDER_REPORT = "order.report"  # the executor's orders on the exchange
+EXECUTION_COMMAND = "exec.command"  # supervisor halt -> executor
+EXECUTION_STATE = "exec.state"  # executor: halted or not
 WEIGHTS = "rl.weights"
 WEIGHTS_COMMAND = "rl.command"
 CREDIT = "rl.credit"
@@ -77,6 +79,8 @@ MESSAGE_TYPE_BY_FAMILY: dict[str, type] = {
     TRADE_OPEN: TradeOpen,
     TRADE_CLOSED: TradeClosed,
     ORDER_REPORT: OrderReport,
+    EXECUTION_COMMAND: ExecutionCommand,
+    EXECUTION_STATE: ExecutionState,
     WEIGHTS: Weights,
     WEIGHTS_COMMAND: WeightsCommand,
     CREDIT: Credit,

@@ -33,6 +33,7 @@ COMMANDS = (
     "init",
     "keys",
     "agent",
+    "halt",
 )
 MODULE_OF = {"status": "run", "stop": "run"}
 

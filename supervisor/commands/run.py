@@ -28,6 +28,7 @@ from bus import runtime
 from common.times import parse_time
 from config.build import configured
 from config.schema import PeperConfig
+from exchange.keys import LIVE_ENV
 from marketdata.sources import check_source
 from messages.control import Reply
 from messages.errors import StoreError
@@ -58,6 +59,11 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
     run.add_argument("--policy", metavar="ID", help="start from a policy `train` stored: its id, or latest")
     run.add_argument(
         "--catalog", metavar="PATH", help="the training catalog holding the policy ([database] training_path)"
+    )
+    run.add_argument(
+        "--i-mean-live",
+        action="store_true",
+        help='with [execution] mode = "live" and the executor enabled: place real orders with real money',
     )
     status = commands.add_parser("status", parents=[common], help="show the actors of a running daemon")
     status.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
@@ -91,6 +97,11 @@ def main(config: PeperConfig, args: argparse.Namespace) -> int:
         for moment in (config.feed.start, config.feed.end):
             if moment:
                 parse_time(moment)
+    executor = config.actors.get("executor")
+    if executor is not None and executor.enabled and config.execution.mode == "live":
+        if not args.i_mean_live:
+            sys.exit('[execution] mode = "live" places real orders with real money: add --i-mean-live to mean it')
+        os.environ[LIVE_ENV] = "1"  # the executor's process inherits it
     config = with_policy(config, args) if args.policy else following_the_store(config)
     if os.environ.get(runtime.DIE_WITH_PARENT_ENV):
         runtime.die_with_parent()

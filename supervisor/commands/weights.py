@@ -9,25 +9,21 @@ version is seen), so the trader adopts it at once; without one, the version is w
 from __future__ import annotations
 
 import argparse
-import time
 import uuid
 from pathlib import Path
 
 import msgspec
-import zmq
 from rich.console import Console
 from rich.table import Table
 
-from bus.curve import as_client
-from bus.endpoints import client_keys_for, endpoints_for
 from bus.runtime import daemon_is_running
 from config.schema import PeperConfig
 from messages import topics
-from messages.codec import Codec
 from messages.errors import WeightsError
 from messages.learning import Weights, WeightsCommand
 from storage.store import Store
 from storage.weights import all_weights, get_weights, latest_weights, put_weights
+from supervisor.commands.ask import ask
 
 
 def add_parser(commands, common: argparse.ArgumentParser) -> None:
@@ -105,28 +101,15 @@ def rollback(config: PeperConfig, run_dir: Path, db: Path, version: int, timeout
 
 def _rollback_through_learner(config: PeperConfig, run_dir: Path, version: int, timeout_s: float) -> int:
     request_id = f"request:{uuid.uuid4()}"
-    codec = Codec()
-    endpoints = endpoints_for(config.bus, run_dir)
-    context = zmq.Context()
-    listener, publisher = context.socket(zmq.SUB), context.socket(zmq.PUB)
-    for socket in (listener, publisher):
-        as_client(socket, client_keys_for(config.bus))
-    try:
-        listener.connect(endpoints.subscribe)
-        listener.setsockopt(zmq.SUBSCRIBE, topics.WEIGHTS.encode())
-        publisher.connect(endpoints.publish)
-        command = WeightsCommand(rollback_to=version, request_id=request_id, src="cli", epoch=time.time_ns())
-        deadline = time.monotonic() + timeout_s
-        seq = 0
-        while time.monotonic() < deadline:
-            seq += 1  # a new PUB socket learns its subscribers asynchronously: send until answered
-            publisher.send(codec.encode(topics.WEIGHTS_COMMAND, msgspec.structs.replace(command, seq=seq)))
-            while listener.poll(200):
-                _, weights = codec.decode(listener.recv())
-                if isinstance(weights, Weights) and request_id in weights.cause:
-                    return weights.version
-        raise WeightsError(f"the running rl_learner did not answer within {timeout_s:g} s (is it in the topology?)")
-    finally:
-        listener.close(0)
-        publisher.close(0)
-        context.term()
+    answer = ask(
+        config,
+        run_dir,
+        topics.WEIGHTS_COMMAND,
+        WeightsCommand(rollback_to=version, request_id=request_id),
+        topics.WEIGHTS,
+        lambda message: isinstance(message, Weights) and request_id in message.cause,
+        timeout_s,
+        WeightsError(f"the running rl_learner did not answer within {timeout_s:g} s (is it in the topology?)"),
+    )
+    assert isinstance(answer, Weights)
+    return answer.version

@@ -6,22 +6,18 @@ from __future__ import annotations
 
 import os
 import signal
-from collections import Counter
+import subprocess
+import sys
 from pathlib import Path
 
-import msgspec
 import pytest
 
-from exchange.client_ids import client_order_id
+from exchange.audit import audit, recorded
 from exchange.filters import SymbolRules
-from exchange.spot_double import SpotDouble
-from messages import topics
-from messages.execution import OrderReport
-from messages.trading import TradeClosed, TradeOpen
-from storage.store import Store
-from storage.stream import StreamReader
+from exchange.spot_double import SpotDouble, open_rules
 from supervisor.harness import running_daemon, start_daemon
 from tests.helpers import topologies
+from tests.helpers.data import REPO_ROOT
 
 SYMBOLS = ["AAAUSDT", "BBBUSDT"]
 KEY, SECRET = "peper-test-key-5f2c9a", "peper-test-secret-8d41e7b0c3"
@@ -29,10 +25,7 @@ MODELS = {"trading_ai": {}, "lava_ai": {}}
 
 
 def rules(min_notional: str = "0") -> list[SymbolRules]:
-    return [
-        SymbolRules(s, s[:-4], "USDT", step_size="0.00000001", tick_size="0.00000001", min_notional=min_notional)
-        for s in SYMBOLS
-    ]
+    return open_rules(SYMBOLS, min_notional=min_notional)
 
 
 def topology(db: Path, double: SpotDouble, *, end: str = "2021-01-02", speed: str = "max", **execution):
@@ -55,20 +48,6 @@ def keys(monkeypatch):
     monkeypatch.setenv("PEPER_BINANCE_API_SECRET", SECRET)
 
 
-def recorded(db: Path) -> tuple[list[TradeOpen | TradeClosed], list[OrderReport]]:
-    """The paper trades (opens and closes) and the executor's order reports of a recording."""
-    trades: list[TradeOpen | TradeClosed] = []
-    reports = []
-    kinds = {topics.TRADE_OPEN: TradeOpen, topics.TRADE_CLOSED: TradeClosed}
-    with Store(db, readonly=True) as store:
-        for topic, _, _, _, payload in StreamReader(store).records():
-            if topic in kinds:
-                trades.append(msgspec.msgpack.decode(payload, type=kinds[topic]))
-            elif topic == topics.ORDER_REPORT:
-                reports.append(msgspec.msgpack.decode(payload, type=OrderReport))
-    return trades, reports
-
-
 def run(tmp_path: Path, name: str, config, during=None) -> str:
     workdir = tmp_path / name
     workdir.mkdir()
@@ -80,23 +59,12 @@ def run(tmp_path: Path, name: str, config, during=None) -> str:
 
 
 def assert_ledger_is_the_paper_book(double: SpotDouble, db: Path) -> None:
-    trades, reports = recorded(db)
-    orders = double.orders()
-    ids = [order["clientOrderId"] for order in orders]
-    assert len(trades) > 10, "too few trades to compare"
-    assert len(ids) == len(set(ids)), f"placed twice: {[i for i, n in Counter(ids).items() if n > 1]}"
-    refused = [(r.client_order_id, r.reason) for r in reports if r.status == "REFUSED"]
-    missing = [client_order_id(t) for t in trades if client_order_id(t) not in set(ids)]
-    assert len(orders) == len(trades), f"{len(orders)} orders for {len(trades)} paper fills: {missing=} {refused=}"
-    by_id = {report.client_order_id: report for report in reports}
-    assert set(by_id) == set(ids) and all(report.status == "FILLED" for report in reports)
-    placed = {order["clientOrderId"]: order for order in orders}
-    for trade in trades:
-        order, opening = placed[client_order_id(trade)], isinstance(trade, TradeOpen)
-        assert order["symbol"] == trade.symbol and order["side"] == ("BUY" if opening else "SELL")
-        price = trade.entry_price if isinstance(trade, TradeOpen) else trade.exit_price
-        assert float(order["price"]) == pytest.approx(price, rel=1e-8)
-        assert float(order["executedQty"]) == pytest.approx(trade.quantity, rel=1e-6)
+    found = audit(db, double.orders())
+    assert found.fills > 10, "too few trades to compare"
+    assert found.equal and found.orders == found.fills, found
+    _, reports = recorded(db)
+    assert {r.client_order_id for r in reports} == set(double.client_order_ids())
+    assert all(r.status == "FILLED" for r in reports)
 
 
 def test_a_replay_through_the_executor_trades_on_the_exchange_exactly_what_the_paper_broker_traded(tmp_path, keys):
@@ -197,3 +165,42 @@ def test_a_bad_signature_and_a_missing_key_each_stop_the_run_with_one_clear_line
     log = daemon.log()
     assert log.strip().splitlines()[-1].endswith(last_line.format(port=port)), log[-2000:]
     assert SECRET not in log and "another-secret" not in log
+
+
+def test_halt_cancels_open_orders_and_stops_placing_while_the_feed_and_the_paper_book_go_on(tmp_path, keys):
+    with SpotDouble(rules(), KEY, SECRET) as double:
+        db = tmp_path / "halt.lmdb"
+        answers = {}
+
+        def halt_midway(daemon):
+            daemon.wait_for(lambda: len(double.orders()) >= 10, 120, "ten orders placed")
+            answers["halt"] = subprocess.run(
+                [sys.executable, "-m", "supervisor", "halt", "--run-dir", str(daemon.run_dir)],
+                cwd=REPO_ROOT,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            answers["placed"] = len(double.orders())
+
+        log = run(tmp_path, "run", topology(db, double, speed="20000"), during=halt_midway)
+        after = len(double.orders())
+    halted = answers["halt"]
+    assert halted.returncode == 0, halted.stderr
+    assert halted.stdout.strip() == "halted: 0 open orders cancelled; the executor places no more orders"
+    assert double.cancels == len(SYMBOLS) and after == answers["placed"]
+    trades, reports = recorded(db)
+    refused = [r for r in reports if r.status == "REFUSED"]
+    assert refused and all(r.reason == "HALTED: by supervisor halt" for r in refused)
+    assert len(trades) == len(reports) > after  # the paper book went on trading; every fill has its report
+    assert "executor: halted by cli: 0 open orders cancelled" in log
+
+
+def test_live_mode_does_not_start_without_i_mean_live(tmp_path, keys):
+    with SpotDouble(rules(), KEY, SECRET) as double:
+        daemon = start_daemon(tmp_path, topology(tmp_path / "live.lmdb", double, mode="live"))
+        assert daemon.process.wait(timeout=60) == 1
+        assert double.order_requests == 0
+    assert daemon.log().strip().splitlines()[-1] == (
+        '[execution] mode = "live" places real orders with real money: add --i-mean-live to mean it'
+    )
