@@ -8,7 +8,8 @@ produces the section `execution`:
 - `executor_orders_per_s`: orders over the replay's seconds; `venue_orders_per_s`: python-binance's
   signed `place` alone, in a loop (the client's and the double's ceiling);
 - `trade_to_ack_p50_ms` / `_p99_ms`: from the trader publishing a fill to the executor publishing
-  the exchange's answer (wall clock of the two frames);
+  the exchange's answer (wall clock of the two frames), in a replay paced below the executor's
+  rate (at full speed the figure would be the queue's length, not the path's latency);
 - the chaos run: the executor and the trader each SIGKILLed twice at random moments of a paced replay
   of the same two days (`chaos_seed` reproduces it) — `chaos_duplicates`, `chaos_lost`,
   `chaos_mismatched`, `chaos_ledger_equal` (the double's ledger is the recorder's paper fills).
@@ -45,7 +46,8 @@ ACTORS = ("recorder", "trader", "rl_learner", "trading_ai", "lava_ai")
 DECIDING = {"feed": {"decision_interval": "15m"}, "learning": {"update_every": "15m"},
             "trading_ai": {"lookbacks": ["1h", "2h", "4h"]}, "lava_ai": {"window": "2h"},
             "trader": {"volatility_window": "4h"}}  # fmt: skip
-CHAOS_SPEED = "30000"  # paced: the two days in about 6 s, so the kills land mid-run
+PACED_SPEED = "30000"  # the two days in about 6 s: ~40 orders/s, well below what the executor can place
+CHAOS_SPEED = PACED_SPEED  # paced, so the kills land mid-run
 VENUE_ORDERS = 500
 
 
@@ -75,10 +77,10 @@ def config_for(db: Path, double: SpotDouble | None, speed: str = "max") -> Peper
     return configured(config, supervisor={"max_restarts": 10, "restart_period_s": 60.0})
 
 
-def replay(workdir: Path, double: SpotDouble | None) -> tuple[float, int, Path]:
-    """(bars/s, bars, the recording) of one replay at full speed."""
+def replay(workdir: Path, double: SpotDouble | None, speed: str = "max") -> tuple[float, int, Path]:
+    """(bars/s, bars, the recording) of one replay."""
     db = workdir / "rec.lmdb"
-    with running_daemon(workdir, config_for(db, double)) as daemon:
+    with running_daemon(workdir, config_for(db, double, speed)) as daemon:
         counters = finished(daemon, 600)
     return counters.bars / counters.replay_s, counters.bars, db
 
@@ -155,7 +157,8 @@ def run(runs: int, quick: bool, seed: int | None = None) -> dict[str, object]:
                 executed.append(rate)
                 orders.append(found.orders)
                 order_rates.append(found.orders / (bars / rate))
-                latency = trade_to_ack_ms(db)
+            with double_and_keys() as double:  # paced below the executor's rate: latency, not queueing
+                latency = trade_to_ack_ms(replay(_dir(tmp, f"paced{i}"), double, PACED_SPEED)[2])
                 p50.append(float(np.percentile(latency, 50)))
                 p99.append(float(np.percentile(latency, 99)))
                 venue.append(venue_rate(double))

@@ -53,7 +53,9 @@ def recorded(db: Path) -> tuple[list[Trade], list[OrderReport]]:
     return trades, reports
 
 
-def audit(db: Path, orders: list[dict[str, Any]], quantity_rel: float = 1e-6, price_rel: float = 1e-8) -> Audit:
+def audit(db: Path, orders: list[dict[str, Any]], step: float = 1e-8, tick: float = 1e-8) -> Audit:
+    """`step`, `tick`: the symbols' lot step and price tick — an order may differ from its paper fill by
+    the rounding to them (a closing sale also by the step its opening buy was rounded down by)."""
     trades, reports = recorded(db)
     counts = Counter(order["clientOrderId"] for order in orders)
     placed = {order["clientOrderId"]: order for order in orders}
@@ -69,8 +71,8 @@ def audit(db: Path, orders: list[dict[str, Any]], quantity_rel: float = 1e-6, pr
         if (
             order["symbol"] != trade.symbol
             or order["side"] != ("BUY" if opening else "SELL")
-            or abs(float(order["price"]) - price) > price_rel * price
-            or abs(float(order["executedQty"]) - trade.quantity) > quantity_rel * trade.quantity
+            or abs(float(order["price"]) - price) > tick * 0.5 + 1e-12 * price
+            or abs(float(order["executedQty"]) - trade.quantity) > step * 2 + 1e-12 * trade.quantity
         ):
             mismatched.append(cid)
     return Audit(
