@@ -109,6 +109,8 @@ UNITS = {
     "chaos_lost": "orders",
     "chaos_mismatched": "orders",
     "chaos_seed": "seed",
+    "chaos_kills": "kills",
+    "chaos_ledger_equal": "1 = equal",
 }
 SUFFIX_UNITS = (
     ("_bars_per_s", "bars/s"),

@@ -17,14 +17,18 @@ Blocking (requests); the executor calls it from a worker thread. Every retry is 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 import requests
-from binance.client import Client
-from binance.exceptions import BinanceAPIException, BinanceRequestException
+
+with warnings.catch_warnings():  # python-binance imports names websockets deprecated (its legacy API): not ours
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from binance.client import Client
+    from binance.exceptions import BinanceAPIException, BinanceRequestException
 
 from config.schema import ExecutionConfig
 from exchange.filters import SymbolRules

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import latency, learning, peer, recorder, recovery, replay
+from bench import execution, latency, learning, peer, recorder, recovery, replay
 from bench.__main__ import main as bench_main
 from common.times import parse_time
 from marketdata.sources import load_source
@@ -76,6 +76,15 @@ def test_recovery_and_recorder():
     written = recorder.run(1, True, count=5_000)
     assert written["messages"] == 5_000 and written["msgs_per_s"] > 0 and written["batches"] >= 1
     assert written["lmdb_bytes_per_message"] > written["payload_bytes"]
+
+
+def test_execution_through_the_double_and_its_chaos_run():
+    section = execution.run(1, True, seed=7)
+    assert section["orders"] > 50 and section["executor_orders_per_s"] > 0 and section["venue_orders_per_s"] > 0
+    assert 0 < section["trade_to_ack_p50_ms"] <= section["trade_to_ack_p99_ms"]
+    assert section["chaos_kills"] == {"executor": 2, "trader": 2}
+    assert section["chaos_orders"] == section["chaos_fills"] > 50 and section["chaos_ledger_equal"]
+    assert section["chaos_duplicates"] == section["chaos_lost"] == section["chaos_mismatched"] == 0
 
 
 def write_3m_klines(folder: Path, symbols: list[str], start: str, end: str) -> None:
