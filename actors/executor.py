@@ -121,9 +121,9 @@ class Executor(Actor):
             marks = {symbol: str(price) for symbol, price in self.marks.items()}
             state = _State(holdings, marks, self.counters, self.halted)
             self.recovery.checkpoint(self.position, msgspec.msgpack.encode(state))
-            self.in_doubt = False
         else:
             self.recovery.acknowledge(self.position)
+        self.in_doubt = False  # what comes after this was never sent before
 
     async def on_execution_command(self, topic: str, command: ExecutionCommand) -> None:
         """`ExecutionCommand(request_id="halt:...")` from `supervisor halt`: cancel what is open, place no more."""

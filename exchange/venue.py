@@ -16,6 +16,7 @@ Blocking (requests); the executor calls it from a worker thread. Every retry is 
 
 from __future__ import annotations
 
+import asyncio
 import time
 import warnings
 from collections.abc import Callable
@@ -53,6 +54,10 @@ class OrderRequest(msgspec.Struct, frozen=True):
 class Venue:
     def __init__(self, execution: ExecutionConfig, keys: ApiKeys, count_retry: Callable[[str], None]):
         self.execution = execution
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
         self.client = Client(
             keys.key,
             keys.secret,
@@ -60,6 +65,8 @@ class Venue:
             ping=False,
             requests_params={"timeout": execution.request_timeout_s},
         )
+        # python-binance makes an event loop for its websocket API when the thread has none: close it with us
+        self._own_loop = self.client.loop if self.client.loop is not running else None
         self.client.REQUEST_RECVWINDOW = execution.recv_window_ms
         if execution.api_url:
             self.client.API_URL = self.client.API_TESTNET_URL = execution.api_url.rstrip("/")
@@ -164,3 +171,6 @@ class Venue:
 
     def close(self) -> None:
         self.client.session.close()
+        if self._own_loop is not None and not self._own_loop.is_running():
+            self._own_loop.close()
+            asyncio.set_event_loop(None)

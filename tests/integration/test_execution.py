@@ -15,9 +15,10 @@ import pytest
 from exchange.audit import audit, recorded
 from exchange.filters import SymbolRules
 from exchange.spot_double import SpotDouble, open_rules
-from supervisor.harness import running_daemon, start_daemon
+from supervisor.harness import start_daemon
 from tests.helpers import topologies
 from tests.helpers.data import REPO_ROOT
+from tests.helpers.replays import run_replay
 
 SYMBOLS = ["AAAUSDT", "BBBUSDT"]
 KEY, SECRET = "peper-test-key-5f2c9a", "peper-test-secret-8d41e7b0c3"
@@ -49,13 +50,7 @@ def keys(monkeypatch):
 
 
 def run(tmp_path: Path, name: str, config, during=None) -> str:
-    workdir = tmp_path / name
-    workdir.mkdir()
-    with running_daemon(workdir, config) as daemon:
-        if during is not None:
-            during(daemon)
-        daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 300, "the replay finished")
-        return daemon.log()
+    return run_replay(tmp_path, name, config, during)[1]
 
 
 def assert_ledger_is_the_paper_book(double: SpotDouble, db: Path) -> None:

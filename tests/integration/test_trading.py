@@ -25,6 +25,7 @@ from storage.store import Store
 from supervisor.harness import free_port, running_daemon
 from tests.helpers import topologies
 from tests.helpers.data import KLINES, REPO_ROOT, requires_shared_data
+from tests.helpers.replays import run_replay
 from training.search import OfflineInputs
 
 SYMBOLS = ["AAAUSDT", "BBBUSDT"]
@@ -46,17 +47,6 @@ def topology(
         feed={"speed": speed},
         **sections,
     )
-
-
-def run_replay(tmp_path: Path, name: str, text: str, during=None) -> tuple[Path, str]:
-    workdir = tmp_path / name
-    workdir.mkdir()
-    with running_daemon(workdir, text) as daemon:
-        if during is not None:
-            during(daemon)
-        daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 300, "the replay finished")
-        log = daemon.log()
-    return workdir, log
 
 
 def export(db: Path, what: str) -> list[dict]:
