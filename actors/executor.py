@@ -130,7 +130,7 @@ class Executor(Actor):
         cancelled = 0
         if command.halt and not self.halted:
             cancelled = await asyncio.to_thread(self.venue.cancel_open_orders, self.symbols)
-            self.halted = True
+            self.halted = self.counters.halted = True
             self.log.warning(
                 "halted by %s: %d open orders cancelled; no order is placed any more", command.src, cancelled
             )
@@ -196,6 +196,7 @@ class Executor(Actor):
             if asset == self.rules[symbol].base_asset:
                 held -= commission  # Binance took its fee from what was bought
             self.holdings[symbol] = held
+            self.counters.holdings[symbol] = float(held)
         if executed:
             self.marks[symbol] = Decimal(answer["cummulativeQuoteQty"]) / executed
         self.counters.orders += 1
@@ -261,6 +262,7 @@ class Executor(Actor):
                     exchange,
                 )
                 self.holdings[symbol] = exchange
+        self.counters.holdings = {symbol: float(held) for symbol, held in self.holdings.items()}
         self.log.info(
             "reconciled with %s: %s", self.venue.where(), ", ".join(f"{s} {self.holdings[s]}" for s in self.symbols)
         )

@@ -80,6 +80,8 @@ class ExecutorCounters(Counters):
     retries: dict[str, int] = {}  # attempts again, by cause: timeout, 5xx, 429, clock
     found_after_doubt: int = 0  # orders whose answer was lost, found on the exchange by client order id
     reconciled_drift: int = 0  # symbols whose holding differed from the exchange's at a start (the exchange won)
+    holdings: dict[str, float] = {}  # symbol -> base asset held on the exchange, by its fills
+    halted: bool = False
     checkpoints: int = 0
 
 

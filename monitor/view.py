@@ -1,4 +1,5 @@
-"""Draw a `MonitorState` as Rich panels: actors, market, signals, weights, trading, LLM, recorder.
+"""Draw a `MonitorState` as Rich panels: actors, market, signals, weights, trading (the paper book, and
+the exchange's orders and holdings when an executor runs), LLM, recorder.
 
 Consumes the state and the terminal size; produces one renderable. At 80x24 every panel keeps
 its essentials (one row per actor, one per symbol); larger terminals get two columns and more rows.
@@ -18,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from analytics.recording import reason_kind
-from messages.counters import Counters, NoCounters
+from messages.counters import Counters, ExecutorCounters, NoCounters
 from monitor.state import MonitorState
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -122,7 +123,20 @@ def trading_panel(state: MonitorState) -> Panel:
             f"max drawdown: {figures['max_drawdown'] * 100:.2f} %"
         ),
     ]
-    return Panel(Text("\n".join(lines)), title="trading (paper)", title_align="left")
+    executor = _counters(state, "executor")
+    if not isinstance(executor, ExecutorCounters):
+        return Panel(Text("\n".join(lines)), title="trading (paper)", title_align="left")
+    refused = sum(executor.refused.values())
+    reason = max(executor.refused, key=executor.refused.__getitem__, default="")
+    held = " ".join(f"{symbol.removesuffix('USDT')} {units:g}" for symbol, units in executor.holdings.items() if units)
+    lines[:0] = [
+        (
+            f"exchange{' HALTED' if executor.halted else ''}: {executor.orders} orders, {executor.filled} filled, "
+            f"{refused} refused{f' (most: {reason})' if reason else ''}"
+        ),
+        f"held there (base units): {held or 'nothing'}",
+    ]
+    return Panel(Text("\n".join(lines)), title="trading (paper · exchange)", title_align="left")
 
 
 def llm_panel(state: MonitorState) -> Panel:
@@ -165,7 +179,7 @@ def render(state: MonitorState, width: int, height: int) -> Layout:
         layout["bottom"].split_row(Layout(name="left"), Layout(name="right"))
         layout["bottom"]["left"].split_column(
             Layout(signals_panel(state, symbols), size=symbols + 3),
-            Layout(trading_panel(state), size=5),
+            Layout(trading_panel(state), size=trading_rows(state)),
             Layout(recorder_panel(state)),
         )
         layout["bottom"]["right"].split_column(
@@ -176,7 +190,7 @@ def render(state: MonitorState, width: int, height: int) -> Layout:
     layout.split_column(
         Layout(actors_panel(state), size=min(actors + 3, max(5, height - 17))),
         Layout(name="middle", size=max(symbols, 4) + 3),
-        Layout(name="lower", size=5),
+        Layout(name="lower", size=trading_rows(state)),
         Layout(name="bottom"),
     )
     layout["middle"].split_row(Layout(market_panel(state)), Layout(weights_panel(state)))
@@ -190,6 +204,12 @@ def render_text(state: MonitorState, width: int = 120, height: int = 40) -> str:
     console = Console(width=width, height=height, record=True, file=io.StringIO(), color_system=None)
     console.print(render(state, width, height), height=height)
     return console.export_text()
+
+
+def trading_rows(state: MonitorState) -> int:
+    """The trading panel's height: the exchange's two lines first when an executor runs (and a row for a
+    paper line that wraps), the paper book's three, the borders."""
+    return 8 if isinstance(_counters(state, "executor"), ExecutorCounters) else 5
 
 
 def _counters(state: MonitorState, actor: str) -> Counters:

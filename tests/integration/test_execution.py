@@ -67,6 +67,16 @@ def test_a_replay_through_the_executor_trades_on_the_exchange_exactly_what_the_p
         db = tmp_path / "exec.lmdb"
         log = run(tmp_path, "run", topology(db, double))
         assert_ledger_is_the_paper_book(double, db)
+    report = subprocess.run(
+        [sys.executable, "-m", "supervisor", "report", "--db", str(db), "--out", str(tmp_path / "report")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert (tmp_path / "report" / "report.md").read_text().count("|") > 10  # a session traded through the executor
     assert KEY not in log and SECRET not in log
     raw = b"".join(path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())
     assert KEY.encode() not in raw and SECRET.encode() not in raw, "a key reached a file"

@@ -1,12 +1,16 @@
-"""The monitor's derived figures: each symbol's bar age with the live late alarm, and today's PnL."""
+"""The monitor's derived figures: each symbol's bar age with the live late alarm, today's PnL, and the
+exchange's side of the book when an executor runs."""
 
 from __future__ import annotations
 
 import time
 
+from messages.control import ActorStatus, StatusReply
+from messages.counters import ExecutorCounters
 from messages.market import Clock, KlineBatch
 from messages.trading import TradeClosed
 from monitor.state import MonitorState
+from monitor.view import render_text
 
 DAY = 86_400_000
 
@@ -75,3 +79,18 @@ def test_todays_pnl_counts_the_trades_closed_on_the_current_bars_utc_day():
     assert state.day_pnl() == 0.0  # no bar yet
     state.on_message("md.clock", Clock(bar_time=day + 3 * 60_000), now=0.0)
     assert state.day_pnl() == -15.0
+
+
+def test_with_an_executor_the_trading_panel_shows_the_exchanges_orders_and_holdings_beside_the_paper_book():
+    state = MonitorState()
+    executor = ExecutorCounters(
+        orders=12, filled=11, refused={"NOTIONAL": 2, "HALTED": 1}, holdings={"BTCUSDT": 0.0123, "ETHUSDT": 0.0}
+    )
+    status = [ActorStatus(name="executor", pid=7, state="running", restarts=0, heartbeat_age_s=0.1, uptime_s=9.0,
+                          counters=executor)]  # fmt: skip
+    state.on_status(StatusReply(daemon_pid=1, run_dir="run", uptime_s=9.0, actors=status), time.monotonic())
+    screen = render_text(state, width=140, height=40)
+    assert "trading (paper · exchange)" in screen
+    assert "exchange: 12 orders, 11 filled, 3 refused (most: NOTIONAL)" in screen
+    assert "held there (base units): BTC 0.0123 " in screen and "open positions: 0" in screen
+    assert "exchange" not in render_text(MonitorState(), width=140, height=40)
