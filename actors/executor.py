@@ -1,7 +1,8 @@
 """executor: the trader's trades as real orders on Binance Spot (the Testnet, or live when asked).
 
 Consumes `trade.open`, `trade.closed` and `decision` (the end of each chunk's trades) from the
-trader, and `exec.command` (`supervisor halt`); produces `order.report` (`OrderReport`: one per trade —
+trader, `exec.command` (`supervisor halt`), and the account's user data stream (`executionReport`s,
+matched to the orders it placed: counted, and a reconnect after a drop); produces `order.report` (`OrderReport`: one per trade —
 Binance's order id, status, fill, commission, or the refusal and why), `exec.state` (halted or not) and
 `ack.executor`. Config: `[execution]` (mode, URL, keys,
 timeouts, limits), `[test] symbols`. Off by default (`[actors.executor] enabled = false`).
@@ -39,6 +40,7 @@ from actors.base import Actor
 from actors.runtime.entry import main
 from exchange.client_ids import client_order_id
 from exchange.keys import LIVE_ENV, load_keys
+from exchange.user_stream import STREAM_URLS, follow_user_stream
 from exchange.venue import OrderRequest, Venue
 from messages import topics
 from messages.counters import ExecutorCounters, bump
@@ -69,6 +71,7 @@ class Executor(Actor):
         self.rules = await asyncio.to_thread(self.venue.rules, self.symbols)
         self.holdings = {symbol: Decimal(0) for symbol in self.symbols}
         self.marks: dict[str, Decimal] = {}
+        self.known_orders: set[str] = set()  # client order ids this process placed or found
         self.recent: deque[float] = deque()  # wall clock of the orders sent in the last minute
         self.position = -1
         self.halted = False  # `supervisor halt`: nothing more is placed
@@ -86,6 +89,34 @@ class Executor(Actor):
 
     async def on_running(self) -> None:
         self.recovery.catch_up(self.position, self.sources)
+        if self.execution.user_stream:
+            url = self.execution.stream_url or STREAM_URLS[self.execution.mode]
+            self.spawn(
+                follow_user_stream(
+                    self.venue,
+                    url,
+                    self.execution.stream_keepalive_s,
+                    self._on_stream_report,
+                    self._on_stream_reconnect,
+                    self._on_stream_malformed,
+                ),
+                "user-stream",
+            )
+
+    def _on_stream_report(self, event: dict[str, Any]) -> None:
+        """An `executionReport`: the exchange's word on an order, matched to the one this process sent."""
+        self.counters.stream_reports += 1
+        if event.get("c") not in self.known_orders:
+            self.counters.stream_unmatched += 1
+
+    def _on_stream_malformed(self, frame: str) -> None:
+        self.counters.stream_malformed += 1
+        if self.counters.stream_malformed <= 10:
+            self.log.warning("dropped a user stream frame that is not a JSON event: %r", frame)
+
+    def _on_stream_reconnect(self) -> None:
+        self.counters.stream_reconnects += 1
+        self.log.warning("the user data stream dropped; reconnecting with a new listen key")
 
     async def on_stop(self) -> None:
         self.venue.close()
@@ -147,6 +178,7 @@ class Executor(Actor):
         )
         if refusal is not None:
             return self._report_refused(trade, side, refusal, order)
+        self.known_orders.add(order.client_order_id)  # its executionReport may come before the REST answer
         try:
             answer, was_found = await asyncio.to_thread(self.venue.place, order)
         except OrderRefused as refused:
@@ -160,6 +192,7 @@ class Executor(Actor):
         already (placed before the kill, its answer lost); then it is reported, not sent again."""
         if not self.in_doubt:
             return False
+        self.known_orders.add(client_order_id(trade))
         found = await asyncio.to_thread(self.venue.lookup, trade.symbol, client_order_id(trade))
         if found is None:
             return False

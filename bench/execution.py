@@ -72,7 +72,7 @@ def config_for(db: Path, double: SpotDouble | None, speed: str = "max") -> Peper
     sections = {**DECIDING, "feed": {**DECIDING["feed"], "speed": speed}}
     if double is not None:
         actors["executor"] = {}
-        sections["execution"] = {"mode": "testnet", "api_url": double.api_url}
+        sections["execution"] = {"mode": "testnet", "api_url": double.api_url, "stream_url": double.stream_url}
     config = replay_config(db, *WINDOW, actors, **sections)
     return configured(config, supervisor={"max_restarts": 10, "restart_period_s": 60.0})
 

@@ -198,6 +198,9 @@ class ExecutionConfig(Section, frozen=True):
     max_order_notional: Annotated[float, Meta(ge=0.0)] = 0.0  # quote currency; 0 = no limit
     max_total_notional: Annotated[float, Meta(ge=0.0)] = 0.0  # quote currency held over every symbol; 0 = none
     max_orders_per_minute: NonNegativeInt = 0  # 0 = no limit
+    user_stream: bool = True  # follow the account's user data stream (executionReports)
+    stream_url: str = ""  # "" = Binance's stream for the mode; else e.g. the double's ws://127.0.0.1:PORT
+    stream_keepalive_s: Seconds = 1800.0
 
 
 Role = Literal["", "feed", "recorder", "model", "trader", "learner", "llm", "executor", "other"]

@@ -8,7 +8,9 @@ produces Binance's JSON answers and its errors: an unknown key (401, -2015), a b
 named), insufficient balance (400, -2010), an order looked up that does not exist (400, -2013).
 Endpoints: `GET /api/v3/ping`, `/time`, `/exchangeInfo`; signed `POST /api/v3/order`,
 `GET /api/v3/order`, `/openOrders`, `/account`, `/myTrades`, `DELETE /api/v3/openOrders` (none is ever
-open: every order fills at once).
+open: every order fills at once); `POST|PUT|DELETE /api/v3/userDataStream` (the key's header only) for
+the user data stream, which sends an `executionReport` per fill (`exchange.user_stream_double`;
+`stream_drops` drops it before chosen events).
 
 Faults, by the number of the order request (1 = the first `POST /api/v3/order`): `"429"` (refused,
 `Retry-After: 1`, -1003), `"500"` (refused before it is accepted), `"503_after_accept"` (accepted,
@@ -20,6 +22,7 @@ thread of its own (`start()` / `stop()`, or `with`).
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 from decimal import Decimal
@@ -30,6 +33,7 @@ from urllib.parse import urlsplit
 from exchange.filters import SymbolRules
 from exchange.ledger import Ledger, Refusal
 from exchange.signing import parameters, verified
+from exchange.user_stream_double import UserStreamServer
 
 MAX_RECV_WINDOW_MS = 60_000
 SIGNED = {("POST", "/api/v3/order"), ("GET", "/api/v3/order"), ("GET", "/api/v3/openOrders"),
@@ -56,6 +60,7 @@ class SpotDouble:
         fee_rate: str = "0.001",
         faults: dict[int, str] | None = None,
         hold_s: float = 3.0,
+        stream_drops: set[int] | None = None,
     ):
         self.api_key, self._secret = api_key, api_secret
         self.ledger = Ledger(
@@ -69,11 +74,13 @@ class SpotDouble:
         self.cancels = 0  # DELETE /api/v3/openOrders requests
         self.refused: dict[int, int] = {}  # Binance error code -> times answered
         self.held = threading.Event()  # set when a held answer starts waiting
+        self.stream = UserStreamServer(stream_drops)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
     # ----- serving ----------------------------------------------------------------------------
     def start(self) -> Self:
+        self.stream.start()
         handler = type("Handler", (_Handler,), {"double": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
@@ -85,6 +92,7 @@ class SpotDouble:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        self.stream.stop()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -98,6 +106,11 @@ class SpotDouble:
         assert self._server is not None, "start() the double first"
         return f"http://127.0.0.1:{self._server.server_address[1]}/api"
 
+    @property
+    def stream_url(self) -> str:
+        """What `[execution] stream_url` is set to: the user data stream's base (`/ws/<listenKey>` after it)."""
+        return self.stream.url
+
     # ----- answering --------------------------------------------------------------------------
     def answer(self, method: str, target: str, body: str, api_key: str | None) -> tuple[int, Any, dict[str, str]]:
         """(HTTP status, JSON body, extra headers) for one request."""
@@ -107,6 +120,9 @@ class SpotDouble:
         try:
             if (method, url.path) in SIGNED:
                 self._authenticate(url.query, body, params, api_key, now)
+            if url.path == "/api/v3/userDataStream":
+                self._know_key(api_key)
+                return 200, self._user_stream(method, params), {}
             return 200, self._route(method, url.path, params, now), {}
         except Refusal as refusal:
             with self._lock:
@@ -114,11 +130,26 @@ class SpotDouble:
             headers = {"Retry-After": "1"} if refusal.status == 429 else {}
             return refusal.status, {"code": refusal.code, "msg": refusal.message}, headers
 
-    def _authenticate(self, query: str, body: str, params: dict[str, str], api_key: str | None, now: int) -> None:
+    def _know_key(self, api_key: str | None) -> None:
         if not api_key:
             raise Refusal(401, -2014, "API-key format invalid.")
         if api_key != self.api_key:
             raise Refusal(401, -2015, "Invalid API-key, IP, or permissions for action.")
+
+    def _user_stream(self, method: str, params: dict[str, str]) -> Any:
+        """`POST` a new listen key; `PUT` (keep alive) or `DELETE` one it issued."""
+        if method == "POST":
+            key = secrets.token_hex(32)
+            self.stream.keys.add(key)
+            return {"listenKey": key}
+        if params.get("listenKey") not in self.stream.keys:
+            raise Refusal(400, -1125, "This listenKey does not exist.")
+        if method == "DELETE":
+            self.stream.keys.discard(params["listenKey"])
+        return {}
+
+    def _authenticate(self, query: str, body: str, params: dict[str, str], api_key: str | None, now: int) -> None:
+        self._know_key(api_key)
         if not verified(self._secret, query, body):
             raise Refusal(400, -1022, "Signature for this request is not valid.")
         try:
@@ -162,6 +193,7 @@ class SpotDouble:
         if fault == "500":
             raise Refusal(500, -1001, "Internal error; unable to process your request. Please try again.")
         answer = self.ledger.place(params, now)
+        self.stream.push(execution_report(answer, now))
         if fault == "503_after_accept":
             raise Refusal(503, -1007, "Timeout waiting for response from backend server. Send status unknown; "
                           "execution status unknown.")  # fmt: skip
@@ -184,6 +216,18 @@ class SpotDouble:
             return [dict(order) for order in self.ledger.orders]
 
 
+def execution_report(answer: dict[str, Any], now: int) -> dict[str, Any]:
+    """The user data stream's event for an order the ledger filled (its FULL answer)."""
+    fill = answer["fills"][0]
+    return {
+        "e": "executionReport", "E": now, "s": answer["symbol"], "c": answer["clientOrderId"], "S": answer["side"],
+        "o": answer["type"], "f": answer["timeInForce"], "q": answer["origQty"], "p": answer["price"],
+        "x": "TRADE", "X": answer["status"], "r": "NONE", "i": answer["orderId"], "l": fill["qty"],
+        "z": answer["executedQty"], "L": fill["price"], "n": fill["commission"], "N": fill["commissionAsset"],
+        "T": answer["transactTime"], "t": fill["tradeId"], "Z": answer["cummulativeQuoteQty"],
+    }  # fmt: skip
+
+
 class _Handler(BaseHTTPRequestHandler):
     double: SpotDouble
     protocol_version = "HTTP/1.1"
@@ -197,6 +241,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._serve("DELETE")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
 
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)

@@ -124,6 +124,13 @@ class Venue:
         fills = [{key: t[key] for key in ("price", "qty", "commission", "commissionAsset")} for t in trades]
         return {**found, "transactTime": found.get("updateTime", 0), "fills": fills}
 
+    def listen_key(self) -> str:
+        """A user data stream's listen key (`POST /api/v3/userDataStream`)."""
+        return str(self._call(self.client.stream_get_listen_key))
+
+    def keep_alive(self, key: str) -> None:
+        self._call(self.client.stream_keepalive, listenKey=key)
+
     def cancel_open_orders(self, symbols: list[str]) -> int:
         """Cancel every open order of `symbols` (`DELETE /api/v3/openOrders`); how many there were."""
         cancelled = 0

@@ -81,6 +81,10 @@ class ExecutorCounters(Counters):
     found_after_doubt: int = 0  # orders whose answer was lost, found on the exchange by client order id
     reconciled_drift: int = 0  # symbols whose holding differed from the exchange's at a start (the exchange won)
     holdings: dict[str, float] = {}  # symbol -> base asset held on the exchange, by its fills
+    stream_reports: int = 0  # executionReports from the user data stream
+    stream_unmatched: int = 0  # ... for an order this process did not place or look up (e.g. placed by hand)
+    stream_reconnects: int = 0
+    stream_malformed: int = 0  # frames of the stream that are not a JSON event
     halted: bool = False
     checkpoints: int = 0
 

@@ -39,7 +39,13 @@ def topology(db: Path, double: SpotDouble, *, end: str = "2021-01-02", speed: st
         credit=256,
         symbols=SYMBOLS,
         feed={"speed": speed},
-        execution={"mode": "testnet", "api_url": double.api_url, "request_timeout_s": 1.0, **execution},
+        execution={
+            "mode": "testnet",
+            "api_url": double.api_url,
+            "stream_url": double.stream_url,
+            "request_timeout_s": 1.0,
+            **execution,
+        },
     )
 
 
@@ -100,6 +106,28 @@ def test_a_429_a_500_an_unknown_5xx_and_an_answer_that_never_came_each_leave_the
     assert counters.found_after_doubt == 2  # the 503 after acceptance and the held answer: found, not resent
     # the 500 came before acceptance: looked up (-2013, not there) and only then sent again
     assert double.refused == {-1003: 1, -1001: 1, -2013: 1, -1007: 1}
+
+
+def test_a_dropped_user_stream_is_reconnected_and_every_order_is_still_placed_once(tmp_path, keys):
+    with SpotDouble(rules(), KEY, SECRET, stream_drops={5, 30}) as double:
+        db = tmp_path / "stream.lmdb"
+        seen = {}
+
+        def note_counters(daemon):
+            daemon.wait_for(lambda: daemon.actor("executor").counters.stream_reconnects >= 2, 120, "two reconnects")
+            daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 300, "the replay finished")
+            daemon.wait_for(lambda: daemon.actor("executor").counters.orders == len(double.orders()), 60, "the last")
+            seen["counters"] = daemon.actor("executor").counters
+
+        run(tmp_path, "run", topology(db, double, speed="20000"), during=note_counters)
+        assert_ledger_is_the_paper_book(double, db)
+        events, accepted = double.stream.events, double.stream.accepted
+    counters = seen["counters"]
+    assert counters.stream_reconnects == 2 and accepted == 3  # the first connection and two after the drops
+    assert counters.stream_unmatched == 0
+    # the events sent at the drops are lost (Binance repeats nothing), and any sent while reconnecting; but
+    # at most 28 of the first 30 came before the second drop, so more means the stream came back after it
+    assert 28 < counters.stream_reports <= events - 2
 
 
 def test_the_executor_killed_before_the_answer_came_and_the_trader_killed_mid_run_place_nothing_twice(tmp_path, keys):
