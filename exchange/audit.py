@@ -31,7 +31,7 @@ class Audit(msgspec.Struct, frozen=True):
     duplicates: list[str]  # client order ids placed more than once
     lost: list[str]  # paper fills with neither an order nor a refusal
     extra: list[str]  # orders no paper fill asked for
-    mismatched: list[str]  # orders whose symbol, side, price or quantity differs from the fill's
+    mismatched: list[str]  # "<client order id>: what differs" — symbol, side, price or quantity
     refused: dict[str, int]  # refusals reported, by reason
 
     @property
@@ -55,26 +55,32 @@ def recorded(db: Path) -> tuple[list[Trade], list[OrderReport]]:
 
 def audit(db: Path, orders: list[dict[str, Any]], step: float = 1e-8, tick: float = 1e-8) -> Audit:
     """`step`, `tick`: the symbols' lot step and price tick — an order may differ from its paper fill by
-    the rounding to them (a closing sale also by the step its opening buy was rounded down by)."""
+    the rounding to them: a partial sale by two steps, the sale that closes a position by a step for
+    every fill of it (it sells what is held, with what each earlier fill's rounding left)."""
     trades, reports = recorded(db)
     counts = Counter(order["clientOrderId"] for order in orders)
     placed = {order["clientOrderId"]: order for order in orders}
     refusals = {r.client_order_id: r.reason for r in reports if r.status == "REFUSED"}
     wanted = {client_order_id(trade): trade for trade in trades}
     mismatched = []
+    since_flat: dict[str, int] = {}  # fills of the symbol's position so far, each rounded by up to a step
     for cid, trade in wanted.items():
+        since_flat[trade.symbol] = fills = since_flat.get(trade.symbol, 0) + 1
+        flat = isinstance(trade, TradeClosed) and trade.remaining == 0
+        if flat:
+            since_flat[trade.symbol] = 0  # the closing sale sells all held: every earlier fill's rounding with it
         order = placed.get(cid)
         if order is None:
             continue
         opening = isinstance(trade, TradeOpen)
         price = trade.entry_price if isinstance(trade, TradeOpen) else trade.exit_price
-        if (
-            order["symbol"] != trade.symbol
-            or order["side"] != ("BUY" if opening else "SELL")
-            or abs(float(order["price"]) - price) > tick * 0.5 + 1e-12 * price
-            or abs(float(order["executedQty"]) - trade.quantity) > step * 2 + 1e-12 * trade.quantity
-        ):
-            mismatched.append(cid)
+        quantity = float(order["executedQty"])
+        if order["symbol"] != trade.symbol or order["side"] != ("BUY" if opening else "SELL"):
+            mismatched.append(f"{cid}: {order['side']} {order['symbol']} for a {type(trade).__name__} of {trade.symbol}")
+        elif abs(float(order["price"]) - price) > tick * 0.5 + 1e-12 * price:
+            mismatched.append(f"{cid}: price {order['price']}, paper {price!r}")
+        elif abs(quantity - trade.quantity) > step * (fills + 1 if flat else 2) + 1e-12 * trade.quantity:
+            mismatched.append(f"{cid}: quantity {order['executedQty']}, paper {trade.quantity!r}")
     return Audit(
         fills=len(trades),
         orders=len(orders),

@@ -8,6 +8,7 @@ from typing import Any
 from config import load_config
 from config.build import configured, topology
 from config.schema import PeperConfig
+from marketdata.binance_double import BinanceDouble
 from tests.helpers.data import REPO_ROOT, SYMBOLS
 from training.search import candidates
 
@@ -67,3 +68,26 @@ def replay(
 def shipped_grid_size() -> int:
     """How many configurations `train` tries with the shipped peper.toml's `[[training.grid]]`."""
     return len(candidates(load_config(REPO_ROOT / "peper.toml", environ={})))
+
+
+def live_topology(db: Path, double: BinanceDouble, actors: dict | None = None, **sections: Any) -> PeperConfig:
+    """Live 1m bars from the double, every one a decision bar (trading_ai's lookbacks in minutes)."""
+    return configured(
+        test={"symbols": sections.pop("symbols", SYMBOLS)},
+        database={"path": str(db)},
+        learning={"initial_weights": {}, "update_every": "1m"},
+        feed={
+            "mode": "live",
+            "ws_url": double.ws_url,
+            "rest_url": double.rest_url,
+            "reconnect_initial_s": 0.05,
+            "reconnect_max_s": 0.5,
+            "stall_timeout_s": 0.5,
+            "tick_deadline_s": 10.0,
+            "interval": "1m",
+            "decision_interval": "1m",
+        },
+        trading_ai={"lookbacks": ["5m", "10m", "20m"]},
+        actors={"recorder": {}, **(actors or {}), "market_feed": {}},
+        **sections,
+    )

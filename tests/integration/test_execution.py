@@ -12,15 +12,20 @@ from pathlib import Path
 
 import pytest
 
+from common.times import parse_time
 from exchange.audit import audit, recorded
 from exchange.filters import SymbolRules
 from exchange.spot_double import SpotDouble, open_rules
-from supervisor.harness import start_daemon
+from marketdata.binance_double import BinanceDouble
+from marketdata.sources import load_source
+from supervisor.harness import running_daemon, start_daemon
 from tests.helpers import topologies
-from tests.helpers.data import REPO_ROOT
+from tests.helpers.data import KLINES, REPO_ROOT, requires_shared_data
 from tests.helpers.replays import run_replay
+from tests.helpers.topologies import live_topology
 
 SYMBOLS = ["AAAUSDT", "BBBUSDT"]
+LIVE_SYMBOLS = ["BTCUSDT", "ETHUSDT"]
 KEY, SECRET = "peper-test-key-5f2c9a", "peper-test-secret-8d41e7b0c3"
 MODELS = {"trading_ai": {}, "lava_ai": {}}
 
@@ -238,3 +243,38 @@ def test_live_mode_does_not_start_without_i_mean_live(tmp_path, keys):
     assert daemon.log().strip().splitlines()[-1] == (
         '[execution] mode = "live" places real orders with real money: add --i-mean-live to mean it'
     )
+
+
+@requires_shared_data
+def test_live_bars_from_the_websocket_double_are_traded_on_the_exchange_double_fill_for_fill(tmp_path, keys):
+    table = load_source(
+        str(KLINES), interval="1m", symbols=LIVE_SYMBOLS, start_ms=parse_time("2021-05-03"),
+        end_ms=parse_time("2021-05-03T03:00"),
+    )  # fmt: skip
+    db = tmp_path / "live.lmdb"
+    market = BinanceDouble(table, bar_period_s=0.03).start()  # its clock starts when the feed connects
+    try:
+        with SpotDouble(open_rules(LIVE_SYMBOLS), KEY, SECRET, balances={"USDT": "10000"}) as exchange:
+            topology = live_topology(
+                db,
+                market,
+                actors={"trading_ai": {}, "trader": {}, "executor": {}},
+                symbols=LIVE_SYMBOLS,
+                trader={"volatility_window": "30m", "vote_deadline_ms": 2000},
+                execution={"mode": "testnet", "api_url": exchange.api_url, "stream_url": exchange.stream_url},
+            )
+            with running_daemon(tmp_path, topology) as daemon:
+                last_bar = int(table.open_time[-1])
+                daemon.wait_for(lambda: daemon.actor("market_feed").counters.last_bar == last_bar, 120, "the last bar")
+                daemon.wait_for(lambda: daemon.actor("trader").counters.ticks >= 150, 60, "the last decisions")
+
+                def settled() -> bool:
+                    trader = daemon.actor("trader").counters
+                    return daemon.actor("executor").counters.orders == trader.trades_opened + trader.trades_closed
+
+                daemon.wait_for(settled, 60, "every fill placed")
+                daemon.wait_for(lambda: daemon.actor("recorder").msgs_in > 0, 10, "the recorder")
+            found = audit(db, exchange.orders())
+    finally:
+        market.stop()
+    assert found.fills > 5 and found.equal and found.orders == found.fills, found

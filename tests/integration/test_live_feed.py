@@ -10,37 +10,13 @@ import os
 from pathlib import Path
 
 from common.times import parse_time
-from config.build import configured
-from config.schema import PeperConfig
 from marketdata.binance_double import BinanceDouble
 from marketdata.sources import load_source
 from messages.system import Gap
 from supervisor.harness import running_daemon
 from tests.helpers.data import KLINES, SYMBOLS, requires_shared_data
 from tests.helpers.recording import recorded_bars, recorded_messages, table_bars
-
-
-def live_topology(db, double: BinanceDouble, actors: dict | None = None, **sections) -> PeperConfig:
-    """Live 1m bars from the double, every one a decision bar (trading_ai's lookbacks in minutes)."""
-    return configured(
-        test={"symbols": SYMBOLS},
-        database={"path": str(db)},
-        learning={"initial_weights": {}, "update_every": "1m"},
-        feed={
-            "mode": "live",
-            "ws_url": double.ws_url,
-            "rest_url": double.rest_url,
-            "reconnect_initial_s": 0.05,
-            "reconnect_max_s": 0.5,
-            "stall_timeout_s": 0.5,
-            "tick_deadline_s": 10.0,
-            "interval": "1m",
-            "decision_interval": "1m",
-        },
-        trading_ai={"lookbacks": ["5m", "10m", "20m"]},
-        actors={"recorder": {}, **(actors or {}), "market_feed": {}},
-        **sections,
-    )
+from tests.helpers.topologies import live_topology
 
 
 def run_live(tmp_path, table, faults, bar_period_s=0.01):
