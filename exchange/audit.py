@@ -76,7 +76,9 @@ def audit(db: Path, orders: list[dict[str, Any]], step: float = 1e-8, tick: floa
         price = trade.entry_price if isinstance(trade, TradeOpen) else trade.exit_price
         quantity = float(order["executedQty"])
         if order["symbol"] != trade.symbol or order["side"] != ("BUY" if opening else "SELL"):
-            mismatched.append(f"{cid}: {order['side']} {order['symbol']} for a {type(trade).__name__} of {trade.symbol}")
+            mismatched.append(
+                f"{cid}: {order['side']} {order['symbol']} for a {type(trade).__name__} of {trade.symbol}"
+            )
         elif abs(float(order["price"]) - price) > tick * 0.5 + 1e-12 * price:
             mismatched.append(f"{cid}: price {order['price']}, paper {price!r}")
         elif abs(quantity - trade.quantity) > step * (fills + 1 if flat else 2) + 1e-12 * trade.quantity:
