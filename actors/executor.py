@@ -7,8 +7,8 @@ Binance's order id, status, fill, commission, or the refusal and why), `exec.sta
 `ack.executor`. Config: `[execution]` (mode, URL, keys,
 timeouts, limits), `[test] symbols`. Off by default (`[actors.executor] enabled = false`).
 
-Each trade becomes one LIMIT IOC order at the paper broker's price (rounded to the symbol's tick)
-and quantity (rounded down to its lot step), with a client order id derived from the trade
+Each trade becomes one LIMIT IOC order at the paper broker's price (rounded to the symbol's tick), or
+a MARKET order (`order_type = "market"`), for its quantity (rounded down to the lot step), with a client order id derived from the trade
 (`exchange.client_ids`), so the same trade is always the same order. A close sells no more than the
 exchange's fills left held (the last close of a position sells all of it). Refused before sending:
 a short (spot has none), a close of nothing held (its opening order was refused), a filter the order

@@ -192,6 +192,7 @@ class ExecutionConfig(Section, frozen=True):
     api_secret_env: str = "PEPER_BINANCE_API_SECRET"
     api_key_file: str = ""  # read when the environment has no key; must be 0600
     api_secret_file: str = ""
+    order_type: Literal["limit_ioc", "market"] = "limit_ioc"
     request_timeout_s: Seconds = 5.0
     recv_window_ms: Annotated[int, Meta(ge=1, le=60_000)] = 5_000
     max_attempts: PositiveInt = 5

@@ -3,7 +3,8 @@
 Consumes a recording (its `trade.open`, `trade.closed` and `order.report` frames) and the orders the
 exchange holds (`GET /api/v3/order` answers, or the double's ledger); produces an `Audit`: client
 order ids placed more than once, paper fills with no order (lost), orders no paper fill asked for
-(extra), orders whose symbol, side, price or quantity is not the fill's, and refusals by reason.
+(extra), orders whose symbol, side, price (a limit order's) or quantity is not the fill's, and refusals by
+reason.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def audit(db: Path, orders: list[dict[str, Any]], step: float = 1e-8, tick: floa
             mismatched.append(
                 f"{cid}: {order['side']} {order['symbol']} for a {type(trade).__name__} of {trade.symbol}"
             )
-        elif abs(float(order["price"]) - price) > tick * 0.5 + 1e-12 * price:
+        elif order["type"] == "LIMIT" and abs(float(order["price"]) - price) > tick * 0.5 + 1e-12 * price:
             mismatched.append(f"{cid}: price {order['price']}, paper {price!r}")
         elif abs(quantity - trade.quantity) > step * (fills + 1 if flat else 2) + 1e-12 * trade.quantity:
             mismatched.append(f"{cid}: quantity {order['executedQty']}, paper {trade.quantity!r}")

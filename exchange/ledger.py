@@ -4,13 +4,14 @@ Consumes order requests already authenticated (symbol, side, type, quantity, pri
 id); produces Binance's answers — the FULL order response, an order looked up, the account's
 balances, an order's trades — or a `Refusal` with Binance's HTTP status, error code and message.
 A LIMIT order fills at once and in full at its limit price (the double's book sits at the price
-asked: the same fills as the paper broker's); a MARKET order fills at the symbol's mark (the last
-price filled, or one `mark` set). The commission (`fee_rate` of the notional) is charged in the
+asked: the same fills as the paper broker's); a MARKET order fills at the market's price (`price_of`,
+e.g. the market-data double's last close) or else the symbol's last fill. The commission (`fee_rate` of the notional) is charged in the
 quote asset, as the paper broker charges it. Not thread-safe: the server holds a lock around it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -33,6 +34,7 @@ class Ledger:
     orders: list[dict[str, Any]] = field(default_factory=list)
     trades: list[dict[str, Any]] = field(default_factory=list)
     marks: dict[str, Decimal] = field(default_factory=dict)
+    price_of: Callable[[str], Decimal | None] | None = None  # the market's price now, for MARKET orders
 
     def place(self, params: dict[str, str], now_ms: int) -> dict[str, Any]:
         """Accept and fill one order (`POST /api/v3/order`), or raise `Refusal`."""
@@ -47,7 +49,7 @@ class Ledger:
             raise Refusal(400, -1116, "Invalid orderType.")
         try:
             quantity = Decimal(params["quantity"])
-            price = Decimal(params["price"]) if kind == "LIMIT" else self.marks.get(symbol, Decimal(0))
+            price = Decimal(params["price"]) if kind == "LIMIT" else self._market_price(symbol)
         except (KeyError, ArithmeticError):
             raise Refusal(
                 400,
@@ -89,6 +91,10 @@ class Ledger:
         self.trades.append(trade)
         fill = {key: trade[key] for key in ("price", "qty", "commission", "commissionAsset")}
         return {**_answer(order), "transactTime": now_ms, "fills": [{**fill, "tradeId": trade["id"]}]}
+
+    def _market_price(self, symbol: str) -> Decimal:
+        found = self.price_of(symbol) if self.price_of is not None else None
+        return found if found is not None else self.marks.get(symbol, Decimal(0))
 
     def order(self, params: dict[str, str]) -> dict[str, Any]:
         """`GET /api/v3/order` by `origClientOrderId` or `orderId`: the newest match, or -2013."""

@@ -25,6 +25,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -61,12 +62,14 @@ class SpotDouble:
         faults: dict[int, str] | None = None,
         hold_s: float = 3.0,
         stream_drops: set[int] | None = None,
+        price_of: Callable[[str], Decimal | None] | None = None,
     ):
         self.api_key, self._secret = api_key, api_secret
         self.ledger = Ledger(
             {r.symbol: r for r in rules},
             {asset: Decimal(v) for asset, v in (balances or {"USDT": "10000"}).items()},
             Decimal(fee_rate),
+            price_of=price_of,
         )
         self.faults = dict(faults or {})
         self.hold_s = hold_s

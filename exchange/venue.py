@@ -48,7 +48,7 @@ class OrderRequest(msgspec.Struct, frozen=True):
     symbol: str
     side: str  # BUY or SELL
     quantity: Decimal
-    price: Decimal  # the limit: the order is LIMIT IOC at the paper broker's price
+    price: Decimal  # the paper broker's: the limit of a LIMIT IOC order, a MARKET order's estimate
 
 
 class Venue:
@@ -94,16 +94,7 @@ class Venue:
                 if found is not None:
                     return found, True
             try:
-                return self.client.create_order(
-                    symbol=order.symbol,
-                    side=order.side,
-                    type="LIMIT",
-                    timeInForce="IOC",
-                    quantity=format(order.quantity, "f"),
-                    price=format(order.price, "f"),
-                    newClientOrderId=order.client_order_id,
-                    newOrderRespType="FULL",
-                ), False
+                return self.client.create_order(**self._order_params(order)), False
             except UNKNOWN:
                 doubt = True
                 self.count_retry("timeout")
@@ -111,6 +102,13 @@ class Venue:
                 doubt = self._retry_or_raise(exc) or doubt
         raise ExchangeError(f"{self.where()}: order {order.client_order_id} unanswered after "
                             f"{self.execution.max_attempts} attempts")  # fmt: skip
+
+    def _order_params(self, order: OrderRequest) -> dict[str, str]:
+        params = {"symbol": order.symbol, "side": order.side, "quantity": format(order.quantity, "f"),
+                  "newClientOrderId": order.client_order_id, "newOrderRespType": "FULL"}  # fmt: skip
+        if self.execution.order_type == "market":
+            return {**params, "type": "MARKET"}
+        return {**params, "type": "LIMIT", "timeInForce": "IOC", "price": format(order.price, "f")}
 
     def lookup(self, symbol: str, client_order_id: str) -> dict[str, Any] | None:
         """The order as the exchange has it, with its fills (`myTrades`), or None if it never arrived."""

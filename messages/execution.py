@@ -23,7 +23,7 @@ class OrderReport(Message, frozen=True):
     symbol: str
     side: OrderSide
     quantity: float  # asked, base asset
-    price: float  # asked (limit), quote per base
+    price: float  # asked (a limit order's), quote per base; 0 for a market order (its fill: quote_qty / executed_qty)
     status: str
     executed_qty: float = 0.0  # base asset
     quote_qty: float = 0.0  # quote asset

@@ -8,8 +8,10 @@ import os
 import signal
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from common.times import parse_time
@@ -246,22 +248,43 @@ def test_live_mode_does_not_start_without_i_mean_live(tmp_path, keys):
 
 
 @requires_shared_data
-def test_live_bars_from_the_websocket_double_are_traded_on_the_exchange_double_fill_for_fill(tmp_path, keys):
+@pytest.mark.parametrize("order_type", ["limit_ioc", "market"])
+def test_live_bars_from_the_websocket_double_are_traded_on_the_exchange_double_fill_for_fill(
+    tmp_path, keys, order_type
+):
     table = load_source(
         str(KLINES), interval="1m", symbols=LIVE_SYMBOLS, start_ms=parse_time("2021-05-03"),
         end_ms=parse_time("2021-05-03T03:00"),
     )  # fmt: skip
     db = tmp_path / "live.lmdb"
     market = BinanceDouble(table, bar_period_s=0.03).start()  # its clock starts when the feed connects
+
+    def last_close(symbol: str) -> Decimal | None:
+        if market.current < 0:
+            return None
+        rows = [r for r in market.ticks[market.current][1] if table.symbols[table.symbol_index[r]] == symbol]
+        return Decimal(repr(float(table.values["close"][rows[0]]))) if rows else None
+
     try:
-        with SpotDouble(open_rules(LIVE_SYMBOLS), KEY, SECRET, balances={"USDT": "10000"}) as exchange:
+        with SpotDouble(
+            open_rules(LIVE_SYMBOLS),
+            KEY,
+            SECRET,
+            balances={"USDT": "20000"},
+            price_of=last_close,  # room: market fills are not the paper's
+        ) as exchange:
             topology = live_topology(
                 db,
                 market,
                 actors={"trading_ai": {}, "trader": {}, "executor": {}},
                 symbols=LIVE_SYMBOLS,
                 trader={"volatility_window": "30m", "vote_deadline_ms": 2000},
-                execution={"mode": "testnet", "api_url": exchange.api_url, "stream_url": exchange.stream_url},
+                execution={
+                    "mode": "testnet",
+                    "api_url": exchange.api_url,
+                    "stream_url": exchange.stream_url,
+                    "order_type": order_type,
+                },
             )
             with running_daemon(tmp_path, topology) as daemon:
                 last_bar = int(table.open_time[-1])
@@ -278,3 +301,8 @@ def test_live_bars_from_the_websocket_double_are_traded_on_the_exchange_double_f
     finally:
         market.stop()
     assert found.fills > 5 and found.equal and found.orders == found.fills, found
+    orders = exchange.orders()
+    assert {order["type"] for order in orders} == {"LIMIT" if order_type == "limit_ioc" else "MARKET"}
+    if order_type == "market":  # filled at the market's last close, not at the paper price
+        fills = [float(o["cummulativeQuoteQty"]) / float(o["executedQty"]) for o in orders]
+        assert all(np.isclose(fill, table.values["close"], rtol=1e-9).any() for fill in fills)
