@@ -53,6 +53,13 @@ class _State(msgspec.Struct):
     holdings: dict[str, str]  # symbol -> base asset held, from the exchange's fills (Decimal text)
     marks: dict[str, str]  # symbol -> the last fill's price
     counters: ExecutorCounters
+
+
+class _RunStart(msgspec.Struct):
+    """Kept in the store's meta for the run: what the account held before this run's first order, and
+    whether it was halted — both outlive any restart, live or replay."""
+
+    baseline: dict[str, str]  # asset -> free balance at the run's first start (Decimal text)
     halted: bool = False
 
 
@@ -75,7 +82,7 @@ class Executor(Actor):
         self.recent: deque[float] = deque()  # wall clock of the orders sent in the last minute
         self.position = -1
         self.halted = False  # `supervisor halt`: nothing more is placed
-        self.balances_time = 0  # ms: the exchange's fills up to then are in the holdings (`_reconcile`)
+        self.balances_time = 0  # ms: the account's update time at start: fills up to it are in its balances
         self.in_doubt = self.restarts > 0  # until the first checkpoint after a restart: look up before sending
         self.sources = {self.topology.trader} if self.topology.trader else set()
         found = self.recovery.resume(self.sources)
@@ -83,9 +90,12 @@ class Executor(Actor):
             saved = msgspec.msgpack.decode(found.state, type=_State)
             self.holdings.update({symbol: Decimal(held) for symbol, held in saved.holdings.items()})
             self.marks = {symbol: Decimal(price) for symbol, price in saved.marks.items()}
-            self.position, self.counters, self.halted = found.upto, saved.counters, saved.halted
+            self.position, self.counters = found.upto, saved.counters
             self.log.info("restarted: resumed from the checkpoint at %d", found.upto)
-        await self._reconcile()
+        balances, self.balances_time = await asyncio.to_thread(self.venue.balances)
+        self.run_start = self._run_start(balances)
+        self.halted = self.counters.halted = self.run_start.halted
+        self._reconcile(balances)
 
     async def on_running(self) -> None:
         self.recovery.catch_up(self.position, self.sources)
@@ -150,7 +160,7 @@ class Executor(Actor):
             self.counters.checkpoints += 1
             holdings = {symbol: str(held) for symbol, held in self.holdings.items()}
             marks = {symbol: str(price) for symbol, price in self.marks.items()}
-            state = _State(holdings, marks, self.counters, self.halted)
+            state = _State(holdings, marks, self.counters)
             self.recovery.checkpoint(self.position, msgspec.msgpack.encode(state))
         else:
             self.recovery.acknowledge(self.position)
@@ -160,8 +170,10 @@ class Executor(Actor):
         """`ExecutionCommand(request_id="halt:...")` from `supervisor halt`: cancel what is open, place no more."""
         cancelled = 0
         if command.halt and not self.halted:
-            cancelled = await asyncio.to_thread(self.venue.cancel_open_orders, self.symbols)
             self.halted = self.counters.halted = True
+            self.run_start = msgspec.structs.replace(self.run_start, halted=True)
+            self._save_run_start()  # before anything else: a crash from here on stays halted
+            cancelled = await asyncio.to_thread(self.venue.cancel_open_orders, self.symbols)
             self.log.warning(
                 "halted by %s: %d open orders cancelled; no order is placed any more", command.src, cancelled
             )
@@ -170,7 +182,7 @@ class Executor(Actor):
 
     # ----- placing --------------------------------------------------------------------------
     async def _execute(self, trade: TradeOpen | TradeClosed, side: str, quantity: Decimal, price: Decimal) -> None:
-        order = OrderRequest(client_order_id(trade), trade.symbol, side, quantity, price)
+        order = OrderRequest(client_order_id(self.run_id, trade), trade.symbol, side, quantity, price)
         refusal = (
             "HALTED: by supervisor halt"
             if self.halted
@@ -192,12 +204,12 @@ class Executor(Actor):
         already (placed before the kill, its answer lost); then it is reported, not sent again."""
         if not self.in_doubt:
             return False
-        self.known_orders.add(client_order_id(trade))
-        found = await asyncio.to_thread(self.venue.lookup, trade.symbol, client_order_id(trade))
+        self.known_orders.add(client_order_id(self.run_id, trade))
+        found = await asyncio.to_thread(self.venue.lookup, trade.symbol, client_order_id(self.run_id, trade))
         if found is None:
             return False
         self.counters.found_after_doubt += 1
-        self._report_answer(trade, found)
+        self._report_answer(trade, found, in_balances=int(found.get("transactTime", 0)) <= self.balances_time)
         return True
 
     def _limit_refusal(self, order: OrderRequest) -> str | None:
@@ -218,13 +230,14 @@ class Executor(Actor):
         return None
 
     # ----- reporting ------------------------------------------------------------------------
-    def _report_answer(self, trade: TradeOpen | TradeClosed, answer: dict[str, Any]) -> None:
+    def _report_answer(self, trade: TradeOpen | TradeClosed, answer: dict[str, Any], in_balances: bool = False) -> None:
+        """`in_balances`: an order found after a restart that the balances reconciled at start already hold."""
         symbol, side = answer["symbol"], answer["side"]
         fills = answer.get("fills", [])
         executed = Decimal(answer["executedQty"])
         commission = sum((Decimal(fill["commission"]) for fill in fills), Decimal(0))
         asset = fills[0]["commissionAsset"] if fills else ""
-        if int(answer.get("transactTime", 0)) >= self.balances_time:  # not in the balances reconciled at start
+        if not in_balances:
             held = self.holdings[symbol] + (executed if side == "BUY" else -executed)
             if asset == self.rules[symbol].base_asset:
                 held -= commission  # Binance took its fee from what was bought
@@ -264,7 +277,7 @@ class Executor(Actor):
         if bump(self.counters.refused, name) <= 10:
             self.log.warning("refused %s %s of trade %s: %s", side, trade.symbol, trade.trade_id, reason)
         report = OrderReport(
-            client_order_id=order.client_order_id if order else client_order_id(trade),
+            client_order_id=order.client_order_id if order else client_order_id(self.run_id, trade),
             trade_id=trade.trade_id,
             symbol=trade.symbol,
             side=side,  # type: ignore[arg-type]
@@ -281,15 +294,32 @@ class Executor(Actor):
         return max(self.position + 1, trade.ts_event)
 
     # ----- reconciling ----------------------------------------------------------------------
-    async def _reconcile(self) -> None:
-        """The exchange's balances against the holdings: where they differ, say so, and the exchange wins."""
-        balances, self.balances_time = await asyncio.to_thread(self.venue.balances)
+    def _run_start(self, balances: dict[str, Decimal]) -> _RunStart:
+        """This run's start, from the store; at the run's first start, the balances now (before any order)."""
+        saved = self.stores.own().get_meta(self._run_key())
+        if saved is not None:
+            return msgspec.msgpack.decode(saved, type=_RunStart)
+        self.run_start = _RunStart({asset: str(free) for asset, free in balances.items()})
+        self._save_run_start()
+        return self.run_start
+
+    def _save_run_start(self) -> None:
+        self.stores.own().put_meta(self._run_key(), msgspec.msgpack.encode(self.run_start))
+
+    def _run_key(self) -> str:
+        return f"executor.{self.name}.run.{self.run_id}"
+
+    def _reconcile(self, balances: dict[str, Decimal]) -> None:
+        """What this run holds on the exchange (the balance beyond the run's starting one) against the
+        holdings: where they differ, say so, and the exchange wins. Coins the account held before the
+        run are never sold."""
         for symbol in self.symbols:
-            exchange = balances.get(self.rules[symbol].base_asset, Decimal(0))
+            asset = self.rules[symbol].base_asset
+            exchange = balances.get(asset, Decimal(0)) - Decimal(self.run_start.baseline.get(asset, "0"))
             if exchange != self.holdings[symbol]:
                 self.counters.reconciled_drift += 1
                 self.log.warning(
-                    "%s: held %s by the executor's book, %s on the exchange; taking the exchange's",
+                    "%s: this run holds %s by the executor's book, %s by the exchange's balance; taking the exchange's",
                     symbol,
                     self.holdings[symbol],
                     exchange,
@@ -297,7 +327,9 @@ class Executor(Actor):
                 self.holdings[symbol] = exchange
         self.counters.holdings = {symbol: float(held) for symbol, held in self.holdings.items()}
         self.log.info(
-            "reconciled with %s: %s", self.venue.where(), ", ".join(f"{s} {self.holdings[s]}" for s in self.symbols)
+            "reconciled with %s: this run holds %s",
+            self.venue.where(),
+            ", ".join(f"{s} {self.holdings[s]}" for s in self.symbols),
         )
 
 

@@ -86,7 +86,7 @@ def replay(workdir: Path, double: SpotDouble | None, speed: str = "max") -> tupl
 
 
 def trade_to_ack_ms(db: Path) -> np.ndarray:
-    trades, reports = recorded(db)
+    trades, reports, _ = recorded(db)
     sent = {(t.trade_id, type(t).__name__): t.ts_sent for t in trades}
     return np.array(
         [

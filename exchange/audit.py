@@ -19,6 +19,7 @@ from exchange.client_ids import client_order_id
 from messages import topics
 from messages.execution import OrderReport
 from messages.trading import TradeClosed, TradeOpen
+from storage.recording import last_batch
 from storage.store import Store
 from storage.stream import StreamReader
 
@@ -41,28 +42,30 @@ class Audit(msgspec.Struct, frozen=True):
         return not (self.duplicates or self.lost or self.extra or self.mismatched or self.refused)
 
 
-def recorded(db: Path) -> tuple[list[Trade], list[OrderReport]]:
-    """The paper fills (opens and closes) and the executor's order reports of a recording."""
+def recorded(db: Path) -> tuple[list[Trade], list[OrderReport], int]:
+    """The paper fills (opens and closes), the executor's order reports and the run id of a recording."""
     trades: list[Trade] = []
     reports: list[OrderReport] = []
     with Store(db, readonly=True) as store:
+        batch = last_batch(store)
+        run_id = batch.run_id if batch is not None else 0
         for topic, _, _, _, payload in StreamReader(store).records():
             if topic in KINDS:
                 trades.append(msgspec.msgpack.decode(payload, type=KINDS[topic]))
             elif topic == topics.ORDER_REPORT:
                 reports.append(msgspec.msgpack.decode(payload, type=OrderReport))
-    return trades, reports
+    return trades, reports, run_id
 
 
 def audit(db: Path, orders: list[dict[str, Any]], step: float = 1e-8, tick: float = 1e-8) -> Audit:
     """`step`, `tick`: the symbols' lot step and price tick — an order may differ from its paper fill by
     the rounding to them: a partial sale by two steps, the sale that closes a position by a step for
     every fill of it (it sells what is held, with what each earlier fill's rounding left)."""
-    trades, reports = recorded(db)
+    trades, reports, run_id = recorded(db)
     counts = Counter(order["clientOrderId"] for order in orders)
     placed = {order["clientOrderId"]: order for order in orders}
     refusals = {r.client_order_id: r.reason for r in reports if r.status == "REFUSED"}
-    wanted = {client_order_id(trade): trade for trade in trades}
+    wanted = {client_order_id(run_id, trade): trade for trade in trades}
     mismatched = []
     since_flat: dict[str, int] = {}  # fills of the symbol's position so far, each rounded by up to a step
     for cid, trade in wanted.items():

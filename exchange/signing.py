@@ -39,5 +39,5 @@ def verified(secret: str, query: str, body: str) -> bool:
 
 
 def parameters(query: str, body: str) -> dict[str, str]:
-    """Every parameter of the request, from its query string and its form body."""
-    return dict(parse_qsl(query, keep_blank_values=True)) | dict(parse_qsl(body, keep_blank_values=True))
+    """Every parameter of the request, from its form body and its query string (which wins, as on Binance)."""
+    return dict(parse_qsl(body, keep_blank_values=True)) | dict(parse_qsl(query, keep_blank_values=True))

@@ -118,15 +118,15 @@ class SpotDouble:
     def answer(self, method: str, target: str, body: str, api_key: str | None) -> tuple[int, Any, dict[str, str]]:
         """(HTTP status, JSON body, extra headers) for one request."""
         url = urlsplit(target)
-        now = int(time.time() * 1000)
         params = parameters(url.query, body)
         try:
             if (method, url.path) in SIGNED:
-                self._authenticate(url.query, body, params, api_key, now)
+                self._authenticate(url.query, body, params, api_key, int(time.time() * 1000))
             if url.path == "/api/v3/userDataStream":
                 self._know_key(api_key)
-                return 200, self._user_stream(method, params), {}
-            return 200, self._route(method, url.path, params, now), {}
+                with self._lock:
+                    return 200, self._user_stream(method, params), {}
+            return 200, self._route(method, url.path, params), {}
         except Refusal as refusal:
             with self._lock:
                 self.refused[refusal.code] = self.refused.get(refusal.code, 0) + 1
@@ -164,7 +164,8 @@ class SpotDouble:
         if stamp > now + 1000 or now - stamp > window:
             raise Refusal(400, -1021, "Timestamp for this request is outside of the recvWindow.")
 
-    def _route(self, method: str, path: str, params: dict[str, str], now: int) -> Any:
+    def _route(self, method: str, path: str, params: dict[str, str]) -> Any:
+        now = int(time.time() * 1000)
         if path == "/api/v3/ping":
             return {}
         if path == "/api/v3/time":
@@ -173,6 +174,7 @@ class SpotDouble:
             symbols = [rules.exchange_info() for rules in self.ledger.rules.values()]
             return {"timezone": "UTC", "serverTime": now, "rateLimits": [], "symbols": symbols}
         with self._lock:
+            now = int(time.time() * 1000)  # taken holding the lock: no answer is older than a fill it shows
             if (method, path) == ("POST", "/api/v3/order"):
                 return self._place(params, now)
             if path == "/api/v3/order":

@@ -15,10 +15,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from exchange.venue import Venue
+from messages.errors import PeperError
 
 STREAM_URLS = {"testnet": "wss://stream.testnet.binance.vision", "live": "wss://stream.binance.com:9443"}
 RECONNECT_S = (0.1, 5.0)  # the first delay, doubled after each failure up to the second
@@ -43,7 +44,7 @@ async def follow_user_stream(
         try:
             async with connect(f"{url.rstrip('/')}/ws/{key}", compression=None) as stream:
                 delay = RECONNECT_S[0]
-                keepalive = asyncio.get_running_loop().create_task(_keep_alive(venue, key, keepalive_s))
+                keepalive = asyncio.get_running_loop().create_task(_keep_alive(venue, key, keepalive_s, stream))
                 try:
                     async for frame in stream:
                         _dispatch(frame, on_report, on_malformed)
@@ -53,10 +54,15 @@ async def follow_user_stream(
             continue
 
 
-async def _keep_alive(venue: Venue, key: str, every_s: float) -> None:
+async def _keep_alive(venue: Venue, key: str, every_s: float, stream: ClientConnection) -> None:
+    """Keep the listen key alive; if that fails, close the stream: the reconnect takes a new key."""
     while True:
         await asyncio.sleep(every_s)
-        await asyncio.to_thread(venue.keep_alive, key)
+        try:
+            await asyncio.to_thread(venue.keep_alive, key)
+        except PeperError:
+            await stream.close()
+            return
 
 
 def _dispatch(

@@ -3,10 +3,11 @@
 Consumes `[execution]` (the mode, the URL, timeouts, attempts) and `ApiKeys`; produces each
 symbol's `SymbolRules` (`exchangeInfo`), the account's free balances, and `place(order)`: Binance's
 answer for an order placed exactly once, whatever happened on the way —
-- 429/418 (rate limit): wait `Retry-After` seconds, try again;
+- 429 (rate limit): wait `Retry-After` seconds (up to a minute), try again; 418 (the IP banned) or a
+  longer wait: `ExchangeError`;
 - a timeout, a dropped connection or a 5xx: Binance says the order's fate is then unknown, so the
   order is looked up by its client order id (`GET /api/v3/order?origClientOrderId=`) and sent again
-  only if the exchange does not have it (client order ids are unique only among open orders, so a
+  only if the exchange still does not have it half a second later (client order ids are unique only among open orders, so a
   blind resend of a filled one would be a second order);
 - -1021 (the clock is outside `recvWindow`): take the server's time offset, try again;
 - the key or the signature refused (-2014, -2015, -1022): `ExchangeError`, no order can pass;
@@ -37,6 +38,8 @@ from exchange.keys import ApiKeys
 from messages.errors import ExchangeError, OrderRefused
 
 ORDER_NOT_FOUND = -2013
+LOOKUP_SETTLE_S = 0.5
+MAX_RETRY_AFTER_S = 60.0  # a longer wait is a ban in all but name: stop, do not sleep through it
 NO_OPEN_ORDERS = -2011  # "Unknown order sent.": a cancel found nothing to cancel
 CLOCK_OUTSIDE_WINDOW = -1021
 KEYS_REFUSED = (-2014, -2015, -1022)  # the key unknown or malformed, the signature wrong: no order can pass
@@ -90,7 +93,7 @@ class Venue:
         doubt = False
         for _ in range(self.execution.max_attempts):
             if doubt:
-                found = self.lookup(order.symbol, order.client_order_id)
+                found = self._settled_lookup(order)
                 if found is not None:
                     return found, True
             try:
@@ -100,8 +103,19 @@ class Venue:
                 self.count_retry("timeout")
             except BinanceAPIException as exc:
                 doubt = self._retry_or_raise(exc) or doubt
-        raise ExchangeError(f"{self.where()}: order {order.client_order_id} unanswered after "
-                            f"{self.execution.max_attempts} attempts")  # fmt: skip
+        raise ExchangeError(
+            f"{self.where()}: order {order.client_order_id} ({order.side} {order.quantity} {order.symbol}) unanswered "
+            f"after {self.execution.max_attempts} attempts; its fate is unknown: look it up by that client order id"
+        )
+
+    def _settled_lookup(self, order: OrderRequest) -> dict[str, Any] | None:
+        """The order after a doubt: Binance may still be processing a request whose answer was lost, so
+        "does not exist" is only believed when it says so again `LOOKUP_SETTLE_S` later."""
+        found = self.lookup(order.symbol, order.client_order_id)
+        if found is None:
+            time.sleep(LOOKUP_SETTLE_S)
+            found = self.lookup(order.symbol, order.client_order_id)
+        return found
 
     def _order_params(self, order: OrderRequest) -> dict[str, str]:
         params = {"symbol": order.symbol, "side": order.side, "quantity": format(order.quantity, "f"),
@@ -158,9 +172,15 @@ class Venue:
 
     def _retry_or_raise(self, exc: BinanceAPIException) -> bool:
         """Wait as the exchange asks and return whether the request's fate is unknown; raise a refusal."""
-        if exc.status_code in (429, 418):
-            self.count_retry(str(exc.status_code))
-            time.sleep(float(exc.response.headers.get("Retry-After", "1")))
+        wait_s = float(exc.response.headers.get("Retry-After", "1")) if exc.response is not None else 1.0
+        if exc.status_code == 418 or (exc.status_code == 429 and wait_s > MAX_RETRY_AFTER_S):
+            raise ExchangeError(
+                f"{self.where()}: Binance banned this IP for {wait_s:g} s after too many requests "
+                f"(HTTP {exc.status_code}); lower [execution] max_orders_per_minute"
+            )
+        if exc.status_code == 429:
+            self.count_retry("429")
+            time.sleep(wait_s)
             return False
         if exc.status_code >= 500:
             self.count_retry("5xx")

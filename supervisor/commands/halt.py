@@ -36,7 +36,10 @@ def main(config: PeperConfig, args: argparse.Namespace) -> int:
         topics.EXECUTION_STATE,
         lambda message: isinstance(message, ExecutionState) and message.request_id == request_id,
         args.timeout,
-        DaemonUnreachable(f"no executor answered within {args.timeout:g} s (is [actors.executor] enabled?)"),
+        DaemonUnreachable(
+            f"no executor answered within {args.timeout:g} s: either [actors.executor] is not enabled, or it is busy "
+            "with an order (retrying the exchange) and takes the halt when that order is done"
+        ),
     )
     assert isinstance(answer, ExecutionState)
     print(f"halted: {answer.cancelled_orders} open orders cancelled; the executor places no more orders")

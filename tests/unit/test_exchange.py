@@ -39,7 +39,7 @@ def test_an_order_breaking_a_filter_is_refused_with_the_filter_named(quantity, p
     assert BTC.refusal(Decimal("0.01"), Decimal(29000)) is None
 
 
-def test_a_trade_always_gives_the_same_client_order_id_and_binance_accepts_every_one():
+def test_a_trade_of_a_run_always_gives_the_same_client_order_id_and_binance_accepts_every_one():
     opened = TradeOpen(
         trade_id="BTCUSDT-1617321600000", symbol="BTCUSDT", side="LONG", entry_time=1617321600000,
         entry_price=58000.0, quantity=0.01, votes=[],
@@ -62,8 +62,8 @@ def test_a_trade_always_gives_the_same_client_order_id_and_binance_accepts_every
         )
         for exit_time in (1617325200000, 1617328800000)
     ]
-    ids = [client_order_id(trade) for trade in (opened, *closes)]
-    assert ids[0] == "pp-BTCUSDT-1617321600000-o" == client_order_id(opened)
+    ids = [client_order_id(7, trade) for trade in (opened, *closes)]
+    assert ids[0] == client_order_id(7, opened) != client_order_id(8, opened)  # another run: another order
     assert len(set(ids)) == 3 and all(ALLOWED.match(i) for i in ids)  # two closes of one trade: two orders
 
 
