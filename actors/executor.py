@@ -2,26 +2,28 @@
 
 Consumes `trade.open`, `trade.closed` and `decision` (the end of each chunk's trades) from the
 trader, `exec.command` (`supervisor halt`), and the account's user data stream (`executionReport`s,
-matched to the orders it placed: counted, and a reconnect after a drop); produces `order.report` (`OrderReport`: one per trade —
-Binance's order id, status, fill, commission, or the refusal and why), `exec.state` (halted or not) and
-`ack.executor`. Config: `[execution]` (mode, URL, keys,
-timeouts, limits), `[test] symbols`. Off by default (`[actors.executor] enabled = false`).
+matched to the orders it placed: counted; reconnected after a drop); produces `order.report`
+(`OrderReport`: one per trade — Binance's order id, status, fill, commission, or the refusal and
+why), `exec.state` (halted or not) and `ack.executor`. Config: `[execution]` (mode, URLs, keys,
+order type, timeouts, limits), `[test] symbols`. Off by default (`[actors.executor] enabled = false`).
 
 Each trade becomes one LIMIT IOC order at the paper broker's price (rounded to the symbol's tick), or
-a MARKET order (`order_type = "market"`), for its quantity (rounded down to the lot step), with a client order id derived from the trade
-(`exchange.client_ids`), so the same trade is always the same order. A close sells no more than the
-exchange's fills left held (the last close of a position sells all of it). Refused before sending:
-a short (spot has none), a close of nothing held (its opening order was refused), a filter the order
-breaks (named), `max_order_notional`,
-`max_total_notional`, `max_orders_per_minute`, and everything after `supervisor halt` (which first
-cancels every open order; the feed and the paper book go on) — each counted and reported with its name.
+a MARKET order (`order_type = "market"`), for its quantity (rounded down to the lot step), with a
+client order id made from the run and the trade (`exchange.client_ids`), so the same trade is always
+the same order. A close sells no more than this run's fills left held (the last close of a position
+sells all of it); coins the account held before the run are never sold. Refused before sending: a
+short (spot has none), a close of nothing held (its opening order was refused), a filter the order
+breaks (named), `max_order_notional`, `max_total_notional`, `max_orders_per_minute`, and everything
+after `supervisor halt` (which first cancels every open order; the feed and the paper book go on) —
+each counted and reported with its name.
 
 Never twice, never lost: in replay the executor acknowledges a chunk only after every order of it
 was answered and checkpointed (holdings, marks, counters), so the trader keeps the chunk's trades
-until then. Restarted, it takes back its checkpoint, reads the exchange's balances (the exchange
-wins: a holding that differs is reported and replaced), asks the trader for the trades after the
-checkpoint, and looks each of them up on the exchange by client order id before sending it — an
-order accepted just before a kill is found, not placed again. Live mode = "live" also needs the
+until then. The account's balances at the run's first start and a halt are kept in the store's meta
+for the run. Restarted, it takes back its checkpoint, reads the exchange's balances (what they gained
+since the run's start is what it holds: the exchange wins, a difference is reported), asks the trader
+for the trades after the checkpoint, and looks each of them up by client order id before sending it
+— an order accepted just before a kill is found, not placed again. Mode "live" also needs the
 supervisor's `--i-mean-live` (the environment variable `PEPER_I_MEAN_LIVE=1` it sets).
 """
 
