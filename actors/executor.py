@@ -47,7 +47,7 @@ from exchange.venue import OrderRequest, Venue
 from messages import topics
 from messages.counters import ExecutorCounters, bump
 from messages.errors import ConfigError, OrderRefused
-from messages.execution import ExecutionCommand, ExecutionState, OrderReport
+from messages.execution import HALTED, NOTHING_HELD, ExecutionCommand, ExecutionState, OrderReport
 from messages.trading import DecisionBatch, TradeClosed, TradeOpen
 
 
@@ -152,7 +152,7 @@ class Executor(Actor):
         rules, held = self.rules[trade.symbol], self.holdings[trade.symbol]
         wanted = held if trade.remaining == 0 else min(rules.quantity(trade.quantity), held)
         if not wanted:
-            return self._report_refused(trade, "SELL", f"NOTHING_HELD: no {rules.base_asset} on the exchange to sell")
+            return self._report_refused(trade, "SELL", f"{NOTHING_HELD}: no {rules.base_asset} on the exchange to sell")
         await self._execute(trade, "SELL", rules.quantity(float(wanted)), rules.price(trade.exit_price))
 
     def on_decision_batch(self, topic: str, batch: DecisionBatch) -> None:
@@ -186,7 +186,7 @@ class Executor(Actor):
     async def _execute(self, trade: TradeOpen | TradeClosed, side: str, quantity: Decimal, price: Decimal) -> None:
         order = OrderRequest(client_order_id(self.run_id, trade), trade.symbol, side, quantity, price)
         refusal = (
-            "HALTED: by supervisor halt"
+            f"{HALTED}: by supervisor halt"
             if self.halted
             else self.rules[trade.symbol].refusal(quantity, price) or self._limit_refusal(order)
         )
@@ -261,6 +261,7 @@ class Executor(Actor):
             quote_qty=float(answer["cummulativeQuoteQty"]),
             commission=float(commission),
             commission_asset=asset,
+            base_asset=self.rules[symbol].base_asset,
             exchange_order_id=int(answer["orderId"]),
             transact_time=int(answer.get("transactTime", 0)),
             ts_event=trade.ts_event,
@@ -286,6 +287,7 @@ class Executor(Actor):
             quantity=float(order.quantity) if order else trade.quantity,
             price=float(order.price) if order else 0.0,
             status="REFUSED",
+            base_asset=self.rules[trade.symbol].base_asset,
             reason=reason,
             ts_event=trade.ts_event,
         )

@@ -8,6 +8,14 @@ closes first: what they free pays for the opens; the executor places them in tha
 `ack.trader` after each chunk. Config:
 `[trader]` (sizing, fees, slippage, band, breaker, the live vote deadline).
 
+With the executor (`[actors.executor]`), the exchange's fills are the book's: every trade's
+`order.report` moves the book by what the exchange filled beyond (or short of) the paper fill
+(`trading.exchange_fills`: a partial fill, the lot step, a refusal, the commission), so the next
+decision starts from what the exchange holds. In replay a chunk is checkpointed and acknowledged
+only once the reports of all its trades are in, applied together in the trades' order before the
+next chunk (deterministic, and a restart asks the executor for them again); live, each applies
+as it comes. A trade refused by `supervisor halt` stays on paper: the paper book goes on.
+
 The schedule (pipelined, deterministic without per-tick waits): the learner publishes a new
 weights version at every update tick (`learning.learner.update_ticks`: the decision ticks that
 close a `[learning] update_every` period), computed from the ticks up to it, and
@@ -40,12 +48,14 @@ from learning.learner import first_version, update_ticks
 from marketdata.chunk import Universe
 from messages import topics
 from messages.counters import TraderCounters
+from messages.execution import HALTED, OrderReport
 from messages.learning import Weights
 from messages.market import Clock, KlineBatch
 from messages.signals import VoteBatch
-from messages.trading import TradeOpen
+from messages.trading import TradeClosed, TradeOpen
 from trading.assembly import ChunkAssembler, VotedChunk
 from trading.desk import Decided, Desk
+from trading.exchange_fills import PaperFill, difference, paper_fill
 
 
 class _State(msgspec.Struct):
@@ -55,7 +65,7 @@ class _State(msgspec.Struct):
 
 
 class Trader(Actor):
-    subscriptions = (topics.KLINE, topics.BAR, topics.CLOCK, topics.SIGNAL_PREFIX, topics.WEIGHTS)
+    subscriptions = (topics.KLINE, topics.BAR, topics.CLOCK, topics.SIGNAL_PREFIX, topics.WEIGHTS, topics.ORDER_REPORT)
     Counters = TraderCounters
     keeps_outbox = True
 
@@ -84,7 +94,13 @@ class Trader(Actor):
         self.counters.weights_version = initial.version
         self.counters.equity = config.trader.initial_equity
         self.position = -1
-        self.sources = {name for name in (self.topology.feed, *self.topology.models, self.topology.learner) if name}
+        self.executor = self.topology.executor
+        self.unreported: dict[str, PaperFill] = {}  # executor: trades published, their reports not yet applied
+        self.reports: dict[str, OrderReport] = {}  # replay: reports of the finished chunk's trades, so far
+        self.finished: int | None = None  # replay: the chunk waiting for its reports
+        self.sales_of_all: dict[str, int] = {}  # symbol -> the trades published that sold all of it
+        sources = (self.topology.feed, *self.topology.models, self.topology.learner, self.executor)
+        self.sources = {name for name in sources if name}
         found = self.recovery.resume(self.sources)
         if found is not None:
             saved = msgspec.msgpack.decode(found.state, type=_State)
@@ -126,6 +142,46 @@ class Trader(Actor):
         self.desk.add_version(weights)
         self._advance()
 
+    def on_order_report(self, topic: str, report: OrderReport) -> None:
+        """`OrderReport(trade_id=..., status="EXPIRED", executed_qty=0.01, quote_qty=580.2, ...)`: the exchange's fill."""
+        if report.trade_id not in self.unreported:
+            return  # applied before a restart, or not this book's
+        if not self.replay:
+            return self._take_exchange_fill(self.unreported.pop(report.trade_id), report)
+        self.reports[report.trade_id] = report
+        if self._finish_exchange_fills():
+            self._advance()
+
+    def _finish_exchange_fills(self) -> bool:
+        """Replay: once the finished chunk's every trade has its report, apply them in the trades' order and checkpoint."""
+        if self.finished is None or len(self.reports) < len(self.unreported):
+            return False
+        for trade_id, paper in self.unreported.items():
+            self._take_exchange_fill(paper, self.reports[trade_id])
+        self.unreported, self.reports = {}, {}
+        self._checkpoint(self.finished)
+        self.finished = None
+        return True
+
+    def _take_exchange_fill(self, paper: PaperFill, report: OrderReport) -> None:
+        counters = self.counters
+        counters.exchange_reports += 1
+        if report.reason.startswith(HALTED):
+            return
+        later = self.sales_of_all.get(paper.symbol, 0) - paper.sales_of_all_before - paper.closes_all
+        found = difference(paper, report, sold_all_since=later > 0)
+        counters.exchange_foreign_commissions += found.foreign_commission
+        if found.units or found.cash:
+            counters.exchange_adjusted += 1
+            counters.exchange_cash_adjusted += found.cash
+            book = self.desk.book
+            book.take_exchange_fill(paper.symbol, found.units, found.cash, paper.lot_id, report.ts_event, paper.price)
+
+    def _keep_paper_fill(self, trade: TradeOpen | TradeClosed) -> None:
+        before = self.sales_of_all.get(trade.symbol, 0)
+        paper = self.unreported[trade.trade_id] = paper_fill(trade, self.config.trader.fee_rate, before)
+        self.sales_of_all[trade.symbol] = before + paper.closes_all
+
     def _overdue(self) -> bool:
         """Live: the oldest waiting chunk's vote deadline has passed."""
         oldest = self.assembler.oldest_tick()
@@ -134,6 +190,8 @@ class Trader(Actor):
 
     # ----- deciding ---------------------------------------------------------------------------
     def _advance(self) -> None:
+        if self.finished is not None:
+            return  # replay: the last chunk's exchange fills come first
         while True:
             if self.current is None:
                 self.current = self.assembler.take(force=not self.replay and self._overdue())
@@ -147,6 +205,8 @@ class Trader(Actor):
             if not self._decide_available():
                 break
             self._finish_chunk()
+            if self.finished is not None and not self._finish_exchange_fills():
+                break
         if not self.replay:
             self._arm_deadline()
 
@@ -184,6 +244,8 @@ class Trader(Actor):
         result = decided.result
         for trade in sorted([*result.closed, *result.opened], key=lambda fill: fill.ts_event):  # as they happened
             self.publish(topics.TRADE_OPEN if isinstance(trade, TradeOpen) else topics.TRADE_CLOSED, trade, position)
+            if self.executor:
+                self._keep_paper_fill(trade)
         counters = self.counters
         counters.trades_opened += len(result.opened)
         counters.trades_closed += len(result.closed)
@@ -201,13 +263,18 @@ class Trader(Actor):
         self.publish(topics.DECISION, self.desk.decision_batch(ready, self.parts), position=position)
         self.desk.forget_versions(self.last_tick)
         self.position = position
-        if self.replay:
-            self.counters.checkpoints += 1
-            self.recovery.checkpoint(
-                position, msgspec.msgpack.encode(_State(self.desk.snapshot(), self.last_tick, self.counters))
-            )
-        else:
+        if not self.replay:
             self.recovery.acknowledge(position)
+        elif self.unreported:
+            self.finished = position
+        else:
+            self._checkpoint(position)
+
+    def _checkpoint(self, position: int) -> None:
+        self.counters.checkpoints += 1
+        self.recovery.checkpoint(
+            position, msgspec.msgpack.encode(_State(self.desk.snapshot(), self.last_tick, self.counters))
+        )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,9 @@ class Ledger:
     marks: dict[str, Decimal] = field(default_factory=dict)
     price_of: Callable[[str], Decimal | None] | None = None  # the market's price now, for MARKET orders
 
-    def place(self, params: dict[str, str], now_ms: int) -> dict[str, Any]:
-        """Accept and fill one order (`POST /api/v3/order`), or raise `Refusal`."""
+    def place(self, params: dict[str, str], now_ms: int, share: Decimal = Decimal(1)) -> dict[str, Any]:
+        """Accept and fill one order (`POST /api/v3/order`), or raise `Refusal`; `share` < 1 fills only
+        that part of it (rounded down to the lot step) and the rest expires, as an IOC order's does."""
         symbol = params.get("symbol", "")
         rules = self.rules.get(symbol)
         if rules is None:
@@ -62,6 +63,7 @@ class Ledger:
         if broken is not None:
             raise Refusal(400, -1013, f"Filter failure: {broken.split(':')[0]}")
         client_id = params.get("newClientOrderId") or f"double-{len(self.orders) + 1}"
+        asked, quantity = quantity, rules.quantity(float(quantity * share)) if share < 1 else quantity
         notional = quantity * price
         commission = (notional * self.fee_rate).quantize(Decimal("0.00000001"))
         base, quote = rules.base_asset, rules.quote_asset
@@ -76,8 +78,9 @@ class Ledger:
         order_id = len(self.orders) + 1
         order = {
             "symbol": symbol, "orderId": order_id, "orderListId": -1, "clientOrderId": client_id,
-            "price": _text(price if kind == "LIMIT" else Decimal(0)), "origQty": _text(quantity),
-            "executedQty": _text(quantity), "cummulativeQuoteQty": _text(notional), "status": "FILLED",
+            "price": _text(price if kind == "LIMIT" else Decimal(0)), "origQty": _text(asked),
+            "executedQty": _text(quantity), "cummulativeQuoteQty": _text(notional),
+            "status": "FILLED" if quantity == asked else "EXPIRED",
             "timeInForce": params.get("timeInForce", "GTC"), "type": kind, "side": side,
             "time": now_ms, "updateTime": now_ms, "workingTime": now_ms,
         }  # fmt: skip

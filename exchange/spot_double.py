@@ -15,7 +15,8 @@ the user data stream, which sends an `executionReport` per fill (`exchange.user_
 Faults, by the number of the order request (1 = the first `POST /api/v3/order`): `"429"` (refused,
 `Retry-After: 1`, -1003), `"500"` (refused before it is accepted), `"503_after_accept"` (accepted,
 then Binance's -1007 "execution status unknown") and `"hold_after_accept"` (accepted, then the
-answer held back `hold_s` — a client's timeout, or a kill before the answer came). It serves from a
+answer held back `hold_s` — a client's timeout, or a kill before the answer came) and `"partial"`
+(half of it filled, the rest expired, as an IOC order meeting too little liquidity). It serves from a
 thread of its own (`start()` / `stop()`, or `with`).
 """
 
@@ -197,7 +198,7 @@ class SpotDouble:
             raise Refusal(429, -1003, "Too many requests; current limit is 6000 request weight per 1 MINUTE.")
         if fault == "500":
             raise Refusal(500, -1001, "Internal error; unable to process your request. Please try again.")
-        answer = self.ledger.place(params, now)
+        answer = self.ledger.place(params, now, Decimal("0.5") if fault == "partial" else Decimal(1))
         self.stream.push(execution_report(answer, now))
         if fault == "503_after_accept":
             raise Refusal(503, -1007, "Timeout waiting for response from backend server. Send status unknown; "

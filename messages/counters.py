@@ -71,6 +71,10 @@ class TraderCounters(Counters):
     weight_waits: int = 0  # times a bar waited for its weights version
     equity: float = 0.0  # marked to market, quote currency
     checkpoints: int = 0
+    exchange_reports: int = 0  # executor: the exchange's fills (or refusals) of this book's trades taken
+    exchange_adjusted: int = 0  # ... of which moved the book (a partial fill, the lot step, a refusal, ...)
+    exchange_cash_adjusted: float = 0.0  # ... by this much cash in all (quote currency)
+    exchange_foreign_commissions: int = 0  # ... whose commission was in a third asset (BNB): not converted
 
 
 class ExecutorCounters(Counters):

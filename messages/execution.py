@@ -15,6 +15,8 @@ from typing import Literal
 from messages.base import Message
 
 OrderSide = Literal["BUY", "SELL"]
+NOTHING_HELD = "NOTHING_HELD"  # a refusal's reason: a sale of a coin the exchange holds none of
+HALTED = "HALTED"  # a refusal's reason: after `supervisor halt`
 
 
 class OrderReport(Message, frozen=True):
@@ -29,6 +31,7 @@ class OrderReport(Message, frozen=True):
     quote_qty: float = 0.0  # quote asset
     commission: float = 0.0
     commission_asset: str = ""
+    base_asset: str = ""  # the symbol's base asset (a commission in it came out of the quantity bought)
     exchange_order_id: int = 0  # 0: never reached the exchange's book
     transact_time: int = 0  # ms UTC, the exchange's
     reason: str = ""  # why it was refused

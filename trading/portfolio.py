@@ -20,7 +20,8 @@ tick the equity marked to market at its close and the gross exposure. The rules,
 
 A trade is a position's round trip: from flat to flat (or to the other side). Its entry (exit) price
 is the mean price of the fills that grew (shrank) it, its PnL every fill's cash net of fees, its
-return the PnL over what was paid to build it. Between events nothing can change, so the book marks
+return the PnL over what was paid to build it. Traded through the executor, the exchange's fills
+are the book's: `take_exchange_fill` moves it by what each filled beyond the paper fill. Between events nothing can change, so the book marks
 whole stretches of ticks at once with numpy and visits only the ticks where something happens.
 """
 
@@ -179,6 +180,39 @@ class PortfolioBook:
                 pnl = held.side * (mark - lot.price) * lot.quantity - lot.fee_per_unit * lot.quantity
                 found[lot.trade_id] = (lot.quantity, pnl - held.borrow * lot.quantity / units)
         return found
+
+    def take_exchange_fill(self, name: str, units: float, cash: float, lot_id: str, time: int, price: float) -> None:
+        """Move the book by what an exchange's fill differed from the paper one (`trading.exchange_fills`):
+        the cash, and the units on the lot `lot_id` (an open's own lot) while it is held, else on the
+        newest lots (a lot of their own, `<lot_id>-exchange` at `price`, when the book holds none); never
+        below none: what a fill took beyond what the book still holds is gone already."""
+        state = self.state
+        state.cash += cash
+        held = state.holdings.get(name)
+        if held is None:
+            if units <= 0.0:
+                return  # the book holds none already: the exchange (spot) holds no less than none
+            held = state.holdings[name] = Holding(LONG, 0.0)
+        own = [lot for lot in held.lots if lot.trade_id == lot_id]
+        along = units * held.side  # > 0: the position grows
+        if along > 0:
+            if held.lots:
+                (own or held.lots)[-1].quantity += along
+            else:
+                held.lots.append(Lot(f"{lot_id}-exchange", time, price, along, 0.0))
+            held.quantity += units
+        position, left = abs(held.quantity), -along
+        while left > 1e-12 * position and held.lots:
+            lot = (own or held.lots)[-1]
+            taken = min(left, lot.quantity)
+            lot.quantity -= taken
+            held.quantity -= held.side * taken
+            left -= taken
+            if lot.quantity <= 1e-12 * position:
+                held.lots = [other for other in held.lots if other is not lot]
+                own = []
+        if not held.lots:
+            del state.holdings[name]
 
     # ----- the rules --------------------------------------------------------------------------
     def _breach(self, equity: np.ndarray, times: np.ndarray) -> int | None:
