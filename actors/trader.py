@@ -94,6 +94,7 @@ class Trader(Actor):
         self.counters.weights_version = initial.version
         self.counters.equity = config.trader.initial_equity
         self.position = -1
+        self.checkpointed = -1  # replay: the position of the last checkpoint
         self.executor = self.topology.executor
         self.unreported: dict[str, PaperFill] = {}  # executor: trades published, their reports not yet applied
         self.reports: dict[str, OrderReport] = {}  # replay: reports of the finished chunk's trades, so far
@@ -106,6 +107,7 @@ class Trader(Actor):
             saved = msgspec.msgpack.decode(found.state, type=_State)
             self.desk.restore(saved.desk)
             self.last_tick, self.position, self.counters = saved.last_tick, found.upto, saved.counters
+            self.checkpointed = found.upto
             self.log.info(
                 "restarted: resumed from the checkpoint at %d (equity %.2f)", found.upto, saved.counters.equity
             )
@@ -144,21 +146,23 @@ class Trader(Actor):
 
     def on_order_report(self, topic: str, report: OrderReport) -> None:
         """`OrderReport(trade_id=..., status="EXPIRED", executed_qty=0.01, quote_qty=580.2, ...)`: the exchange's fill."""
-        if report.trade_id not in self.unreported:
-            return  # applied before a restart, or not this book's
         if not self.replay:
-            return self._take_exchange_fill(self.unreported.pop(report.trade_id), report)
-        self.reports[report.trade_id] = report
+            if report.trade_id in self.unreported:
+                self._take_exchange_fill(self.unreported.pop(report.trade_id), report)
+            return
+        if report.ts_event <= self.checkpointed:
+            return  # its chunk was checkpointed with it
+        self.reports[report.trade_id] = report  # restarted, the executor's may come before the trade is decided again
         if self._finish_exchange_fills():
             self._advance()
 
     def _finish_exchange_fills(self) -> bool:
         """Replay: once the finished chunk's every trade has its report, apply them in the trades' order and checkpoint."""
-        if self.finished is None or len(self.reports) < len(self.unreported):
+        if self.finished is None or any(trade_id not in self.reports for trade_id in self.unreported):
             return False
         for trade_id, paper in self.unreported.items():
             self._take_exchange_fill(paper, self.reports[trade_id])
-        self.unreported, self.reports = {}, {}
+        self.unreported, self.reports = {}, {}  # nothing else can have come: the next chunk waits for this
         self._checkpoint(self.finished)
         self.finished = None
         return True
@@ -271,6 +275,7 @@ class Trader(Actor):
             self._checkpoint(position)
 
     def _checkpoint(self, position: int) -> None:
+        self.checkpointed = position
         self.counters.checkpoints += 1
         self.recovery.checkpoint(
             position, msgspec.msgpack.encode(_State(self.desk.snapshot(), self.last_tick, self.counters))
