@@ -3,7 +3,7 @@
 Replays ../shared/data/klines 1m (all 42 days, decisions on 4h bars; 4 days with --quick)
 through the full topology (market_feed, recorder, trading_ai, lava_ai, lgbm_ai, trader and, for
 the learning strategies, rl_learner) once per strategy: `initial_weights` and `equal_weights` (no
-learner: the weights never move), `seed`, `hedge`, `adahedge`, `thompson`. Produces a JSON section
+learner: the weights never move), `seed`, `hedge`, `adahedge`, `thompson`, `winners`. Produces a JSON section
 `trading` with, per strategy, the recording's figures as traded (`analytics.performance`: trades,
 win_rate, roi, max_drawdown, turnover, exposure, sharpe) and the final weights. The figures are
 deterministic, so one run each; `bars_per_s` (full topology, from the replay) is timing.
@@ -24,8 +24,8 @@ from bench.topology import SEED_WEIGHTS, finished, replay_config
 from supervisor.commands.export import export_records
 from supervisor.harness import running_daemon
 
-STRATEGIES = ("initial_weights", "equal_weights", "seed", "hedge", "adahedge", "thompson")
-LEARNERS = ("seed", "hedge", "adahedge", "thompson")
+LEARNERS = ("seed", "hedge", "adahedge", "thompson", "winners")
+STRATEGIES = ("initial_weights", "equal_weights", *LEARNERS)
 
 
 def measure(workdir: Path, strategy: str, start: str, end: str) -> dict[str, object]:

@@ -29,11 +29,11 @@ from config.section import (
 )
 
 Expert = Literal["cash", "hold", "hold_vt"]
-Algorithm = Literal["adahedge", "hedge", "seed", "thompson"]
+Algorithm = Literal["winners", "adahedge", "hedge", "seed", "thompson"]
 
 
 class LearningConfig(Section, frozen=True):
-    algorithm: Algorithm = "adahedge"
+    algorithm: Algorithm = "winners"
     update_every: Duration = "1d"
     learning_rate: Fraction = 0.01
     reward_multiplier: PositiveFloat = 1.5

@@ -22,6 +22,13 @@ shrinkage toward equal weights (`shrinkage`), the cap on any weight's change per
   returns' scale — with `hedge_eta` as its ceiling: the published algorithm follows the leader
   while the gap is 0, which would hand every weight to the first period's winner. Every expert
   starts equal.
+- `Winners` (the default) weighs each expert in proportion to its discounted log growth above
+  cash's, which is 0 (G <- discount * G + log(1 + return); w ∝ max(0, G)), and gives everything
+  to `cash` when no expert grew: an expert that lost over the recent past has no weight, one that
+  gained has weight as it gained. It is regret matching (Hart & Mas-Colell 2000) with cash, not
+  the mixture, as the comparator, discounted as Brown & Sandholm's (2019) discounted regret
+  matching: no rate to tune, and a falling market that hurts every expert leaves the book in cash
+  rather than near equal weights, as the exponential rules with their capped rate do.
 - `Thompson` keeps a Beta(gains + 1, losses + 1) per expert and weighs each by the probability
   that it is the best, estimated from `THOMPSON_DRAWS` joint draws of a generator seeded from
   `[learning] seed` and the update count (probability matching); an expert never out of cash has
@@ -38,6 +45,7 @@ import msgspec
 from config.schema import LearningConfig
 from learning.projection import normalize_weights
 
+CASH = "cash"
 THOMPSON_DRAWS = 256  # joint posterior draws per update
 
 
@@ -194,7 +202,39 @@ def project(weights: dict[str, float], config: LearningConfig) -> dict[str, floa
     return dict(zip(models, normalize_weights([weights[m] for m in models], low, high)))
 
 
-Rule = SeedRule | ExponentialWeights | Thompson
+class WinnersState(msgspec.Struct):
+    growth: dict[str, float] = {}  # discounted cumulative log growth per expert
+
+
+class Winners:
+    """Each expert in proportion to its discounted log growth above cash's; all to cash when none grew."""
+
+    def __init__(self, config: LearningConfig, initial: dict[str, float]):
+        self.config = config
+        self.state = WinnersState()
+
+    def update(self, weights: dict[str, float], credit: dict[str, float]) -> dict[str, float]:
+        growth, discount = self.state.growth, self.config.discount
+        for m in sorted(weights):
+            growth[m] = discount * growth.get(m, 0.0) + math.log1p(max(credit.get(m, 0.0), -0.999999))
+        ahead = {m: max(0.0, growth[m]) for m in sorted(weights)}
+        total = math.fsum(ahead.values())
+        if total > 0:
+            raw = {m: g / total for m, g in ahead.items()}
+        elif CASH in weights:
+            raw = {m: float(m == CASH) for m in weights}
+        else:
+            raw = dict(weights)
+        return finish(weights, raw, self.config)
+
+    def snapshot(self) -> bytes:
+        return msgspec.msgpack.encode(self.state)
+
+    def restore(self, raw: bytes) -> None:
+        self.state = msgspec.msgpack.decode(raw, type=WinnersState)
+
+
+Rule = SeedRule | ExponentialWeights | Thompson | Winners
 
 
 def make_rule(config: LearningConfig, initial: dict[str, float]) -> Rule:
@@ -202,4 +242,6 @@ def make_rule(config: LearningConfig, initial: dict[str, float]) -> Rule:
         return ExponentialWeights(config, initial, adaptive=config.algorithm == "adahedge")
     if config.algorithm == "seed":
         return SeedRule(config, initial)
+    if config.algorithm == "winners":
+        return Winners(config, initial)
     return Thompson(config, initial)

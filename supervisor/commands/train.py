@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import uvloop
 from rich.console import Console
@@ -21,7 +21,7 @@ from rich.logging import RichHandler
 
 from bus.runtime import LOG_LEVEL_ENV
 from common.times import DAY_MS, parse_time
-from config.schema import PeperConfig
+from config.schema import Algorithm, PeperConfig
 from marketdata.sources import load_source
 from marketdata.synthetic import START_MS
 from messages.errors import WindowError
@@ -73,7 +73,7 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--algorithm",
-        choices=["adahedge", "hedge", "seed", "thompson"],
+        choices=get_args(Algorithm),
         help="weight update rule (default [learning] algorithm)",
     )
     parser.add_argument("--catalog", metavar="PATH", help="the training catalog (default [database] training_path)")

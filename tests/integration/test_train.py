@@ -213,7 +213,7 @@ def test_a_run_with_the_policy_trades_with_its_weights_and_model_from_the_first_
     assert first.weights_version[0] == shown["weights_version"]  # the first bar already uses it
     assert recording.weights[0].version == shown["weights_version"] and recording.weights[0].weights == shown["weights"]
     assert {batch.version for batch in recording.vote_batches["lgbm_ai"]} == {f"lgbm-{shown['lgbm_version']}"}
-    assert shown["learning"]["algorithm"] in ("adahedge", "hedge") and any(
+    assert shown["learning"]["algorithm"] in ("winners", "adahedge", "hedge") and any(
         batch.target for batch in recording.decisions
     )
     # offline, a rollback decides what the next run on that store starts from

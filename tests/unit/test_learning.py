@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from common.times import DAY_MS, HOUR_MS, MINUTE_MS
 from config.schema import LearningConfig, TraderConfig
-from learning.engine import ExponentialWeights, SeedRule, Thompson, make_rule, mixability_gap, project
+from learning.engine import ExponentialWeights, SeedRule, Thompson, Winners, make_rule, mixability_gap, project
 from learning.learner import COMPACT_AFTER, Learner, exact_partials, update_ticks
 from learning.projection import normalize_weights
 from marketdata.table import COLUMNS, KlineTable
@@ -28,7 +28,7 @@ from trading.shadow import ShadowBooks
 
 MODELS = ["lava_ai", "lgbm_ai", "mistral_ai", "trading_ai"]
 CONFIG = LearningConfig(min_weight=0.05, max_weight=0.70)
-ALGORITHMS = ["seed", "hedge", "adahedge", "thompson"]
+ALGORITHMS = ["seed", "hedge", "adahedge", "thompson", "winners"]
 credits = st.dictionaries(st.sampled_from(MODELS), st.floats(-0.2, 0.2, allow_nan=False), min_size=1)
 
 
@@ -101,9 +101,36 @@ def test_a_model_at_the_floor_whose_book_wins_gains_weight_and_one_whose_book_lo
 def test_thompson_and_the_exponential_rules_are_reproducible():
     start = project({m: 0.25 for m in MODELS}, CONFIG)
     credit = {m: 0.01 * (i - 1.5) for i, m in enumerate(MODELS)}
-    for make in (lambda: Thompson(CONFIG, start), lambda: ExponentialWeights(CONFIG, start, adaptive=True)):
+    for make in (
+        lambda: Thompson(CONFIG, start),
+        lambda: ExponentialWeights(CONFIG, start, adaptive=True),
+        lambda: Winners(CONFIG, start),
+    ):
         first, second = make(), make()
         assert [first.update(start, credit) for _ in range(5)] == [second.update(start, credit) for _ in range(5)]
+        restored = make()
+        restored.restore(first.snapshot())
+        assert restored.update(start, credit) == first.update(start, credit)
+
+
+def test_winners_weighs_each_expert_by_its_discounted_growth_above_cash_and_holds_cash_when_none_grew():
+    config = LearningConfig(algorithm="winners", discount=0.5, min_weight=0.0, max_weight=1.0)
+    start = {"a": 0.25, "b": 0.25, "c": 0.25, "cash": 0.25}
+    rule = Winners(config, start)
+    first = rule.update(start, {"a": 0.02, "b": 0.01, "c": -0.01})
+    grown = math.log1p(0.02) + math.log1p(0.01)
+    assert first["a"] == pytest.approx(math.log1p(0.02) / grown) and first["b"] == pytest.approx(
+        math.log1p(0.01) / grown
+    )
+    assert first["c"] == 0.0 and first["cash"] == 0.0  # c lost; cash grew nothing
+    second = rule.update(first, {"a": -0.02, "b": 0.0, "c": 0.0})  # a: 0.5 log 1.02 + log 0.98 < 0
+    assert rule.state.growth["a"] == pytest.approx(0.5 * math.log1p(0.02) + math.log1p(-0.02))
+    assert second["b"] == pytest.approx(1.0) and second["a"] == 0.0
+    for _ in range(3):  # every expert loses: the book stands aside
+        weights = rule.update(second, {"a": -0.01, "b": -0.01, "c": -0.01})
+    assert weights["cash"] == pytest.approx(1.0)
+    recovered = rule.update(weights, {"a": 0.05, "b": 0.0, "c": 0.0})  # the past is discounted away: a gains again
+    assert recovered["a"] == pytest.approx(1.0)
 
 
 def test_adahedge_follows_the_leader_until_the_first_gap_then_sets_eta_from_the_mixability_gap():
@@ -246,7 +273,8 @@ def test_each_shadow_book_is_its_experts_portfolio_traded_in_the_trader_s_book_a
     assert np.abs(returns[books.experts.index("hold")]).sum() > np.abs(returns[books.experts.index("buyer")]).sum() > 0
 
 
-def test_on_a_market_where_every_model_loses_after_fees_weight_flows_to_cash():
+@pytest.mark.parametrize("algorithm", ["adahedge", "winners"])
+def test_on_a_market_where_every_model_loses_after_fees_weight_flows_to_cash(algorithm):
     symbols = ["AAAUSDT"]
     days = 200
     closes = (100.0 * (1 + 0.02 * np.sign(np.sin(np.arange(days) * 2.0)))).reshape(-1, 1)  # chop: every trade loses
@@ -266,7 +294,7 @@ def test_on_a_market_where_every_model_loses_after_fees_weight_flows_to_cash():
     returns = np.concatenate([books.run(voted).returns for voted in chunks], axis=1)
     ticks = np.concatenate([voted.ticks for voted in chunks])
     experts = ["churn", "cash"]
-    learner = Learner(LearningConfig(algorithm="adahedge"), experts, {"churn": 1.0, "cash": 0.0})
+    learner = Learner(LearningConfig(algorithm=algorithm), experts, {"churn": 1.0, "cash": 0.0})
     versions = learner.observe(ticks, returns[[books.experts.index(e) for e in experts]], list(range(days)))
     assert isinstance(versions[-1], Weights) and versions[-1].weights["cash"] > 0.95
 

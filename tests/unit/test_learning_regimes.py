@@ -5,6 +5,7 @@ number of daily updates, in each half."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from common.times import DAY_MS
 from config.models import LavaAiConfig, TradingAiConfig
@@ -33,7 +34,8 @@ def constructed_market(seed: int = 2) -> np.ndarray:
     return 100 * np.exp(np.vstack([trending, trending[-1] + deviation]))
 
 
-def test_the_learner_moves_weight_to_trend_while_trend_pays_and_to_reversion_while_reversion_pays():
+@pytest.mark.parametrize("algorithm", ["winners", "adahedge"])
+def test_the_learner_moves_weight_to_trend_while_trend_pays_and_to_reversion_while_reversion_pays(algorithm):
     decision_ms = DAY_MS
     trend = TechnicalRules(TradingAiConfig(lookbacks=["5d", "10d", "20d"], threshold=0.3), SYMBOLS, decision_ms)
     reversion = MeanReversion(LavaAiConfig(window="6d", z_entry=1.2, volume_spike_z=50.0), SYMBOLS, decision_ms)
@@ -44,7 +46,7 @@ def test_the_learner_moves_weight_to_trend_while_trend_pays_and_to_reversion_whi
     books = ShadowBooks(["lava_ai", "trading_ai"], trader, SYMBOLS, decision_ms)
     experts = ["lava_ai", "trading_ai", "cash"]
     learner = Learner(
-        LearningConfig(algorithm="adahedge", discount=0.9), experts, {"lava_ai": 0.35, "trading_ai": 0.25, "cash": 0.4}
+        LearningConfig(algorithm=algorithm, discount=0.9), experts, {"lava_ai": 0.35, "trading_ai": 0.25, "cash": 0.4}
     )
     rows = [books.experts.index(e) for e in experts]
     versions, earned = [], np.zeros((2, 2))  # [half, expert]: log growth of lava_ai's and trading_ai's books

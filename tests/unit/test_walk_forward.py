@@ -120,7 +120,9 @@ def test_every_fold_reports_the_learned_policy_beside_every_baseline_on_its_test
 
 def test_a_trade_open_across_a_window_edge_counts_in_each_window_with_the_pnl_earned_there():
     table = market()
-    config = configured(run_config(), training={"grid": {}})
+    config = configured(
+        run_config(), training={"grid": {}}, learning={"algorithm": "adahedge"}
+    )  # on this market AdaHedge holds a trade across the edge
     plan = plan_of(table, config)
     [candidate] = candidates(config)
     inputs = OfflineInputs(chunks_of(table), config)
