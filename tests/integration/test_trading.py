@@ -64,7 +64,7 @@ REAL_MODELS = {"trading_ai": {}, "lava_ai": {}}
 ORACLE = {"module": "tests.helpers.oracle_model", "role": "model"}
 
 
-@pytest.mark.parametrize("algorithm", ["seed", "hedge", "adahedge", "thompson"])
+@pytest.mark.parametrize("algorithm", ["seed", "hedge", "adahedge", "thompson", "winners"])
 def test_the_learner_moves_weight_to_the_model_that_knows_and_away_from_the_one_that_errs(tmp_path, algorithm):
     db = tmp_path / "learn.lmdb"
     models = {"knows": ORACLE, "errs": {**ORACLE, "args": ["--invert"]}}
