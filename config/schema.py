@@ -43,6 +43,7 @@ class LearningConfig(Section, frozen=True):
     hedge_eta: PositiveFloat = 100.0
     discount: Fraction = 0.9
     fixed_share: Fraction = 0.0
+    winners_power: PositiveFloat = 2.0
     shrinkage: Fraction = 0.0
     max_change: Fraction = 1.0
     min_weight: Fraction = 0.0

@@ -22,13 +22,14 @@ shrinkage toward equal weights (`shrinkage`), the cap on any weight's change per
   returns' scale — with `hedge_eta` as its ceiling: the published algorithm follows the leader
   while the gap is 0, which would hand every weight to the first period's winner. Every expert
   starts equal.
-- `Winners` (the default) weighs each expert in proportion to its discounted log growth above
-  cash's, which is 0 (G <- discount * G + log(1 + return); w ∝ max(0, G)), and gives everything
+- `Winners` (the default) weighs each expert by its discounted log growth above cash's, which is
+  0 (G <- discount * G + log(1 + return); w ∝ max(0, G) ** `winners_power`), and gives everything
   to `cash` when no expert grew: an expert that lost over the recent past has no weight, one that
   gained has weight as it gained. It is regret matching (Hart & Mas-Colell 2000) with cash, not
-  the mixture, as the comparator, discounted as Brown & Sandholm's (2019) discounted regret
-  matching: no rate to tune, and a falling market that hurts every expert leaves the book in cash
-  rather than near equal weights, as the exponential rules with their capped rate do.
+  the mixture, as the comparator, with the polynomial potential of Cesa-Bianchi & Lugosi (2003;
+  power p - 1, 1 = plain regret matching) and discounted as Brown & Sandholm's (2019) discounted
+  regret matching: no rate to tune, and a falling market that hurts every expert leaves the book
+  in cash rather than near equal weights, as the exponential rules with their capped rate do.
 - `Thompson` keeps a Beta(gains + 1, losses + 1) per expert and weighs each by the probability
   that it is the best, estimated from `THOMPSON_DRAWS` joint draws of a generator seeded from
   `[learning] seed` and the update count (probability matching); an expert never out of cash has
@@ -217,7 +218,7 @@ class Winners:
         growth, discount = self.state.growth, self.config.discount
         for m in sorted(weights):
             growth[m] = discount * growth.get(m, 0.0) + math.log1p(max(credit.get(m, 0.0), -0.999999))
-        ahead = {m: max(0.0, growth[m]) for m in sorted(weights)}
+        ahead = {m: max(0.0, growth[m]) ** self.config.winners_power for m in sorted(weights)}
         total = math.fsum(ahead.values())
         if total > 0:
             raw = {m: g / total for m, g in ahead.items()}

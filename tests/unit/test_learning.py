@@ -118,10 +118,12 @@ def test_winners_weighs_each_expert_by_its_discounted_growth_above_cash_and_hold
     start = {"a": 0.25, "b": 0.25, "c": 0.25, "cash": 0.25}
     rule = Winners(config, start)
     first = rule.update(start, {"a": 0.02, "b": 0.01, "c": -0.01})
-    grown = math.log1p(0.02) + math.log1p(0.01)
-    assert first["a"] == pytest.approx(math.log1p(0.02) / grown) and first["b"] == pytest.approx(
-        math.log1p(0.01) / grown
-    )
+    grown = math.log1p(0.02) ** 2 + math.log1p(0.01) ** 2  # winners_power 2
+    assert first["a"] == pytest.approx(math.log1p(0.02) ** 2 / grown)
+    assert first["b"] == pytest.approx(math.log1p(0.01) ** 2 / grown)
+    plain = LearningConfig(algorithm="winners", winners_power=1.0, min_weight=0.0, max_weight=1.0)
+    in_proportion = Winners(plain, start).update(start, {"a": 0.02, "b": 0.01})
+    assert in_proportion["a"] == pytest.approx(math.log1p(0.02) / (math.log1p(0.02) + math.log1p(0.01)))
     assert first["c"] == 0.0 and first["cash"] == 0.0  # c lost; cash grew nothing
     second = rule.update(first, {"a": -0.02, "b": 0.0, "c": 0.0})  # a: 0.5 log 1.02 + log 0.98 < 0
     assert rule.state.growth["a"] == pytest.approx(0.5 * math.log1p(0.02) + math.log1p(-0.02))
