@@ -151,7 +151,7 @@ class Executor(Actor):
             return
         rules, held = self.rules[trade.symbol], self.holdings[trade.symbol]
         wanted = held if trade.remaining == 0 else min(rules.quantity(trade.quantity), held)
-        if not wanted:
+        if not wanted and not self.halted:  # halted, the halt is the reason, whatever is held
             return self._report_refused(trade, "SELL", f"{NOTHING_HELD}: no {rules.base_asset} on the exchange to sell")
         await self._execute(trade, "SELL", rules.quantity(float(wanted)), rules.price(trade.exit_price))
 
