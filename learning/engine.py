@@ -208,7 +208,7 @@ class WinnersState(msgspec.Struct):
 
 
 class Winners:
-    """Each expert in proportion to its discounted log growth above cash's; all to cash when none grew."""
+    """Each expert by its discounted log growth above cash's, to `winners_power`; all to cash when none grew."""
 
     def __init__(self, config: LearningConfig, initial: dict[str, float]):
         self.config = config
