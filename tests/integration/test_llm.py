@@ -43,13 +43,14 @@ def llm_topology(
     backoff_s: float = 0.2,
     server_command: list[str] | None = None,
     fallback: str = "",
+    probe_timeout_s: float = 1.0,
 ) -> PeperConfig:
     mistral = {
         "model_path": str(model),
         "fallback": fallback,
         "port": port,
         "health_check_interval_s": 0.5,
-        "probe_timeout_s": 1.0,
+        "probe_timeout_s": probe_timeout_s,
         "startup_timeout_s": 30,
         "backoff_initial_s": backoff_s,
         "server_command": server_command or [],
@@ -205,7 +206,12 @@ def test_the_fallback_small_model_casts_parsed_votes_and_a_second_replay_gives_t
     missing = tmp_path / "no-mistral.gguf"
     first_dir, second_dir = tmp_path / "first", tmp_path / "second"
     first_dir.mkdir(), second_dir.mkdir()
-    topology = llm_topology(db, missing, port, end="2021-01-01T00:25", request_timeout_s=60.0, fallback="smollm2")
+    # llama_cpp.server answers no health probe while it generates, and SmolLM2's 128 tokens take over
+    # a second on a loaded machine: a 1 s probe timeout called that a hang and restarted it until
+    # its budget was spent; the shipped 10 s is what this test's server needs
+    topology = llm_topology(
+        db, missing, port, end="2021-01-01T00:25", request_timeout_s=60.0, fallback="smollm2", probe_timeout_s=10.0
+    )
     with running_daemon(first_dir, topology) as daemon:
         daemon.wait_for(lambda: daemon.actor("market_feed").state == "done", 300, "first replay")
         daemon.wait_for(lambda: voted_on_every_bar(daemon), 120, "the last answer")
