@@ -11,7 +11,9 @@ like the trader).
 Credit comes from shadow books (`trading.shadow`): each model's book follows its votes alone, so
 every model is credited on every bar whatever the ensemble did. Version `start_version` is the
 projected initial weights. A rollback to V appends a new version equal to V, effective from the
-next bar; history is never rewritten. In replay its state (books, learner, rule) is checkpointed
+next bar, and the next update tick keeps V's weights (a "held" version) instead of learning the
+period the rollback cut, so a trader already past that bar decides with them too; history is
+never rewritten. In replay its state (books, learner, rule) is checkpointed
 at every chunk; restarted, it resumes from there and asks the feed and the models for the rest.
 """
 

@@ -38,6 +38,7 @@ class LearnerState(msgspec.Struct):
     growth: dict[str, list[float]] = {}  # log(1 + return) per expert and tick since the last update
     updates: int = 0
     rule: bytes = b""
+    held: str = ""  # "rollback:<V>" until the next update tick, which keeps V's weights instead of learning
 
 
 def first_version(config: PeperConfig) -> Weights:
@@ -125,6 +126,11 @@ class Learner:
 
     def _update(self, effective_from: int) -> Weights:
         state = self.state
+        if state.held:  # the period a rollback fell in is not learned: its credit began mid-period
+            cause, state.held = [state.held, "held"], ""
+            state.growth = {expert: [] for expert in self.experts}
+            state.updates += 1
+            return self._new_version(dict(state.weights), effective_from, cause)
         # fsum is exactly rounded, so the credit is the same however the ticks came in chunks
         credit = {expert: math.expm1(math.fsum(state.growth.get(expert, []))) for expert in self.experts}
         weights = self.rule.update(dict(state.weights), {e: c for e, c in credit.items() if e in state.weights})
@@ -134,10 +140,13 @@ class Learner:
 
     def rollback(self, target: Weights, effective_from: int, request_id: str) -> Weights:
         """A new version equal to `target`, from `effective_from`: its weights, and its rule state when it
-        carries one, so learning goes on from there; the credit gathered since the last update is dropped."""
+        carries one, so learning goes on from there; the credit gathered since the last update is dropped,
+        and the next update tick makes a version with the same weights (cause "held"), so a trader that
+        is already past `effective_from` (it runs ahead of the learner) still decides with them."""
         if target.state:
             self.rule.restore(target.state)
         self.state.growth = {expert: [] for expert in self.experts}
+        self.state.held = f"rollback:{target.version}"
         return self._new_version(dict(target.weights), effective_from, [f"rollback:{target.version}", request_id])
 
     def _new_version(self, weights: dict[str, float], effective_from: int, cause: list[str]) -> Weights:

@@ -155,15 +155,18 @@ def test_a_rollback_while_running_is_used_by_the_traders_next_decisions(tmp_path
         assert result.returncode == 0, result.stderr
         state["version"] = int(result.stdout.split("version ")[1].split(" ")[0])
 
-    hourly = {"update_every": "1h"}  # decisions every 15 minutes: those before the next update use the rollback
+    # decisions every 15 minutes; the trader may be past the rollback's first bar (it runs ahead of the
+    # learner), but never past the next update tick, whose version holds the rolled-back weights
+    hourly = {"update_every": "1h"}
     run_replay(
         tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02", speed="8000", learning=hourly), during=roll_back
     )
     history = {w["version"]: w for w in export(db, "weights")}
-    rolled = history[state["version"]]
+    rolled, held = history[state["version"]], history[state["version"] + 1]
     assert rolled["cause"][0] == "rollback:0" and rolled["weights"] == history[0]["weights"]
-    used = [d for d in export(db, "decisions") if d["weights_version"] == state["version"]]
-    assert used, "no decision used the rolled-back version"
+    assert held["cause"] == ["rollback:0", "held"] and held["weights"] == history[0]["weights"]
+    used = [d for d in export(db, "decisions") if d["weights_version"] in (rolled["version"], held["version"])]
+    assert used, "no decision used the rolled-back weights"
 
 
 def test_a_learner_killed_mid_replay_resumes_and_every_version_is_as_if_it_had_not_been(tmp_path):

@@ -207,6 +207,26 @@ def test_the_learner_updates_at_each_update_tick_from_the_ticks_up_to_it_however
     assert versions[0].weights == first
 
 
+def test_a_rollback_holds_its_weights_through_the_next_update_tick_and_learning_resumes_after_it():
+    config = LearningConfig(algorithm="hedge")
+    ticks = np.arange(30, dtype=np.int64) * MINUTE_MS
+    returns = np.random.default_rng(8).normal(0.0, 0.01, (len(MODELS), len(ticks)))
+    learner = Learner(config, MODELS, {m: 0.25 for m in MODELS})
+    (first,) = learner.observe(ticks[:10], returns[:, :10], [9])
+    (second,) = learner.observe(ticks[10:15], returns[:, 10:15], [4])
+    rolled = learner.rollback(first, int(ticks[15]), "request:1")
+    held, learned = learner.observe(ticks[15:], returns[:, 15:], [4, 14])
+    assert rolled.weights == held.weights == first.weights != second.weights
+    assert rolled.cause == ["rollback:1", "request:1"] and held.cause == ["rollback:1", "held"]
+    assert (held.version, held.effective_from) == (rolled.version + 1, int(ticks[19]))
+    resumed = ExponentialWeights(config, first.weights, adaptive=False)  # version 1's rule, on ticks 20..29
+    resumed.restore(first.state)
+    expected = resumed.update(
+        first.weights, {m: math.expm1(math.fsum(np.log1p(returns[i, 20:]).tolist())) for i, m in enumerate(MODELS)}
+    )
+    assert learned.cause == ["update"] and learned.weights == expected
+
+
 def table_of(closes: np.ndarray, interval_ms: int, symbols: list[str]) -> KlineTable:
     """closes: [bar, symbol]; opens the previous close, highs and lows around them."""
     times = np.arange(len(closes), dtype=np.int64) * interval_ms
