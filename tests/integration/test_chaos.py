@@ -97,7 +97,10 @@ def incomplete_publishers(db: Path) -> dict[tuple[str, str], str]:
 
 def server_pid(daemon: DaemonHandle) -> int | None:
     supervisor = daemon.actor("llm_supervisor").pid
-    children = psutil.Process(supervisor).children() if supervisor else []
+    try:
+        children = psutil.Process(supervisor).children() if supervisor else []
+    except psutil.NoSuchProcess:  # the daemon's status still names a llm_supervisor just killed
+        return None
     return children[0].pid if children else None
 
 
