@@ -123,11 +123,14 @@ class RlLearner(Actor):
             if versions:  # durable before the checkpoint: a restart from an older one makes them again, equal
                 put_weights(self.stores.own(), *versions)
             if self.replay:
-                state = _State(self.learner.snapshot(), self.books.snapshot(), self.last_tick)
-                self.recovery.checkpoint(position, msgspec.msgpack.encode(state))
-                counters.checkpoints += 1
+                self._checkpoint()
             else:
                 self.recovery.acknowledge(position)
+
+    def _checkpoint(self) -> None:
+        state = _State(self.learner.snapshot(), self.books.snapshot(), self.last_tick)
+        self.recovery.checkpoint(self.position, msgspec.msgpack.encode(state))
+        self.counters.checkpoints += 1
 
     def on_weights_command(self, topic: str, command: WeightsCommand) -> None:
         """`WeightsCommand(rollback_to=3, request_id="...")`: a new version equal to version 3, from the next bar."""
@@ -141,6 +144,8 @@ class RlLearner(Actor):
         self.publish(topics.WEIGHTS, version, max(self.position, 0))
         self.counters.rollbacks += 1
         self.counters.version = version.version
+        if self.replay and self.position >= 0:  # restarted from the checkpoint before, it would reuse the number
+            self._checkpoint()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ determinism at any speed, rollback while running, a learner killed mid-replay, h
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from llm.tiny_model import write_tiny_model
 from marketdata.sources import load_source
 from storage.sessions import copy_database
 from storage.store import Store
-from supervisor.harness import free_port, running_daemon
+from supervisor.harness import DaemonHandle, free_port, running_daemon
 from tests.helpers import topologies
 from tests.helpers.data import KLINES, REPO_ROOT, requires_shared_data
 from tests.helpers.replays import run_replay
@@ -127,36 +128,39 @@ def test_no_fill_uses_a_price_from_the_bar_its_decision_was_made_on(tmp_path):
         assert trade["exit_time"] > trade["entry_time"]
 
 
+def roll_back_to(daemon: DaemonHandle, db: Path, version: int) -> int:
+    """`weights rollback` through the running learner; the new version's number."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "supervisor",
+            "weights",
+            "rollback",
+            str(version),
+            "--db",
+            str(db),
+            "--config",
+            str(daemon.config_path),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.split("version ")[1].split(" ")[0])
+
+
 def test_a_rollback_while_running_is_used_by_the_traders_next_decisions(tmp_path):
     db = tmp_path / "rollback.lmdb"
     state = {}
 
     def roll_back(daemon):
         daemon.wait_for(lambda: daemon.actor("rl_learner").counters.version >= 3, 120, "three versions")
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "supervisor",
-                "weights",
-                "rollback",
-                "0",
-                "--db",
-                str(db),
-                "--config",
-                str(daemon.config_path),
-            ],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr
-        state["version"] = int(result.stdout.split("version ")[1].split(" ")[0])
+        state["version"] = roll_back_to(daemon, db, 0)
 
-    # decisions every 15 minutes; the trader may be past the rollback's first bar (it runs ahead of the
-    # learner), but never past the next update tick, whose version holds the rolled-back weights
     hourly = {"update_every": "1h"}
     run_replay(
         tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02", speed="8000", learning=hourly), during=roll_back
@@ -167,6 +171,37 @@ def test_a_rollback_while_running_is_used_by_the_traders_next_decisions(tmp_path
     assert held["cause"] == ["rollback:0", "held"] and held["weights"] == history[0]["weights"]
     used = [d for d in export(db, "decisions") if d["weights_version"] in (rolled["version"], held["version"])]
     assert used, "no decision used the rolled-back weights"
+
+
+def test_a_rollback_is_in_the_learners_checkpoint_before_the_next_bar(tmp_path):
+    """Killed after a rollback and before any further bar, the learner resumes with the rollback's
+    version: from the checkpoint before it, its next update would reuse that number."""
+    db = tmp_path / "rollback.lmdb"
+    state = {}
+
+    def caught_up(daemon) -> bool:
+        learner, trader = daemon.actor("rl_learner").counters, daemon.actor("trader").counters
+        return daemon.actor("market_feed").state == "done" and 0 < learner.ticks == trader.ticks
+
+    def roll_back_then_kill(daemon):
+        daemon.wait_for(lambda: caught_up(daemon), 120, "the replay decided and learned to its end")
+        state["version"] = roll_back_to(daemon, db, 0)
+        old = daemon.actor("rl_learner").pid
+        os.kill(old, signal.SIGKILL)
+        daemon.wait_for(
+            lambda: (a := daemon.actor("rl_learner")).state == "running" and a.pid not in (None, old),
+            30,
+            "the learner restarted",
+        )
+
+    hourly = {"update_every": "1h"}
+    _, log = run_replay(
+        tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-01T06:00", learning=hourly), during=roll_back_then_kill
+    )
+    resumed = re.findall(r"rl_learner: restarted: resumed from the checkpoint at \d+ \(version (\d+)\)", log)
+    assert [int(v) for v in resumed] == [state["version"]]
+    rolled = {w["version"]: w for w in export(db, "weights")}[state["version"]]
+    assert rolled["cause"][0] == "rollback:0"
 
 
 def test_a_learner_killed_mid_replay_resumes_and_every_version_is_as_if_it_had_not_been(tmp_path):
