@@ -11,9 +11,7 @@ model: the server exits, or is not ready in time) counts against the restart bud
 `LlmStatus.retrying` says whether a `down` server will be started again (so a replay's mistral_ai
 waits for it) or not (refused, or the budget spent: it abstains). Every
 `health_check_interval_s` it probes (liveness and a one-token completion). It restarts the server
-when it exits, hangs (a probe with no answer within `probe_timeout_s` plus `[mistral_ai]
-request_timeout_s`: llama.cpp's server answers one request at a time, so a healthy one keeps a
-probe waiting while it finishes mistral_ai's answer in flight) or fails
+when it exits, hangs (a probe with no answer within `probe_timeout_s`) or fails
 `probe_failures_to_restart` probes in a row, with exponential backoff and a budget of
 `max_restarts` in `restart_period_s`; past the budget it stays down. The server runs in its own
 process group and dies with this actor; on stop it gets SIGTERM, then SIGKILL.
@@ -42,7 +40,6 @@ class LlmSupervisor(Actor):
     async def on_start(self) -> None:
         config = self.config.mistral
         self.server = LlmServer(config)
-        self.hung_after_s = config.probe_timeout_s + self.config.mistral_ai.request_timeout_s
         self.budget = RestartBudget(
             config.max_restarts, config.restart_period_s, config.backoff_initial_s, config.backoff_max_s
         )
@@ -124,7 +121,7 @@ class LlmSupervisor(Actor):
             if done or not self.server.running():
                 return f"the server exited (status {self.server.child.returncode}): {self.server.child.last_line()}"
             try:
-                latency = await self.server.probe(self.hung_after_s)
+                latency = await self.server.probe()
             except ProbeFailed as exc:
                 failures += 1
                 self.counters.failed_probes += 1

@@ -134,10 +134,9 @@ class LlmServer:
     def running(self) -> bool:
         return self.child.running()
 
-    async def probe(self, timeout_s: float | None = None) -> float:
-        """Liveness, then a real one-token completion, each within `timeout_s` (default
-        `probe_timeout_s`); return the total latency in ms."""
-        timeout = self.config.probe_timeout_s if timeout_s is None else timeout_s
+    async def probe(self) -> float:
+        """Liveness, then a real one-token completion; return the total latency in ms."""
+        timeout = self.config.probe_timeout_s
         started = time.monotonic()
         try:
             async with httpx.AsyncClient(base_url=self.base_url, timeout=timeout, trust_env=False) as client:

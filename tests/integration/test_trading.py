@@ -153,6 +153,16 @@ def roll_back_to(daemon: DaemonHandle, db: Path, version: int) -> int:
     return int(result.stdout.split("version ")[1].split(" ")[0])
 
 
+def kill_learner_and_wait_for_its_restart(daemon: DaemonHandle) -> None:
+    old = daemon.actor("rl_learner").pid
+    os.kill(old, signal.SIGKILL)
+    daemon.wait_for(
+        lambda: (a := daemon.actor("rl_learner")).state == "running" and a.pid not in (None, old),
+        30,
+        "the learner restarted",
+    )
+
+
 def test_a_rollback_while_running_is_used_by_the_traders_next_decisions(tmp_path):
     db = tmp_path / "rollback.lmdb"
     state = {}
@@ -186,13 +196,7 @@ def test_a_rollback_is_in_the_learners_checkpoint_before_the_next_bar(tmp_path):
     def roll_back_then_kill(daemon):
         daemon.wait_for(lambda: caught_up(daemon), 120, "the replay decided and learned to its end")
         state["version"] = roll_back_to(daemon, db, 0)
-        old = daemon.actor("rl_learner").pid
-        os.kill(old, signal.SIGKILL)
-        daemon.wait_for(
-            lambda: (a := daemon.actor("rl_learner")).state == "running" and a.pid not in (None, old),
-            30,
-            "the learner restarted",
-        )
+        kill_learner_and_wait_for_its_restart(daemon)
 
     hourly = {"update_every": "1h"}
     _, log = run_replay(
@@ -212,13 +216,7 @@ def test_a_learner_killed_mid_replay_resumes_and_every_version_is_as_if_it_had_n
 
     def kill_learner(daemon):
         daemon.wait_for(lambda: daemon.actor("rl_learner").counters.version >= 3, 120, "three versions")
-        old = daemon.actor("rl_learner").pid
-        os.kill(old, signal.SIGKILL)
-        daemon.wait_for(
-            lambda: (a := daemon.actor("rl_learner")).state == "running" and a.pid not in (None, old),
-            30,
-            "the learner restarted",
-        )
+        kill_learner_and_wait_for_its_restart(daemon)
 
     _, log = run_replay(tmp_path, "run", topology(db, REAL_MODELS, end="2021-01-02", speed="8000"), during=kill_learner)
     assert "rl_learner: restarted: resumed from the checkpoint at" in log
