@@ -11,10 +11,16 @@ model: the server exits, or is not ready in time) counts against the restart bud
 `LlmStatus.retrying` says whether a `down` server will be started again (so a replay's mistral_ai
 waits for it) or not (refused, or the budget spent: it abstains). Every
 `health_check_interval_s` it probes (liveness and a one-token completion). It restarts the server
-when it exits, hangs (a probe with no answer within `probe_timeout_s`) or fails
+when it exits, hangs (a probe with no answer within `probe_timeout_s` while the server used
+almost no CPU — a SIGSTOPped or deadlocked one) or fails
 `probe_failures_to_restart` probes in a row, with exponential backoff and a budget of
 `max_restarts` in `restart_period_s`; past the budget it stays down. The server runs in its own
 process group and dies with this actor; on stop it gets SIGTERM, then SIGKILL.
+
+llama.cpp's server answers one request at a time and no probe while it generates, so a probe
+that times out while the server burns CPU is a busy server, not a hung one (counted as
+`busy_probes`): it is restarted only once it has answered nothing for `probe_timeout_s` plus
+`[mistral_ai] request_timeout_s`, longer than any answer mistral_ai still waits for.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from messages.counters import LlmSupervisorCounters, bump
 from messages.llm import LlmStatus
 
 STATUS_REPEAT_S = 1.0
+BUSY_CPU_SHARE = 0.1  # CPU seconds per second of a timed-out probe above which the server was working
 
 
 class LlmSupervisor(Actor):
@@ -40,6 +47,7 @@ class LlmSupervisor(Actor):
     async def on_start(self) -> None:
         config = self.config.mistral
         self.server = LlmServer(config)
+        self.busy_limit_s = config.probe_timeout_s + self.config.mistral_ai.request_timeout_s
         self.budget = RestartBudget(
             config.max_restarts, config.restart_period_s, config.backoff_initial_s, config.backoff_max_s
         )
@@ -114,24 +122,34 @@ class LlmSupervisor(Actor):
     async def _watch(self, interval: float) -> str:
         """Probe until the server must be restarted; return why."""
         failures = 0
+        silent_since: float | None = None  # when the server, busy, last left a probe unanswered
         while True:
             exit_waiter = asyncio.ensure_future(self.server.child.wait())
             done, _ = await asyncio.wait({exit_waiter}, timeout=interval)
             exit_waiter.cancel()
             if done or not self.server.running():
                 return f"the server exited (status {self.server.child.returncode}): {self.server.child.last_line()}"
+            asked, cpu_before = time.monotonic(), self.server.cpu_seconds()
             try:
                 latency = await self.server.probe()
             except ProbeFailed as exc:
+                if exc.hung:
+                    waited = time.monotonic() - asked
+                    working = self.server.cpu_seconds() - cpu_before >= BUSY_CPU_SHARE * waited
+                    silent_since = silent_since if silent_since is not None else asked
+                    silent = time.monotonic() - silent_since
+                    if working and silent < self.busy_limit_s:
+                        self.counters.busy_probes += 1
+                        continue
+                    self.counters.failed_probes += 1
+                    return f"hung: {exc}" + (f", and nothing answered for {silent:.0f} s" if working else "")
                 failures += 1
                 self.counters.failed_probes += 1
-                if exc.hung:
-                    return f"hung: {exc}"
                 if failures >= self.config.mistral.probe_failures_to_restart:
                     return f"{failures} failed probes in a row: {exc}"
                 self._publish("degraded", str(exc))
                 continue
-            failures = 0
+            failures, silent_since = 0, None
             self.counters.probes += 1
             self.latencies.append(latency)
             self._publish("ready")

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from common.process import ChildProcess
 from config.llm import MistralConfig
@@ -133,6 +134,25 @@ class LlmServer:
 
     def running(self) -> bool:
         return self.child.running()
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system, s) the server's process and its children have used so far."""
+        pid = self.child.pid
+        if pid is None:
+            return 0.0
+        try:
+            root = psutil.Process(pid)
+            processes = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        total = 0.0
+        for process in processes:
+            try:
+                used = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += used.user + used.system
+        return total
 
     async def probe(self) -> float:
         """Liveness, then a real one-token completion; return the total latency in ms."""

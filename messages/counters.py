@@ -105,6 +105,7 @@ class LlmSupervisorCounters(Counters):
     restarts: int = 0
     probes: int = 0
     failed_probes: int = 0
+    busy_probes: int = 0  # unanswered while the server worked (an answer in flight): not a hang
     failed_starts: int = 0  # starts that did not come up (counted against the budget)
     start_to_ready_ms: int = 0
     states: dict[str, int] = {}  # llm.status messages by state
